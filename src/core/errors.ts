@@ -1,0 +1,170 @@
+// SPDX-License-Identifier: Apache-2.0
+// The one error catalog: every stable code cairn can report, with its category.
+// The category decides the CLI exit code and (later) the HTTP status; tests assert codes, never text.
+
+/** What kind of failure an error is. "Verification failed", "policy refused" and "could not check" never mix. */
+export type ErrorCategory =
+  | "format"
+  | "verification"
+  | "policy"
+  | "not-found"
+  | "transport"
+  | "overload"
+  | "usage"
+  | "internal";
+
+/** Every stable error code, with its category and a one-line description for docs/errors.md. */
+export const ERROR_CATALOG = {
+  ERR_USAGE: ["usage", "A command was called with missing or conflicting arguments."],
+  ERR_INTERNAL: ["internal", "A bug in cairn: please report it with the command that triggered it."],
+  ERR_JSON_MALFORMED: ["format", "A file or value is not well-formed JSON (or is truncated)."],
+  ERR_JSON_TOO_LARGE: ["format", "A JSON document exceeds the size or nesting bound for its kind."],
+  ERR_YAML_MALFORMED: ["format", "A YAML document could not be parsed."],
+  ERR_CANONICAL_JSON_UNSUPPORTED: [
+    "format",
+    "A value cannot be encoded as canonical JSON (floats, non-finite numbers, undefined, functions).",
+  ],
+  ERR_ENCODING_INVALID: ["format", "A base64, hex or PEM value is not validly encoded."],
+  ERR_FIELD_INVALID: ["format", "A field is missing, of the wrong type, or has a value outside its domain."],
+  ERR_KEY_INVALID: ["format", "A key cannot be parsed, or its type or scheme is not supported."],
+  ERR_KEY_DUPLICATE: ["format", "The same key id appears more than once where ids must be unique."],
+  ERR_KEY_PASSPHRASE: ["usage", "A private key is encrypted and the passphrase is missing or wrong."],
+  ERR_DIGEST_UNSUPPORTED: ["format", "A digest algorithm is not supported."],
+  ERR_DSSE_SIGNATURE_INVALID: ["verification", "A DSSE envelope does not carry enough valid signatures."],
+  ERR_SIGNATURE_INVALID: ["verification", "A signature does not verify with the given key."],
+  ERR_THRESHOLD_UNMET: ["verification", "Fewer distinct trusted keys signed than the threshold requires."],
+  ERR_LAYOUT_EXPIRED: ["verification", "The in-toto layout has expired."],
+  ERR_LAYOUT_SIGNATURE_INVALID: ["verification", "The layout is not signed by the given layout keys."],
+  ERR_INTOTO_STEP_UNVERIFIED: [
+    "verification",
+    "A step has too few links signed by its authorized functionaries.",
+  ],
+  ERR_INTOTO_LINKS_DISAGREE: ["verification", "Links for the same step by different functionaries disagree."],
+  ERR_INTOTO_RULE_FAILED: ["verification", "An artifact rule (DISALLOW or REQUIRE) failed."],
+  ERR_INTOTO_INSPECTION_FAILED: ["verification", "An inspection command exited with a non-zero status."],
+  ERR_INTOTO_SUBLAYOUT: ["verification", "A sublayout could not be verified."],
+  ERR_INTOTO_VERIFICATION_FAILED: ["verification", "in-toto verification failed (see the report)."],
+  ERR_PARAMETER_MISSING: ["format", "A layout refers to a parameter {NAME} that was not given."],
+  ERR_NOT_FOUND: ["not-found", "A file, key or link that is needed does not exist."],
+  ERR_IO: ["transport", "A file could not be read or written."],
+  ERR_COMMAND_FAILED: ["transport", "A command could not be started."],
+} as const satisfies Record<string, readonly [ErrorCategory, string]>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+
+/** Where an error was found: a file and/or a field path such as `signed.steps[2].pubkeys`. */
+export interface ErrorLocation {
+  file?: string;
+  field?: string;
+}
+
+/** The base of every error cairn raises on purpose. Use one of the category subclasses. */
+export class CairnError extends Error {
+  readonly code: ErrorCode;
+  readonly category: ErrorCategory;
+  file?: string;
+  field?: string;
+  constructor(code: ErrorCode, message: string, where: ErrorLocation = {}, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+    this.code = code;
+    this.category = ERROR_CATALOG[code][0];
+    if (where.file !== undefined) this.file = where.file;
+    if (where.field !== undefined) this.field = where.field;
+  }
+  /** Adds a file name (if none is set yet) so the message names where the bad input came from. */
+  inFile(file: string): this {
+    if (this.file === undefined) this.file = file;
+    return this;
+  }
+  /** Prefixes the field path, for errors raised while validating a nested object. */
+  underField(prefix: string): this {
+    this.field = this.field ? joinField(prefix, this.field) : prefix;
+    return this;
+  }
+  /** One line: `CODE: file: field: message`. */
+  describe(): string {
+    const parts: string[] = [this.code];
+    if (this.file) parts.push(this.file);
+    if (this.field) parts.push(this.field);
+    return `${parts.join(": ")}: ${this.message}`;
+  }
+  toJSON(): Record<string, unknown> {
+    return {
+      code: this.code,
+      category: this.category,
+      message: this.message,
+      file: this.file,
+      field: this.field,
+    };
+  }
+}
+
+function joinField(prefix: string, field: string): string {
+  return field.startsWith("[") ? `${prefix}${field}` : `${prefix}.${field}`;
+}
+
+export class FormatError extends CairnError {}
+export class VerificationError extends CairnError {}
+export class PolicyError extends CairnError {}
+export class NotFoundError extends CairnError {}
+export class TransportError extends CairnError {}
+export class OverloadError extends CairnError {}
+export class UsageError extends CairnError {}
+export class InternalError extends CairnError {}
+
+const CLASS_BY_CATEGORY: Record<ErrorCategory, typeof CairnError> = {
+  format: FormatError,
+  verification: VerificationError,
+  policy: PolicyError,
+  "not-found": NotFoundError,
+  transport: TransportError,
+  overload: OverloadError,
+  usage: UsageError,
+  internal: InternalError,
+};
+
+/** Builds the error of the right category subclass for a code. */
+export function cairnError(
+  code: ErrorCode,
+  message: string,
+  where: ErrorLocation = {},
+  options?: { cause?: unknown },
+): CairnError {
+  const Cls = CLASS_BY_CATEGORY[ERROR_CATALOG[code][0]];
+  return new Cls(code, message, where, options);
+}
+
+/** Shorthand for the most common failure: a field in input data is wrong. */
+export function fieldError(field: string, message: string, file?: string): FormatError {
+  return cairnError("ERR_FIELD_INVALID", message, file === undefined ? { field } : { field, file });
+}
+
+/** CLI exit code per category (DESIGN.md: 0 ok, 1 internal, 2 usage, 10..15). */
+export const EXIT_CODE: Record<ErrorCategory, number> = {
+  internal: 1,
+  usage: 2,
+  verification: 10,
+  policy: 11,
+  format: 12,
+  "not-found": 13,
+  transport: 14,
+  overload: 15,
+};
+
+/** Turns any thrown value into a CairnError, wrapping unknown ones as internal errors. */
+export function asCairnError(e: unknown): CairnError {
+  if (e instanceof CairnError) return e;
+  const err = e as NodeJS.ErrnoException;
+  if (err && typeof err === "object" && typeof err.code === "string") {
+    if (err.code === "ENOENT")
+      return cairnError("ERR_NOT_FOUND", `no such file or directory`, pathOf(err), { cause: e });
+    if (err.code.startsWith("E"))
+      return cairnError("ERR_IO", `${err.code}: ${err.message}`, pathOf(err), { cause: e });
+  }
+  return cairnError("ERR_INTERNAL", e instanceof Error ? e.message : String(e), {}, { cause: e });
+}
+
+function pathOf(err: NodeJS.ErrnoException): ErrorLocation {
+  return typeof err.path === "string" ? { file: err.path } : {};
+}
