@@ -131,9 +131,13 @@ export async function signMetablock(
   return { signed, signatures };
 }
 
-/** Signs an object in the DSSE form (payload: its canonical JSON). */
+/**
+ * Signs an object in the DSSE form. The payload is plain JSON with sorted keys, not canonical
+ * JSON: canonical JSON leaves control characters (the newlines of a PEM key) unescaped, which is
+ * not valid JSON for the payload's readers. DSSE signs the payload bytes, so any encoding verifies.
+ */
 export function signDsseDocument(signed: Record<string, unknown>, signers: Signer[]): Promise<Envelope> {
-  return signEnvelope(INTOTO_PAYLOAD_TYPE, canonicalBytes(signed), signers);
+  return signEnvelope(INTOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(sortKeys(signed)), "utf8"), signers);
 }
 
 /** Serializes as the reference implementation writes files: sorted keys, indent 1. */

@@ -1,0 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
+export * from "./env.js";
+export * from "./fs.js";
+export * from "./keyfiles.js";
