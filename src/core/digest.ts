@@ -49,7 +49,8 @@ export const HASH_CHUNK_BYTES = 1024 * 1024;
 
 /** Streams a file through every hash in bounded memory (one chunk buffer per file). */
 export async function hashFile(path: string, opts: HashFileOptions = {}): Promise<DigestSet> {
-  const algorithms = opts.algorithms ?? ["sha256"];
+  // Algorithm names may come from untrusted input at runtime: refuse md5 and unknown names.
+  const algorithms = checkDigestAlgorithms(opts.algorithms ?? ["sha256"]);
   const hashes: Hash[] = algorithms.map((a) => createHash(a));
   const fh = await open(path, "r");
   try {
@@ -82,6 +83,8 @@ export async function hashFile(path: string, opts: HashFileOptions = {}): Promis
  * back until the next byte shows whether it starts a CRLF.
  */
 export function normalizeChunk(chunk: Buffer, pendingCR: boolean): { out: Buffer; pendingCR: boolean } {
+  // An empty chunk says nothing about whether a held-back CR starts a CRLF: keep holding it.
+  if (chunk.length === 0) return { out: chunk, pendingCR };
   const out = Buffer.allocUnsafe(chunk.length + 1);
   let n = 0;
   let i = 0;

@@ -4,7 +4,8 @@ import { cairnError } from "./errors.js";
 
 const HEX = /^(?:[0-9a-fA-F]{2})*$/;
 const B64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
-const B64URL = /^[A-Za-z0-9_-]*={0,2}$/;
+// URL-safe: padding optional, but when present it must be the right amount (no "=" alone, no "AB=").
+const B64URL = /^(?:[A-Za-z0-9_-]{4})*(?:[A-Za-z0-9_-]{2}(?:==)?|[A-Za-z0-9_-]{3}=?)?$/;
 
 export function toHex(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("hex");

@@ -159,7 +159,8 @@ export function asCairnError(e: unknown): CairnError {
   if (err && typeof err === "object" && typeof err.code === "string") {
     if (err.code === "ENOENT")
       return cairnError("ERR_NOT_FOUND", `no such file or directory`, pathOf(err), { cause: e });
-    if (err.code.startsWith("E"))
+    // errno codes (EACCES, ECONNRESET, EAI_AGAIN), not Node's own ERR_* codes, which are bugs or crypto failures.
+    if (err.code.startsWith("E") && !err.code.startsWith("ERR_"))
       return cairnError("ERR_IO", `${err.code}: ${err.message}`, pathOf(err), { cause: e });
   }
   return cairnError("ERR_INTERNAL", e instanceof Error ? e.message : String(e), {}, { cause: e });

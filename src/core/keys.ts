@@ -14,7 +14,7 @@ import {
 import { canonicalize } from "./canonical.js";
 import { digestHex } from "./digest.js";
 import { fromHex, parsePemBlocks, toHex } from "./encoding.js";
-import { type CairnError, cairnError } from "./errors.js";
+import { CairnError, cairnError } from "./errors.js";
 import { isJsonObject, parseJson } from "./json.js";
 import { decryptSslibKey, encryptSslibKey, isSslibEncrypted } from "./sslib-encryption.js";
 
@@ -195,7 +195,10 @@ export function publicKeyFromSslib(obj: unknown, keyid?: string): PublicKey {
       throw e;
     throw keyError(`keyval.public is not a valid ${want} public key`, "keyval.public");
   }
-  if (key.type !== "public") throw keyError("keyval.public holds a private key", "keyval.public");
+  // createPublicKey quietly derives a public key from a private PEM: refuse private material here.
+  if (key.type !== "public" || /PRIVATE KEY-----/.test(keyval.public)) {
+    throw keyError("keyval.public holds a private key", "keyval.public");
+  }
   checkSchemeFits(key, scheme);
   const meta = { ...obj } as SslibPublicKey & { keyid?: unknown };
   delete meta.keyid;
@@ -244,11 +247,9 @@ function publicFromPrivatePem(text: string, scheme?: Scheme): PublicKey {
 }
 
 function withFile(e: unknown, file?: string): unknown {
-  if (file && e instanceof Error && "inFile" in e) (e as CairnError).inFile(file);
-  else if (!(e instanceof Error && "code" in e && String((e as { code: unknown }).code).startsWith("ERR_"))) {
-    return keyError(`not a valid key: ${(e as Error).message}`).inFile(file ?? "");
-  }
-  return e;
+  // Node's own errors (ERR_OSSL_*, ...) also have ERR_ codes: only a CairnError passes through as is.
+  const err = e instanceof CairnError ? e : keyError(`not a valid key: ${(e as Error).message}`);
+  return file ? err.inFile(file) : err;
 }
 
 /**
