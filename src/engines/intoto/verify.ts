@@ -117,7 +117,9 @@ export function verifyLayoutSignatures(
     try {
       signed = verifySignedDocument(doc, ring, 1).signed;
       signedBy.push(k.keyid);
-    } catch {
+    } catch (e) {
+      // A layout that cannot even be canonicalized is bad input, not a bad signature.
+      if (asCairnError(e).category !== "verification") throw e;
       throw cairnError(
         "ERR_LAYOUT_SIGNATURE_INVALID",
         `the layout has no valid signature by key ${k.keyid}`,

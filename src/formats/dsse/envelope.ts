@@ -27,8 +27,15 @@ export interface VerifiedEnvelope {
   keyids: string[];
 }
 
+/** Most signatures one envelope may carry: each one without a keyid is tried against every key. */
+export const MAX_SIGNATURES = 32;
+
 /** protocol.md: PAE(type, body) = "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body, LEN in ASCII decimal bytes. */
 export function pae(payloadType: string, payload: Uint8Array): Buffer {
+  // Lone surrogates all encode to U+FFFD: two different types would share one PAE.
+  if (!payloadType.isWellFormed()) {
+    throw cairnError("ERR_FIELD_INVALID", "payloadType is not well-formed Unicode", { field: "payloadType" });
+  }
   const type = Buffer.from(payloadType, "utf8");
   return Buffer.concat([
     Buffer.from(`DSSEv1 ${type.length} `, "ascii"),
@@ -73,7 +80,15 @@ export async function signEnvelope(
  * Throws ERR_DSSE_SIGNATURE_INVALID otherwise.
  */
 export function verifyEnvelope(env: Envelope, keys: KeyRing, threshold = 1): VerifiedEnvelope {
-  if (threshold < 1) throw cairnError("ERR_USAGE", "threshold must be at least 1");
+  if (!Number.isSafeInteger(threshold) || threshold < 1) {
+    throw cairnError("ERR_USAGE", "threshold must be an integer of at least 1");
+  }
+  // The signature list is attacker-controlled: bound the work it can cause.
+  if (env.signatures.length > MAX_SIGNATURES) {
+    throw cairnError("ERR_DSSE_SIGNATURE_INVALID", `more than ${MAX_SIGNATURES} signatures`, {
+      field: "signatures",
+    });
+  }
   const payload = fromBase64(env.payload, "payload");
   const msg = pae(env.payloadType, payload);
   const accepted = new Set<string>();
