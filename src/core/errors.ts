@@ -169,3 +169,9 @@ export function asCairnError(e: unknown): CairnError {
 function pathOf(err: NodeJS.ErrnoException): ErrorLocation {
   return typeof err.path === "string" ? { file: err.path } : {};
 }
+
+/** The exit code for a stable error code (as found in reports); unknown codes are internal errors. */
+export function exitCodeFor(code: string): number {
+  const entry = (ERROR_CATALOG as Record<string, readonly [ErrorCategory, string]>)[code];
+  return EXIT_CODE[entry ? entry[0] : "internal"];
+}

@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: Apache-2.0
+// cairn verify: in-toto final product verification, with in-toto-verify's core flags.
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { systemClock } from "../../core/clock.js";
+import { cairnError, exitCodeFor } from "../../core/errors.js";
+import { runInspection } from "../../engines/intoto/runlib.js";
+import { parseLayoutDocument, type VerifyReport, verifySupplyChain } from "../../engines/intoto/verify.js";
+import { readFileIfExists, readFileRequired } from "../../runtime/fs.js";
+import { loadPublicKeyFile } from "../../runtime/keyfiles.js";
+import { type CliIO, color, write } from "../io.js";
+
+const KEY_TYPES = ["rsa", "ed25519", "ecdsa"];
+
+function parseParams(list: string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const p of list) {
+    const i = p.indexOf("=");
+    if (i <= 0) throw cairnError("ERR_USAGE", `--param "${p}" must be NAME=VALUE`);
+    out[p.slice(0, i)] = p.slice(i + 1);
+  }
+  return out;
+}
+
+export function registerVerify(program: Command, io: CliIO): void {
+  program
+    .command("verify")
+    .description(
+      "verify a supply chain: layout signatures and expiry, links, thresholds, artifact rules, inspections",
+    )
+    .requiredOption("-l, --layout <path>", "the signed root layout")
+    .requiredOption(
+      "-k, --layout-keys <paths...>",
+      "public keys that must each have signed the layout (PEM or securesystemslib JSON)",
+    )
+    .option(
+      "-t, --key-types <types...>",
+      "key types for --layout-keys, by position (rsa, ed25519, ecdsa); detected when omitted",
+    )
+    .option("--link-dir <dir>", "directory holding the link files", ".")
+    .option("-P, --param <NAME=VALUE...>", "layout parameter to substitute (repeatable)")
+    .option("--json", "print the report as JSON")
+    .action(
+      async (o: {
+        layout: string;
+        layoutKeys: string[];
+        keyTypes?: string[];
+        linkDir: string;
+        param?: string[];
+        json?: boolean;
+      }) => {
+        if (o.keyTypes && o.keyTypes.length !== o.layoutKeys.length) {
+          throw cairnError("ERR_USAGE", "--key-types must give one type per --layout-keys file");
+        }
+        for (const t of o.keyTypes ?? []) {
+          if (!KEY_TYPES.includes(t))
+            throw cairnError("ERR_USAGE", `--key-types: "${t}" is not one of ${KEY_TYPES.join(", ")}`);
+        }
+        const keys = await Promise.all(
+          o.layoutKeys.map((k, i) => loadPublicKeyFile(resolve(io.cwd, k), o.keyTypes?.[i])),
+        );
+        const layoutPath = resolve(io.cwd, o.layout);
+        const layout = parseLayoutDocument(await readFileRequired(layoutPath, "layout"), o.layout);
+        const report = await verifySupplyChain(
+          {
+            layout,
+            layoutKeys: keys,
+            linkDir: resolve(io.cwd, o.linkDir),
+            ...(o.param ? { parameters: parseParams(o.param) } : {}),
+          },
+          {
+            readFile: readFileIfExists,
+            runInspection: (name, argv) => runInspection(name, argv, io.cwd),
+            clock: systemClock,
+          },
+        );
+        if (o.json) write(io.stdout, JSON.stringify(report, null, 2));
+        else write(io.stdout, renderReport(io, report, o.layout));
+        // Fail closed: a report that is not ok never exits 0, whatever its failure says.
+        if (!report.ok)
+          process.exitCode = exitCodeFor(report.failure?.code ?? "ERR_INTOTO_VERIFICATION_FAILED");
+      },
+    );
+}
+
+/** The human report: per step, per link, per rule, what passed and what failed and why. */
+export function renderReport(io: CliIO, r: VerifyReport, layoutFile: string, indent = ""): string {
+  const ok = (b: boolean) => (b ? color(io, 32, "✓") : color(io, 31, "✗"));
+  const lines: string[] = [];
+  if (!indent)
+    lines.push(
+      `${r.ok ? color(io, 32, "PASS") : color(io, 31, "FAIL")}  in-toto verification of ${layoutFile}`,
+    );
+  lines.push(
+    `${indent}layout: signed by ${r.layout.signedBy.map((k) => k.slice(0, 8)).join(", ") || "(not verified)"}${r.layout.expires ? `, expires ${r.layout.expires}${r.layout.expired ? " (EXPIRED)" : ""}` : ""}`,
+  );
+  for (const s of r.steps) {
+    lines.push(
+      `${indent}${ok(s.ok)} step ${s.name}: ${s.verified} of ${s.threshold} required link(s) verified`,
+    );
+    for (const l of s.links) {
+      lines.push(
+        `${indent}    ${l.status === "verified" ? ok(true) : l.status === "missing" ? "-" : ok(false)} ${l.file.split("/").pop()} (${l.keyid.slice(0, 8)}): ${l.status}${l.detail ? `: ${l.detail}` : ""}`,
+      );
+    }
+    if (s.commandWarning) lines.push(`${indent}    ! ${s.commandWarning}`);
+    if (s.failure) lines.push(`${indent}    ${s.failure}`);
+    if (s.sublayout) lines.push(renderReport(io, s.sublayout, "", `${indent}    `));
+  }
+  for (const i of r.inspections) {
+    lines.push(
+      `${indent}${ok(i.ok)} inspection ${i.name}: ran ${i.run.join(" ")}${i.returnValue !== undefined ? `, exit ${i.returnValue}` : ""}${i.failure ? `: ${i.failure}` : ""}`,
+    );
+  }
+  for (const item of r.rules) {
+    lines.push(`${indent}${ok(item.ok)} rules for ${item.name} ${item.kind}`);
+    for (const rule of item.rules) {
+      const extra =
+        rule.reason ?? rule.note ?? (rule.consumed.length ? `consumed ${rule.consumed.length}` : "");
+      lines.push(`${indent}    ${ok(rule.passed)} ${rule.rule.join(" ")}${extra ? `: ${extra}` : ""}`);
+    }
+  }
+  for (const w of r.warnings) if (!indent) lines.push(`${indent}warning: ${w}`);
+  if (r.failure && !indent) {
+    lines.push(
+      `${color(io, 31, "FAILED")}: ${r.failure.code}: ${r.failure.file ? `${r.failure.file}: ` : ""}${r.failure.field ? `${r.failure.field}: ` : ""}${r.failure.message}`,
+    );
+  }
+  return lines.join("\n");
+}
