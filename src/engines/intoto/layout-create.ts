@@ -108,7 +108,8 @@ export function buildLayout(desc: unknown, resolveKey: KeyResolver, now: Date): 
         throw cairnError("ERR_KEY_DUPLICATE", `the same key is listed twice`, { field: `keys.${name}` });
       }
       keyByName.set(name, k);
-      keys[k.keyid] = k.meta;
+      // in-toto 1.x requires each key object to carry its keyid (ANYKEY_SCHEMA), as its own layouts do.
+      keys[k.keyid] = { keyid: k.keyid, ...k.meta };
     }
   }
   const keyRef = (ref: unknown, field: string): string => {
