@@ -24,10 +24,33 @@ export function compareCodePoints(a: string, b: string): number {
 }
 
 function encodeString(s: string): string {
+  // Most strings (hex digests, paths) need no escaping: skip the regular expressions for them.
+  if (s.indexOf('"') === -1 && s.indexOf("\\") === -1) return `"${s}"`;
   return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"')}"`;
 }
 
-function encodeInto(value: unknown, out: string[], path: string): void {
+const BEYOND_SURROGATES = /[\uD800-\uFFFF]/;
+
+/**
+ * Keys in code point order. The default sort (UTF-16 code units) agrees with it unless a key has a
+ * character at or above U+D800, so the slower comparison runs only then.
+ */
+function sortedKeys(obj: Record<string, unknown>): string[] {
+  const keys = Object.keys(obj).sort();
+  for (const k of keys) {
+    if (BEYOND_SURROGATES.test(k)) return keys.sort(compareCodePoints);
+  }
+  return keys;
+}
+
+/** The field path of the value being encoded, built only when an error needs it. */
+function pathString(path: Array<string | number>): string {
+  let out = "";
+  for (const p of path) out += typeof p === "number" ? `[${p}]` : out === "" ? p : `.${p}`;
+  return out || "$";
+}
+
+function encodeInto(value: unknown, out: string[], path: Array<string | number>): void {
   if (value === null) {
     out.push("null");
   } else if (typeof value === "string") {
@@ -40,7 +63,7 @@ function encodeInto(value: unknown, out: string[], path: string): void {
       throw cairnError(
         "ERR_CANONICAL_JSON_UNSUPPORTED",
         `${value} is not an integer canonical JSON can encode (floats and integers beyond 2^53 are refused)`,
-        { field: path || "$" },
+        { field: pathString(path) },
       );
     }
     out.push(Object.is(value, -0) ? "0" : String(value));
@@ -48,12 +71,14 @@ function encodeInto(value: unknown, out: string[], path: string): void {
     out.push("[");
     for (let i = 0; i < value.length; i++) {
       if (i > 0) out.push(",");
-      encodeInto(value[i], out, `${path}[${i}]`);
+      path.push(i);
+      encodeInto(value[i], out, path);
+      path.pop();
     }
     out.push("]");
   } else if (typeof value === "object") {
     const obj = value as Record<string, unknown>;
-    const keys = Object.keys(obj).sort(compareCodePoints);
+    const keys = sortedKeys(obj);
     out.push("{");
     let first = true;
     for (const k of keys) {
@@ -62,7 +87,9 @@ function encodeInto(value: unknown, out: string[], path: string): void {
       if (!first) out.push(",");
       first = false;
       out.push(encodeString(k), ":");
-      encodeInto(v, out, path ? `${path}.${k}` : k);
+      path.push(k);
+      encodeInto(v, out, path);
+      path.pop();
     }
     out.push("}");
   } else {
@@ -70,7 +97,7 @@ function encodeInto(value: unknown, out: string[], path: string): void {
       "ERR_CANONICAL_JSON_UNSUPPORTED",
       `a ${typeof value} cannot be encoded as canonical JSON`,
       {
-        field: path || "$",
+        field: pathString(path),
       },
     );
   }
@@ -79,7 +106,7 @@ function encodeInto(value: unknown, out: string[], path: string): void {
 /** Encodes a JSON value as OLPC canonical JSON text. Throws ERR_CANONICAL_JSON_UNSUPPORTED for floats. */
 export function canonicalize(value: unknown): string {
   const out: string[] = [];
-  encodeInto(value, out, "");
+  encodeInto(value, out, []);
   return out.join("");
 }
 

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: Apache-2.0
 // Reading structured documents from files: JSON (bounded) or YAML, with errors naming the file.
-import { parseDocument } from "yaml";
 import { cairnError } from "../core/errors.js";
 import { parseJson } from "../core/json.js";
 import { readFileRequired } from "./fs.js";
 
 /** Parses YAML (a superset of JSON); duplicate keys and syntax errors name the line. */
-export function parseYaml(text: string, file?: string): unknown {
+export async function parseYaml(text: string, file?: string): Promise<unknown> {
+  // Loaded on first use: only layout descriptions are YAML, and the parser costs ~25 ms to load.
+  const { parseDocument } = await import("yaml");
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
   if (doc.errors.length > 0) {
     const e = doc.errors[0]!;
