@@ -1,0 +1,335 @@
+// SPDX-License-Identifier: Apache-2.0
+// cairn vs the reference tools (in-toto 1.3.1, sha256sum) on the same inputs, in one run:
+//   node --import tsx bench/run.ts [--quick] [--only NAME...] [--repeat N] [--warmup N] [--keep] [--cairn MAIN_JS]
+// Prints the table and writes bench/results/latest.json. Needs `npm run build` first (cairn runs from dist/).
+import { execFileSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import {
+  IN_TOTO_RUN,
+  IN_TOTO_VERIFY,
+  keygen,
+  makeTreeFixture,
+  makeVerifyFixture,
+  pythonEnv,
+  type TreeFixture,
+  type VerifyFixture,
+  writeLargeFiles,
+} from "./fixtures.js";
+import { type Cmd, type Comparison, compare, renderTable } from "./harness.js";
+
+const ROOT = fileURLToPath(new URL("..", import.meta.url));
+const BUILT_CAIRN = join(ROOT, "dist", "src", "cli", "main.js");
+const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
+const SHA256SUM = "/usr/bin/sha256sum";
+const OPENSSL = "/usr/bin/openssl";
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: "boolean", default: false },
+    only: { type: "string", multiple: true },
+    repeat: { type: "string" },
+    warmup: { type: "string", default: "0" },
+    keep: { type: "boolean", default: false },
+    cairn: { type: "string" },
+    help: { type: "boolean", short: "h", default: false },
+  },
+});
+
+const BENCHMARKS = ["verify-10k", "verify-50k", "run-10k", "run-large"] as const;
+type BenchName = (typeof BENCHMARKS)[number];
+
+if (args.help) {
+  process.stdout.write(
+    "usage: node --import tsx bench/run.ts [--quick] [--only NAME...] [--repeat N] [--warmup N] [--keep] [--cairn MAIN_JS]\n" +
+      `benchmarks: ${BENCHMARKS.join(", ")}\n`,
+  );
+  process.exit(0);
+}
+
+const only = (args.only ?? []).flatMap((s) => s.split(","));
+for (const n of only) {
+  if (!(BENCHMARKS as readonly string[]).includes(n)) {
+    process.stderr.write(`bench: unknown benchmark "${n}"; one of ${BENCHMARKS.join(", ")}\n`);
+    process.exit(2);
+  }
+}
+const selected = BENCHMARKS.filter((b) => only.length === 0 || only.includes(b));
+const quick = args.quick;
+const repeat = Number(args.repeat ?? 3);
+const warmup = Number(args.warmup);
+
+/** Sizes: the issue's, or small ones so the harness itself runs in about a minute. */
+const SIZES = quick
+  ? { small: 1_000, large: 2_000, bigFiles: 4, bigFileBytes: 16 * 2 ** 20 }
+  : { small: 10_000, large: 50_000, bigFiles: 4, bigFileBytes: 256 * 2 ** 20 };
+
+// --cairn: another build of the CLI's main.js (e.g. an installed cairn, or a branch built elsewhere).
+const CAIRN = args.cairn ?? BUILT_CAIRN;
+if (!existsSync(CAIRN)) {
+  process.stderr.write(`bench: ${CAIRN} is missing; run \`npm run build\` first\n`);
+  process.exit(2);
+}
+
+const log = (line: string) => process.stderr.write(`${line}\n`);
+const work = mkdtempSync(join(tmpdir(), "cairn-bench-"));
+const scratch = join(work, "scratch");
+mkdirSync(scratch);
+const cairnEnv: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
+
+function cairn(label: string, argv: string[], cwd: string, before?: () => void): Cmd {
+  return {
+    label,
+    argv: [process.execPath, CAIRN, ...argv],
+    cwd,
+    env: cairnEnv,
+    ...(before ? { before } : {}),
+  };
+}
+
+function reference(label: string, argv: string[], cwd: string, before?: () => void): Cmd {
+  return { label, argv, cwd, env: pythonEnv, ...(before ? { before } : {}) };
+}
+
+/** An empty output directory before each run, so no run finds the previous one's link. */
+function freshDir(path: string): () => void {
+  return () => {
+    rmSync(path, { recursive: true, force: true });
+    mkdirSync(path, { recursive: true });
+  };
+}
+
+function timed<T>(what: string, f: () => T): T {
+  const t = process.hrtime.bigint();
+  const v = f();
+  log(`${what} (${(Number(process.hrtime.bigint() - t) / 1e9).toFixed(1)} s)`);
+  return v;
+}
+
+const trees = new Map<number, TreeFixture>();
+const verifies = new Map<number, VerifyFixture>();
+
+function tree(files: number): TreeFixture {
+  let t = trees.get(files);
+  if (!t) {
+    t = timed(`fixture: ${files} files, keys`, () => makeTreeFixture(join(work, `tree-${files}`), files));
+    trees.set(files, t);
+  }
+  return t;
+}
+
+function verifyFixture(files: number): VerifyFixture {
+  let v = verifies.get(files);
+  if (!v) {
+    const t = tree(files);
+    v = timed(`fixture: ${files} files, links by in-toto-run, layout by in-toto`, () => makeVerifyFixture(t));
+    verifies.set(files, v);
+  }
+  return v;
+}
+
+const common = { repeat, warmup, scratch, log };
+
+async function verifyBench(name: string, files: number, minSpeedRatio: number, minMemoryRatio?: number) {
+  const f = verifyFixture(files);
+  return compare({
+    ...common,
+    name,
+    description: `verify a signed three-step layout (clone, build, package) whose links record ${files} files per step`,
+    cairn: cairn(
+      "cairn verify",
+      ["verify", "-l", f.layout, "-k", f.owner.pub, "--link-dir", f.linkDir],
+      f.dir,
+    ),
+    reference: reference(
+      "in-toto-verify",
+      [IN_TOTO_VERIFY, "-l", f.layout, "-k", f.owner.pub, "-t", "ed25519", "--link-dir", f.linkDir],
+      f.dir,
+    ),
+    target: minMemoryRatio === undefined ? { minSpeedRatio } : { minSpeedRatio, minMemoryRatio },
+  });
+}
+
+async function runBench(name: string): Promise<Comparison> {
+  const t = tree(SIZES.small);
+  const outC = join(t.dir, "out-cairn");
+  const outR = join(t.dir, "out-ref");
+  return compare({
+    ...common,
+    name,
+    description: `record ${t.files} files as products with --no-command and sign the link`,
+    cairn: cairn(
+      "cairn run",
+      ["run", "-n", "x", "-k", t.functionary.priv, "-p", t.tree, "-x", "-d", outC],
+      t.dir,
+      freshDir(outC),
+    ),
+    reference: reference(
+      "in-toto-run",
+      [
+        IN_TOTO_RUN,
+        "-n",
+        "x",
+        "-k",
+        t.functionary.priv,
+        "-t",
+        "ed25519",
+        "-p",
+        t.tree,
+        "-x",
+        "-d",
+        outR,
+        "-q",
+      ],
+      t.dir,
+      freshDir(outR),
+    ),
+    target: { minSpeedRatio: 3 },
+  });
+}
+
+async function runLargeBench(): Promise<Comparison[]> {
+  const dir = join(work, "large");
+  mkdirSync(dir, { recursive: true });
+  const functionary = keygen(dir, "functionary");
+  const names = timed(`fixture: ${SIZES.bigFiles} x ${SIZES.bigFileBytes / 2 ** 20} MiB`, () =>
+    writeLargeFiles(join(dir, "large"), SIZES.bigFiles, SIZES.bigFileBytes),
+  );
+  const bytes = SIZES.bigFiles * SIZES.bigFileBytes;
+  const outC = join(dir, "out-cairn");
+  const outR = join(dir, "out-ref");
+  const cairnRun = cairn(
+    "cairn run",
+    ["run", "-n", "big", "-k", functionary.priv, "-p", "large", "-x", "-d", outC],
+    dir,
+    freshDir(outC),
+  );
+  const description = `hash ${SIZES.bigFiles} files of ${SIZES.bigFileBytes / 2 ** 20} MiB (page cache warm)`;
+  const vsSha = await compare({
+    ...common,
+    name: "run-large",
+    description: `${description}: cairn run --products vs sha256sum of the same files`,
+    cairn: cairnRun,
+    reference: { label: "sha256sum", argv: [SHA256SUM, ...names.map((n) => join("large", n))], cwd: dir },
+    target: { minSpeedRatio: 0.8 },
+    bytes,
+  });
+  const vsInToto = await compare({
+    ...common,
+    name: "run-large/in-toto",
+    description: `${description}: cairn run --products vs in-toto-run --products`,
+    cairn: cairnRun,
+    reference: reference(
+      "in-toto-run",
+      [
+        IN_TOTO_RUN,
+        "-n",
+        "big",
+        "-k",
+        functionary.priv,
+        "-t",
+        "ed25519",
+        "-p",
+        "large",
+        "-x",
+        "-d",
+        outR,
+        "-q",
+      ],
+      dir,
+      freshDir(outR),
+    ),
+    bytes,
+  });
+  // sha256sum (coreutils) does not use the CPU's SHA instructions where OpenSSL does; this row shows
+  // how cairn compares with an accelerated single-threaded hasher. No target.
+  const vsOpenssl = await compare({
+    ...common,
+    name: "run-large/openssl",
+    description: `${description}: cairn run --products vs openssl dgst -sha256 of the same files`,
+    cairn: cairnRun,
+    reference: {
+      label: "openssl dgst",
+      argv: [OPENSSL, "dgst", "-sha256", ...names.map((n) => join("large", n))],
+      cwd: dir,
+    },
+    bytes,
+  });
+  return [vsSha, vsInToto, vsOpenssl];
+}
+
+function version(argv: string[]): string {
+  try {
+    return execFileSync(argv[0]!, argv.slice(1), { env: pythonEnv, encoding: "utf8" }).trim().split("\n")[0]!;
+  } catch {
+    return "unknown";
+  }
+}
+
+async function main(): Promise<void> {
+  log(`bench: ${quick ? "quick sizes" : "full sizes"}, ${repeat} runs each, work dir ${work}`);
+  const loadBefore = loadavg();
+  // Other work on the machine skews both sides, and not equally (one side may use more cores).
+  if (loadBefore[0]! > 0.5)
+    log(`bench: warning: load average ${loadBefore[0]!.toFixed(2)}; the machine is not idle`);
+  const results: Comparison[] = [];
+  const k = (n: number) => (quick ? `${n}` : `${n / 1000}k`);
+  for (const b of selected as BenchName[]) {
+    log(`== ${b}`);
+    switch (b) {
+      case "verify-10k":
+        results.push(await verifyBench(`verify-${k(SIZES.small)}`, SIZES.small, 6));
+        break;
+      case "verify-50k":
+        results.push(await verifyBench(`verify-${k(SIZES.large)}`, SIZES.large, 20, 3));
+        break;
+      case "run-10k":
+        results.push(await runBench(`run-${k(SIZES.small)}`));
+        break;
+      case "run-large":
+        results.push(...(await runLargeBench()));
+        break;
+    }
+  }
+  const table = renderTable(results);
+  process.stdout.write(`\n${table}\n`);
+  const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
+  let commit = "unknown";
+  try {
+    commit = execFileSync("git", ["rev-parse", "HEAD"], { cwd: ROOT, encoding: "utf8" }).trim();
+  } catch {}
+  const report = {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? "unknown",
+    totalMemGiB: Math.round(totalmem() / 2 ** 30),
+    loadAverage: { before: loadBefore, after: loadavg() },
+    // With --cairn the build is someone else's: its commit is not this checkout's HEAD.
+    cairn: args.cairn === undefined ? { version: pkg.version, commit, main: CAIRN } : { main: CAIRN },
+    reference: {
+      inToto: version([IN_TOTO_RUN, "--version"]),
+      sha256sum: version([SHA256SUM, "--version"]),
+      openssl: version([OPENSSL, "version"]),
+    },
+    quick,
+    repeat,
+    warmup,
+    sizes: SIZES,
+    results,
+  };
+  mkdirSync(RESULTS, { recursive: true });
+  writeFileSync(join(RESULTS, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);
+  log(`wrote ${join(RESULTS, "latest.json")}`);
+}
+
+try {
+  await main();
+} finally {
+  if (args.keep) log(`kept ${work}`);
+  else rmSync(work, { recursive: true, force: true });
+}
