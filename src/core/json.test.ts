@@ -224,3 +224,36 @@ describe("parseJson properties", () => {
     );
   });
 });
+
+describe("parseJson depth bound: bytes and text agree", () => {
+  // Strings full of quotes, backslashes and brackets: the byte scanner jumps over strings with indexOf.
+  const tricky = fc.string({ unit: fc.constantFrom('"', "\\", "[", "]", "{", "}", "a", "é", "\u{1F600}") });
+  const value = fc.letrec((tie) => ({
+    node: fc.oneof(
+      { depthSize: "small" },
+      tricky,
+      fc.array(tie("node"), { maxLength: 3 }),
+      fc.dictionary(tricky, tie("node"), { maxKeys: 3, noNullPrototype: true }),
+    ),
+  })).node;
+  function depthOf(v: unknown): number {
+    if (Array.isArray(v)) return 1 + Math.max(0, ...v.map(depthOf));
+    if (isJsonObject(v)) return 1 + Math.max(0, ...Object.values(v).map(depthOf));
+    return 0;
+  }
+  it("accepts exactly the documents within maxDepth, whether given as bytes or text", () => {
+    fc.assert(
+      fc.property(value, (v) => {
+        const text = JSON.stringify(v);
+        const d = depthOf(v);
+        const limits = (maxDepth: number): JsonLimits => ({ ...DEFAULT_JSON_LIMITS, maxDepth });
+        for (const input of [text, Buffer.from(text)]) {
+          assert.deepEqual(parseJson(input, "x", limits(d)), v);
+          if (d > 0)
+            assert.throws(() => parseJson(input, "x", limits(d - 1)), { code: "ERR_JSON_TOO_LARGE" });
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+});

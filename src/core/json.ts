@@ -47,6 +47,47 @@ function nestingDepth(text: string, limit: number): number {
 }
 
 /**
+ * The same over UTF-8 bytes, jumping over strings with indexOf: several times faster on the
+ * multi-megabyte links of large builds. A quote ends a string unless an odd run of backslashes
+ * precedes it. (Multi-byte UTF-8 sequences never contain these ASCII bytes.)
+ */
+function nestingDepthBytes(b: Uint8Array, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  const n = b.length;
+  let i = 0;
+  while (i < n) {
+    const c = b[i]!;
+    if (c === 34) {
+      let j = i + 1;
+      for (;;) {
+        j = b.indexOf(34, j);
+        if (j < 0) return max; // unterminated: JSON.parse reports it
+        let k = j - 1;
+        let backslashes = 0;
+        while (b[k] === 92) {
+          backslashes++;
+          k--;
+        }
+        if (backslashes % 2 === 0) break;
+        j++;
+      }
+      i = j + 1;
+      continue;
+    }
+    if (c === 91 || c === 123) {
+      depth++;
+      if (depth > max) {
+        max = depth;
+        if (max > limit) return max;
+      }
+    } else if (c === 93 || c === 125) depth--;
+    i++;
+  }
+  return max;
+}
+
+/**
  * Parses JSON text (or UTF-8 bytes) within limits. Errors are ERR_JSON_MALFORMED with a line and
  * column, or ERR_JSON_TOO_LARGE; `file` names the source in the error.
  */
@@ -64,9 +105,15 @@ export function parseJson(
       where,
     );
   }
-  const text = typeof input === "string" ? input : Buffer.from(input).toString("utf8");
+  const text =
+    typeof input === "string"
+      ? input
+      : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString("utf8");
   if (text.trim() === "") throw cairnError("ERR_JSON_MALFORMED", "document is empty", where);
-  const depth = nestingDepth(text, limits.maxDepth);
+  const depth =
+    typeof input === "string"
+      ? nestingDepth(text, limits.maxDepth)
+      : nestingDepthBytes(input, limits.maxDepth);
   if (depth > limits.maxDepth) {
     throw cairnError("ERR_JSON_TOO_LARGE", `nesting deeper than the limit of ${limits.maxDepth}`, where);
   }

@@ -28,14 +28,26 @@ export function unfinishedLinkFileName(step: string, keyid: string): string {
   return `.${step}.${keyid.slice(0, 8)}.link-unfinished`;
 }
 
+const HEX = /^[0-9a-fA-F]+$/;
+
 function parseArtifacts(v: unknown, field: string, file?: string): ArtifactMap {
   if (!isJsonObject(v)) throw fieldError(field, "must be an object mapping paths to digest sets", file);
-  for (const [path, ds] of Object.entries(v)) {
-    const f = `${field}[${JSON.stringify(path)}]`;
-    if (!isJsonObject(ds)) throw fieldError(f, "must be a digest set (algorithm -> hex)", file);
-    for (const [alg, hex] of Object.entries(ds)) {
-      if (typeof hex !== "string" || !/^[0-9a-fA-F]+$/.test(hex)) {
-        throw fieldError(`${f}.${alg}`, "must be a hex digest", file);
+  // Links carry tens of thousands of artifacts: field names are built only when something is wrong.
+  const paths = Object.keys(v);
+  for (let i = 0; i < paths.length; i++) {
+    const ds = v[paths[i]!];
+    if (typeof ds !== "object" || ds === null || Array.isArray(ds)) {
+      throw fieldError(
+        `${field}[${JSON.stringify(paths[i])}]`,
+        "must be a digest set (algorithm -> hex)",
+        file,
+      );
+    }
+    const algs = Object.keys(ds);
+    for (let j = 0; j < algs.length; j++) {
+      const hex = (ds as Record<string, unknown>)[algs[j]!];
+      if (typeof hex !== "string" || !HEX.test(hex)) {
+        throw fieldError(`${field}[${JSON.stringify(paths[i])}].${algs[j]}`, "must be a hex digest", file);
       }
     }
   }
