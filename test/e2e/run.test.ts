@@ -95,7 +95,10 @@ describe("cairn run", () => {
     const products = linkOf(join(d, "out2"), "norm").signed.products;
     assert.deepEqual(Object.keys(products).sort(), ["a.txt", "sub/b.py"]);
     // sha256("a\nb\n"): the CRLFs were normalized before hashing.
-    assert.equal(products["a.txt"].sha256, "911169ddaaf146aff539f58c26c489af3b892dff0fe283c1c264c65ae5aa59a2");
+    assert.equal(
+      products["a.txt"].sha256,
+      "911169ddaaf146aff539f58c26c489af3b892dff0fe283c1c264c65ae5aa59a2",
+    );
     const r2 = await cairn(
       ["run", "-n", "strip", "-k", "bob", "-p", "src/sub", "--lstrip-paths", "src/", "-x", "-d", "out2"],
       d,
