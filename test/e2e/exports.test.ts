@@ -1,0 +1,31 @@
+// SPDX-License-Identifier: Apache-2.0
+// The package's public entry points resolve through its exports map, as a user's import would.
+import assert from "node:assert/strict";
+import { readFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { test } from "node:test";
+
+const pkg = JSON.parse(readFileSync(resolve(import.meta.dirname, "..", "..", "package.json"), "utf8"));
+
+test("every exports entry loads from the build and offers what it documents", async () => {
+  const expected: Record<string, string[]> = {
+    ".": [
+      "canonicalize",
+      "verifySupplyChain",
+      "runStep",
+      "signEnvelope",
+      "parseStatement",
+      "parseProvenanceV1",
+    ],
+    "./core": ["canonicalize", "parsePublicKey", "keySigner", "KeyRing", "cairnError"],
+    "./formats/dsse": ["pae", "signEnvelope", "verifyEnvelope"],
+    "./formats/intoto": ["parseLayout", "parseLink", "signMetablock", "fnmatch", "parseStatement"],
+    "./formats/slsa": ["parseProvenanceV1", "provenanceFromStep"],
+    "./engines/intoto": ["verifySupplyChain", "recordArtifacts", "runStep", "buildLayout", "verifyItemRules"],
+  };
+  assert.deepEqual(Object.keys(pkg.exports).sort(), Object.keys(expected).sort());
+  for (const [entry, names] of Object.entries(expected)) {
+    const mod = await import(`${pkg.name}${entry === "." ? "" : entry.slice(1)}`);
+    for (const n of names) assert.equal(typeof mod[n], "function", `${entry} does not export ${n}`);
+  }
+});
