@@ -20,8 +20,14 @@ export function keySigner(k: PrivateKey): Signer {
   };
 }
 
+/** Something that can check a signature made under a key id: key rings now, certificate verifiers later. */
+export interface Verifier {
+  /** True only when `sig` is a valid signature over `data` by the key named `keyid`. Never throws for a bad signature. */
+  verify(keyid: string, data: Uint8Array, sig: Uint8Array): boolean;
+}
+
 /** Trusted keys by key id; a key may be registered under several ids (legacy and modern formulas). */
-export class KeyRing {
+export class KeyRing implements Verifier {
   private readonly byId = new Map<string, PublicKey>();
   constructor(keys: Iterable<PublicKey> = []) {
     for (const k of keys) this.add(k);

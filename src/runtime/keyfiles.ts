@@ -42,9 +42,12 @@ export async function loadSigner(ref: string, passphrase?: string): Promise<Sign
 export async function writeNewKeyPair(
   path: string,
   type: KeyType,
-  opts: { bits?: number; passphrase?: string } = {},
+  opts: { bits?: number; curve?: "P-256" | "P-384"; passphrase?: string } = {},
 ): Promise<PublicKey> {
-  const k = generateKey(type, opts.bits === undefined ? {} : { bits: opts.bits });
+  const k = generateKey(type, {
+    ...(opts.bits === undefined ? {} : { bits: opts.bits }),
+    ...(opts.curve === undefined ? {} : { curve: opts.curve }),
+  });
   const files = exportKeyFiles(k, opts.passphrase);
   await writeFileAtomic(path, files.privateText, 0o600);
   await writeFileAtomic(`${path}.pub`, files.publicText);

@@ -107,6 +107,23 @@ describe("cairn run", () => {
     assert.deepEqual(Object.keys(linkOf(join(d, "out2"), "strip").signed.products), ["sub/b.py"]);
   });
 
+  it("signs with P-384 and RSA keys that the reference accepts", async () => {
+    for (const [name, extra, type] of [
+      ["p384", ["--type", "ecdsa", "--curve", "P-384"], "ecdsa"],
+      ["rsa", ["--type", "rsa", "--bits", "2048"], "rsa"],
+    ] as const) {
+      const k = await cairn(["key", "generate", name, ...extra, "--json"], d);
+      assert.equal(k.code, 0, k.stderr);
+      const id = JSON.parse(k.stdout).keyid as string;
+      mkdirSync(join(d, `out-${name}`));
+      const r = await cairn(["run", "-n", "s", "-k", name, "-p", "src", "-x", "-d", `out-${name}`], d);
+      assert.equal(r.code, 0, r.stderr);
+      const file = join(`out-${name}`, `s.${id.slice(0, 8)}.link`);
+      const v = await sh("in-toto-sign", ["-f", file, "-k", `${name}.pub`, "-t", type, "--verify"], d);
+      assert.equal(v.code, 0, `${name}: ${v.stderr}${v.stdout}`);
+    }
+  });
+
   it("writes the DSSE form with --use-dsse", async () => {
     mkdirSync(join(d, "out3"));
     const r = await cairn(

@@ -26,6 +26,7 @@ export function registerKey(program: Command, io: CliIO): void {
     .argument("<path>", "where to write the private key; the public key goes to PATH.pub")
     .option("-t, --type <type>", "ed25519, ecdsa (P-256) or rsa", "ed25519")
     .option("-b, --bits <n>", "RSA modulus size", "3072")
+    .option("--curve <curve>", "ECDSA curve: P-256 or P-384", "P-256")
     .option(
       "--passphrase-env <NAME>",
       "encrypt the private key with the passphrase in this environment variable",
