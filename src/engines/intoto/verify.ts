@@ -7,14 +7,14 @@ import { join } from "node:path";
 import { canonicalize } from "../../core/canonical.js";
 import type { Clock } from "../../core/clock.js";
 import { asCairnError, type CairnError, cairnError } from "../../core/errors.js";
-import { isJsonObject, parseJson } from "../../core/json.js";
+import { isJsonObject } from "../../core/json.js";
 import { keyIdVariants, type PublicKey } from "../../core/keys.js";
 import { KeyRing } from "../../core/signer.js";
 import { type ParsedLayout, parseLayout } from "../../formats/intoto/layout.js";
 import { type Link, linkFileName, parseLink } from "../../formats/intoto/link.js";
 import {
-  parseSignedDocument,
   peekSigned,
+  readSignedDocument,
   type SignedDocument,
   verifySignedDocument,
 } from "../../formats/intoto/metablock.js";
@@ -219,7 +219,7 @@ export async function verifySupplyChain(
       let doc: SignedDocument;
       let verifiedSigned: Record<string, unknown>;
       try {
-        doc = parseSignedDocument(parseJson(bytes, path), path);
+        doc = readSignedDocument(bytes, path);
         verifiedSigned = verifySignedDocument(doc, new KeyRing([key]), 1).signed;
       } catch (e) {
         const err = asCairnError(e);
@@ -388,7 +388,7 @@ function summaryLink(parsed: ParsedLayout, reduced: Map<string, Link>, name: str
 
 /** Reads and validates a signed layout file's wrapper. */
 export function parseLayoutDocument(bytes: Uint8Array, file: string): SignedDocument {
-  const doc = parseSignedDocument(parseJson(bytes, file), file);
+  const doc = readSignedDocument(bytes, file);
   const signed = peekSigned(doc);
   if (!isJsonObject(signed) || signed._type !== "layout") {
     throw cairnError("ERR_FIELD_INVALID", `not a layout (_type is ${JSON.stringify(signed._type)})`, {

@@ -2,7 +2,8 @@
 // The in-toto signature wrappers (in-toto specification v1.0 section 4.2 "Metadata"): the classic
 // metablock {"signed": ..., "signatures": [{"keyid", "sig"}]} with signatures over the canonical
 // JSON of "signed" as received, and the DSSE envelope form (payloadType application/vnd.in-toto+json).
-import { canonicalBytes } from "../../core/canonical.js";
+import { canonicalBytes, compareCodePoints } from "../../core/canonical.js";
+import { canonicalSignedFromMetablockBytes } from "../../core/canonical-bytes.js";
 import { fromHex, toHex } from "../../core/encoding.js";
 import { cairnError, fieldError } from "../../core/errors.js";
 import { type KeyRing, keyFingerprint, type Signer } from "../../core/index.js";
@@ -59,6 +60,39 @@ export function parseSignedDocument(obj: unknown, file?: string): SignedDocument
   return file === undefined ? { format: "metablock", metablock } : { format: "metablock", metablock, file };
 }
 
+/**
+ * The bytes each metablock was parsed from, for the fast path to its canonical JSON; keyed by the
+ * metablock object and set only by readSignedDocument, so no caller can pair a metablock with
+ * bytes it was not parsed from.
+ */
+const RAW = new WeakMap<Metablock, { bytes: Uint8Array; signed: Record<string, unknown> }>();
+
+/**
+ * Parses a signed in-toto document from a file's bytes (bounded JSON, then parseSignedDocument)
+ * and keeps the bytes so that verifySignedDocument can take the canonical JSON of "signed"
+ * straight from them. The document must not be modified before it is verified.
+ */
+export function readSignedDocument(bytes: Uint8Array, file?: string): SignedDocument {
+  const doc = parseSignedDocument(parseJson(bytes, file), file);
+  if (doc.format === "metablock") RAW.set(doc.metablock, { bytes, signed: doc.metablock.signed });
+  return doc;
+}
+
+/**
+ * What metablock signatures cover: the canonical JSON of "signed" as received. From the file's
+ * bytes when they are already in canonical key order (canonical-bytes.ts proves the result equal to
+ * the slow path's), else by encoding the parsed object.
+ */
+function signedCanonicalBytes(metablock: Metablock): Uint8Array {
+  const raw = RAW.get(metablock);
+  // The same signed object that was parsed from the bytes, or the bytes say nothing about it.
+  if (raw !== undefined && raw.signed === metablock.signed) {
+    const fast = canonicalSignedFromMetablockBytes(raw.bytes);
+    if (fast !== undefined) return fast;
+  }
+  return canonicalBytes(metablock.signed);
+}
+
 /** The unverified signed object, for looking at (names, key ids) before the keys are known. */
 export function peekSigned(doc: SignedDocument): Record<string, unknown> {
   if (doc.format === "metablock") return doc.metablock.signed;
@@ -90,7 +124,7 @@ export function verifySignedDocument(doc: SignedDocument, keys: KeyRing, thresho
     if (!isJsonObject(obj)) throw fieldError("payload", "the DSSE payload must be a JSON object", doc.file);
     return { signed: obj, keyids: v.keyids };
   }
-  const data = canonicalBytes(doc.metablock.signed);
+  const data = signedCanonicalBytes(doc.metablock);
   const keyids: string[] = [];
   const seen = new Set<string>();
   for (const s of doc.metablock.signatures) {
@@ -145,11 +179,54 @@ export function serializeDocument(doc: Metablock | Envelope): string {
   return `${stableStringify(doc)}\n`;
 }
 
+/**
+ * `v` with the keys of every object in code point order (Python's sort_keys). Parts already in
+ * order are shared, not copied: the artifact maps of large links usually are, and sorted files
+ * let verifiers take canonical JSON straight from the bytes.
+ */
 function sortKeys(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(sortKeys);
+  if (Array.isArray(v)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < v.length; i++) {
+      const s = sortKeys(v[i]);
+      if (s !== v[i]) {
+        copy ??= v.slice();
+        copy[i] = s;
+      }
+    }
+    return copy ?? v;
+  }
   if (isJsonObject(v)) {
+    const keys = Object.keys(v);
+    let changed = false;
+    for (let i = 1; i < keys.length; i++) {
+      if (compareCodePoints(keys[i - 1]!, keys[i]!) > 0) {
+        keys.sort(compareCodePoints);
+        changed = true;
+        break;
+      }
+    }
+    // Values are copied only once something below has changed (no arrays for the digest sets).
+    let values: unknown[] | undefined;
+    for (let i = 0; i < keys.length; i++) {
+      const x = v[keys[i]!];
+      const s = sortKeys(x);
+      if (s !== x && values === undefined) {
+        values = new Array<unknown>(keys.length);
+        for (let j = 0; j < i; j++) values[j] = v[keys[j]!];
+      }
+      if (values !== undefined) values[i] = s;
+    }
+    if (!changed && values === undefined) return v;
     const out: Record<string, unknown> = {};
-    for (const k of Object.keys(v).sort()) out[k] = sortKeys(v[k]);
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const x = values === undefined ? v[k] : values[i];
+      // "__proto__" as a plain assignment would set the prototype, not a field.
+      if (k === "__proto__")
+        Object.defineProperty(out, k, { value: x, enumerable: true, writable: true, configurable: true });
+      else out[k] = x;
+    }
     return out;
   }
   return v;
