@@ -69,10 +69,15 @@ function own(map: ArtifactMap, path: string): DigestSet | undefined {
 
 /** Python dict equality of two digest sets (`source_artifact != dest_artifact` in verify_match_rule). */
 function sameDigests(a: DigestSet, b: DigestSet): boolean {
-  const ka = Object.keys(a);
-  if (ka.length !== Object.keys(b).length) return false;
-  for (const k of ka) if (!Object.hasOwn(b, k) || a[k] !== b[k]) return false;
-  return true;
+  // No key arrays: this runs once per matched artifact. JSON-parsed objects have no inherited
+  // enumerable keys, so for...in sees exactly their own keys.
+  let n = 0;
+  for (const k in a) {
+    if (a[k] !== b[k] || !Object.hasOwn(b, k)) return false;
+    n++;
+  }
+  for (const _ in b) n--;
+  return n === 0;
 }
 
 /** posixpath.join(a, b) for a non-empty `a`, as the reference uses os.path.join on POSIX. */
@@ -199,8 +204,6 @@ export function verifyItemRules(
   const products = link.products;
   const artifacts = kind === "materials" ? materials : products;
   const queue = new Set(Object.keys(artifacts));
-  /** Which rule consumed an artifact, to explain a failing REQUIRE. */
-  const consumedBy = new Map<string, number>();
   const results: RuleResult[] = [];
   let ok = true;
 
@@ -258,10 +261,11 @@ export function verifyItemRules(
         const file = rule.pattern;
         if (!queue.has(file)) {
           r.passed = false;
-          const by = consumedBy.get(file);
+          // Which earlier rule consumed it (looked up only for this failure, not tracked per artifact).
+          const by = results.findIndex((x) => x.consumed.includes(file));
           // Everything not queued was either consumed by an earlier rule or never there.
           const why =
-            by !== undefined
+            by >= 0
               ? `it was consumed by rule ${by} (${results[by]!.rule.join(" ")})`
               : `it is not among the ${kind} of ${quote(name)}`;
           r.reason = `REQUIRE ${file} did not find ${quote(file)} in the queue: ${why}`;
@@ -269,15 +273,13 @@ export function verifyItemRules(
         break;
       }
     }
-    const done = new Set<string>();
+    const done: string[] = [];
     for (const p of consumed) {
       // A MATCH may consume a path that is no longer (or never was) queued; only queued ones count.
-      if (queue.delete(p)) {
-        consumedBy.set(p, index);
-        done.add(p);
-      }
+      if (queue.delete(p)) done.push(p);
     }
-    r.consumed = sorted(done);
+    // Links list artifacts sorted, so this is usually a linear pass (TimSort on sorted input).
+    r.consumed = done.sort();
     if (!r.passed) ok = false;
     results.push(r);
   });
