@@ -45,6 +45,17 @@ export const ERROR_CATALOG = {
   ERR_INTOTO_SUBLAYOUT: ["verification", "A sublayout could not be verified."],
   ERR_INTOTO_VERIFICATION_FAILED: ["verification", "in-toto verification failed (see the report)."],
   ERR_PARAMETER_MISSING: ["format", "A layout refers to a parameter {NAME} that was not given."],
+  // --- transparency log (src/formats/tlog) ---
+  ERR_TLOG_PROOF_INVALID: ["verification", "An inclusion or consistency proof does not verify."],
+  ERR_TLOG_CHECKPOINT_INVALID: ["format", "A checkpoint is not in the C2SP tlog-checkpoint format."],
+  ERR_NOTE_MALFORMED: ["format", "A signed note is not in the C2SP signed-note format."],
+  ERR_NOTE_SIGNATURE_INVALID: ["verification", "A signed note has no valid signature by the expected key."],
+  // --- TUF (src/formats/tuf) ---
+  ERR_TUF_METADATA_INVALID: ["format", "TUF metadata is malformed or has a field outside its domain."],
+  ERR_TUF_SIGNATURE_INVALID: ["verification", "TUF metadata is not signed by a threshold of its role's keys."],
+  ERR_TUF_EXPIRED: ["verification", "TUF metadata has expired (freeze attack protection)."],
+  ERR_TUF_ROLLBACK: ["verification", "TUF metadata has a lower version than the trusted one (rollback attack)."],
+  ERR_TUF_BOUND_EXCEEDED: ["format", "Untrusted TUF input exceeds a configured bound (size, count, depth)."],
   ERR_NOT_FOUND: ["not-found", "A file, key or link that is needed does not exist."],
   ERR_IO: ["transport", "A file could not be read or written."],
   ERR_COMMAND_FAILED: ["transport", "A command could not be started."],
