@@ -22,7 +22,7 @@ import {
 import { type Cmd, type Comparison, compare, renderTable } from "./harness.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const BUILT_CAIRN = join(ROOT, "dist", "src", "cli", "main.js");
+const BUILT_CAIRN = join(ROOT, "dist", "cairn.mjs");
 const RESULTS = fileURLToPath(new URL("./results/", import.meta.url));
 const SHA256SUM = "/usr/bin/sha256sum";
 const OPENSSL = "/usr/bin/openssl";

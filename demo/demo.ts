@@ -8,7 +8,7 @@ import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-const CAIRN = resolve(import.meta.dirname, "..", "src", "cli", "main.js");
+const CAIRN = resolve(import.meta.dirname, "..", "cairn.mjs");
 const keep = process.argv.includes("--keep");
 const root = mkdtempSync(join(tmpdir(), "cairn-demo-"));
 const hasGit = spawnSync("git", ["--version"]).status === 0;

@@ -52,9 +52,15 @@ export const ERROR_CATALOG = {
   ERR_NOTE_SIGNATURE_INVALID: ["verification", "A signed note has no valid signature by the expected key."],
   // --- TUF (src/formats/tuf) ---
   ERR_TUF_METADATA_INVALID: ["format", "TUF metadata is malformed or has a field outside its domain."],
-  ERR_TUF_SIGNATURE_INVALID: ["verification", "TUF metadata is not signed by a threshold of its role's keys."],
+  ERR_TUF_SIGNATURE_INVALID: [
+    "verification",
+    "TUF metadata is not signed by a threshold of its role's keys.",
+  ],
   ERR_TUF_EXPIRED: ["verification", "TUF metadata has expired (freeze attack protection)."],
-  ERR_TUF_ROLLBACK: ["verification", "TUF metadata has a lower version than the trusted one (rollback attack)."],
+  ERR_TUF_ROLLBACK: [
+    "verification",
+    "TUF metadata has a lower version than the trusted one (rollback attack).",
+  ],
   ERR_TUF_BOUND_EXCEEDED: ["format", "Untrusted TUF input exceeds a configured bound (size, count, depth)."],
   ERR_NOT_FOUND: ["not-found", "A file, key or link that is needed does not exist."],
   ERR_IO: ["transport", "A file could not be read or written."],

@@ -5,7 +5,8 @@ import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
-export const CAIRN = resolve(import.meta.dirname, "..", "..", "dist", "src", "cli", "main.js");
+// The CLI as it ships: the bundle the package.json "bin" names.
+export const CAIRN = resolve(import.meta.dirname, "..", "..", "dist", "cairn.mjs");
 
 export interface CliResult {
   code: number;
