@@ -12,6 +12,7 @@ import {
   parsePublicKey,
 } from "../core/keys.js";
 import { keySigner, type Signer } from "../core/signer.js";
+import { readVariable } from "./env.js";
 import { readFileRequired, writeFileAtomic } from "./fs.js";
 
 /** Loads a public key file; `type` (rsa, ed25519, ecdsa) is checked when given. */
@@ -32,8 +33,22 @@ export async function loadPrivateKeyFile(path: string, passphrase?: string): Pro
   return parsePrivateKey(text, passphrase === undefined ? { file: path } : { file: path, passphrase });
 }
 
-/** A signer for a key reference: a file path, or `file:PATH`. */
+/**
+ * A signer for a key reference, addressed by URI so other signers (KMS, hardware, keyless) plug in
+ * here: `file:PATH` or a plain path (a key file), `env:NAME` (the key's PEM or JSON text in an
+ * environment variable, as CI systems hand out secrets; the value is never logged).
+ */
 export async function loadSigner(ref: string, passphrase?: string): Promise<Signer> {
+  if (ref.startsWith("env:")) {
+    const name = ref.slice(4);
+    const text = readVariable(name);
+    if (text === undefined || text === "") {
+      throw cairnError("ERR_NOT_FOUND", `environment variable ${name} holds no key`, { field: ref });
+    }
+    return keySigner(
+      parsePrivateKey(text, passphrase === undefined ? { file: ref } : { file: ref, passphrase }),
+    );
+  }
   const path = ref.startsWith("file:") ? ref.slice(5) : ref;
   return keySigner(await loadPrivateKeyFile(path, passphrase));
 }

@@ -124,6 +124,36 @@ describe("cairn run", () => {
     }
   });
 
+  it("signs with a key handed over in an environment variable (env:NAME), never printing it", async () => {
+    const secret = readFileSync(join(d, "bob"), "utf8");
+    mkdirSync(join(d, "out-env"));
+    const r = await cairn(
+      ["run", "-n", "envkey", "-k", "env:BOB_KEY", "-p", "src", "-x", "-d", "out-env"],
+      d,
+      {
+        BOB_KEY: secret,
+      },
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(linkOf(join(d, "out-env"), "envkey").signatures[0].keyid, keyid);
+    const bad = await cairn(
+      ["run", "-n", "envkey", "-k", "env:BOB_KEY", "-p", "src", "-x", "-d", "out-env"],
+      d,
+      {
+        BOB_KEY: secret.replace(/[0-9a-f]{64}"\s*}\s*}?\s*$/, ""),
+      },
+    );
+    assert.notEqual(bad.code, 0);
+    const missing = await cairn(["run", "-n", "envkey", "-k", "env:NO_SUCH_VAR", "-p", "src", "-x"], d);
+    assert.equal(missing.code, 13);
+    for (const out of [r, bad, missing]) {
+      assert.ok(
+        !(out.stdout + out.stderr).includes(JSON.parse(secret).keyval.private),
+        "the private key leaked",
+      );
+    }
+  });
+
   it("writes the DSSE form with --use-dsse", async () => {
     mkdirSync(join(d, "out3"));
     const r = await cairn(

@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // cairn key generate | show
+import { resolve } from "node:path";
 import type { Command } from "commander";
 import { cairnError } from "../../core/errors.js";
 import type { KeyType } from "../../core/keys.js";
@@ -16,6 +17,11 @@ export function passphraseFrom(io: CliIO, envName?: string): string | undefined 
     return v;
   }
   return io.env.keyPassphrase;
+}
+
+/** A --key value as a signer reference: `env:NAME` as is, a path (or `file:PATH`) resolved against the cwd. */
+export function signerRef(io: CliIO, key: string): string {
+  return key.startsWith("env:") ? key : resolve(io.cwd, key.replace(/^file:/, ""));
 }
 
 export function registerKey(program: Command, io: CliIO): void {

@@ -14,7 +14,7 @@ import { readDescription } from "../../runtime/documents.js";
 import { readFileRequired, writeFileAtomic } from "../../runtime/fs.js";
 import { loadSigner } from "../../runtime/keyfiles.js";
 import { type CliIO, write } from "../io.js";
-import { passphraseFrom } from "./key.js";
+import { passphraseFrom, signerRef } from "./key.js";
 
 function collect(v: string, prev: string[] = []): string[] {
   return [...prev, v];
@@ -58,7 +58,7 @@ export function registerLayout(program: Command, io: CliIO): void {
           throw e;
         }
         const pass = passphraseFrom(io, o.passphraseEnv);
-        const signers = await Promise.all(o.key.map((k) => loadSigner(resolve(io.cwd, k), pass)));
+        const signers = await Promise.all(o.key.map((k) => loadSigner(signerRef(io, k), pass)));
         const doc = await signLayout(built, signers, o.dsse ? "dsse" : "metablock");
         await writeFileAtomic(resolve(io.cwd, o.output), serializeDocument(doc));
         write(
@@ -79,7 +79,7 @@ export function registerLayout(program: Command, io: CliIO): void {
       const doc = parseLayoutDocument(await readFileRequired(file, "layout"), path);
       parseLayout(peekSigned(doc), path);
       const pass = passphraseFrom(io, o.passphraseEnv);
-      const signers = await Promise.all(o.key.map((k) => loadSigner(resolve(io.cwd, k), pass)));
+      const signers = await Promise.all(o.key.map((k) => loadSigner(signerRef(io, k), pass)));
       const out = await addLayoutSignatures(doc, signers);
       await writeFileAtomic(resolve(io.cwd, o.output ?? path), serializeDocument(out));
       write(

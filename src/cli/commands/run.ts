@@ -18,7 +18,7 @@ import {
 import { readFileIfExists, writeFileAtomic } from "../../runtime/fs.js";
 import { loadSigner } from "../../runtime/keyfiles.js";
 import { type CliIO, progressBar, write } from "../io.js";
-import { passphraseFrom } from "./key.js";
+import { passphraseFrom, signerRef } from "./key.js";
 
 interface CommonFlags {
   stepName: string;
@@ -39,7 +39,10 @@ interface CommonFlags {
 function addCommonOptions(c: Command): Command {
   return c
     .requiredOption("-n, --step-name <name>", "the step's name, as in the layout")
-    .requiredOption("-k, --key <path>", "private key to sign the link with (PEM or securesystemslib JSON)")
+    .requiredOption(
+      "-k, --key <path>",
+      "private key to sign with: a file (PEM or securesystemslib JSON) or env:NAME",
+    )
     .option("-t, --key-type <type>", "accepted for in-toto-run compatibility; the key type is detected")
     .option("--exclude <patterns...>", "gitignore-style patterns of paths not to record")
     .option("--base-path <dir>", "record artifact paths relative to this directory")
@@ -74,7 +77,7 @@ async function signerOf(io: CliIO, o: CommonFlags): Promise<Signer> {
   if (o.keyType && !["rsa", "ed25519", "ecdsa"].includes(o.keyType)) {
     throw cairnError("ERR_USAGE", `--key-type must be rsa, ed25519 or ecdsa, not ${o.keyType}`);
   }
-  const s = await loadSigner(resolve(io.cwd, o.key), passphraseFrom(io, o.passphraseEnv));
+  const s = await loadSigner(signerRef(io, o.key), passphraseFrom(io, o.passphraseEnv));
   if (o.keyType && s.publicKey.keytype !== o.keyType) {
     throw cairnError(
       "ERR_KEY_INVALID",
