@@ -62,6 +62,13 @@ export const ERROR_CATALOG = {
     "TUF metadata has a lower version than the trusted one (rollback attack).",
   ],
   ERR_TUF_BOUND_EXCEEDED: ["format", "Untrusted TUF input exceeds a configured bound (size, count, depth)."],
+  // --- OCI (src/formats/oci, src/runtime/oci-layout) ---
+  ERR_OCI_DIGEST_MISMATCH: ["verification", "OCI content does not match the digest or size that names it."],
+  ERR_OCI_MANIFEST_INVALID: ["format", "An OCI manifest, index, descriptor or config is malformed."],
+  ERR_OCI_MEDIA_TYPE: ["format", "An OCI media type is missing, unknown, or not the one expected."],
+  ERR_OCI_BLOB_NOT_FOUND: ["not-found", "An OCI blob, manifest or tag is not in the store."],
+  ERR_OCI_LAYOUT_INVALID: ["format", "A directory is not a valid OCI image layout (oci-layout, index.json)."],
+  ERR_OCI_TOO_LARGE: ["format", "An OCI manifest, index or blob exceeds its size bound."],
   ERR_NOT_FOUND: ["not-found", "A file, key or link that is needed does not exist."],
   ERR_IO: ["transport", "A file could not be read or written."],
   ERR_COMMAND_FAILED: ["transport", "A command could not be started."],

@@ -5,6 +5,7 @@ export * from "./clock.js";
 export * from "./digest.js";
 export * from "./encoding.js";
 export * from "./errors.js";
+export * from "./fnmatch.js";
 export * from "./json.js";
 export * from "./keys.js";
 export * from "./signer.js";

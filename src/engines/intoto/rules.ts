@@ -13,7 +13,7 @@ import type { DigestSet } from "../../core/digest.js";
 import { cairnError } from "../../core/errors.js";
 // Direct module imports, not the folder index: the index also pulls in the attestation
 // validators (zod), which would cost every verification ~40 ms of start-up.
-import { fnmatch } from "../../formats/intoto/fnmatch.js";
+import { fnmatch } from "../../core/fnmatch.js";
 import type { ArtifactMap, Link } from "../../formats/intoto/link.js";
 import { type ArtifactRule, ruleToList } from "../../formats/intoto/rules.js";
 
