@@ -2,3 +2,4 @@
 export * from "./env.js";
 export * from "./fs.js";
 export * from "./keyfiles.js";
+export * from "./oci-layout.js";

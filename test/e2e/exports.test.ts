@@ -21,6 +21,14 @@ test("every exports entry loads from the build and offers what it documents", as
     "./formats/dsse": ["pae", "signEnvelope", "verifyEnvelope"],
     "./formats/intoto": ["parseLayout", "parseLink", "signMetablock", "parseStatement"],
     "./formats/slsa": ["parseProvenanceV1", "provenanceFromStep"],
+    "./formats/oci": [
+      "parseManifestOrIndex",
+      "verifyDigest",
+      "digestOf",
+      "newImageManifest",
+      "validateDescriptor",
+    ],
+    "./formats/tlog": ["verifyInclusion", "verifyConsistency", "parseCheckpoint", "openNote", "MerkleTree"],
     "./formats/tuf": ["parseMetadataBytes", "verifyMetadata", "signMetadata", "newRoot", "rolesForTarget"],
     "./engines/intoto": ["verifySupplyChain", "recordArtifacts", "runStep", "buildLayout", "verifyItemRules"],
   };
