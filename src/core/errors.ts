@@ -69,6 +69,38 @@ export const ERROR_CATALOG = {
   ERR_OCI_BLOB_NOT_FOUND: ["not-found", "An OCI blob, manifest or tag is not in the store."],
   ERR_OCI_LAYOUT_INVALID: ["format", "A directory is not a valid OCI image layout (oci-layout, index.json)."],
   ERR_OCI_TOO_LARGE: ["format", "An OCI manifest, index or blob exceeds its size bound."],
+  // --- transparency log engine (src/engines/tlog) ---
+  ERR_TLOG_ENTRY_INVALID: [
+    "format",
+    "A log entry submission is malformed, of an unknown kind, or larger than the log accepts.",
+  ],
+  ERR_TLOG_OVERLOADED: [
+    "overload",
+    "The log has too many pending entries: retry later (HTTP 503 with Retry-After).",
+  ],
+  ERR_TLOG_STORAGE: [
+    "transport",
+    "The log storage failed; an append's outcome is unknown: resubmit (duplicates return the existing entry).",
+  ],
+  ERR_TLOG_STORAGE_CONFLICT: [
+    "internal",
+    "The log storage was appended by another writer: only one sequencer may append to a storage.",
+  ],
+  ERR_TLOG_TILE_NOT_FOUND: ["not-found", "A tile, entry bundle or checkpoint path does not exist in the log."],
+  // --- TUF client (src/engines/tuf) ---
+  ERR_TUF_VERSION_MISMATCH: [
+    "verification",
+    "TUF metadata has another version than the one its referrer lists, or a new root is not the next version (mix-and-match attack).",
+  ],
+  ERR_TUF_HASH_MISMATCH: [
+    "verification",
+    "A downloaded TUF target or metadata file does not have the length or hashes its metadata gives (arbitrary software attack).",
+  ],
+  ERR_TUF_METADATA_MISSING: [
+    "not-found",
+    "TUF metadata the client needs is neither trusted locally nor on the repository, or the snapshot does not list it.",
+  ],
+  ERR_TUF_TARGET_NOT_FOUND: ["not-found", "No trusted TUF targets metadata lists the requested target path."],
   ERR_NOT_FOUND: ["not-found", "A file, key or link that is needed does not exist."],
   ERR_IO: ["transport", "A file could not be read or written."],
   ERR_COMMAND_FAILED: ["transport", "A command could not be started."],
