@@ -9,6 +9,7 @@ import { readEnvironment } from "../runtime/env.js";
 import { registerKey } from "./commands/key.js";
 import { registerLayout } from "./commands/layout.js";
 import { registerRecord, registerRun } from "./commands/run.js";
+import { registerTuf } from "./commands/tuf.js";
 import { registerVerify } from "./commands/verify.js";
 import type { CliIO } from "./io.js";
 
@@ -29,6 +30,7 @@ export function buildProgram(io: CliIO): Command {
   registerLayout(program, io);
   registerVerify(program, io);
   registerKey(program, io);
+  registerTuf(program, io);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();

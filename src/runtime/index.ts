@@ -3,3 +3,4 @@ export * from "./env.js";
 export * from "./fs.js";
 export * from "./keyfiles.js";
 export * from "./oci-layout.js";
+export * from "./tuf-store.js";

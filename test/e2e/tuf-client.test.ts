@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: Apache-2.0
+// cairn tuf client end to end: the tuf-conformance client protocol (CLIENT-CLI.md: init, refresh,
+// download; exit 0 or 1; non-versioned metadata names in the metadata dir) against a repository
+// built with src/formats/tuf and served over HTTP on 127.0.0.1; the HTTP fetcher's bounds; and
+// tuf-js (devDependency) and cairn refreshing the same repository and agreeing on a target.
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { Updater } from "tuf-js";
+import { fetchBounded } from "../../src/runtime/http.js";
+import { fileNameFor } from "../../src/runtime/tuf-store.js";
+import { RepoSim, sha256 } from "../../src/testing/tuf-repo.js";
+import { type CliResult, cairn, tempDir } from "./cli.js";
+
+/** Runs `cairn tuf client ARGS` with the built CLI, as the conformance suite would. */
+function tufClient(args: string[], cwd: string): Promise<CliResult> {
+  return cairn(["tuf", "client", ...args], cwd);
+}
+
+describe("cairn tuf client (tuf-conformance protocol)", () => {
+  const t = tempDir("tuf-client");
+  let repo: RepoSim;
+  let server: Server;
+  let base: string;
+  const requests: string[] = [];
+
+  before(async () => {
+    repo = await RepoSim.create();
+    repo.addArtifact("targets", "README.txt", "top-level target\n");
+    repo.addDelegation("targets", { name: "alice", threshold: 1, terminating: true, paths: ["alice/*"] });
+    repo.addArtifact("alice", "alice/tool-1.0.tgz", "alice's tool\n");
+    repo.addDelegation("targets", { name: "pkgs", threshold: 1, paths: ["packages/*"] });
+    const bins = repo.addSuccinctRoles("pkgs", 2, "bin");
+    const { SuccinctRoles } = await import("../../src/formats/tuf/index.js");
+    const sr = new SuccinctRoles(repo.targets("pkgs").delegations!.succinct_roles!);
+    for (const p of ["packages/foo-1.0.tar.gz", "packages/bar-2.1.whl"]) {
+      repo.addArtifact(sr.roleForTarget(p), p, `contents of ${p}\n`);
+    }
+    await repo.publish([...bins, "pkgs", "alice", "targets", "snapshot", "timestamp"]);
+    await repo.publish(["root"]);
+    server = createServer((req, res) => {
+      const path = (req.url ?? "/").slice(1);
+      requests.push(path);
+      if (path === "endless") {
+        res.writeHead(200);
+        const chunk = Buffer.alloc(64 * 1024, 0x61);
+        const pump = () => {
+          while (res.write(chunk)) {}
+        };
+        res.on("drain", pump);
+        pump();
+        return;
+      }
+      if (path === "silent") return; // never answers
+      const body = repo.serve(path);
+      if (body === undefined) {
+        res.writeHead(404).end();
+        return;
+      }
+      res.writeHead(200, { "content-length": body.length }).end(body);
+    });
+    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
+    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    writeFileSync(join(t.dir, "initial_root.json"), repo.initialRoot());
+  });
+
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise<void>((ok) => server.close(() => ok()));
+    t.cleanup();
+  });
+
+  const md = (name: string) => join(t.dir, name, "metadata");
+  const common = (name: string) => ["--metadata-dir", md(name), "--metadata-url", `${base}/metadata`];
+  const download = (name: string, targets: string[]) => [
+    ...common(name),
+    ...targets.flatMap((x) => ["--target-name", x]),
+    "--target-base-url",
+    `${base}/targets`,
+    "--target-dir",
+    join(t.dir, name, "targets"),
+    "download",
+  ];
+  async function init(name: string): Promise<void> {
+    mkdirSync(md(name), { recursive: true });
+    const r = await tufClient(["--metadata-dir", md(name), "init", join(t.dir, "initial_root.json")], t.dir);
+    assert.equal(r.code, 0, r.stderr);
+  }
+
+  it("init, refresh: trusted metadata under non-versioned names, exactly as served", async () => {
+    await init("a");
+    assert.deepEqual(readdirSync(md("a")), ["root.json"]);
+    const r = await tufClient([...common("a"), "refresh"], t.dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(readdirSync(md("a")).sort(), [
+      "root.json",
+      "snapshot.json",
+      "targets.json",
+      "timestamp.json",
+    ]);
+    for (const role of ["root", "timestamp", "snapshot", "targets"]) {
+      assert.equal(sha256(readFileSync(join(md("a"), `${role}.json`))), sha256(repo.latest(role)), role);
+    }
+  });
+
+  it("download: targets of the top-level role, a delegation and a hash bin, then from cache", async () => {
+    await init("b");
+    const names = ["README.txt", "alice/tool-1.0.tgz", "packages/foo-1.0.tar.gz"];
+    let r = await tufClient(download("b", names), t.dir);
+    assert.equal(r.code, 0, r.stderr);
+    for (const n of names) {
+      assert.equal(
+        readFileSync(join(t.dir, "b", "targets", fileNameFor(n)), "utf8"),
+        Buffer.from(repo.artifacts.get(n)!).toString(),
+      );
+    }
+    assert.ok(readdirSync(md("b")).includes("alice.json"));
+    requests.length = 0;
+    r = await tufClient(download("b", ["README.txt"]), t.dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(
+      requests.filter((x) => x.startsWith("targets/")).length,
+      0,
+      "a current cached target is not fetched again",
+    );
+  });
+
+  it("exit code 1: an unknown target, a tampered target (nothing written), an unreachable repository", async () => {
+    await init("c");
+    assert.equal((await tufClient(download("c", ["nope.txt"]), t.dir)).code, 1);
+    repo.tamperArtifact(
+      "packages/bar-2.1.whl",
+      "contents of packages/bar-9.9.whl\n".slice(0, repo.artifacts.get("packages/bar-2.1.whl")!.length),
+    );
+    const r = await tufClient(download("c", ["packages/bar-2.1.whl"]), t.dir);
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /ERR_TUF_HASH_MISMATCH/);
+    assert.equal(existsSync(join(t.dir, "c", "targets", fileNameFor("packages/bar-2.1.whl"))), false);
+    const dead = await tufClient(
+      ["--metadata-dir", md("c"), "--metadata-url", "http://127.0.0.1:9/metadata", "refresh"],
+      t.dir,
+    );
+    assert.equal(dead.code, 1);
+    assert.match(dead.stderr, /ERR_IO/);
+  });
+
+  it("exit code 1 on a rollback, and the trusted timestamp stays", async () => {
+    await init("d");
+    assert.equal((await tufClient([...common("d"), "refresh"], t.dir)).code, 0);
+    const before = readFileSync(join(md("d"), "timestamp.json"));
+    await repo.publish(["timestamp"]);
+    assert.equal((await tufClient([...common("d"), "refresh"], t.dir)).code, 0);
+    const newer = readFileSync(join(md("d"), "timestamp.json"));
+    assert.notDeepEqual(newer, before);
+    repo.overrides.set("metadata/timestamp.json", before);
+    try {
+      const r = await tufClient([...common("d"), "refresh"], t.dir);
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /ERR_TUF_ROLLBACK/);
+      assert.deepEqual(readFileSync(join(md("d"), "timestamp.json")), newer);
+    } finally {
+      repo.overrides.clear();
+    }
+  });
+
+  it("init refuses a root that is not signed by its own keys", async () => {
+    mkdirSync(md("e"), { recursive: true });
+    const bad = JSON.parse(Buffer.from(repo.initialRoot()).toString());
+    bad.signatures = [];
+    writeFileSync(join(t.dir, "bad_root.json"), JSON.stringify(bad));
+    const r = await tufClient(["--metadata-dir", md("e"), "init", join(t.dir, "bad_root.json")], t.dir);
+    assert.equal(r.code, 1);
+    assert.equal(existsSync(join(md("e"), "root.json")), false);
+  });
+
+  it("tuf-js and cairn refresh the same repository and agree on a target", async () => {
+    const dir = join(t.dir, "tufjs");
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "root.json"), repo.initialRoot());
+    const u = new Updater({
+      metadataDir: dir,
+      metadataBaseUrl: `${base}/metadata`,
+      targetDir: dir,
+      targetBaseUrl: `${base}/targets`,
+      config: { fetchRetries: 0 },
+    });
+    await u.refresh();
+    const path = "packages/foo-1.0.tar.gz";
+    const info = await u.getTargetInfo(path);
+    assert.ok(info);
+    await init("f");
+    const r = await tufClient(download("f", [path]), t.dir);
+    assert.equal(r.code, 0, r.stderr);
+    const ours = readFileSync(join(t.dir, "f", "targets", fileNameFor(path)));
+    assert.equal(ours.length, info.length);
+    assert.equal(sha256(ours), info.hashes.sha256);
+    const theirs = readFileSync((await u.downloadTarget(info, join(dir, "foo")))!);
+    assert.deepEqual(ours, theirs);
+    // Both trust the same versions.
+    for (const role of ["root", "timestamp", "snapshot", "targets"]) {
+      assert.equal(
+        JSON.parse(readFileSync(join(dir, `${role}.json`), "utf8")).signed.version,
+        JSON.parse(readFileSync(join(md("f"), `${role}.json`), "utf8")).signed.version,
+        role,
+      );
+    }
+  });
+
+  it("the HTTP fetcher: 404 is absent, endless data is cut off at the bound, silence times out", async () => {
+    assert.equal(await fetchBounded(`${base}/metadata/999.root.json`, 1000), undefined);
+    const t0 = Date.now();
+    await assert.rejects(fetchBounded(`${base}/endless`, 1_000_000), { code: "ERR_TUF_BOUND_EXCEEDED" });
+    assert.ok(Date.now() - t0 < 5000);
+    await assert.rejects(fetchBounded(`${base}/silent`, 1000, { timeoutMs: 200 }), { code: "ERR_IO" });
+    await assert.rejects(fetchBounded(`${base}/metadata/1.root.json`, 10), {
+      code: "ERR_TUF_BOUND_EXCEEDED",
+    });
+    await assert.rejects(fetchBounded("file:///etc/passwd", 10), { code: "ERR_USAGE" });
+  });
+});
