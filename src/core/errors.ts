@@ -86,7 +86,10 @@ export const ERROR_CATALOG = {
     "internal",
     "The log storage was appended by another writer: only one sequencer may append to a storage.",
   ],
-  ERR_TLOG_TILE_NOT_FOUND: ["not-found", "A tile, entry bundle or checkpoint path does not exist in the log."],
+  ERR_TLOG_TILE_NOT_FOUND: [
+    "not-found",
+    "A tile, entry bundle or checkpoint path does not exist in the log.",
+  ],
   // --- TUF client (src/engines/tuf) ---
   ERR_TUF_VERSION_MISMATCH: [
     "verification",
