@@ -8,6 +8,8 @@ need_apt=()
 command -v in-toto-verify >/dev/null 2>&1 || need_apt+=(in-toto)
 command -v git >/dev/null 2>&1 || need_apt+=(git)
 command -v skopeo >/dev/null 2>&1 || need_apt+=(skopeo)
+command -v docker-registry >/dev/null 2>&1 || need_apt+=(docker-registry)
+command -v htpasswd >/dev/null 2>&1 || need_apt+=(apache2-utils)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "installing Debian packages: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
