@@ -104,6 +104,56 @@ export const ERROR_CATALOG = {
     "TUF metadata the client needs is neither trusted locally nor on the repository, or the snapshot does not list it.",
   ],
   ERR_TUF_TARGET_NOT_FOUND: ["not-found", "No trusted TUF targets metadata lists the requested target path."],
+  // --- OCI registry client (src/engines/oci, distribution-spec 1.1) ---
+  ERR_OCI_REFERENCE_INVALID: [
+    "usage",
+    "An image reference is not docker://HOST/REPO[:TAG|@DIGEST], or its name, tag or digest is malformed.",
+  ],
+  ERR_OCI_REGISTRY_UNREACHABLE: [
+    "transport",
+    "The registry could not be reached: connection refused or reset, name not resolved, TLS failure or timeout.",
+  ],
+  ERR_OCI_REGISTRY_ERROR: [
+    "transport",
+    "The registry answered with a server error or an unexpected status (its distribution-spec error code, if any, is in the message).",
+  ],
+  ERR_OCI_REGISTRY_REFUSED: [
+    "format",
+    "The registry refused a request as invalid (distribution-spec codes such as MANIFEST_INVALID, DIGEST_INVALID, BLOB_UPLOAD_INVALID, SIZE_INVALID, NAME_INVALID, MANIFEST_BLOB_UNKNOWN, UNSUPPORTED).",
+  ],
+  ERR_OCI_REGISTRY_NOT_FOUND: [
+    "not-found",
+    "The registry has no such repository, manifest, tag, blob or upload (NAME_UNKNOWN, MANIFEST_UNKNOWN, BLOB_UNKNOWN, BLOB_UPLOAD_UNKNOWN).",
+  ],
+  ERR_OCI_AUTH_REFUSED: [
+    "transport",
+    "The registry or its token server refused access: no credentials, wrong credentials, or not allowed (UNAUTHORIZED, DENIED).",
+  ],
+  ERR_OCI_REGISTRY_OVERLOADED: [
+    "overload",
+    "The registry kept answering 429 TOOMANYREQUESTS or 503 after every retry: try again later.",
+  ],
+  ERR_DOCKER_CONFIG_INVALID: [
+    "format",
+    "The Docker config file (config.json) or a credential helper's answer is malformed.",
+  ],
+  // --- Sigstore bundles, trusted roots and Rekor entries (src/formats/sigstore) ---
+  ERR_SIGSTORE_BUNDLE_INVALID: [
+    "format",
+    "A Sigstore bundle is malformed, of an unsupported media type, or breaks a rule of its bundle version.",
+  ],
+  ERR_SIGSTORE_TRUSTED_ROOT_INVALID: [
+    "format",
+    "A Sigstore trusted root (trusted_root.json) is malformed or of an unsupported media type.",
+  ],
+  ERR_REKOR_BODY_INVALID: [
+    "format",
+    "A Rekor log entry body is malformed, or its kind or version is not supported.",
+  ],
+  ERR_SIGSTORE_TLOG_BODY_MISMATCH: [
+    "verification",
+    "A transparency log entry's body does not match the bundle's signature, digest, envelope or signing key.",
+  ],
   ERR_NOT_FOUND: ["not-found", "A file, key or link that is needed does not exist."],
   ERR_IO: ["transport", "A file could not be read or written."],
   ERR_COMMAND_FAILED: ["transport", "A command could not be started."],

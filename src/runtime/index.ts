@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
+
+export * from "./docker-config.js";
 export * from "./env.js";
 export * from "./fs.js";
 export * from "./keyfiles.js";
 export * from "./oci-layout.js";
+export * from "./registry-http.js";
 export * from "./tuf-store.js";
