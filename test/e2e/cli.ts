@@ -14,14 +14,10 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Runs `cairn ARGS` in `cwd`. Fails clearly when the build is missing (npm test builds first). */
-export function cairn(args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
-  if (!existsSync(CAIRN)) throw new Error(`${CAIRN} is missing: run "npm run build" first`);
+/** Runs a process to completion, capturing its output. */
+function capture(cmd: string, args: string[], cwd: string, env?: NodeJS.ProcessEnv): Promise<CliResult> {
   return new Promise((res, rej) => {
-    const p = spawn(process.execPath, [CAIRN, ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: "1", ...env },
-    });
+    const p = spawn(cmd, args, env === undefined ? { cwd } : { cwd, env });
     let stdout = "";
     let stderr = "";
     p.stdout.on("data", (d) => {
@@ -35,21 +31,15 @@ export function cairn(args: string[], cwd: string, env: Record<string, string> =
   });
 }
 
+/** Runs `cairn ARGS` in `cwd`. Fails clearly when the build is missing (npm test builds first). */
+export function cairn(args: string[], cwd: string, env: Record<string, string> = {}): Promise<CliResult> {
+  if (!existsSync(CAIRN)) throw new Error(`${CAIRN} is missing: run "npm run build" first`);
+  return capture(process.execPath, [CAIRN, ...args], cwd, { ...process.env, NO_COLOR: "1", ...env });
+}
+
 /** Runs any command, for the reference tools. */
 export function sh(cmd: string, args: string[], cwd: string): Promise<CliResult> {
-  return new Promise((res, rej) => {
-    const p = spawn(cmd, args, { cwd });
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (d) => {
-      stdout += d;
-    });
-    p.stderr.on("data", (d) => {
-      stderr += d;
-    });
-    p.on("error", rej);
-    p.on("close", (code) => res({ code: code ?? -1, stdout, stderr }));
-  });
+  return capture(cmd, args, cwd);
 }
 
 export function tempDir(prefix: string): { dir: string; cleanup: () => void } {
