@@ -28,6 +28,7 @@ test("every exports entry loads from the build and offers what it documents", as
       "newImageManifest",
       "validateDescriptor",
     ],
+    "./formats/sigstore": ["parseBundle", "parseTrustedRoot", "parseRekorBody", "checkEntryMatchesBundle"],
     "./formats/tlog": ["verifyInclusion", "verifyConsistency", "parseCheckpoint", "openNote", "MerkleTree"],
     "./formats/tuf": ["parseMetadataBytes", "verifyMetadata", "signMetadata", "newRoot", "rolesForTarget"],
     "./engines/oci": ["RegistryClient", "parseImageReference", "parseChallenges"],

@@ -1,0 +1,6 @@
+// SPDX-License-Identifier: Apache-2.0
+// Sigstore formats: bundles (v0.1-v0.3), trusted roots, and Rekor v1 entry bodies.
+export * from "./bundle.js";
+export { timestampNanos } from "./proto-json.js";
+export * from "./rekor.js";
+export * from "./trusted-root.js";
