@@ -154,6 +154,40 @@ export const ERROR_CATALOG = {
     "verification",
     "A transparency log entry's body does not match the bundle's signature, digest, envelope or signing key.",
   ],
+  ERR_TLOG_SEQUENCER_LOCKED: [
+    "overload",
+    "Another process holds the log's sequencer lock: forward writes to it, or retry later (HTTP 503).",
+  ],
+  // --- TUF repository (src/engines/tuf/repository.ts) ---
+  ERR_TUF_PATH_NOT_DELEGATED: [
+    "policy",
+    "Targets metadata lists a target path outside the paths delegated to its role (a developer signing outside their delegation).",
+  ],
+  ERR_TUF_ROLE_UNKNOWN: [
+    "not-found",
+    "The TUF repository has no role of that name, or nothing delegates to it.",
+  ],
+  ERR_TUF_KEY_NOT_IN_ROLE: [
+    "policy",
+    "A key given to sign a TUF role is not one of the keys that role trusts.",
+  ],
+  ERR_TUF_REPOSITORY_INCONSISTENT: [
+    "verification",
+    "The TUF repository is not a complete, consistent, fully signed set (a threshold unmet, a stale snapshot or timestamp, a published version that would change): nothing was published.",
+  ],
+  // --- OCI signatures and attestations (src/engines/oci/sign*.ts) ---
+  ERR_OCI_SIGNATURE_MISSING: [
+    "verification",
+    "No signature or attestation (of the asked form or predicate type) is attached to the image.",
+  ],
+  ERR_OCI_SIGNATURE_INVALID: [
+    "verification",
+    "No attached signature or attestation verifies with the given keys: signed by another key, or its payload or signature was altered.",
+  ],
+  ERR_OCI_SIGNATURE_SUBJECT_MISMATCH: [
+    "verification",
+    "A signature or attestation verifies but names another image digest or identity than the image checked (it was moved from another image).",
+  ],
   ERR_NOT_FOUND: ["not-found", "A file, key or link that is needed does not exist."],
   ERR_IO: ["transport", "A file could not be read or written."],
   ERR_COMMAND_FAILED: ["transport", "A command could not be started."],

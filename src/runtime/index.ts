@@ -6,4 +6,5 @@ export * from "./fs.js";
 export * from "./keyfiles.js";
 export * from "./oci-layout.js";
 export * from "./registry-http.js";
+export * from "./tlog-sql.js";
 export * from "./tuf-store.js";

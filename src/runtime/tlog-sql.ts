@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: Apache-2.0
+// The transparency log's storage (LogStorage, src/engines/tlog/storage.ts) over SQL, with one
+// kysely data-access layer for two dialects: SQLite (better-sqlite3, one file, the embedded
+// default) and PostgreSQL (pg, selected by a connection URL). Also elects the one sequencer of a
+// log with a database lock: a PostgreSQL session-level advisory lock, or on SQLite a write
+// transaction held open on a sibling lock file; the kernel and the server drop both when the
+// holder dies, so a SIGKILLed sequencer never leaves the log without a writer.
+//
+// The drivers are imported lazily so commands that never touch a database do not load them.
+import { createHash } from "node:crypto";
+import type BetterSqlite3 from "better-sqlite3";
+import { type ColumnType, type CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { CairnError, cairnError } from "../core/errors.js";
+import {
+  type AppendBatch,
+  checkAppendBatch,
+  type LogStorage,
+  type StorageHead,
+} from "../engines/tlog/index.js";
+
+/** Integers come back as bigint (SQLite, safe-integer mode) or string (pg int8); written as numbers. */
+type DbInt = ColumnType<bigint | number | string, number, number>;
+
+interface Tables {
+  cairn_schema: { component: string; version: DbInt };
+  tlog_entries: { idx: DbInt; leaf_hash: Buffer; data: Buffer };
+  tlog_head: { id: number; size: DbInt; note: string | null };
+}
+
+type Dialect = "sqlite" | "postgres";
+
+/** Rows per INSERT statement: 3 parameters a row stays far below SQLite's 32766 and pg's 65535. */
+const INSERT_CHUNK = 1000;
+/** How long a SQLite writer waits for another process's write transaction (SQLITE_BUSY after). */
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
+/** The schema version this code writes; a database with a newer one is refused. */
+const SCHEMA_VERSION = 1;
+
+// The schema per version, per dialect. Version n's statements bring a version n-1 database to n.
+// leaf_hash is unique: the sequencer never stores one leaf twice (a duplicate submission returns
+// the existing entry), so a second row with the same hash can only come from another writer.
+const MIGRATIONS: Record<Dialect, string[]>[] = [
+  {
+    sqlite: [
+      // INTEGER PRIMARY KEY is the 64-bit rowid itself: entries are stored in index order.
+      `create table if not exists tlog_entries (
+         idx integer primary key check (idx >= 0),
+         leaf_hash blob not null unique check (length(leaf_hash) = 32),
+         data blob not null)`,
+      `create table if not exists tlog_head (
+         id integer primary key check (id = 1),
+         size integer not null check (size >= 0),
+         note text)`,
+      "insert into tlog_head (id, size, note) values (1, 0, null) on conflict do nothing",
+    ],
+    postgres: [
+      `create table if not exists tlog_entries (
+         idx bigint primary key check (idx >= 0),
+         leaf_hash bytea not null unique check (length(leaf_hash) = 32),
+         data bytea not null)`,
+      `create table if not exists tlog_head (
+         id integer primary key check (id = 1),
+         size bigint not null check (size >= 0),
+         note text)`,
+      "insert into tlog_head (id, size, note) values (1, 0, null) on conflict do nothing",
+    ],
+  },
+];
+
+/** Held by the one sequencer of a log; see `SqlLogStorage.acquireSequencerLock`. */
+export interface SequencerLock {
+  /**
+   * Aborted when the lock is released or lost (the dedicated PostgreSQL connection dropped: the
+   * server then lets another process take it). A sequencer whose lock is lost must stop
+   * appending; if it does not, its next append fails with ERR_TLOG_STORAGE_CONFLICT once the new
+   * sequencer has written.
+   */
+  readonly signal: AbortSignal;
+  /** Releases the lock; idempotent. */
+  release(): Promise<void>;
+}
+
+/** Options of `postgresLogStorage`. */
+export interface PostgresLogStorageOptions {
+  /** Connections in the pool (default 10). */
+  maxConnections?: number;
+}
+
+// 64-bit advisory lock keys from names (PostgreSQL advisory locks are per database).
+const lockKey = (name: string) => createHash("sha256").update(name).digest().readBigInt64BE(0).toString();
+const LOCK_KEY = lockKey("cairn tlog sequencer");
+const MIGRATE_KEY = lockKey("cairn tlog migration");
+
+/**
+ * A `LogStorage` over SQLite or PostgreSQL. Create it with `sqliteLogStorage` or
+ * `postgresLogStorage`, which create or migrate the schema.
+ *
+ * Durability: an append is one transaction (the entries and the checkpoint together) and is
+ * committed durably before its promise resolves (SQLite: WAL with synchronous=FULL; PostgreSQL:
+ * synchronous_commit=on, forced per connection). Concurrency: reads from any number of processes;
+ * one writer, elected with `acquireSequencerLock`. `append` re-reads the stored size inside its
+ * transaction (PostgreSQL: with the head row locked FOR UPDATE; SQLite: BEGIN IMMEDIATE) and
+ * refuses with ERR_TLOG_STORAGE_CONFLICT when it is not `start`, so a second writer can never
+ * fork the tree. Errors: as the port says; also ERR_USAGE after `close()`, ERR_USAGE for a batch
+ * holding one leaf hash twice, ERR_TLOG_STORAGE_CONFLICT for a leaf hash already stored, and
+ * ERR_TLOG_STORAGE for a stored integer beyond 2^53 - 1 (refused, never rounded).
+ */
+export class SqlLogStorage implements LogStorage {
+  private closed = false;
+  private readonly locks = new Set<SequencerLock>();
+
+  // SQLite's prepared write statements, by SQL text (bounded: batch sizes vary).
+  private readonly prepared = new Map<string, BetterSqlite3.Statement>();
+
+  private constructor(
+    /** Which database this is. */
+    readonly dialect: Dialect,
+    private readonly db: Kysely<Tables>,
+    private readonly takeLock: () => Promise<SequencerLock>,
+    // The better-sqlite3 handle kysely drives, for the synchronous write transactions.
+    private readonly sqlite: BetterSqlite3.Database | undefined,
+  ) {}
+
+  /** @internal Used by the factories below. */
+  static async create(
+    dialect: Dialect,
+    db: Kysely<Tables>,
+    takeLock: () => Promise<SequencerLock>,
+    sqlite?: BetterSqlite3.Database,
+  ): Promise<SqlLogStorage> {
+    const s = new SqlLogStorage(dialect, db, takeLock, sqlite);
+    try {
+      await s.migrate();
+      await s.checkConsistent();
+    } catch (e) {
+      await db.destroy().catch(() => {});
+      // kysely closes the handle only if it ran a query itself.
+      if (sqlite?.open) sqlite.close();
+      throw failure(e, "opening the log database failed");
+    }
+    return s;
+  }
+
+  async head(): Promise<StorageHead> {
+    return this.run("reading the log head", async () => {
+      const row = await this.db
+        .selectFrom("tlog_head")
+        .select(["size", "note"])
+        .where("id", "=", 1)
+        .executeTakeFirst();
+      if (!row) throw cairnError("ERR_TLOG_STORAGE", "the log database has no head row");
+      const size = toSafe(row.size, "the stored log size");
+      return { size, checkpoint: row.note === null ? undefined : { size, note: row.note } };
+    });
+  }
+
+  async append(batch: AppendBatch): Promise<void> {
+    this.open();
+    checkAppendBatch(batch);
+    const seen = new Set<string>();
+    for (const [i, l] of batch.leaves.entries()) {
+      const key = Buffer.from(l.leafHash).toString("hex");
+      if (seen.has(key)) throw cairnError("ERR_USAGE", `leaf ${i} repeats a leaf hash of the same batch`);
+      seen.add(key);
+    }
+    const { start, leaves, checkpoint } = batch;
+    await this.run("appending to the log", async () => {
+      // Built once by kysely for either dialect: the size as of the transaction (the last line of
+      // defence against a second writer; PostgreSQL locks the head row until the commit), the
+      // entries, and the head with its checkpoint.
+      let size = this.db.selectFrom("tlog_head").select("size").where("id", "=", 1);
+      if (this.dialect === "postgres") size = size.forUpdate();
+      const writes: CompiledQuery[] = [];
+      for (let at = 0; at < leaves.length; at += INSERT_CHUNK) {
+        const rows = leaves.slice(at, at + INSERT_CHUNK).map((l, i) => ({
+          idx: start + at + i,
+          // Copies: a caller mutating its buffers later must not change what is written.
+          leaf_hash: Buffer.from(l.leafHash),
+          data: Buffer.from(l.data),
+        }));
+        writes.push(this.db.insertInto("tlog_entries").values(rows).compile());
+      }
+      writes.push(
+        this.db
+          .updateTable("tlog_head")
+          .set({ size: checkpoint.size, note: checkpoint.note })
+          .where("id", "=", 1)
+          .compile(),
+      );
+      await this.writeTransaction([], size.compile(), (row) => {
+        const stored = row ? toSafe((row as { size: unknown }).size, "the stored log size") : 0;
+        if (stored !== start) {
+          throw cairnError(
+            "ERR_TLOG_STORAGE_CONFLICT",
+            `append at ${start} but the storage holds ${stored} entries (another writer?)`,
+          );
+        }
+        return writes;
+      });
+    });
+  }
+
+  async readEntries(start: number, end: number): Promise<Buffer[]> {
+    return this.run("reading log entries", async () => {
+      await this.checkRange(start, end);
+      const rows = await this.db
+        .selectFrom("tlog_entries")
+        .select("data")
+        .where("idx", ">=", start)
+        .where("idx", "<", end)
+        .orderBy("idx")
+        .execute();
+      return this.complete(rows, start, end).map((r) => r.data);
+    });
+  }
+
+  async readLeafHashes(start: number, end: number): Promise<Buffer[]> {
+    return this.run("reading log leaf hashes", async () => {
+      await this.checkRange(start, end);
+      const rows = await this.db
+        .selectFrom("tlog_entries")
+        .select("leaf_hash")
+        .where("idx", ">=", start)
+        .where("idx", "<", end)
+        .orderBy("idx")
+        .execute();
+      return this.complete(rows, start, end).map((r) => r.leaf_hash);
+    });
+  }
+
+  async findLeafHash(leafHash: Uint8Array): Promise<number | undefined> {
+    return this.run("looking up a leaf hash", async () => {
+      const row = await this.db
+        .selectFrom("tlog_entries")
+        .select("idx")
+        .where("leaf_hash", "=", Buffer.from(leafHash))
+        .executeTakeFirst();
+      return row === undefined ? undefined : toSafe(row.idx, "a stored index");
+    });
+  }
+
+  /**
+   * Takes the log's sequencer lock: only its holder may run a `Sequencer` on this database.
+   * PostgreSQL: `pg_try_advisory_lock` on a dedicated connection (the server releases it when that
+   * connection ends, including when the process dies). SQLite: a write transaction held open on
+   * the file `PATH-sequencer` (the kernel releases it when the process dies). Never waits: when
+   * another process (or another storage object) holds it, rejects with ERR_TLOG_SEQUENCER_LOCKED,
+   * and the caller serves reads and forwards or queues writes (or tries again later). Also
+   * ERR_TLOG_STORAGE when the database cannot be reached. `close()` releases it.
+   */
+  async acquireSequencerLock(): Promise<SequencerLock> {
+    this.open();
+    const lock = await this.takeLock();
+    this.locks.add(lock);
+    lock.signal.addEventListener("abort", () => this.locks.delete(lock), { once: true });
+    return lock;
+  }
+
+  /** Releases any sequencer lock taken through this object and closes the connections; idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await Promise.allSettled([...this.locks].map((l) => l.release()));
+    await this.db.destroy();
+    if (this.sqlite?.open) this.sqlite.close();
+  }
+
+  private open(): void {
+    if (this.closed) throw cairnError("ERR_USAGE", "the log storage is closed");
+  }
+
+  private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    this.open();
+    try {
+      return await fn();
+    } catch (e) {
+      throw failure(e, `${what} failed`);
+    }
+  }
+
+  // One transaction: `first` (statements whose results are not needed), `read`, then the writes
+  // `plan` makes from read's first row (it throws to roll back).
+  // SQLite: BEGIN IMMEDIATE (a deferred BEGIN could fail to upgrade after reading the size) and
+  // the whole transaction runs synchronously through better-sqlite3, so no other code of this
+  // process interleaves with it; if it yielded to the event loop while holding the write lock,
+  // another connection of this process waiting on the lock would block the loop until its busy
+  // timeout. PostgreSQL: an ordinary kysely transaction; `read` locks what it must FOR UPDATE.
+  private async writeTransaction(
+    first: readonly CompiledQuery[],
+    read: CompiledQuery,
+    plan: (row: unknown) => readonly CompiledQuery[],
+  ): Promise<void> {
+    const sqlite = this.sqlite;
+    if (sqlite) {
+      sqlite
+        .transaction(() => {
+          for (const q of first) this.statement(q.sql).run(...q.parameters);
+          const writes = plan(this.statement(read.sql).get(...read.parameters));
+          for (const w of writes) this.statement(w.sql).run(...w.parameters);
+        })
+        .immediate();
+      return;
+    }
+    await this.db.transaction().execute(async (trx) => {
+      for (const q of first) await trx.executeQuery(q);
+      const writes = plan((await trx.executeQuery(read)).rows[0]);
+      for (const w of writes) await trx.executeQuery(w);
+    });
+  }
+
+  private statement(text: string): BetterSqlite3.Statement {
+    let st = this.prepared.get(text);
+    if (!st) {
+      st = this.sqlite!.prepare(text);
+      if (this.prepared.size < 64) this.prepared.set(text, st);
+    }
+    return st;
+  }
+
+  private async checkRange(start: number, end: number): Promise<void> {
+    const { size } = await this.head();
+    if (
+      !Number.isSafeInteger(start) ||
+      !Number.isSafeInteger(end) ||
+      start < 0 ||
+      start > end ||
+      end > size
+    ) {
+      throw cairnError("ERR_USAGE", `range [${start}, ${end}) is not within [0, ${size}]`);
+    }
+  }
+
+  // Entries below the stored size always exist (they were written in the same transaction as
+  // the size): a gap means the database was changed behind the log's back.
+  private complete<T>(rows: T[], start: number, end: number): T[] {
+    if (rows.length !== end - start) {
+      throw cairnError(
+        "ERR_TLOG_STORAGE",
+        `the log database is missing entries in [${start}, ${end}): it was modified outside cairn`,
+      );
+    }
+    return rows;
+  }
+
+  // Creates or upgrades the schema in one write transaction (concurrent first starts of several
+  // servers: one migrates, the others then find the current version).
+  private async migrate(): Promise<void> {
+    const read = sql<{ version: unknown }>`select version from cairn_schema where component = 'tlog'`.compile(
+      this.db,
+    );
+    const statements = (row: unknown): CompiledQuery[] => {
+      const version = row ? toSafe((row as { version: unknown }).version, "the schema version") : 0;
+      if (version > SCHEMA_VERSION) {
+        throw cairnError(
+          "ERR_TLOG_STORAGE",
+          `the log database has schema version ${version}; this cairn knows up to ${SCHEMA_VERSION}: upgrade cairn`,
+        );
+      }
+      const out: CompiledQuery[] = [];
+      for (let v = version + 1; v <= SCHEMA_VERSION; v++) {
+        for (const stmt of MIGRATIONS[v - 1]![this.dialect]) out.push(sql.raw(stmt).compile(this.db));
+      }
+      if (version < SCHEMA_VERSION) {
+        out.push(
+          sql`insert into cairn_schema (component, version) values ('tlog', ${SCHEMA_VERSION})
+              on conflict (component) do update set version = excluded.version`.compile(this.db),
+        );
+      }
+      return out;
+    };
+    const first = [
+      sql`create table if not exists cairn_schema (component text primary key, version integer not null)`.compile(
+        this.db,
+      ),
+    ];
+    // PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a concurrent one: serialize.
+    if (this.dialect === "postgres")
+      first.unshift(sql`select pg_advisory_xact_lock(${MIGRATE_KEY}::bigint)`.compile(this.db));
+    await this.writeTransaction(first, read, statements);
+  }
+
+  // The stored size and the last entry agree (both are written by every append's transaction).
+  private async checkConsistent(): Promise<void> {
+    const { size } = await this.head();
+    const row = await this.db
+      .selectFrom("tlog_entries")
+      .select((eb) => eb.fn.max("idx").as("last"))
+      .executeTakeFirst();
+    const last = row?.last === null || row?.last === undefined ? -1 : toSafe(row.last, "the last index");
+    if (last + 1 !== size) {
+      throw cairnError(
+        "ERR_TLOG_STORAGE",
+        `the log database holds entries up to ${last} but its head says ${size}: it was modified outside cairn`,
+      );
+    }
+  }
+}
+
+/**
+ * Opens (creating or migrating) a log stored in the SQLite file at `path`, in WAL mode with
+ * synchronous=FULL so that an acknowledged append survives a crash or power loss. The sequencer
+ * lock lives in `PATH-sequencer`. Throws ERR_TLOG_STORAGE when the file cannot be opened or holds
+ * something else, ERR_USAGE for an in-memory path (use MemoryLogStorage).
+ */
+export async function sqliteLogStorage(path: string): Promise<SqlLogStorage> {
+  if (path === "" || path === ":memory:" || path.startsWith("file:")) {
+    throw cairnError("ERR_USAGE", "a SQLite log needs a file path (MemoryLogStorage keeps a log in memory)");
+  }
+  const { default: Database } = await import("better-sqlite3");
+  let database: InstanceType<typeof Database>;
+  try {
+    database = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+    database.pragma("journal_mode = WAL");
+    // FULL: the WAL is synced at every commit (NORMAL could lose the last commits on power loss).
+    database.pragma("synchronous = FULL");
+    // Integers come back as bigint and are checked, never rounded (toSafe).
+    database.defaultSafeIntegers(true);
+  } catch (e) {
+    throw failure(e, `cannot open the SQLite log ${path}`);
+  }
+  const lockPath = `${path}-sequencer`;
+  const takeLock = async (): Promise<SequencerLock> => {
+    let lockDb: InstanceType<typeof Database> | undefined;
+    try {
+      // A rollback-journal database whose RESERVED lock (BEGIN IMMEDIATE) is the sequencer lock:
+      // SQLite's POSIX locks are per process and per inode, and vanish when the process dies.
+      lockDb = new Database(lockPath, { timeout: 0 });
+      lockDb.exec("BEGIN IMMEDIATE");
+    } catch (e) {
+      lockDb?.close();
+      if ((e as { code?: unknown }).code === "SQLITE_BUSY") {
+        throw cairnError(
+          "ERR_TLOG_SEQUENCER_LOCKED",
+          `another process is the sequencer of ${path} (it holds ${lockPath})`,
+        );
+      }
+      throw failure(e, `cannot take the sequencer lock ${lockPath}`);
+    }
+    const held = lockDb;
+    const ac = new AbortController();
+    return {
+      signal: ac.signal,
+      release: async () => {
+        if (ac.signal.aborted) return;
+        ac.abort();
+        try {
+          held.exec("ROLLBACK");
+        } finally {
+          held.close();
+        }
+      },
+    };
+  };
+  return SqlLogStorage.create(
+    "sqlite",
+    new Kysely<Tables>({ dialect: new SqliteDialect({ database }) }),
+    takeLock,
+    database,
+  );
+}
+
+/**
+ * Opens (creating or migrating) a log stored in the PostgreSQL database at `url`
+ * (`postgres://user:password@host:port/database`). Throws ERR_TLOG_STORAGE when the server
+ * cannot be reached or the database holds something else.
+ */
+export async function postgresLogStorage(
+  url: string,
+  options: PostgresLogStorageOptions = {},
+): Promise<SqlLogStorage> {
+  const { default: pg } = await import("pg");
+  // synchronous_commit=on whatever the server's default: an acknowledged append must be durable.
+  const config = { connectionString: url, options: "-c synchronous_commit=on" };
+  const pool = new pg.Pool({ ...config, max: options.maxConnections ?? 10 });
+  // An idle connection that dies must not crash the process: the next query reports it.
+  pool.on("error", () => {});
+  const takeLock = async (): Promise<SequencerLock> => {
+    // A dedicated connection, outside the pool: the session-level lock lives exactly as long as it.
+    const client = new pg.Client({ ...config, keepAlive: true });
+    const ac = new AbortController();
+    client.on("error", () => ac.abort());
+    client.on("end", () => ac.abort());
+    let got: boolean;
+    try {
+      await client.connect();
+      const r = await client.query<{ ok: boolean }>("select pg_try_advisory_lock($1::bigint) as ok", [
+        LOCK_KEY,
+      ]);
+      got = r.rows[0]?.ok === true;
+    } catch (e) {
+      await client.end().catch(() => {});
+      throw failure(e, "cannot take the sequencer lock");
+    }
+    if (!got) {
+      await client.end().catch(() => {});
+      throw cairnError(
+        "ERR_TLOG_SEQUENCER_LOCKED",
+        "another process is the sequencer of this database (it holds the advisory lock)",
+      );
+    }
+    return {
+      signal: ac.signal,
+      release: async () => {
+        if (ac.signal.aborted) return;
+        ac.abort();
+        // Ending the session releases a session-level advisory lock.
+        await client.end().catch(() => {});
+      },
+    };
+  };
+  return SqlLogStorage.create(
+    "postgres",
+    new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) }),
+    takeLock,
+  );
+}
+
+/**
+ * Opens the log storage a `--database` value names: a `postgres://` or `postgresql://` URL, or
+ * the path of a SQLite file.
+ */
+export function sqlLogStorage(location: string): Promise<SqlLogStorage> {
+  return /^postgres(ql)?:\/\//i.test(location) ? postgresLogStorage(location) : sqliteLogStorage(location);
+}
+
+// A stored integer as a JS number; anything that does not fit exactly is refused, never rounded.
+function toSafe(v: unknown, what: string): number {
+  let n: bigint | undefined;
+  if (typeof v === "bigint") n = v;
+  else if (typeof v === "number" && Number.isInteger(v)) n = BigInt(v);
+  else if (typeof v === "string" && /^-?[0-9]{1,20}$/.test(v)) n = BigInt(v);
+  if (n === undefined || n < 0n || n > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw cairnError("ERR_TLOG_STORAGE", `${what} (${String(v)}) is not an integer in [0, 2^53 - 1]`);
+  }
+  return Number(n);
+}
+
+// Maps a driver error to the port's codes (storage.ts): constraint violations are another writer,
+// "too busy" answers ask the caller to back off, everything else is a storage failure.
+function failure(e: unknown, what: string): CairnError {
+  if (e instanceof CairnError) return e;
+  const code = (e as { code?: unknown })?.code;
+  const message = `${what}: ${(e as Error)?.message ?? String(e)}`;
+  if (
+    code === "23505" || // PostgreSQL unique_violation
+    code === "SQLITE_CONSTRAINT_PRIMARYKEY" ||
+    code === "SQLITE_CONSTRAINT_UNIQUE"
+  ) {
+    return cairnError(
+      "ERR_TLOG_STORAGE_CONFLICT",
+      `${message} (an index or leaf hash is already stored: another writer?)`,
+      {},
+      { cause: e },
+    );
+  }
+  if (
+    (typeof code === "string" && /^53[0-9A-Z]{3}$/.test(code)) || // insufficient resources, too many connections
+    code === "57P03" || // cannot connect now (starting up, shutting down)
+    (typeof code === "string" && code.startsWith("SQLITE_BUSY"))
+  ) {
+    return cairnError("ERR_TLOG_OVERLOADED", message, {}, { cause: e });
+  }
+  return cairnError("ERR_TLOG_STORAGE", message, {}, { cause: e });
+}
