@@ -7,4 +7,5 @@ export * from "./keyfiles.js";
 export * from "./oci-layout.js";
 export * from "./registry-http.js";
 export * from "./tlog-sql.js";
+export * from "./tuf-repo-store.js";
 export * from "./tuf-store.js";

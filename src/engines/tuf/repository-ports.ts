@@ -1,0 +1,41 @@
+// SPDX-License-Identifier: Apache-2.0
+// The port of the TUF repository (specification 1.0.x sections 4 and 7): a flat area of named
+// files. The repository keeps its working state (metadata, configuration, target contents) in one
+// area and publishes into another, which a static web server serves as is.
+import { cairnError } from "../../core/errors.js";
+
+/**
+ * Files by name. A name is a relative path of "/"-separated segments (see checkAreaName); the
+ * engine only ever makes such names, and an adapter maps each segment to one directory entry.
+ *
+ * Contract:
+ * - `read` returns the whole content last written under the name, or undefined when there is
+ *   none. Never a partial file. Failure to read is ERR_IO (never "absent").
+ * - `write` replaces the content durably and atomically: once it resolves the content survives a
+ *   crash (file and directory entry synced); a crash or failure before then leaves the old content
+ *   or none, never a part. Failure is ERR_IO. Writes are visible to readers in the order they
+ *   resolve: the publish protocol relies on it (timestamp.json last).
+ * - `remove` forgets a name (no error when absent). Failure is ERR_IO.
+ * - Concurrency: one writer at a time (the engine does not lock); readers may run concurrently
+ *   with it (a web server serving a published area). No retries.
+ */
+export interface FileArea {
+  read(name: string): Promise<Uint8Array | undefined>;
+  write(name: string, bytes: Uint8Array): Promise<void>;
+  remove(name: string): Promise<void>;
+}
+
+/**
+ * Throws ERR_FIELD_INVALID unless `name` is a safe area name: non-empty segments, none "." or
+ * "..", no backslash, no NUL, no leading "/". Target paths become names when published, and a
+ * developer chooses them: this is what keeps "../../etc/passwd" inside the published directory.
+ */
+export function checkAreaName(name: string): void {
+  const bad = (why: string) => cairnError("ERR_FIELD_INVALID", `${JSON.stringify(name)} ${why}`);
+  if (name === "") throw bad("is empty");
+  if (name.includes("\\") || name.includes("\0")) throw bad("contains a backslash or NUL");
+  for (const seg of name.split("/")) {
+    if (seg === "") throw bad("has an empty path segment (or a leading or doubled /)");
+    if (seg === "." || seg === "..") throw bad(`has a "${seg}" path segment`);
+  }
+}

@@ -1,0 +1,1112 @@
+// SPDX-License-Identifier: Apache-2.0
+// The TUF repository (The Update Framework specification 1.0.x: section 4 document formats,
+// section 6 "Usage" for key management, section 7 "Consistent snapshots"): init, targets, path
+// delegations to developers who sign their own metadata, snapshot and timestamp re-signing,
+// root rotation and key revocation, and publishing as static files. I/O only through FileArea
+// (./repository-ports.ts). Nothing is published unless the whole set verifies as a client would
+// verify it, and timestamp.json is written last, so a crash never leaves an inconsistent set.
+import { type Clock, systemClock } from "../../core/clock.js";
+import { digestHex } from "../../core/digest.js";
+import { cairnError } from "../../core/errors.js";
+import { parseJson } from "../../core/json.js";
+import { keyFingerprint, type PublicKey } from "../../core/keys.js";
+import type { Signer } from "../../core/signer.js";
+import {
+  checkNotExpired,
+  checkSignatures,
+  DEFAULT_TUF_LIMITS,
+  type DelegatedRole,
+  fieldKey,
+  formatDateTime,
+  isDelegatedPath,
+  type Metadata,
+  type MetaFile,
+  newRoot,
+  newSnapshot,
+  newTargets,
+  newTimestamp,
+  parseMetadata,
+  parseMetadataBytes,
+  publicKeysFor,
+  type RoleType,
+  type Root,
+  roleTypeOf,
+  type SignedBase,
+  type Snapshot,
+  serializeMetadata,
+  setTarget,
+  signMetadata,
+  type TargetFile,
+  type Targets,
+  type Timestamp,
+  TOP_LEVEL_ROLES,
+  type TopLevelRole,
+  type TufKey,
+  type TufLimits,
+  tufKeyOf,
+  verifyDelegate,
+} from "../../formats/tuf/index.js";
+import { checkLengthAndHashes } from "./client.js";
+import { checkAreaName, type FileArea } from "./repository-ports.js";
+
+const DAY = 24 * 3600;
+
+/** How long each role's metadata stays valid once signed, in seconds. */
+export interface ExpiryConfig {
+  root: number;
+  targets: number;
+  snapshot: number;
+  timestamp: number;
+  /** Roles delegated to developers. */
+  delegated: number;
+}
+
+/** Defaults in the spirit of TUF 6.1: offline roles long-lived, online roles short-lived. */
+export const DEFAULT_EXPIRY: Readonly<ExpiryConfig> = Object.freeze({
+  root: 365 * DAY,
+  targets: 90 * DAY,
+  snapshot: 7 * DAY,
+  timestamp: 1 * DAY,
+  delegated: 90 * DAY,
+});
+
+/** The repository's configuration, kept as `config.json` in its working area. */
+export interface RepositoryConfig {
+  cairnTufRepository: 1;
+  expiry: ExpiryConfig;
+  /** Whether snapshot and timestamp give lengths and hashes of what they list (TUF 4.4 optional). */
+  metaHashes: boolean;
+  /**
+   * Opaque references to the signers of each role (key files, `env:NAME`), for tools that sign
+   * unattended (the CLI's refresh). The engine never reads them; keep offline keys out of here.
+   */
+  signing: Record<string, string[]>;
+}
+
+/** Options of TufRepository.init. */
+export interface InitOptions {
+  /** The public keys of each top-level role. */
+  keys: Record<TopLevelRole, PublicKey[]>;
+  /** Per role; each defaults to 1. */
+  thresholds?: Partial<Record<TopLevelRole, number>>;
+  expiry?: Partial<ExpiryConfig>;
+  /** Defaults to true (TUF 7); publish needs it. */
+  consistentSnapshot?: boolean;
+  /** Defaults to true. */
+  metaHashes?: boolean;
+  signing?: Record<string, string[]>;
+  /** Signers of any of the roles: each signs every role that trusts its key. */
+  signers: readonly Signer[];
+}
+
+/** A target to add: its path in the repository, its content, and optional custom metadata. */
+export interface TargetInput {
+  path: string;
+  bytes: Uint8Array;
+  custom?: Record<string, unknown>;
+}
+
+/** A delegation from a targets role to a developer's role (TUF 4.5 DELEGATIONS). */
+export interface DelegateOptions {
+  /** The role delegated to: letters, digits, ".", "_" and "-", not starting with ".". */
+  name: string;
+  /** The delegating role; defaults to "targets". */
+  delegator?: string;
+  /** The developer's public keys. */
+  keys: PublicKey[];
+  /** Defaults to 1. */
+  threshold?: number;
+  /** Shell-style path patterns (TUF 4.5 PATHPATTERN); exactly one of paths and pathHashPrefixes. */
+  paths?: string[];
+  pathHashPrefixes?: string[];
+  /** Defaults to false. */
+  terminating?: boolean;
+}
+
+/** A change to a top-level role's keys, made by a new root version (TUF 6.1). */
+export interface KeyChange {
+  add?: PublicKey[];
+  /** Key ids or keys. */
+  remove?: Array<string | PublicKey>;
+  threshold?: number;
+}
+
+/** What publish wrote. */
+export interface PublishReport {
+  /** Names written, in order (timestamp.json last). */
+  written: string[];
+  /** Files already published with the same content. */
+  unchanged: number;
+  versions: { root: number; targets: number; snapshot: number; timestamp: number };
+}
+
+/** A role's state, for status reports. */
+export interface RoleStatus {
+  role: string;
+  version: number | undefined;
+  expires: string | undefined;
+  /** Distinct trusted keys that signed, and how many are needed (root: its own threshold). */
+  signed: number;
+  threshold: number;
+  targets: number;
+}
+
+const SAFE_ROLE = /^[A-Za-z0-9_][A-Za-z0-9._-]*$/;
+/** Bound on roles walked in the repository's own delegation tree. */
+const MAX_ROLES = DEFAULT_TUF_LIMITS.maxRoles;
+
+function enc(role: string): string {
+  return encodeURIComponent(role);
+}
+
+/** Names in the working area. */
+const CONFIG = "config.json";
+const rootName = (v: number) => `metadata/root/${v}.json`;
+const roleName = (role: string) => `metadata/${enc(role)}.json`;
+const blobName = (sha256: string) => `blobs/${sha256}`;
+
+function sha256(b: Uint8Array): string {
+  return digestHex("sha256", b);
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b)) === 0;
+}
+
+/** The key id each signer's key has among `keyids` of `keys` (TAP 12: ids are the delegator's). */
+function matchSigners(
+  keys: Record<string, TufKey>,
+  keyids: readonly string[],
+  signers: readonly Signer[],
+): { matched: Signer[]; unmatched: Signer[] } {
+  const byFp = new Map<string, string>();
+  for (const [id, k] of publicKeysFor(keys, keyids))
+    if (!byFp.has(keyFingerprint(k))) byFp.set(keyFingerprint(k), id);
+  const matched: Signer[] = [];
+  const unmatched: Signer[] = [];
+  for (const s of signers) {
+    const id = byFp.get(keyFingerprint(s.publicKey));
+    if (id === undefined) unmatched.push(s);
+    else matched.push({ keyid: id, publicKey: s.publicKey, sign: (d) => s.sign(d) });
+  }
+  return { matched, unmatched };
+}
+
+function notInRole(role: string, s: Signer): Error {
+  return cairnError(
+    "ERR_TUF_KEY_NOT_IN_ROLE",
+    `key ${tufKeyOf(s.publicKey).keyid} is not a key of role ${role}`,
+    { field: "signers" },
+  );
+}
+
+/**
+ * Throws ERR_TUF_METADATA_INVALID unless a target path is safe to publish: relative, "/"-separated,
+ * no empty, "." or ".." segment (the path becomes a file name under targets/ when published).
+ */
+export function checkTargetPath(path: string): void {
+  try {
+    checkAreaName(path);
+  } catch (e) {
+    throw cairnError("ERR_TUF_METADATA_INVALID", `target path ${(e as Error).message}`, {
+      field: fieldKey("signed.targets", path),
+    });
+  }
+}
+
+/** Where a target is published with consistent snapshots (TUF 7): `targets/<dir>/<sha256>.<file>`. */
+export function publishedTargetName(path: string, file: TargetFile): string {
+  const h = file.hashes.sha256;
+  if (h === undefined) {
+    throw cairnError("ERR_TUF_METADATA_INVALID", `target ${path} has no sha256 hash`, {
+      field: fieldKey("signed.targets", path),
+    });
+  }
+  const slash = path.lastIndexOf("/");
+  return `targets/${path.slice(0, slash + 1)}${h.toLowerCase()}.${path.slice(slash + 1)}`;
+}
+
+/** One link of the delegation chain from top-level targets to a role. */
+interface Link {
+  delegatorName: string;
+  delegator: Targets;
+  role: DelegatedRole;
+}
+
+/** Staged state of one role: parsed (frozen) metadata and the exact bytes kept. */
+interface Staged<T extends SignedBase> {
+  md: Metadata<T>;
+  bytes: Uint8Array;
+}
+
+/**
+ * A TUF repository over a working FileArea. Every method reads what it needs from the area and
+ * writes what it changes: instances hold no state between calls, so several tools (or CLI runs)
+ * may take turns on one area (one at a time: the area is not locked).
+ *
+ * Signing: methods take a flat list of signers and use those whose keys the role trusts (matched
+ * by key material, signing under the key id the delegator lists). A signer that the role does not
+ * trust is refused (ERR_TUF_KEY_NOT_IN_ROLE). Fewer signers than the threshold is allowed: the
+ * metadata is staged half-signed, more holders add signatures with `sign`, and `publish` refuses
+ * until every threshold is met.
+ */
+export class TufRepository {
+  readonly store: FileArea;
+  readonly clock: Clock;
+  readonly limits: TufLimits;
+
+  constructor(opts: { store: FileArea; clock?: Clock; limits?: TufLimits }) {
+    this.store = opts.store;
+    this.clock = opts.clock ?? systemClock;
+    this.limits = opts.limits ?? DEFAULT_TUF_LIMITS;
+  }
+
+  /**
+   * Creates root v1, targets v1, snapshot v1 and timestamp v1 (TUF 6.1) in an empty area.
+   * Throws ERR_USAGE when the area already holds a repository.
+   */
+  static async init(
+    store: FileArea,
+    opts: InitOptions,
+    extra: { clock?: Clock; limits?: TufLimits } = {},
+  ): Promise<TufRepository> {
+    const repo = new TufRepository({ store, ...extra });
+    if ((await store.read(CONFIG)) !== undefined) {
+      throw cairnError("ERR_USAGE", "a TUF repository already exists here");
+    }
+    const config: RepositoryConfig = {
+      cairnTufRepository: 1,
+      expiry: { ...DEFAULT_EXPIRY, ...(opts.expiry ?? {}) },
+      metaHashes: opts.metaHashes ?? true,
+      signing: opts.signing ?? {},
+    };
+    const keys: Record<string, TufKey> = {};
+    const roles: Record<string, { keyids: string[]; threshold: number }> = {};
+    for (const role of TOP_LEVEL_ROLES) {
+      const list = opts.keys[role] ?? [];
+      const threshold = opts.thresholds?.[role] ?? 1;
+      if (list.length < threshold) {
+        throw cairnError(
+          "ERR_USAGE",
+          `role ${role} has ${list.length} key(s), fewer than its threshold ${threshold}`,
+        );
+      }
+      const ids: string[] = [];
+      for (const k of list) {
+        const { keyid, key } = tufKeyOf(k);
+        keys[keyid] = key;
+        if (!ids.includes(keyid)) ids.push(keyid);
+      }
+      roles[role] = { keyids: ids, threshold };
+    }
+    const root = newRoot({
+      expires: repo.#expires(config.expiry.root),
+      keys,
+      roles,
+      consistentSnapshot: opts.consistentSnapshot ?? true,
+    });
+    for (const s of opts.signers) {
+      if (!TOP_LEVEL_ROLES.some((r) => matchSigners(keys, roles[r]!.keyids, [s]).matched.length > 0)) {
+        throw notInRole("root, targets, snapshot or timestamp", s);
+      }
+    }
+    const pick = (role: TopLevelRole) => matchSigners(keys, roles[role]!.keyids, opts.signers).matched;
+    await store.write(CONFIG, Buffer.from(`${JSON.stringify(config, null, 1)}\n`));
+    const targets = newTargets({ expires: repo.#expires(config.expiry.targets) });
+    await repo.#save("targets", await signMetadata(targets, pick("targets")));
+    const rootMd = await signMetadata(root, pick("root"));
+    await repo.#saveRoot(rootMd);
+    await repo.#refreshWith(root, config, pick("snapshot"), pick("timestamp"), true);
+    return repo;
+  }
+
+  // --- reading -------------------------------------------------------------------------------
+
+  /** The repository's configuration. Throws ERR_NOT_FOUND when the area holds no repository. */
+  async config(): Promise<RepositoryConfig> {
+    const b = await this.store.read(CONFIG);
+    if (b === undefined) throw cairnError("ERR_NOT_FOUND", "no TUF repository here (run init first)");
+    return parseJson(b, CONFIG) as RepositoryConfig;
+  }
+
+  /** Replaces the opaque signing references of the configuration. */
+  async setSigning(signing: Record<string, string[]>): Promise<void> {
+    const c = await this.config();
+    c.signing = signing;
+    await this.store.write(CONFIG, Buffer.from(`${JSON.stringify(c, null, 1)}\n`));
+  }
+
+  /** The current (latest) root. */
+  async root(): Promise<Root> {
+    return (await this.#loadRoot()).md.signed;
+  }
+
+  /** The current metadata of a role ("root" gives the latest root), or undefined when it has none. */
+  async metadata(role: string): Promise<Metadata<SignedBase> | undefined> {
+    if (role === "root") return (await this.#loadRoot()).md;
+    return (await this.#load(role))?.md;
+  }
+
+  /** The exact bytes of a role's current metadata (what publish writes). */
+  async metadataBytes(role: string): Promise<Uint8Array | undefined> {
+    if (role === "root") return (await this.#loadRoot()).bytes;
+    return (await this.#load(role))?.bytes;
+  }
+
+  /** Every targets role: "targets", then the delegated roles, preorder. */
+  async targetsRoles(): Promise<string[]> {
+    const out: string[] = [];
+    await this.#walk((name) => {
+      out.push(name);
+    });
+    return out;
+  }
+
+  /** The targets role that delegates to `role`. Throws ERR_TUF_ROLE_UNKNOWN. */
+  async delegatorOf(role: string): Promise<string> {
+    const chain = await this.#chain(role);
+    const link = chain[chain.length - 1];
+    if (link === undefined) throw cairnError("ERR_TUF_ROLE_UNKNOWN", `${role} is not a delegated role`);
+    return link.delegatorName;
+  }
+
+  /** Versions, expiry and signature counts of every role. */
+  async status(): Promise<RoleStatus[]> {
+    const root = await this.#loadRoot();
+    const out: RoleStatus[] = [];
+    const count = (md: Metadata<SignedBase>, keys: Record<string, TufKey>, keyids: string[]) =>
+      checkSignatures(md, publicKeysFor(keys, keyids), this.limits).verified.length;
+    const r = root.md.signed;
+    for (const role of TOP_LEVEL_ROLES) {
+      const md = role === "root" ? root.md : (await this.#load(role))?.md;
+      const rk = r.roles[role]!;
+      out.push({
+        role,
+        version: md?.signed.version,
+        expires: md?.signed.expires,
+        signed: md === undefined ? 0 : count(md, r.keys, rk.keyids),
+        threshold: rk.threshold,
+        targets:
+          role === "targets" && md !== undefined ? Object.keys((md.signed as Targets).targets).length : 0,
+      });
+    }
+    await this.#walk(async (name, link) => {
+      if (link === undefined) return;
+      const md = (await this.#load(name))?.md as Metadata<Targets> | undefined;
+      const d = link.delegator.delegations!;
+      out.push({
+        role: name,
+        version: md?.signed.version,
+        expires: md?.signed.expires,
+        signed: md === undefined ? 0 : count(md, d.keys, link.role.keyids),
+        threshold: link.role.threshold,
+        targets: md === undefined ? 0 : Object.keys(md.signed.targets).length,
+      });
+    });
+    return out;
+  }
+
+  // --- targets -------------------------------------------------------------------------------
+
+  /**
+   * Adds or replaces targets of `role` (top-level "targets" or a delegated role): length,
+   * sha256 and sha512 hashes and custom metadata; keeps the contents for publishing; bumps the
+   * role's version and re-signs it with `signers` (its keys). A delegated role may only list
+   * paths inside its delegation (ERR_TUF_PATH_NOT_DELEGATED, naming the path).
+   */
+  async addTargets(
+    role: string,
+    files: readonly TargetInput[],
+    signers: readonly Signer[],
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<Record<string, TargetFile>> {
+    const chain = role === "targets" ? [] : await this.#chain(role);
+    const added: Record<string, TargetFile> = {};
+    for (const f of files) {
+      checkTargetPath(f.path);
+      this.#checkInDelegation(role, chain, f.path);
+    }
+    let done = 0;
+    for (const f of files) {
+      const file: TargetFile = {
+        length: f.bytes.length,
+        hashes: { sha256: sha256(f.bytes), sha512: digestHex("sha512", f.bytes) },
+      };
+      if (f.custom !== undefined) file.custom = f.custom;
+      await this.store.write(blobName(file.hashes.sha256!), f.bytes);
+      added[f.path] = file;
+      onProgress?.(++done, files.length);
+    }
+    await this.#editTargets(role, signers, (t) => {
+      for (const [p, file] of Object.entries(added)) setTarget(t, p, file);
+    });
+    return added;
+  }
+
+  /** Removes targets from `role`; a path it does not list is ERR_TUF_TARGET_NOT_FOUND. */
+  async removeTargets(role: string, paths: readonly string[], signers: readonly Signer[]): Promise<void> {
+    await this.#editTargets(role, signers, (t) => {
+      for (const p of paths) {
+        if (!Object.hasOwn(t.targets, p)) {
+          throw cairnError("ERR_TUF_TARGET_NOT_FOUND", `role ${role} does not list target ${p}`);
+        }
+        delete t.targets[p];
+      }
+    });
+  }
+
+  /** Bumps a targets role's version and expiry and signs it afresh with `signers`. */
+  async resign(role: string, signers: readonly Signer[]): Promise<void> {
+    await this.#editTargets(role, signers, () => {});
+  }
+
+  /**
+   * Adds `signers`' signatures to a role's current metadata without changing it (threshold
+   * signing: key holders sign in turn). For root, the latest version is signed, by keys of the
+   * previous root or its own.
+   */
+  async sign(role: string, signers: readonly Signer[]): Promise<void> {
+    if (role === "root") {
+      const cur = await this.#loadRoot();
+      const v = cur.md.signed.version;
+      const prev = v > 1 ? (await this.#loadRootVersion(v - 1)).md.signed : undefined;
+      const chosen = rootSigners(cur.md.signed, prev, signers);
+      await this.#saveRoot(await signMetadata(structuredClone(cur.md.signed), chosen, cur.md.signatures));
+      return;
+    }
+    const cur = await this.#load(role);
+    if (cur === undefined) throw cairnError("ERR_TUF_ROLE_UNKNOWN", `role ${role} has no metadata yet`);
+    const { keys, keyids } = await this.#trust(role);
+    const m = matchSigners(keys, keyids, signers);
+    if (m.unmatched.length > 0) throw notInRole(role, m.unmatched[0]!);
+    await this.#save(role, await signMetadata(structuredClone(cur.md.signed), m.matched, cur.md.signatures));
+  }
+
+  // --- delegations ---------------------------------------------------------------------------
+
+  /**
+   * Delegates `opts.paths` (or hash prefixes) from a targets role to a new developer role, re-signing
+   * the delegator with `signers`. Signers among `signers` holding the developer's keys also create
+   * the role's first (empty) metadata; otherwise the developer submits it (see submit).
+   */
+  async delegate(opts: DelegateOptions, signers: readonly Signer[]): Promise<void> {
+    const delegator = opts.delegator ?? "targets";
+    if (!SAFE_ROLE.test(opts.name) || (TOP_LEVEL_ROLES as readonly string[]).includes(opts.name)) {
+      throw cairnError(
+        "ERR_USAGE",
+        `role name ${JSON.stringify(opts.name)} must be letters, digits, ".", "_" and "-", not a top-level role`,
+      );
+    }
+    if ((opts.paths === undefined) === (opts.pathHashPrefixes === undefined)) {
+      throw cairnError("ERR_USAGE", "a delegation has exactly one of paths and path hash prefixes");
+    }
+    const threshold = opts.threshold ?? 1;
+    if (opts.keys.length < threshold) {
+      throw cairnError("ERR_USAGE", `${opts.keys.length} key(s) cannot meet threshold ${threshold}`);
+    }
+    const all = await this.targetsRoles();
+    if (all.includes(opts.name)) throw cairnError("ERR_USAGE", `role ${opts.name} is already delegated`);
+    if (!all.includes(delegator)) throw cairnError("ERR_TUF_ROLE_UNKNOWN", `no targets role ${delegator}`);
+    const ids: string[] = [];
+    const keys: Record<string, TufKey> = {};
+    for (const k of opts.keys) {
+      const { keyid, key } = tufKeyOf(k);
+      keys[keyid] = key;
+      if (!ids.includes(keyid)) ids.push(keyid);
+    }
+    const role: DelegatedRole = {
+      name: opts.name,
+      keyids: ids,
+      threshold,
+      terminating: opts.terminating ?? false,
+    };
+    if (opts.paths !== undefined) role.paths = [...opts.paths];
+    else role.path_hash_prefixes = opts.pathHashPrefixes!.map((p) => p.toLowerCase());
+    const own = matchSigners(keys, ids, signers);
+    const forDelegator = own.unmatched;
+    await this.#editTargets(delegator, forDelegator, (t) => {
+      t.delegations ??= { keys: {}, roles: [] };
+      if (t.delegations.succinct_roles !== undefined) {
+        throw cairnError("ERR_USAGE", `${delegator} delegates to hash bins: it cannot add a named role`);
+      }
+      for (const [id, k] of Object.entries(keys)) t.delegations.keys[id] = k;
+      t.delegations.roles!.push(role);
+    });
+    if (own.matched.length > 0) {
+      const config = await this.config();
+      const t = newTargets({ expires: this.#expires(config.expiry.delegated) });
+      await this.#save(opts.name, await signMetadata(t, own.matched));
+    }
+  }
+
+  /**
+   * Accepts metadata a developer signed offline for their delegated role (TUF 4.5): it must be
+   * signed by the threshold of the keys delegated to the role (ERR_TUF_SIGNATURE_INVALID), newer
+   * than the current version (ERR_TUF_ROLLBACK), unexpired, and list only targets inside the
+   * role's delegated paths, at every level of the delegation chain (ERR_TUF_PATH_NOT_DELEGATED,
+   * naming the first such target). `files` are target contents, checked against their entries.
+   */
+  async submit(role: string, bytes: Uint8Array, files: readonly TargetInput[] = []): Promise<Targets> {
+    const chain = await this.#chain(role);
+    const md = parseMetadataBytes(bytes, "targets", { file: `${role}.json`, limits: this.limits });
+    const parent = chain[chain.length - 1]!;
+    const signed = verifyDelegate(parent.delegator, role, md, this.limits);
+    const cur = await this.#load(role);
+    if (cur !== undefined && signed.version <= cur.md.signed.version) {
+      throw cairnError(
+        "ERR_TUF_ROLLBACK",
+        `${role} version ${signed.version} is not newer than the repository's version ${cur.md.signed.version}`,
+        { field: "signed.version" },
+      );
+    }
+    checkNotExpired(signed, this.clock.now(), role);
+    for (const path of Object.keys(signed.targets)) {
+      checkTargetPath(path);
+      this.#checkInDelegation(role, chain, path);
+    }
+    for (const r of signed.delegations?.roles ?? []) {
+      if (!SAFE_ROLE.test(r.name)) {
+        throw cairnError(
+          "ERR_TUF_METADATA_INVALID",
+          `role name ${JSON.stringify(r.name)} cannot be published`,
+          {
+            field: "signed.delegations.roles",
+          },
+        );
+      }
+    }
+    if (signed.delegations?.succinct_roles !== undefined) {
+      throw cairnError(
+        "ERR_TUF_METADATA_INVALID",
+        "succinct_roles delegations are not supported by the repository yet",
+        {
+          field: "signed.delegations.succinct_roles",
+        },
+      );
+    }
+    for (const f of files) {
+      const entry = Object.hasOwn(signed.targets, f.path) ? signed.targets[f.path] : undefined;
+      if (entry === undefined) {
+        throw cairnError("ERR_TUF_TARGET_NOT_FOUND", `${role} metadata does not list ${f.path}`);
+      }
+      checkLengthAndHashes(f.bytes, entry, `target ${f.path}`);
+    }
+    for (const f of files) await this.store.write(blobName(sha256(f.bytes)), f.bytes);
+    await this.store.write(roleName(role), bytes);
+    return signed;
+  }
+
+  /**
+   * Removes a developer's key from the role delegated to them (the delegator re-signed by
+   * `signers`). The threshold is lowered to the keys left unless `threshold` is given; a role left
+   * without keys is refused (ERR_USAGE). The role's metadata must then be re-signed by a key it
+   * still trusts before anything is published.
+   */
+  async revokeKey(
+    role: string,
+    key: string | PublicKey,
+    signers: readonly Signer[],
+    opts: { threshold?: number } = {},
+  ): Promise<void> {
+    const chain = await this.#chain(role);
+    const parent = chain[chain.length - 1]!;
+    await this.#editTargets(parent.delegatorName, signers, (t) => {
+      const d = t.delegations!;
+      const r = d.roles!.find((x) => x.name === role)!;
+      const id = typeof key === "string" ? key : keyIdIn(d.keys, r.keyids, key);
+      if (id === undefined || !r.keyids.includes(id)) {
+        throw cairnError("ERR_TUF_KEY_NOT_IN_ROLE", `that key is not a key of role ${role}`, {
+          field: "keyids",
+        });
+      }
+      const left = r.keyids.filter((x) => x !== id);
+      const threshold = opts.threshold ?? Math.min(r.threshold, left.length);
+      if (left.length === 0 || threshold < 1 || threshold > left.length) {
+        throw cairnError(
+          "ERR_USAGE",
+          `revoking ${id} would leave role ${role} with ${left.length} key(s) for threshold ${threshold}: delegate another key first`,
+        );
+      }
+      r.keyids = left;
+      r.threshold = threshold;
+      // The key object goes too unless another role of this delegator still uses it.
+      if (!d.roles!.some((x) => x.keyids.includes(id))) delete d.keys[id];
+    });
+  }
+
+  // --- root ----------------------------------------------------------------------------------
+
+  /**
+   * Changes a top-level role's keys or threshold with a new root version (TUF 6.1, 5.3.4): signed
+   * by `signers` holding keys of the current root's root role or the new one's. Publishing needs
+   * both thresholds met (more holders add theirs with `sign("root", ...)`). The current root must be
+   * complete first. When the targets, snapshot or timestamp keys change, re-sign that role
+   * (`resign`, `refresh`) with the new keys before publishing.
+   */
+  async rotate(role: TopLevelRole, change: KeyChange, signers: readonly Signer[]): Promise<Root> {
+    const cur = await this.#loadRoot();
+    const old = cur.md.signed;
+    const prev = old.version > 1 ? (await this.#loadRootVersion(old.version - 1)).md.signed : undefined;
+    const problems: string[] = [];
+    checkRootSigned(cur, prev, problems, this.limits);
+    if (problems.length > 0) {
+      throw cairnError(
+        "ERR_TUF_REPOSITORY_INCONSISTENT",
+        `root version ${old.version} is not fully signed yet (${problems.join("; ")}): sign it before rotating again`,
+      );
+    }
+    const config = await this.config();
+    const next = structuredClone(old) as Root;
+    next.version = old.version + 1;
+    next.expires = formatDateTime(this.#expires(config.expiry.root));
+    const r = next.roles[role]!;
+    for (const k of change.remove ?? []) {
+      const id = typeof k === "string" ? k : keyIdIn(next.keys, r.keyids, k);
+      if (id === undefined || !r.keyids.includes(id)) {
+        throw cairnError("ERR_TUF_KEY_NOT_IN_ROLE", `that key is not a key of role ${role}`, {
+          field: "keyids",
+        });
+      }
+      r.keyids = r.keyids.filter((x) => x !== id);
+    }
+    for (const k of change.add ?? []) {
+      const { keyid, key } = tufKeyOf(k);
+      next.keys[keyid] = key;
+      if (!r.keyids.includes(keyid)) r.keyids.push(keyid);
+    }
+    if (change.threshold !== undefined) r.threshold = change.threshold;
+    if (!Number.isSafeInteger(r.threshold) || r.threshold < 1 || r.threshold > r.keyids.length) {
+      throw cairnError(
+        "ERR_USAGE",
+        `role ${role} would have ${r.keyids.length} key(s) for threshold ${r.threshold}`,
+      );
+    }
+    // Keys no role uses any more leave root.
+    const used = new Set(Object.values(next.roles).flatMap((x) => x.keyids));
+    for (const id of Object.keys(next.keys)) if (!used.has(id)) delete next.keys[id];
+    const md = await signMetadata(next, rootSigners(next, old, signers));
+    await this.#saveRoot(md);
+    return next;
+  }
+
+  // --- online roles --------------------------------------------------------------------------
+
+  /**
+   * Re-signs snapshot and timestamp with the online keys among `signers` (TUF 6.1): the snapshot
+   * lists every targets role's current version (with length and hashes when configured), the
+   * timestamp the new snapshot; both versions are bumped and their expiry set from now.
+   */
+  async refresh(signers: readonly Signer[]): Promise<{ snapshot: number; timestamp: number }> {
+    const root = await this.root();
+    const config = await this.config();
+    const snap = matchSigners(root.keys, root.roles.snapshot!.keyids, signers);
+    const ts = matchSigners(root.keys, root.roles.timestamp!.keyids, signers);
+    for (const s of signers) {
+      if (
+        !snap.matched.some((m) => m.publicKey === s.publicKey) &&
+        !ts.matched.some((m) => m.publicKey === s.publicKey)
+      ) {
+        throw notInRole("snapshot or timestamp", s);
+      }
+    }
+    return this.#refreshWith(root, config, snap.matched, ts.matched, false);
+  }
+
+  async #refreshWith(
+    _root: Root,
+    config: RepositoryConfig,
+    snapSigners: Signer[],
+    tsSigners: Signer[],
+    first: boolean,
+  ): Promise<{ snapshot: number; timestamp: number }> {
+    const meta: Array<[string, MetaFile]> = [];
+    for (const role of await this.targetsRoles()) {
+      const cur = await this.#load(role);
+      if (cur === undefined) continue; // delegated, not yet submitted: publish refuses until it is
+      meta.push([`${role}.json`, this.#metaOf(config, cur.bytes, cur.md.signed.version)]);
+    }
+    const oldSnap = first ? undefined : await this.#load("snapshot");
+    const oldTs = first ? undefined : await this.#load("timestamp");
+    const snapshot = newSnapshot({
+      version: (oldSnap?.md.signed.version ?? 0) + 1,
+      expires: this.#expires(config.expiry.snapshot),
+      meta,
+    });
+    const snapBytes = await this.#save("snapshot", await signMetadata(snapshot, snapSigners));
+    const timestamp = newTimestamp({
+      version: (oldTs?.md.signed.version ?? 0) + 1,
+      expires: this.#expires(config.expiry.timestamp),
+      snapshot: this.#metaOf(config, snapBytes, snapshot.version),
+    });
+    await this.#save("timestamp", await signMetadata(timestamp, tsSigners));
+    return { snapshot: snapshot.version, timestamp: timestamp.version };
+  }
+
+  // --- consistency and publishing --------------------------------------------------------------
+
+  /**
+   * Verifies the whole staged set as a client would (TUF 5.3-5.6): the root chain (each version
+   * signed by the previous and its own thresholds), every targets role signed by its delegator's
+   * threshold and inside its delegated paths, snapshot listing exactly the current version, length
+   * and hashes of every targets role, timestamp naming the current snapshot, nothing expired.
+   * Returns the problems found (empty when publishable).
+   */
+  async problems(): Promise<string[]> {
+    return (await this.#plan()).problems;
+  }
+
+  /**
+   * Publishes the staged set into `out` with consistent-snapshot names (TUF 7):
+   * `targets/<dir>/<sha256>.<file>`, `metadata/<V>.<role>.json` for targets roles and snapshot,
+   * `metadata/<N>.root.json` for every root version, and `metadata/timestamp.json`, written last.
+   * Nothing is written unless the set verifies (ERR_TUF_REPOSITORY_INCONSISTENT, listing every
+   * problem), and a versioned file already published is never changed: until timestamp.json is
+   * replaced, clients see the previous set, whose files are all still there.
+   */
+  async publish(out: FileArea): Promise<PublishReport> {
+    const plan = await this.#plan();
+    const problems = plan.problems;
+    const files = plan.files;
+    // Pre-flight: a published version must never change (clients may hold it already).
+    const todo: Array<{ name: string; bytes: Uint8Array }> = [];
+    let unchanged = 0;
+    if (problems.length === 0) {
+      for (const f of files) {
+        checkAreaName(f.name);
+        const existing = await out.read(f.name);
+        if (existing === undefined) todo.push(f);
+        else if (f.name === "metadata/timestamp.json") {
+          const v = publishedVersion(existing);
+          if (v !== undefined && v > plan.versions.timestamp) {
+            problems.push(
+              `the published timestamp has version ${v}, newer than this repository's ${plan.versions.timestamp}`,
+            );
+          } else if (sameBytes(existing, f.bytes)) unchanged++;
+          else todo.push(f);
+        } else if (sameBytes(existing, f.bytes)) unchanged++;
+        else if (f.name.startsWith("targets/")) {
+          problems.push(`published ${f.name} differs from its content (the file name is its hash)`);
+        } else {
+          problems.push(`${f.name} is already published with other content: bump the role's version`);
+        }
+      }
+    }
+    if (problems.length > 0) {
+      throw cairnError("ERR_TUF_REPOSITORY_INCONSISTENT", `nothing published: ${problems.join("; ")}`);
+    }
+    const written: string[] = [];
+    for (const f of todo) {
+      await out.write(f.name, f.bytes);
+      written.push(f.name);
+    }
+    return { written, unchanged, versions: plan.versions };
+  }
+
+  async #plan(): Promise<{
+    problems: string[];
+    files: Array<{ name: string; bytes: Uint8Array }>;
+    versions: PublishReport["versions"];
+  }> {
+    const problems: string[] = [];
+    const now = this.clock.now();
+    const expired = (s: SignedBase, role: string) => {
+      try {
+        checkNotExpired(s, now, role);
+      } catch (e) {
+        problems.push((e as Error).message);
+      }
+    };
+    const guard = (what: string, f: () => void) => {
+      try {
+        f();
+      } catch (e) {
+        problems.push(`${what}: ${(e as Error).message}`);
+      }
+    };
+    // Root chain (TUF 5.3.4, 5.3.5).
+    const cur = await this.#loadRoot();
+    const roots: Array<Staged<Root>> = [];
+    for (let v = 1; v <= cur.md.signed.version; v++)
+      roots.push(v === cur.md.signed.version ? cur : await this.#loadRootVersion(v));
+    for (let i = 0; i < roots.length; i++)
+      checkRootSigned(roots[i]!, roots[i - 1]?.md.signed, problems, this.limits);
+    const root = cur.md.signed;
+    expired(root, "root");
+    if (root.consistent_snapshot !== true)
+      problems.push("root does not have consistent_snapshot: cairn publishes consistent snapshots only");
+    const config = await this.config();
+    const targetFiles: Array<{ name: string; bytes: Uint8Array }> = [];
+    const roleFiles: Array<{ name: string; bytes: Uint8Array }> = [];
+    const expectMeta = new Map<string, MetaFile>();
+    const seenBlobs = new Set<string>();
+    let targetsVersion = 0;
+    await this.#walk(async (name, link, chain) => {
+      const st = await this.#load(name);
+      if (st === undefined) {
+        problems.push(`role ${name} has no metadata yet (its developer must submit it)`);
+        return;
+      }
+      if (name !== "targets" && !SAFE_ROLE.test(name))
+        problems.push(`role name ${JSON.stringify(name)} cannot be published`);
+      const delegator = link === undefined ? root : link.delegator;
+      guard(name, () => verifyDelegate(delegator, name, st.md, this.limits));
+      const t = st.md.signed as Targets;
+      if (name === "targets") targetsVersion = t.version;
+      expired(t, name);
+      if (t.delegations?.succinct_roles !== undefined)
+        problems.push(`${name} delegates to hash bins, which the repository cannot publish yet`);
+      for (const [path, file] of Object.entries(t.targets)) {
+        guard(`${name}`, () => {
+          checkTargetPath(path);
+          this.#checkInDelegation(name, chain, path);
+          const pub = publishedTargetName(path, file);
+          if (seenBlobs.has(pub)) return;
+          seenBlobs.add(pub);
+          targetFiles.push({ name: pub, bytes: new Uint8Array(0) });
+        });
+      }
+      expectMeta.set(`${name}.json`, this.#metaOf(config, st.bytes, t.version));
+      roleFiles.push({ name: `metadata/${t.version}.${name}.json`, bytes: st.bytes });
+    });
+    // Target contents (TUF 5.7: clients check length and hashes; a missing blob would 404).
+    for (const f of targetFiles) {
+      const sha = f.name.slice(f.name.lastIndexOf("/") + 1).split(".")[0]!;
+      const b = await this.store.read(blobName(sha));
+      if (b === undefined) problems.push(`no content for ${f.name}: add the file`);
+      else f.bytes = b;
+    }
+    // Snapshot (TUF 5.5) and timestamp (TUF 5.4).
+    const snap = await this.#load("snapshot");
+    const ts = await this.#load("timestamp");
+    let versions = { root: root.version, targets: targetsVersion, snapshot: 0, timestamp: 0 };
+    const files: Array<{ name: string; bytes: Uint8Array }> = [...targetFiles, ...roleFiles];
+    if (snap === undefined || ts === undefined) problems.push("no snapshot or timestamp: run refresh");
+    else {
+      const s = snap.md.signed as Snapshot;
+      const t = ts.md.signed as Timestamp;
+      versions = { ...versions, snapshot: s.version, timestamp: t.version };
+      guard("snapshot", () => verifyDelegate(root, "snapshot", snap.md, this.limits));
+      guard("timestamp", () => verifyDelegate(root, "timestamp", ts.md, this.limits));
+      expired(s, "snapshot");
+      expired(t, "timestamp");
+      const listed = new Set(Object.keys(s.meta));
+      let stale = false;
+      for (const [file, want] of expectMeta) {
+        const got = Object.hasOwn(s.meta, file) ? s.meta[file]! : undefined;
+        if (got === undefined || !sameMeta(got, want)) stale = true;
+        listed.delete(file);
+      }
+      if (listed.size > 0) stale = true;
+      const tm = t.meta["snapshot.json"];
+      if (tm.version !== s.version || !sameMeta(tm, this.#metaOf(config, snap.bytes, s.version), true))
+        stale = true;
+      if (stale) problems.push("snapshot or timestamp does not describe the current metadata: run refresh");
+      files.push({ name: `metadata/${s.version}.snapshot.json`, bytes: snap.bytes });
+    }
+    for (const r of roots) files.push({ name: `metadata/${r.md.signed.version}.root.json`, bytes: r.bytes });
+    if (ts !== undefined) files.push({ name: "metadata/timestamp.json", bytes: ts.bytes });
+    return { problems, files, versions };
+  }
+
+  // --- internals -----------------------------------------------------------------------------
+
+  #expires(seconds: number): Date {
+    return new Date(Math.floor(this.clock.now().getTime() / 1000) * 1000 + seconds * 1000);
+  }
+
+  #metaOf(config: RepositoryConfig, bytes: Uint8Array, version: number): MetaFile {
+    return config.metaHashes
+      ? { version, length: bytes.length, hashes: { sha256: sha256(bytes) } }
+      : { version };
+  }
+
+  async #load(role: string): Promise<Staged<SignedBase> | undefined> {
+    const bytes = await this.store.read(roleName(role));
+    if (bytes === undefined) return undefined;
+    const md = parseMetadataBytes(bytes, roleTypeOf(role), { file: roleName(role), limits: this.limits });
+    return { md, bytes };
+  }
+
+  async #save(role: string, md: Metadata<SignedBase>): Promise<Uint8Array> {
+    parseMetadata(structuredClone(md), roleTypeOf(role) as RoleType, { limits: this.limits });
+    const bytes = serializeMetadata(md, "pretty");
+    await this.store.write(roleName(role), bytes);
+    return bytes;
+  }
+
+  async #loadRootVersion(v: number): Promise<Staged<Root>> {
+    const bytes = await this.store.read(rootName(v));
+    if (bytes === undefined)
+      throw cairnError("ERR_NOT_FOUND", `root version ${v} is missing`, { file: rootName(v) });
+    return { md: parseMetadataBytes(bytes, "root", { file: rootName(v), limits: this.limits }), bytes };
+  }
+
+  async #loadRoot(): Promise<Staged<Root>> {
+    const b = await this.store.read(roleName("root"));
+    if (b === undefined) throw cairnError("ERR_NOT_FOUND", "no TUF repository here (run init first)");
+    return { md: parseMetadataBytes(b, "root", { file: roleName("root"), limits: this.limits }), bytes: b };
+  }
+
+  /** Saves a root version: its history entry first, then the pointer to the latest. */
+  async #saveRoot(md: Metadata<Root>): Promise<void> {
+    parseMetadata(structuredClone(md), "root", { limits: this.limits });
+    const bytes = serializeMetadata(md, "pretty");
+    await this.store.write(rootName(md.signed.version), bytes);
+    await this.store.write(roleName("root"), bytes);
+  }
+
+  /** The keys and key ids that may sign `role`. */
+  async #trust(role: string): Promise<{ keys: Record<string, TufKey>; keyids: string[]; threshold: number }> {
+    if (role === "targets" || role === "snapshot" || role === "timestamp") {
+      const root = await this.root();
+      const r = root.roles[role]!;
+      return { keys: root.keys, keyids: r.keyids, threshold: r.threshold };
+    }
+    const chain = await this.#chain(role);
+    const link = chain[chain.length - 1]!;
+    return {
+      keys: link.delegator.delegations!.keys,
+      keyids: link.role.keyids,
+      threshold: link.role.threshold,
+    };
+  }
+
+  /** Edits a targets role: version bumped, expiry renewed, signed afresh by `signers` (its keys). */
+  async #editTargets(role: string, signers: readonly Signer[], edit: (t: Targets) => void): Promise<void> {
+    if (role === "root" || role === "snapshot" || role === "timestamp") {
+      throw cairnError("ERR_USAGE", `${role} is not a targets role (use rotate, sign or refresh)`);
+    }
+    const { keys, keyids } = await this.#trust(role);
+    const m = matchSigners(keys, keyids, signers);
+    if (m.unmatched.length > 0) throw notInRole(role, m.unmatched[0]!);
+    const config = await this.config();
+    const cur = await this.#load(role);
+    const t = (
+      cur === undefined
+        ? newTargets({ expires: this.#expires(config.expiry.delegated) })
+        : structuredClone(cur.md.signed)
+    ) as Targets;
+    if (cur !== undefined) t.version = cur.md.signed.version + 1;
+    t.expires = formatDateTime(
+      this.#expires(role === "targets" ? config.expiry.targets : config.expiry.delegated),
+    );
+    edit(t);
+    await this.#save(role, await signMetadata(t, m.matched));
+  }
+
+  /** TUF 4.5: a delegated role speaks only for paths every delegation above it gives it. */
+  #checkInDelegation(role: string, chain: readonly Link[], path: string): void {
+    for (const link of chain) {
+      if (!isDelegatedPath(link.role, path)) {
+        throw cairnError(
+          "ERR_TUF_PATH_NOT_DELEGATED",
+          `role ${role} may not list target ${path}: ${link.delegatorName} delegates only ${describePaths(link.role)} to ${link.role.name}`,
+          { field: fieldKey("signed.targets", path) },
+        );
+      }
+    }
+  }
+
+  /** The delegation chain from "targets" down to `role`. Throws ERR_TUF_ROLE_UNKNOWN. */
+  async #chain(role: string): Promise<Link[]> {
+    let found: Link[] | undefined;
+    await this.#walk((name, _link, chain) => {
+      if (name === role) found = chain;
+    });
+    if (found === undefined || role === "targets") {
+      if (role === "targets") return [];
+      throw cairnError("ERR_TUF_ROLE_UNKNOWN", `no targets role delegates to ${role}`);
+    }
+    return found;
+  }
+
+  /**
+   * Visits every targets role, preorder from "targets" (each role once: the first delegation to a
+   * name wins), with the link that delegates it and the chain from the top. At most MAX_ROLES.
+   */
+  async #walk(
+    visit: (name: string, link: Link | undefined, chain: Link[]) => void | Promise<void>,
+  ): Promise<void> {
+    const seen = new Set<string>();
+    const stack: Array<{ name: string; chain: Link[] }> = [{ name: "targets", chain: [] }];
+    while (stack.length > 0) {
+      const { name, chain } = stack.pop()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      if (seen.size > MAX_ROLES) throw cairnError("ERR_TUF_BOUND_EXCEEDED", `more than ${MAX_ROLES} roles`);
+      await visit(name, chain[chain.length - 1], chain);
+      const st = await this.#load(name);
+      const t = st?.md.signed as Targets | undefined;
+      const roles = t?.delegations?.roles ?? [];
+      for (let i = roles.length - 1; i >= 0; i--) {
+        const r = roles[i]!;
+        stack.push({ name: r.name, chain: [...chain, { delegatorName: name, delegator: t!, role: r }] });
+      }
+    }
+  }
+}
+
+function describePaths(r: DelegatedRole): string {
+  if (r.paths !== undefined) return `paths ${r.paths.map((p) => JSON.stringify(p)).join(", ")}`;
+  if (r.path_hash_prefixes !== undefined) return `hash prefixes ${r.path_hash_prefixes.join(", ")}`;
+  return "nothing";
+}
+
+function keyIdIn(keys: Record<string, TufKey>, keyids: readonly string[], k: PublicKey): string | undefined {
+  const fp = keyFingerprint(k);
+  for (const [id, pk] of publicKeysFor(keys, keyids)) if (keyFingerprint(pk) === fp) return id;
+  return undefined;
+}
+
+/** Signers of a root version: holders of the previous root's root keys or the new one's. */
+function rootSigners(next: Root, prev: Root | undefined, signers: readonly Signer[]): Signer[] {
+  const mine = matchSigners(next.keys, next.roles.root!.keyids, signers);
+  const theirs =
+    prev === undefined
+      ? { matched: [], unmatched: mine.unmatched }
+      : matchSigners(prev.keys, prev.roles.root!.keyids, mine.unmatched);
+  if (theirs.unmatched.length > 0) throw notInRole("root", theirs.unmatched[0]!);
+  return [...mine.matched, ...theirs.matched];
+}
+
+/** TUF 5.3.4, 5.3.5: version N signed by the thresholds of N-1 (if any) and of itself. */
+function checkRootSigned(
+  st: Staged<Root>,
+  prev: Root | undefined,
+  problems: string[],
+  limits: TufLimits,
+): void {
+  const v = st.md.signed.version;
+  if (prev !== undefined) {
+    try {
+      verifyDelegate(prev, "root", st.md, limits);
+    } catch (e) {
+      problems.push(`root version ${v} (by root version ${prev.version}'s keys): ${(e as Error).message}`);
+    }
+  }
+  try {
+    verifyDelegate(st.md.signed, "root", st.md, limits);
+  } catch (e) {
+    problems.push(`root version ${v} (by its own keys): ${(e as Error).message}`);
+  }
+}
+
+function sameMeta(got: MetaFile, want: MetaFile, versionKnown = false): boolean {
+  if (!versionKnown && got.version !== want.version) return false;
+  if (want.length !== undefined && got.length !== want.length) return false;
+  if (want.hashes !== undefined) {
+    for (const [alg, h] of Object.entries(want.hashes))
+      if (got.hashes?.[alg]?.toLowerCase() !== h) return false;
+  }
+  return true;
+}
+
+function publishedVersion(bytes: Uint8Array): number | undefined {
+  try {
+    const v = (JSON.parse(Buffer.from(bytes).toString("utf8")) as { signed?: { version?: unknown } }).signed
+      ?.version;
+    return typeof v === "number" ? v : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,96 @@
+// SPDX-License-Identifier: Apache-2.0
+// The TUF repository's FileArea (src/engines/tuf/repository-ports.ts) as a directory: the working
+// state (config.json, metadata/, blobs/) and the published set (metadata/, targets/) a static web
+// server serves as is. Each name segment is one directory entry; writes are atomic and durable.
+import { mkdir, open, readdir, rm, stat } from "node:fs/promises";
+import { basename, dirname, join, relative, resolve, sep } from "node:path";
+import { cairnError } from "../core/errors.js";
+import { checkAreaName, type FileArea } from "../engines/tuf/repository-ports.js";
+import { readFileIfExists, writeFileAtomic } from "./fs.js";
+
+/** Files read from the command line for the repository, with the target path each gets. */
+export interface TargetFileSource {
+  /** The target path in the repository ("/"-separated). */
+  path: string;
+  /** The file on disk. */
+  file: string;
+}
+
+/** Bound on files gathered from directories in one call. */
+export const MAX_TARGET_FILES = 1_000_000;
+
+async function syncDir(dir: string): Promise<void> {
+  // The rename is durable only once the directory entry is (POSIX); some platforms refuse.
+  const fh = await open(dir, "r").catch(() => undefined);
+  if (fh === undefined) return;
+  try {
+    await fh.sync().catch(() => {});
+  } finally {
+    await fh.close();
+  }
+}
+
+/**
+ * A FileArea in `dir`: `a/b/c` is `dir/a/b/c`. Names are checked (checkAreaName) before any I/O,
+ * so no name can leave `dir`. `write` is writeFileAtomic (temp file, fsync, rename) plus an fsync
+ * of the directory; failures are ERR_IO.
+ */
+export function directoryFileArea(dir: string): FileArea {
+  const root = resolve(dir);
+  const path = (name: string) => {
+    checkAreaName(name);
+    return join(root, ...name.split("/"));
+  };
+  return {
+    read: (name) => readFileIfExists(path(name)),
+    write: async (name, bytes) => {
+      const p = path(name);
+      try {
+        await mkdir(dirname(p), { recursive: true });
+      } catch (e) {
+        throw cairnError("ERR_IO", `cannot create ${dirname(p)}: ${(e as Error).message}`, { file: p });
+      }
+      await writeFileAtomic(p, bytes);
+      await syncDir(dirname(p));
+    },
+    remove: async (name) => {
+      const p = path(name);
+      await rm(p, { force: true }).catch((e) => {
+        throw cairnError("ERR_IO", `cannot remove ${p}: ${(e as Error).message}`, { file: p });
+      });
+    },
+  };
+}
+
+/**
+ * The target paths for files and directories given on the command line: a file is
+ * `prefix + its name`, each file under a directory `prefix + its path relative to that directory`
+ * ("/"-separated). Sorted by target path; at most MAX_TARGET_FILES (ERR_USAGE beyond).
+ */
+export async function collectTargetFiles(paths: readonly string[], prefix = ""): Promise<TargetFileSource[]> {
+  const out: TargetFileSource[] = [];
+  const add = (path: string, file: string) => {
+    if (out.length >= MAX_TARGET_FILES) {
+      throw cairnError("ERR_USAGE", `more than ${MAX_TARGET_FILES} files: add them in several runs`);
+    }
+    out.push({ path, file });
+  };
+  for (const p of paths) {
+    const st = await stat(p).catch(() => undefined);
+    if (st === undefined) throw cairnError("ERR_NOT_FOUND", `${p} does not exist`, { file: p });
+    if (st.isFile()) {
+      add(`${prefix}${basename(p)}`, p);
+      continue;
+    }
+    const stack = [p];
+    while (stack.length > 0) {
+      const d = stack.pop()!;
+      for (const e of await readdir(d, { withFileTypes: true })) {
+        const full = join(d, e.name);
+        if (e.isDirectory()) stack.push(full);
+        else if (e.isFile()) add(`${prefix}${relative(p, full).split(sep).join("/")}`, full);
+      }
+    }
+  }
+  return out.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
