@@ -8,6 +8,7 @@ import { asCairnError, EXIT_CODE } from "../core/errors.js";
 import { readEnvironment } from "../runtime/env.js";
 import { registerKey } from "./commands/key.js";
 import { registerLayout } from "./commands/layout.js";
+import { registerOci } from "./commands/oci.js";
 import { registerRecord, registerRun } from "./commands/run.js";
 import { registerTuf } from "./commands/tuf.js";
 import { registerVerify } from "./commands/verify.js";
@@ -31,6 +32,7 @@ export function buildProgram(io: CliIO): Command {
   registerVerify(program, io);
   registerKey(program, io);
   registerTuf(program, io);
+  registerOci(program, io);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();

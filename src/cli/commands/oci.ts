@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: Apache-2.0
+// cairn oci sign | attest | verify | verify-attestation | tree | copy: images named as skopeo
+// names them (oci:DIR[:TAG], docker://HOST/REPO[:TAG|@DIGEST]), --tls-verify=false for a
+// plain-HTTP registry, --json for machines.
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { cairnError } from "../../core/errors.js";
+import { isJsonObject, parseJson } from "../../core/json.js";
+import { copyImage } from "../../engines/oci/copy.js";
+import { RegistryClient } from "../../engines/oci/registry.js";
+import { attestImage, type SignForm, type SignResult, signImage } from "../../engines/oci/sign.js";
+import { verifyAttestation, verifyImage } from "../../engines/oci/sign-verify.js";
+import { type ImageStore, layoutStore, parseImageName, registryStore } from "../../engines/oci/store.js";
+import { formatTree, imageTree, treeToJson } from "../../engines/oci/tree.js";
+import { dockerCredentials } from "../../runtime/docker-config.js";
+import { readFileRequired } from "../../runtime/fs.js";
+import { loadPublicKeyFile, loadSigner } from "../../runtime/keyfiles.js";
+import { OciLayout } from "../../runtime/oci-layout.js";
+import { registryHttp } from "../../runtime/registry-http.js";
+import { type CliIO, write } from "../io.js";
+import { passphraseFrom, signerRef } from "./key.js";
+
+const FORMS: Record<string, SignForm[]> = {
+  cosign: ["cosign"],
+  referrer: ["referrer"],
+  both: ["cosign", "referrer"],
+};
+
+function formsOf(form: string): SignForm[] {
+  const f = FORMS[form];
+  if (f === undefined)
+    throw cairnError("ERR_USAGE", `--form must be cosign, referrer or both, not "${form}"`);
+  return f;
+}
+
+function tlsOf(v: string | undefined, flag: string): boolean | undefined {
+  if (v === undefined) return undefined;
+  if (v === "true") return true;
+  if (v === "false") return false;
+  throw cairnError("ERR_USAGE", `${flag} must be true or false, not "${v}"`);
+}
+
+/** Opens the store an image name points at: a layout (created when `create`), or a registry. */
+async function openStore(io: CliIO, name: string, tlsVerify: boolean, create = false): Promise<ImageStore> {
+  const n = parseImageName(name);
+  if (n.transport === "docker") {
+    const client = new RegistryClient({
+      http: registryHttp(),
+      credentials: dockerCredentials(),
+      tlsVerify,
+      userAgent: "cairn",
+    });
+    return registryStore(client, n.ref);
+  }
+  const dir = resolve(io.cwd, n.dir);
+  const layout = create ? await OciLayout.init(dir) : await OciLayout.open(dir);
+  return layoutStore(layout, name, n.tag ?? n.digest);
+}
+
+interface Common {
+  tlsVerify?: string;
+  json?: boolean;
+}
+
+function withCommon(c: Command): Command {
+  return c
+    .option("--tls-verify <bool>", "false: talk plain HTTP to the registry (a local registry)", "true")
+    .option("--json", "print the result as JSON");
+}
+
+function renderAttached(io: CliIO, store: ImageStore, verb: string, r: SignResult, json?: boolean): void {
+  const out = {
+    image: { name: store.name, digest: r.image.digest, mediaType: r.image.mediaType, size: r.image.size },
+    attached: r.attached.map((a) => ({
+      form: a.form,
+      digest: a.manifest.digest,
+      ...(a.tag === undefined ? {} : { tag: a.tag }),
+      ...(a.manifest.artifactType === undefined ? {} : { artifactType: a.manifest.artifactType }),
+    })),
+  };
+  if (json) {
+    write(io.stdout, JSON.stringify(out, null, 2));
+    return;
+  }
+  const lines = [`${verb} ${store.name} (${r.image.digest})`];
+  for (const a of out.attached) lines.push(`  ${a.form}: ${a.tag ? `tag ${a.tag} ` : ""}${a.digest}`);
+  write(io.stdout, lines.join("\n"));
+}
+
+async function readPredicate(io: CliIO, file: string): Promise<Record<string, unknown>> {
+  const path = resolve(io.cwd, file);
+  const doc = parseJson(await readFileRequired(path, "predicate"), path);
+  if (!isJsonObject(doc))
+    throw cairnError("ERR_FIELD_INVALID", "a predicate must be a JSON object", { file: path });
+  return doc;
+}
+
+/** Registers `cairn oci ...`. */
+export function registerOci(program: Command, io: CliIO): void {
+  const oci = program
+    .command("oci")
+    .description("sign, attest, verify, list and copy OCI images with everything attached to them");
+
+  withCommon(
+    oci
+      .command("sign")
+      .description("sign an image: cosign's .sig tag and/or an OCI 1.1 referrer carrying a DSSE envelope")
+      .argument("<image>", "oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST]")
+      .requiredOption("-k, --key <key>", "private key: a file, file:PATH or env:NAME")
+      .option("--form <form>", "cosign, referrer or both", "both")
+      .option("--identity <ref>", "the docker-reference to sign (default HOST/REPO of a registry image)")
+      .option("--passphrase-env <NAME>", "the private key's passphrase is in this environment variable"),
+  ).action(
+    async (
+      image: string,
+      o: Common & { key: string; form: string; identity?: string; passphraseEnv?: string },
+    ) => {
+      const forms = formsOf(o.form);
+      const signer = await loadSigner(signerRef(io, o.key), passphraseFrom(io, o.passphraseEnv));
+      const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+      const r = await signImage(store, {
+        signer,
+        forms,
+        ...(o.identity === undefined ? {} : { identity: o.identity }),
+      });
+      renderAttached(io, store, "signed", r, o.json);
+    },
+  );
+
+  withCommon(
+    oci
+      .command("attest")
+      .description(
+        "attach a DSSE-signed in-toto statement about an image (cosign's .att tag and/or a referrer)",
+      )
+      .argument("<image>", "oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST]")
+      .requiredOption("-k, --key <key>", "private key: a file, file:PATH or env:NAME")
+      .requiredOption("--predicate <file>", "the predicate, a JSON object")
+      .requiredOption("--type <uri>", "the predicate type, e.g. https://slsa.dev/provenance/v1")
+      .option("--form <form>", "cosign, referrer or both", "both")
+      .option("--passphrase-env <NAME>", "the private key's passphrase is in this environment variable"),
+  ).action(
+    async (
+      image: string,
+      o: Common & { key: string; predicate: string; type: string; form: string; passphraseEnv?: string },
+    ) => {
+      const forms = formsOf(o.form);
+      const predicate = await readPredicate(io, o.predicate);
+      const signer = await loadSigner(signerRef(io, o.key), passphraseFrom(io, o.passphraseEnv));
+      const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+      const r = await attestImage(store, { signer, predicateType: o.type, predicate, forms });
+      renderAttached(io, store, "attested", r, o.json);
+    },
+  );
+
+  withCommon(
+    oci
+      .command("verify")
+      .description("verify an image's signatures against public keys (exit 10 when none verifies)")
+      .argument("<image>", "oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST]")
+      .requiredOption("-k, --key <paths...>", "public keys; a signature by any of them passes")
+      .option("--form <form>", "cosign, referrer or both", "both")
+      .option("--identity <ref>", "require this docker-reference in the signed payload"),
+  ).action(async (image: string, o: Common & { key: string[]; form: string; identity?: string }) => {
+    const forms = formsOf(o.form);
+    const keys = await Promise.all(o.key.map((k) => loadPublicKeyFile(resolve(io.cwd, k))));
+    const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+    const v = await verifyImage(store, {
+      keys,
+      forms,
+      ...(o.identity === undefined ? {} : { identity: o.identity }),
+    });
+    if (o.json) {
+      write(
+        io.stdout,
+        JSON.stringify(
+          {
+            ok: true,
+            image: { name: store.name, digest: v.image.digest },
+            signatures: v.signatures,
+            rejected: v.rejected,
+          },
+          null,
+          2,
+        ),
+      );
+      return;
+    }
+    const lines = [`verified ${store.name} (${v.image.digest}): ${v.signatures.length} signature(s)`];
+    for (const s of v.signatures)
+      lines.push(
+        `  ${s.form}: ${s.manifest} by key ${s.keyid.slice(0, 16)} for ${s.payload.critical.identity["docker-reference"] || "(no identity)"}`,
+      );
+    for (const r of v.rejected) lines.push(`  refused ${r.form}: ${r.manifest}: ${r.code}: ${r.message}`);
+    write(io.stdout, lines.join("\n"));
+  });
+
+  withCommon(
+    oci
+      .command("verify-attestation")
+      .description(
+        "verify an image's attestations against public keys; print the verified statements with --json",
+      )
+      .argument("<image>", "oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST]")
+      .requiredOption("-k, --key <paths...>", "public keys; an attestation by any of them passes")
+      .option("--type <uri>", "only attestations of this predicate type count")
+      .option("--form <form>", "cosign, referrer or both", "both"),
+  ).action(async (image: string, o: Common & { key: string[]; type?: string; form: string }) => {
+    const forms = formsOf(o.form);
+    const keys = await Promise.all(o.key.map((k) => loadPublicKeyFile(resolve(io.cwd, k))));
+    const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+    const v = await verifyAttestation(store, {
+      keys,
+      forms,
+      ...(o.type === undefined ? {} : { predicateType: o.type }),
+    });
+    if (o.json) {
+      write(
+        io.stdout,
+        JSON.stringify(
+          {
+            ok: true,
+            image: { name: store.name, digest: v.image.digest },
+            attestations: v.attestations,
+            rejected: v.rejected,
+            otherTypes: v.otherTypes,
+          },
+          null,
+          2,
+        ),
+      );
+      return;
+    }
+    const lines = [`verified ${store.name} (${v.image.digest}): ${v.attestations.length} attestation(s)`];
+    for (const a of v.attestations)
+      lines.push(`  ${a.form}: ${a.manifest} ${a.predicateType} by key ${(a.keyids[0] ?? "").slice(0, 16)}`);
+    for (const r of v.rejected) lines.push(`  refused ${r.form}: ${r.manifest}: ${r.code}: ${r.message}`);
+    write(io.stdout, lines.join("\n"));
+  });
+
+  withCommon(
+    oci
+      .command("tree")
+      .description(
+        "list everything attached to an image: signatures, attestations, SBOMs, referrers, platforms",
+      )
+      .argument("<image>", "oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST]"),
+  ).action(async (image: string, o: Common) => {
+    const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+    const t = treeToJson(await imageTree(store));
+    write(io.stdout, o.json ? JSON.stringify(t, null, 2) : formatTree(store.name, t));
+  });
+
+  withCommon(
+    oci
+      .command("copy")
+      .description("copy an image with everything attached, byte for byte (digests stay identical)")
+      .argument("<src>", "oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST]")
+      .argument("<dst>", "oci:DIR[:TAG] (created if missing) or docker://HOST/REPO[:TAG]")
+      .option("--src-tls-verify <bool>", "--tls-verify for the source only")
+      .option("--dest-tls-verify <bool>", "--tls-verify for the destination only")
+      .option("--no-attached", "copy the image only, not its signatures, attestations and referrers"),
+  ).action(
+    async (
+      src: string,
+      dst: string,
+      o: Common & { srcTlsVerify?: string; destTlsVerify?: string; attached: boolean },
+    ) => {
+      const both = tlsOf(o.tlsVerify, "--tls-verify") ?? true;
+      const from = await openStore(io, src, tlsOf(o.srcTlsVerify, "--src-tls-verify") ?? both);
+      const to = await openStore(io, dst, tlsOf(o.destTlsVerify, "--dest-tls-verify") ?? both, true);
+      const r = await copyImage(from, to, { attached: o.attached });
+      if (o.json) {
+        write(io.stdout, JSON.stringify({ source: from.name, destination: to.name, ...r }, null, 2));
+        return;
+      }
+      write(
+        io.stdout,
+        `copied ${from.name} to ${to.name} (${r.image.digest}): ${r.manifests.length} manifest(s), ${r.blobsCopied} blob(s) sent (${r.bytesCopied} bytes), ${r.blobsPresent} already there`,
+      );
+    },
+  );
+}
