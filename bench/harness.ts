@@ -64,6 +64,8 @@ export interface Comparison {
   met?: boolean;
   /** Bytes hashed per run, when the benchmark is about throughput; MB/s = bytes / 1e6 / seconds. */
   bytes?: number;
+  /** What is done to `bytes` in the throughput line ("hashed", "copied"); default "hashed". */
+  bytesVerb?: string;
   cairnMBps?: number;
   referenceMBps?: number;
 }
@@ -77,6 +79,7 @@ export interface CompareOptions {
   warmup?: number;
   target?: Target;
   bytes?: number;
+  bytesVerb?: string;
   /** Scratch directory for GNU time's output file. */
   scratch: string;
   log?: (line: string) => void;
@@ -188,6 +191,7 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
   }
   if (o.bytes !== undefined) {
     result.bytes = o.bytes;
+    if (o.bytesVerb !== undefined) result.bytesVerb = o.bytesVerb;
     result.cairnMBps = o.bytes / 1e6 / cairn.medianWallS;
     result.referenceMBps = o.bytes / 1e6 / reference.medianWallS;
   }
@@ -238,7 +242,7 @@ export function renderTable(results: Comparison[]): string {
   const throughput = results.filter((r) => r.bytes !== undefined);
   for (const r of throughput) {
     lines.push(
-      `${r.name}: ${(r.bytes! / 2 ** 20).toFixed(0)} MiB hashed; cairn ${r.cairnMBps!.toFixed(0)} MB/s, ` +
+      `${r.name}: ${(r.bytes! / 2 ** 20).toFixed(0)} MiB ${r.bytesVerb ?? "hashed"}; cairn ${r.cairnMBps!.toFixed(0)} MB/s, ` +
         `${r.reference.label} ${r.referenceMBps!.toFixed(0)} MB/s, ratio ${(r.cairnMBps! / r.referenceMBps!).toFixed(2)}`,
     );
   }

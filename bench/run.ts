@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: Apache-2.0
-// cairn vs the reference tools (in-toto 1.3.1, sha256sum) on the same inputs, in one run:
+// cairn vs the reference tools (in-toto 1.3.1, sha256sum, skopeo 1.9) on the same inputs, in one run:
 //   node --import tsx bench/run.ts [--quick] [--only NAME...] [--repeat N] [--warmup N] [--keep] [--cairn MAIN_JS]
 // Prints the table and writes bench/results/latest.json. Needs `npm run build` first (cairn runs from dist/).
 import { execFileSync } from "node:child_process";
@@ -8,6 +8,7 @@ import { cpus, loadavg, tmpdir, totalmem } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { SKOPEO, startRegistry } from "../src/testing/registry.js";
 import {
   IN_TOTO_RUN,
   IN_TOTO_VERIFY,
@@ -20,6 +21,7 @@ import {
   writeLargeFiles,
 } from "./fixtures.js";
 import { type Cmd, type Comparison, compare, renderTable } from "./harness.js";
+import { makeOciImage, OCI_BENCH_TAG, taggedDigest } from "./oci.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BUILT_CAIRN = join(ROOT, "dist", "cairn.mjs");
@@ -39,7 +41,7 @@ const { values: args } = parseArgs({
   },
 });
 
-const BENCHMARKS = ["verify-10k", "verify-50k", "run-10k", "run-large"] as const;
+const BENCHMARKS = ["verify-10k", "verify-50k", "run-10k", "run-large", "oci-copy"] as const;
 type BenchName = (typeof BENCHMARKS)[number];
 
 if (args.help) {
@@ -64,8 +66,22 @@ const warmup = Number(args.warmup);
 
 /** Sizes: the issue's, or small ones so the harness itself runs in about a minute. */
 const SIZES = quick
-  ? { small: 1_000, large: 2_000, bigFiles: 4, bigFileBytes: 16 * 2 ** 20 }
-  : { small: 10_000, large: 50_000, bigFiles: 4, bigFileBytes: 256 * 2 ** 20 };
+  ? {
+      small: 1_000,
+      large: 2_000,
+      bigFiles: 4,
+      bigFileBytes: 16 * 2 ** 20,
+      ociLayers: 4,
+      ociLayerBytes: 16 * 2 ** 20,
+    }
+  : {
+      small: 10_000,
+      large: 50_000,
+      bigFiles: 4,
+      bigFileBytes: 256 * 2 ** 20,
+      ociLayers: 8,
+      ociLayerBytes: 128 * 2 ** 20,
+    };
 
 // --cairn: another build of the CLI's main.js (e.g. an installed cairn, or a branch built elsewhere).
 const CAIRN = args.cairn ?? BUILT_CAIRN;
@@ -261,6 +277,142 @@ async function runLargeBench(): Promise<Comparison[]> {
   return [vsSha, vsInToto, vsOpenssl];
 }
 
+/** The digest a registry answers for REPO:TAG (a check that a push arrived whole and unchanged). */
+async function registryDigest(url: string, repo: string, tag: string): Promise<string> {
+  const r = await fetch(`${url}/v2/${repo}/manifests/${tag}`, {
+    method: "HEAD",
+    headers: { accept: "application/vnd.oci.image.manifest.v1+json" },
+  });
+  return r.headers.get("docker-content-digest") ?? `HTTP ${r.status}`;
+}
+
+/**
+ * oci-copy: an image of SIZES.ociLayers uncompressed layers between an OCI layout and a local
+ * docker-registry, both directions, cairn oci copy against skopeo copy. Every run pushes to a
+ * repository of its own (nothing is skipped as already there), and skopeo gets an empty blob-info
+ * cache each run (else it would mount the blobs from the previous run's repository instead of
+ * sending them: `_CONTAINERS_ROOTLESS_UID` makes it look under XDG_DATA_HOME instead of
+ * /var/lib/containers/cache). --preserve-digests (and, into a layout,
+ * --dest-oci-accept-uncompressed-layers) keep skopeo from compressing the layers, so both move
+ * the same bytes and the digests stay.
+ */
+async function ociCopyBench(): Promise<Comparison[]> {
+  const dir = join(work, "oci");
+  mkdirSync(dir, { recursive: true });
+  const mib = SIZES.ociLayerBytes / 2 ** 20;
+  const img = await (async () => {
+    const t = process.hrtime.bigint();
+    const f = await makeOciImage(join(dir, "image"), SIZES.ociLayers, SIZES.ociLayerBytes);
+    log(
+      `fixture: OCI layout, ${SIZES.ociLayers} x ${mib} MiB layers (${(Number(process.hrtime.bigint() - t) / 1e9).toFixed(1)} s)`,
+    );
+    return f;
+  })();
+  const registry = await startRegistry();
+  try {
+    let cacheN = 0;
+    const skopeoEnv: NodeJS.ProcessEnv = { ...pythonEnv, _CONTAINERS_ROOTLESS_UID: "1000" };
+    const freshCache = () => {
+      const d = join(dir, `skopeo-cache-${++cacheN}`);
+      mkdirSync(d, { recursive: true });
+      skopeoEnv.XDG_DATA_HOME = d;
+    };
+    const skopeo = (label: string, argv: string[], before: () => void): Cmd => ({
+      label,
+      argv: [SKOPEO, "copy", "--preserve-digests", "--insecure-policy", ...argv],
+      cwd: dir,
+      env: skopeoEnv,
+      before: () => {
+        freshCache();
+        before();
+      },
+    });
+    const what = `${SIZES.ociLayers} x ${mib} MiB uncompressed layers + config + manifest`;
+    const common2 = { ...common, bytes: img.bytes, bytesVerb: "copied", target: { minSpeedRatio: 1 } };
+
+    // layout -> registry: a fresh repository per run; argv is rewritten before each run.
+    let pushN = 0;
+    const pushDst = (who: string) => `docker://${registry.host}/push-${who}-${pushN}:${OCI_BENCH_TAG}`;
+    const cairnPush = cairn("cairn oci copy", [], dir);
+    cairnPush.before = () => {
+      pushN++;
+      cairnPush.argv = [
+        process.execPath,
+        CAIRN,
+        "oci",
+        "copy",
+        img.name,
+        pushDst("cairn"),
+        "--tls-verify=false",
+      ];
+    };
+    const skopeoPush = skopeo("skopeo copy", [], () => {
+      pushN++;
+      skopeoPush.argv = [
+        SKOPEO,
+        "copy",
+        "--preserve-digests",
+        "--insecure-policy",
+        "--dest-tls-verify=false",
+        img.name,
+        pushDst("skopeo"),
+      ];
+    });
+    const push = await compare({
+      ...common2,
+      name: "oci-copy/push",
+      description: `copy ${what} from an OCI layout to docker-registry on 127.0.0.1 (a new repository each run)`,
+      cairn: cairnPush,
+      reference: skopeoPush,
+    });
+    for (const a of [cairnPush, skopeoPush]) {
+      const dst = a.argv.find((x) => x.startsWith("docker://"))!;
+      const repo = dst.slice(`docker://${registry.host}/`.length).split(":")[0]!;
+      const got = await registryDigest(registry.url, repo, OCI_BENCH_TAG);
+      if (got !== img.digest) throw new Error(`${a.label} pushed ${got} to ${repo}, expected ${img.digest}`);
+    }
+
+    // registry -> layout: the source pushed once by skopeo (untimed); a fresh layout per run.
+    const src = `docker://${registry.host}/pull-src:${OCI_BENCH_TAG}`;
+    freshCache();
+    execFileSync(
+      SKOPEO,
+      ["copy", "--preserve-digests", "--insecure-policy", "--dest-tls-verify=false", img.name, src],
+      { cwd: dir, env: skopeoEnv, stdio: ["ignore", "ignore", "inherit"] },
+    );
+    const outC = join(dir, "pull-cairn");
+    const outR = join(dir, "pull-skopeo");
+    const pull = await compare({
+      ...common2,
+      name: "oci-copy/pull",
+      description: `copy ${what} from docker-registry on 127.0.0.1 to a new OCI layout each run`,
+      cairn: cairn(
+        "cairn oci copy",
+        ["oci", "copy", src, `oci:${outC}:${OCI_BENCH_TAG}`, "--tls-verify=false"],
+        dir,
+        () => rmSync(outC, { recursive: true, force: true }),
+      ),
+      reference: skopeo(
+        "skopeo copy",
+        [
+          "--dest-oci-accept-uncompressed-layers",
+          "--src-tls-verify=false",
+          src,
+          `oci:${outR}:${OCI_BENCH_TAG}`,
+        ],
+        () => rmSync(outR, { recursive: true, force: true }),
+      ),
+    });
+    for (const out of [outC, outR]) {
+      const got = await taggedDigest(out, OCI_BENCH_TAG);
+      if (got !== img.digest) throw new Error(`${out} holds ${got}, expected ${img.digest}`);
+    }
+    return [push, pull];
+  } finally {
+    await registry.stop();
+  }
+}
+
 function version(argv: string[]): string {
   try {
     return execFileSync(argv[0]!, argv.slice(1), { env: pythonEnv, encoding: "utf8" }).trim().split("\n")[0]!;
@@ -292,6 +444,9 @@ async function main(): Promise<void> {
       case "run-large":
         results.push(...(await runLargeBench()));
         break;
+      case "oci-copy":
+        results.push(...(await ociCopyBench()));
+        break;
     }
   }
   const table = renderTable(results);
@@ -315,6 +470,7 @@ async function main(): Promise<void> {
       inToto: version([IN_TOTO_RUN, "--version"]),
       sha256sum: version([SHA256SUM, "--version"]),
       openssl: version([OPENSSL, "version"]),
+      skopeo: version([SKOPEO, "--version"]),
     },
     quick,
     repeat,

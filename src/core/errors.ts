@@ -188,6 +188,18 @@ export const ERROR_CATALOG = {
     "verification",
     "A signature or attestation verifies but names another image digest or identity than the image checked (it was moved from another image).",
   ],
+  // --- attestation store (src/engines/store) ---
+  ERR_STORE_ENTRY_INVALID: [
+    "format",
+    "An envelope given to the attestation store is not a verified DSSE envelope of an in-toto Statement, or exceeds an indexing bound.",
+  ],
+  ERR_STORE_TOO_LARGE: ["format", "An envelope is larger than the attestation store's size limit."],
+  ERR_STORE_QUERY_INVALID: [
+    "usage",
+    "A search of the attestation store has a malformed key, cursor or page size.",
+  ],
+  ERR_STORE_CONFLICT: ["internal", "The attestation store already holds another envelope at this log index."],
+  ERR_STORE_STORAGE: ["transport", "The attestation store's database failed or could not be reached."],
   ERR_NOT_FOUND: ["not-found", "A file, key or link that is needed does not exist."],
   ERR_IO: ["transport", "A file could not be read or written."],
   ERR_COMMAND_FAILED: ["transport", "A command could not be started."],

@@ -6,6 +6,7 @@ export * from "./fs.js";
 export * from "./keyfiles.js";
 export * from "./oci-layout.js";
 export * from "./registry-http.js";
+export * from "./store-sql.js";
 export * from "./tlog-sql.js";
 export * from "./tuf-repo-store.js";
 export * from "./tuf-store.js";

@@ -32,6 +32,7 @@ test("every exports entry loads from the build and offers what it documents", as
     "./formats/tlog": ["verifyInclusion", "verifyConsistency", "parseCheckpoint", "openNote", "MerkleTree"],
     "./formats/tuf": ["parseMetadataBytes", "verifyMetadata", "signMetadata", "newRoot", "rolesForTarget"],
     "./engines/oci": ["RegistryClient", "parseImageReference", "parseChallenges"],
+    "./engines/store": ["AttestationStore", "MemorySearchIndex"],
     "./engines/tuf": ["TufClient", "initTrustedRoot", "checkLengthAndHashes"],
     "./engines/tlog": ["verifySubmission", "TileServer", "verifyCheckpointFromTiles"],
     "./engines/intoto": ["verifySupplyChain", "recordArtifacts", "runStep", "buildLayout", "verifyItemRules"],

@@ -1,0 +1,388 @@
+// SPDX-License-Identifier: Apache-2.0
+// The attestation store's search index (SearchIndex, src/engines/store/search-index.ts) over SQL,
+// with one kysely data-access layer for SQLite (better-sqlite3) and PostgreSQL (pg), following
+// src/runtime/tlog-sql.ts: the schema is versioned in cairn_schema (component 'store') and migrated
+// on open; SQLite writes run as synchronous better-sqlite3 transactions (BEGIN IMMEDIATE).
+//
+// Tables: store_envelopes (one row per log index, the envelope as bytes), and the key tables
+// store_subjects and store_signers, whose primary keys (key, log_index) are the indexes a search
+// walks in log-index order. predicate_type and integrated_time have (key, log_index) indexes.
+import { createHash } from "node:crypto";
+import type BetterSqlite3 from "better-sqlite3";
+import { type ColumnType, type CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { CairnError, cairnError } from "../core/errors.js";
+import type { IndexQuery, IndexRecord, SearchIndex } from "../engines/store/index.js";
+
+/** Integers come back as bigint (SQLite, safe-integer mode) or string (pg int8); written as numbers. */
+type DbInt = ColumnType<bigint | number | string, number, number>;
+
+interface Tables {
+  cairn_schema: { component: string; version: DbInt };
+  store_envelopes: { log_index: DbInt; envelope: Buffer; predicate_type: string; integrated_time: DbInt };
+  store_subjects: { digest: string; log_index: DbInt };
+  store_signers: { signer: string; log_index: DbInt };
+}
+
+type Dialect = "sqlite" | "postgres";
+
+/** Key rows per INSERT: 2 parameters a row stays far below SQLite's 32766 and pg's 65535. */
+const INSERT_CHUNK = 1000;
+const SQLITE_BUSY_TIMEOUT_MS = 5000;
+/** The schema version this code writes; a database with a newer one is refused. */
+const SCHEMA_VERSION = 1;
+
+const MIGRATIONS: Record<Dialect, string[]>[] = [
+  {
+    sqlite: [
+      `create table if not exists store_envelopes (
+         log_index integer primary key check (log_index >= 0),
+         envelope blob not null,
+         predicate_type text not null,
+         integrated_time integer not null)`,
+      "create index if not exists store_envelopes_predicate on store_envelopes (predicate_type, log_index)",
+      "create index if not exists store_envelopes_time on store_envelopes (integrated_time, log_index)",
+      `create table if not exists store_subjects (
+         digest text not null,
+         log_index integer not null references store_envelopes (log_index),
+         primary key (digest, log_index)) without rowid`,
+      `create table if not exists store_signers (
+         signer text not null,
+         log_index integer not null references store_envelopes (log_index),
+         primary key (signer, log_index)) without rowid`,
+    ],
+    postgres: [
+      `create table if not exists store_envelopes (
+         log_index bigint primary key check (log_index >= 0),
+         envelope bytea not null,
+         predicate_type text not null,
+         integrated_time bigint not null)`,
+      "create index if not exists store_envelopes_predicate on store_envelopes (predicate_type, log_index)",
+      "create index if not exists store_envelopes_time on store_envelopes (integrated_time, log_index)",
+      `create table if not exists store_subjects (
+         digest text not null,
+         log_index bigint not null references store_envelopes (log_index),
+         primary key (digest, log_index))`,
+      `create table if not exists store_signers (
+         signer text not null,
+         log_index bigint not null references store_envelopes (log_index),
+         primary key (signer, log_index))`,
+    ],
+  },
+];
+
+const MIGRATE_KEY = createHash("sha256")
+  .update("cairn store migration")
+  .digest()
+  .readBigInt64BE(0)
+  .toString();
+
+/** Options of `postgresSearchIndex`. */
+export interface PostgresSearchIndexOptions {
+  /** Connections in the pool (default 10). */
+  maxConnections?: number;
+}
+
+/**
+ * A `SearchIndex` over SQLite or PostgreSQL; create it with `sqliteSearchIndex` or
+ * `postgresSearchIndex`, which create or migrate the schema. Durability: a put is one transaction,
+ * committed durably (SQLite WAL with synchronous=FULL; PostgreSQL synchronous_commit=on) before it
+ * resolves. Errors: as the port says; ERR_USAGE after `close()`; ERR_STORE_CONFLICT also when two
+ * processes put the same log index at once (the loser's put is refused: repeat it, it is then a
+ * no-op if the bytes are the same); ERR_STORE_STORAGE for a stored integer beyond 2^53 - 1.
+ */
+export class SqlSearchIndex implements SearchIndex {
+  private closed = false;
+  private readonly prepared = new Map<string, BetterSqlite3.Statement>();
+
+  private constructor(
+    readonly dialect: Dialect,
+    private readonly db: Kysely<Tables>,
+    private readonly sqlite: BetterSqlite3.Database | undefined,
+  ) {}
+
+  /** @internal Used by the factories below. */
+  static async create(
+    dialect: Dialect,
+    db: Kysely<Tables>,
+    sqlite?: BetterSqlite3.Database,
+  ): Promise<SqlSearchIndex> {
+    const s = new SqlSearchIndex(dialect, db, sqlite);
+    try {
+      await s.migrate();
+    } catch (e) {
+      await db.destroy().catch(() => {});
+      if (sqlite?.open) sqlite.close();
+      throw failure(e, "opening the store database failed");
+    }
+    return s;
+  }
+
+  async put(record: IndexRecord): Promise<void> {
+    await this.run("storing an envelope", async () => {
+      const writes: CompiledQuery[] = [
+        this.db
+          .insertInto("store_envelopes")
+          .values({
+            log_index: record.logIndex,
+            // A copy: a caller mutating its buffer later must not change what is written.
+            envelope: Buffer.from(record.envelope),
+            predicate_type: record.predicateType,
+            integrated_time: record.integratedTime,
+          })
+          .compile(),
+      ];
+      const subjects = [...new Set(record.subjectDigests)];
+      for (let at = 0; at < subjects.length; at += INSERT_CHUNK) {
+        const rows = subjects
+          .slice(at, at + INSERT_CHUNK)
+          .map((digest) => ({ digest, log_index: record.logIndex }));
+        writes.push(this.db.insertInto("store_subjects").values(rows).compile());
+      }
+      const signers = [...new Set(record.signers)];
+      for (let at = 0; at < signers.length; at += INSERT_CHUNK) {
+        const rows = signers
+          .slice(at, at + INSERT_CHUNK)
+          .map((signer) => ({ signer, log_index: record.logIndex }));
+        writes.push(this.db.insertInto("store_signers").values(rows).compile());
+      }
+      const read = this.db
+        .selectFrom("store_envelopes")
+        .select("envelope")
+        .where("log_index", "=", record.logIndex)
+        .compile();
+      await this.writeTransaction([], read, (row) => {
+        if (!row) return writes;
+        // Idempotent for the same bytes; never overwrites other bytes.
+        if (Buffer.from((row as { envelope: Uint8Array }).envelope).equals(record.envelope)) return [];
+        throw cairnError("ERR_STORE_CONFLICT", `log index ${record.logIndex} already holds another envelope`);
+      });
+    });
+  }
+
+  async search(q: IndexQuery): Promise<number[]> {
+    return this.run("searching the store", async () => {
+      let query = this.db
+        .selectFrom("store_envelopes as e")
+        .select("e.log_index")
+        .where("e.log_index", ">", q.after)
+        .orderBy("e.log_index")
+        .limit(q.limit);
+      // (key, log_index) primary keys: each join yields at most one row per envelope.
+      if (q.subjectDigest !== undefined) {
+        const digest = q.subjectDigest;
+        query = query.innerJoin("store_subjects as s", (j) =>
+          j.onRef("s.log_index", "=", "e.log_index").on("s.digest", "=", digest),
+        );
+      }
+      if (q.signer !== undefined) {
+        const signer = q.signer;
+        query = query.innerJoin("store_signers as g", (j) =>
+          j.onRef("g.log_index", "=", "e.log_index").on("g.signer", "=", signer),
+        );
+      }
+      if (q.predicateType !== undefined) query = query.where("e.predicate_type", "=", q.predicateType);
+      if (q.since !== undefined) query = query.where("e.integrated_time", ">=", q.since);
+      if (q.until !== undefined) query = query.where("e.integrated_time", "<", q.until);
+      const rows = await query.execute();
+      return rows.map((r) => toSafe(r.log_index, "a stored log index"));
+    });
+  }
+
+  async get(logIndex: number): Promise<IndexRecord | undefined> {
+    return this.run("reading an envelope", async () => {
+      const row = await this.db
+        .selectFrom("store_envelopes")
+        .select(["envelope", "predicate_type", "integrated_time"])
+        .where("log_index", "=", logIndex)
+        .executeTakeFirst();
+      if (!row) return undefined;
+      // Written in put's transaction with the envelope; ordered so results are deterministic.
+      const subjects = await this.db
+        .selectFrom("store_subjects")
+        .select("digest")
+        .where("log_index", "=", logIndex)
+        .orderBy("digest")
+        .execute();
+      const signers = await this.db
+        .selectFrom("store_signers")
+        .select("signer")
+        .where("log_index", "=", logIndex)
+        .orderBy("signer")
+        .execute();
+      return {
+        logIndex,
+        envelope: Buffer.from(row.envelope),
+        predicateType: row.predicate_type,
+        subjectDigests: subjects.map((s) => s.digest),
+        signers: signers.map((s) => s.signer),
+        integratedTime: toSafe(row.integrated_time, "a stored integrated time"),
+      };
+    });
+  }
+
+  /** Closes the connections; idempotent. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.db.destroy();
+    if (this.sqlite?.open) this.sqlite.close();
+  }
+
+  private async run<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    if (this.closed) throw cairnError("ERR_USAGE", "the store index is closed");
+    try {
+      return await fn();
+    } catch (e) {
+      throw failure(e, `${what} failed`);
+    }
+  }
+
+  // As SqlLogStorage.writeTransaction (tlog-sql.ts): SQLite runs the whole transaction
+  // synchronously through better-sqlite3 with BEGIN IMMEDIATE, so it never yields to the event
+  // loop while holding the write lock; PostgreSQL uses an ordinary kysely transaction.
+  private async writeTransaction(
+    first: readonly CompiledQuery[],
+    read: CompiledQuery,
+    plan: (row: unknown) => readonly CompiledQuery[],
+  ): Promise<void> {
+    const sqlite = this.sqlite;
+    if (sqlite) {
+      sqlite
+        .transaction(() => {
+          for (const q of first) this.statement(q.sql).run(...q.parameters);
+          const writes = plan(this.statement(read.sql).get(...read.parameters));
+          for (const w of writes) this.statement(w.sql).run(...w.parameters);
+        })
+        .immediate();
+      return;
+    }
+    await this.db.transaction().execute(async (trx) => {
+      for (const q of first) await trx.executeQuery(q);
+      const writes = plan((await trx.executeQuery(read)).rows[0]);
+      for (const w of writes) await trx.executeQuery(w);
+    });
+  }
+
+  private statement(text: string): BetterSqlite3.Statement {
+    let st = this.prepared.get(text);
+    if (!st) {
+      st = this.sqlite!.prepare(text);
+      if (this.prepared.size < 64) this.prepared.set(text, st);
+    }
+    return st;
+  }
+
+  private async migrate(): Promise<void> {
+    const read = sql<{
+      version: unknown;
+    }>`select version from cairn_schema where component = 'store'`.compile(this.db);
+    const statements = (row: unknown): CompiledQuery[] => {
+      const version = row ? toSafe((row as { version: unknown }).version, "the schema version") : 0;
+      if (version > SCHEMA_VERSION) {
+        throw cairnError(
+          "ERR_STORE_STORAGE",
+          `the store database has schema version ${version}; this cairn knows up to ${SCHEMA_VERSION}: upgrade cairn`,
+        );
+      }
+      const out: CompiledQuery[] = [];
+      for (let v = version + 1; v <= SCHEMA_VERSION; v++) {
+        for (const stmt of MIGRATIONS[v - 1]![this.dialect]) out.push(sql.raw(stmt).compile(this.db));
+      }
+      if (version < SCHEMA_VERSION) {
+        out.push(
+          sql`insert into cairn_schema (component, version) values ('store', ${SCHEMA_VERSION})
+              on conflict (component) do update set version = excluded.version`.compile(this.db),
+        );
+      }
+      return out;
+    };
+    const first = [
+      sql`create table if not exists cairn_schema (component text primary key, version integer not null)`.compile(
+        this.db,
+      ),
+    ];
+    // PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a concurrent one: serialize.
+    if (this.dialect === "postgres")
+      first.unshift(sql`select pg_advisory_xact_lock(${MIGRATE_KEY}::bigint)`.compile(this.db));
+    await this.writeTransaction(first, read, statements);
+  }
+}
+
+/**
+ * Opens (creating or migrating) a store index in the SQLite file at `path` (it may be the log's
+ * own file: the tables do not overlap), WAL mode, synchronous=FULL. Throws ERR_STORE_STORAGE when
+ * the file cannot be opened, ERR_USAGE for an in-memory path (use MemorySearchIndex).
+ */
+export async function sqliteSearchIndex(path: string): Promise<SqlSearchIndex> {
+  if (path === "" || path === ":memory:" || path.startsWith("file:")) {
+    throw cairnError("ERR_USAGE", "a SQLite store needs a file path (MemorySearchIndex keeps one in memory)");
+  }
+  const { default: Database } = await import("better-sqlite3");
+  let database: InstanceType<typeof Database>;
+  try {
+    database = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
+    database.pragma("journal_mode = WAL");
+    database.pragma("synchronous = FULL");
+    database.pragma("foreign_keys = ON");
+    database.defaultSafeIntegers(true);
+  } catch (e) {
+    throw failure(e, `cannot open the SQLite store ${path}`);
+  }
+  return SqlSearchIndex.create(
+    "sqlite",
+    new Kysely<Tables>({ dialect: new SqliteDialect({ database }) }),
+    database,
+  );
+}
+
+/**
+ * Opens (creating or migrating) a store index in the PostgreSQL database at `url`. Throws
+ * ERR_STORE_STORAGE when the server cannot be reached or the database holds something else.
+ */
+export async function postgresSearchIndex(
+  url: string,
+  options: PostgresSearchIndexOptions = {},
+): Promise<SqlSearchIndex> {
+  const { default: pg } = await import("pg");
+  const pool = new pg.Pool({
+    connectionString: url,
+    options: "-c synchronous_commit=on",
+    max: options.maxConnections ?? 10,
+  });
+  pool.on("error", () => {});
+  return SqlSearchIndex.create("postgres", new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) }));
+}
+
+/** Opens the store index a `--database` value names: a `postgres://` URL or a SQLite file path. */
+export function sqlSearchIndex(location: string): Promise<SqlSearchIndex> {
+  return /^postgres(ql)?:\/\//i.test(location) ? postgresSearchIndex(location) : sqliteSearchIndex(location);
+}
+
+// A stored integer as a JS number; anything that does not fit exactly is refused, never rounded.
+function toSafe(v: unknown, what: string): number {
+  let n: bigint | undefined;
+  if (typeof v === "bigint") n = v;
+  else if (typeof v === "number" && Number.isInteger(v)) n = BigInt(v);
+  else if (typeof v === "string" && /^-?[0-9]{1,20}$/.test(v)) n = BigInt(v);
+  if (n === undefined || n < 0n || n > BigInt(Number.MAX_SAFE_INTEGER)) {
+    throw cairnError("ERR_STORE_STORAGE", `${what} (${String(v)}) is not an integer in [0, 2^53 - 1]`);
+  }
+  return Number(n);
+}
+
+// Driver errors to the port's codes: a unique violation is a concurrent put of the same index;
+// everything else is a storage failure (transport).
+function failure(e: unknown, what: string): CairnError {
+  if (e instanceof CairnError) return e;
+  const code = (e as { code?: unknown })?.code;
+  const message = `${what}: ${(e as Error)?.message ?? String(e)}`;
+  if (code === "23505" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE") {
+    return cairnError(
+      "ERR_STORE_CONFLICT",
+      `${message} (a concurrent put of the same log index?)`,
+      {},
+      { cause: e },
+    );
+  }
+  return cairnError("ERR_STORE_STORAGE", message, {}, { cause: e });
+}
