@@ -190,6 +190,33 @@ describe("blobs", () => {
     assert.deepEqual(strayFiles(l.dir), []);
   });
 
+  test("a streamed put batches writes, keeps exactly the bytes hashed, and refuses a tampered stream", async () => {
+    const l = await OciLayout.init(fresh());
+    // 5 MiB in odd-sized chunks from one reused buffer (crossing the write batches): the stored
+    // blob is what was hashed when each chunk arrived.
+    const all = new Uint8Array(5 * 1024 * 1024 + 17).map((_, i) => (i * 31) & 0xff);
+    const reused = Buffer.alloc(85 * 1024 + 3);
+    async function* source(data: Uint8Array) {
+      for (let off = 0; off < data.byteLength; off += reused.byteLength) {
+        const part = data.subarray(off, off + reused.byteLength);
+        reused.set(part);
+        yield reused.subarray(0, part.byteLength);
+        reused.fill(0); // the source reuses its buffer once the chunk was taken
+      }
+    }
+    const r = await l.putBlob(source(all), { digest: digestOf(all), size: all.byteLength });
+    assert.ok(readFileSync(l.blobPath(r.digest)).equals(Buffer.from(all)));
+    const tampered = all.slice();
+    tampered[4 * 1024 * 1024] = (tampered[4 * 1024 * 1024] ?? 0) ^ 1;
+    const l2 = await OciLayout.init(fresh());
+    await rejectsCode(
+      l2.putBlob(source(tampered), { digest: digestOf(all), size: all.byteLength }),
+      "ERR_OCI_DIGEST_MISMATCH",
+    );
+    assert.deepEqual(blobFiles(l2.dir), []);
+    assert.deepEqual(strayFiles(l2.dir), []);
+  });
+
   test("tampered blobs are refused on read, whole or streamed", async () => {
     const l = await OciLayout.init(fresh());
     const b = Buffer.from("original content");

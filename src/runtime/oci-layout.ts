@@ -102,6 +102,9 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
+/** Bytes gathered before one write of a streamed blob (small network chunks are batched). */
+export const BLOB_WRITE_BATCH_BYTES = 2 * 1024 * 1024;
+
 async function writeAll(fh: FileHandle, chunk: Uint8Array): Promise<void> {
   let off = 0;
   while (off < chunk.byteLength) {
@@ -202,6 +205,23 @@ export class OciLayout {
     }
     const tmp = join(this.dir, `.cairn-tmp-${randomBytes(8).toString("hex")}`);
     let fh: FileHandle | undefined;
+    // Chunks are copied into buffers of about BLOB_WRITE_BATCH_BYTES that only this function
+    // holds, hashed there (so what is hashed is exactly what is written, even if a source reused
+    // its buffers), and written one buffer at a time while the next is filled. Nothing is kept
+    // before the checks below pass.
+    const known = source instanceof Uint8Array ? source.byteLength : opts.size;
+    const batchSize = Math.max(1, Math.min(BLOB_WRITE_BATCH_BYTES, known ?? BLOB_WRITE_BATCH_BYTES));
+    let buf = Buffer.allocUnsafe(batchSize);
+    let used = 0;
+    let writing: Promise<void> = Promise.resolve();
+    const flush = async (file: FileHandle) => {
+      await writing;
+      if (used === 0) return;
+      writing = writeAll(file, buf.subarray(0, used));
+      writing.catch(() => {}); // awaited later; not an unhandled rejection meanwhile
+      buf = Buffer.allocUnsafe(batchSize);
+      used = 0;
+    };
     try {
       fh = await open(tmp, "wx", 0o644);
       const hash = createHash(algorithm);
@@ -219,9 +239,17 @@ export class OciLayout {
         if (opts.maxBytes !== undefined && n > opts.maxBytes) {
           throw cairnError("ERR_OCI_TOO_LARGE", `blob is larger than the limit of ${opts.maxBytes} bytes`);
         }
-        hash.update(chunk);
-        await writeAll(fh, chunk);
+        for (let off = 0; off < chunk.byteLength; ) {
+          const take = Math.min(batchSize - used, chunk.byteLength - off);
+          buf.set(chunk.subarray(off, off + take), used);
+          hash.update(buf.subarray(used, used + take));
+          used += take;
+          off += take;
+          if (used === batchSize) await flush(fh);
+        }
       }
+      await flush(fh);
+      await writing;
       const digest = `${algorithm}:${hash.digest("hex")}` as OciDigest;
       const final = this.blobPath(digest);
       if (opts.size !== undefined && n !== opts.size) {
@@ -241,6 +269,7 @@ export class OciLayout {
       await rename(tmp, final);
       return { digest, size: n };
     } catch (e) {
+      await writing.catch(() => {});
       await fh?.close().catch(() => {});
       await unlink(tmp).catch(() => {});
       throw ioError(e, tmp, "write blob");

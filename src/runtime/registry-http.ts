@@ -46,6 +46,10 @@ export function registryHttp(opts: RegistryHttpOptions = {}): HttpPort {
         else {
           init.body = toReadableStream(req.body);
           init.duplex = "half";
+          // A streamed body cannot be sent again, so no redirect can be followed; and with any
+          // mode but "error" fetch clones the request, teeing the body stream, whose unread
+          // branch then holds every byte sent (the whole blob in memory).
+          init.redirect = "error";
         }
       }
       let res: Response;

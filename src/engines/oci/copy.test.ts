@@ -3,7 +3,7 @@
 // multi-platform index with a signature per platform, signatures and attestations on the index,
 // copied whole with every digest identical, and verified again at the destination.
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
@@ -29,7 +29,7 @@ import {
   signImage,
 } from "./sign.js";
 import { verifyAttestation, verifyImage } from "./sign-verify.js";
-import { layoutStore } from "./store.js";
+import { type ImageStore, layoutStore, MAX_BUFFERED_BLOB } from "./store.js";
 import { formatTree, imageTree, type TreeJson, treeToJson } from "./tree.js";
 
 const tmp = mkdtempSync(join(tmpdir(), "cairn-copy-"));
@@ -165,5 +165,80 @@ describe("copyImage between layouts", () => {
       copyImage(src.store, dst),
       (e) => e instanceof CairnError && e.code === "ERR_OCI_DIGEST_MISMATCH",
     );
+  });
+});
+
+describe("copyImage checks every streamed blob exactly once", () => {
+  const bigLayerOf = async (store: ImageStore) => {
+    const tree = await imageTree(store, { attached: false });
+    for (const c of tree.children) {
+      const m = c.manifest;
+      if (m.kind !== "manifest") continue;
+      const big = m.manifest.layers.find((l) => l.size > MAX_BUFFERED_BLOB);
+      if (big !== undefined) return big;
+    }
+    throw new Error("no streamed layer");
+  };
+
+  it("a source stream read unverified (verify: false) with tampered bytes is refused by the layout destination", async () => {
+    const { store } = await multiPlatform("tamper-src1");
+    const big = await bigLayerOf(store);
+    let unverifiedReads = 0;
+    // A source whose stream, when told the caller verifies, passes tampered bytes through unchecked.
+    const lying: ImageStore = {
+      ...store,
+      async *blobStream(d, o) {
+        if (o?.verify !== false || d.digest !== big.digest) {
+          yield* store.blobStream(d, o);
+          return;
+        }
+        unverifiedReads++;
+        for await (const c of store.blobStream(d)) {
+          const t = Buffer.from(c);
+          t[0] = (t[0] ?? 0) ^ 0xff;
+          yield t;
+        }
+      },
+    };
+    const dstLayout = await OciLayout.init(join(tmp, "tamper-dst1"));
+    const dst = layoutStore(dstLayout, `oci:${dstLayout.dir}:copied`, "copied");
+    await assert.rejects(
+      copyImage(lying, dst, { attached: false }),
+      (e) => e instanceof CairnError && e.code === "ERR_OCI_DIGEST_MISMATCH",
+    );
+    assert.equal(unverifiedReads, 1);
+    assert.equal(await dstLayout.hasBlob(big.digest), false);
+  });
+
+  it("a destination told `verified: true` gets a checked stream that throws on a tampered source", async () => {
+    const { layout, store } = await multiPlatform("tamper-src2");
+    const big = await bigLayerOf(store);
+    const bytes = readFileSync(layout.blobPath(big.digest));
+    bytes[5] = (bytes[5] ?? 0) ^ 1;
+    writeFileSync(layout.blobPath(big.digest), bytes);
+    const kept: string[] = [];
+    const verifiedFlags: boolean[] = [];
+    // A destination that trusts a verified source (as a registry store does) and keeps a blob
+    // only when the source stream ends without error.
+    const dstLayout = await OciLayout.init(join(tmp, "tamper-dst2"));
+    const inner = layoutStore(dstLayout, `oci:${dstLayout.dir}:copied`, "copied");
+    const trusting: ImageStore = {
+      ...inner,
+      putBlobVerifies: false,
+      async putBlob(d, source, o) {
+        if (source instanceof Uint8Array) return inner.putBlob(d, source);
+        verifiedFlags.push(o?.verified === true);
+        for await (const _ of source) {
+          // drained without hashing
+        }
+        kept.push(d.digest);
+      },
+    };
+    await assert.rejects(
+      copyImage(store, trusting, { attached: false }),
+      (e) => e instanceof CairnError && e.code === "ERR_OCI_DIGEST_MISMATCH",
+    );
+    assert.deepEqual(verifiedFlags, [true]);
+    assert.ok(!kept.includes(big.digest));
   });
 });

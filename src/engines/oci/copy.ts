@@ -93,8 +93,11 @@ export async function copyImage(
     // image-spec descriptor.md `urls`: a foreign layer may be absent; it is fetched from its URLs.
     if (d.urls !== undefined && d.urls.length > 0 && !(await src.hasBlob(d))) return;
     if (d.size <= MAX_BUFFERED_BLOB) await dst.putBlob(d, await src.getBlob(d, MAX_BUFFERED_BLOB));
-    // Streamed in bounded memory; both ends check the digest before keeping the blob.
-    else await dst.putBlob(d, src.blobStream(d));
+    // Streamed in bounded memory, the digest and size checked exactly once before the blob is
+    // kept: by the destination when it checks whatever it is given (a layout), else by the
+    // source stream, which throws instead of ending, so the destination keeps nothing.
+    else if (dst.putBlobVerifies) await dst.putBlob(d, src.blobStream(d, { verify: false }));
+    else await dst.putBlob(d, src.blobStream(d), { verified: true });
     result.blobsCopied++;
     result.bytesCopied += d.size;
     opts.onProgress?.({ blob: d.digest, size: d.size, copied: true });

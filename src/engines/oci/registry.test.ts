@@ -544,3 +544,144 @@ describe("chunked upload", () => {
     assert.equal(requests.at(-1)?.method, "DELETE");
   });
 });
+
+describe("streamed upload", () => {
+  /** A registry that drains a streamed PATCH body and records what it got. */
+  function uploadRegistry() {
+    const received: number[] = [];
+    const requests: HttpRequest[] = [];
+    const http: HttpPort = {
+      async request(req) {
+        requests.push(req);
+        const answer = (status: number, headers: Record<string, string> = {}): HttpResponse => ({
+          status,
+          headers,
+          body: new Uint8Array(0),
+          url: req.url,
+          cancel: async () => {},
+        });
+        if (req.method === "HEAD") return answer(404);
+        if (req.method === "POST") return answer(202, { location: "/v2/team/app/blobs/uploads/u1?_state=a" });
+        if (req.method === "PATCH") {
+          let n = 0;
+          if (req.body !== undefined && !(req.body instanceof Uint8Array)) {
+            // As fetch does: a body stream that throws aborts the request.
+            for await (const c of req.body) n += c.byteLength;
+          }
+          received.push(n);
+          return answer(202, { location: "/v2/team/app/blobs/uploads/u1?_state=b", range: `0-${n - 1}` });
+        }
+        return answer(req.method === "DELETE" ? 204 : 201);
+      },
+    };
+    return { http, requests, received };
+  }
+  async function* chunksOf(...parts: Uint8Array[]) {
+    for (const p of parts) yield p;
+  }
+  const data = new Uint8Array(3000).map((_, i) => i & 0xff);
+
+  it("sends the whole stream in one PATCH, then PUTs the digest", async () => {
+    const { http, requests, received } = uploadRegistry();
+    const res = await client(http).c.pushBlobStream(
+      repo,
+      chunksOf(data.subarray(0, 1000), data.subarray(1000)),
+      { digest: digestOf(data), size: data.byteLength },
+    );
+    assert.equal(res.existed, false);
+    assert.deepEqual(
+      requests.map((r) => r.method),
+      ["HEAD", "POST", "PATCH", "PUT"],
+    );
+    assert.deepEqual(received, [3000]);
+    assert.equal(requests[2]?.headers["content-range"], undefined);
+    const put = new URL(requests.at(-1)?.url ?? "");
+    assert.equal(put.searchParams.get("digest"), digestOf(data));
+    assert.equal(put.searchParams.get("_state"), "b");
+  });
+
+  it("hashes an unverified source and refuses a tampered one before the PUT", async () => {
+    const { http, requests } = uploadRegistry();
+    const tampered = data.slice();
+    tampered[10] = (tampered[10] ?? 0) ^ 1;
+    await assert.rejects(
+      client(http).c.pushBlobStream(repo, chunksOf(tampered), { digest: digestOf(data), size: 3000 }),
+      codeOf("ERR_OCI_DIGEST_MISMATCH"),
+    );
+    assert.deepEqual(
+      requests.map((r) => r.method),
+      ["HEAD", "POST", "PATCH", "DELETE"],
+    );
+  });
+
+  it("with verified: true, a source that throws at its end (a tampered verified stream) is never committed", async () => {
+    const { http, requests } = uploadRegistry();
+    async function* verifiedButTampered() {
+      yield data;
+      throw cairnError("ERR_OCI_DIGEST_MISMATCH", "blob has digest sha256:bad");
+    }
+    await assert.rejects(
+      client(http).c.pushBlobStream(
+        repo,
+        verifiedButTampered(),
+        { digest: digestOf(data), size: 3000 },
+        { verified: true },
+      ),
+      codeOf("ERR_OCI_DIGEST_MISMATCH"),
+    );
+    assert.ok(!requests.some((r) => r.method === "PUT"));
+    assert.equal(requests.at(-1)?.method, "DELETE");
+  });
+
+  it("with verified: true, the size is still counted: short or long sources are refused", async () => {
+    for (const src of [data.subarray(0, 2999), new Uint8Array(3001)]) {
+      const { http, requests } = uploadRegistry();
+      await assert.rejects(
+        client(http).c.pushBlobStream(
+          repo,
+          chunksOf(src),
+          { digest: digestOf(data), size: 3000 },
+          { verified: true },
+        ),
+        codeOf("ERR_OCI_DIGEST_MISMATCH"),
+      );
+      assert.ok(!requests.some((r) => r.method === "PUT"));
+    }
+  });
+});
+
+describe("blobStream without verification", () => {
+  it("skips only the hash: the size is still bounded and a short blob refused", async () => {
+    const body = new TextEncoder().encode("tampered!");
+    const digest = digestOf("original!");
+    const { http } = fakeHttp(() => ({ status: 200, chunks: [body] }));
+    const { c } = client(http);
+    // Verified (default): refused.
+    await assert.rejects(
+      (async () => {
+        for await (const _ of c.blobStream(repo, { digest, size: body.byteLength })) {
+        }
+      })(),
+      codeOf("ERR_OCI_DIGEST_MISMATCH"),
+    );
+    // verify: false passes the bytes on for the caller to check (see copy.test.ts).
+    const got: Uint8Array[] = [];
+    for await (const x of c.blobStream(repo, { digest, size: body.byteLength }, { verify: false }))
+      got.push(x);
+    assert.equal(Buffer.concat(got).toString(), "tampered!");
+    await assert.rejects(
+      (async () => {
+        for await (const _ of c.blobStream(repo, { digest, size: body.byteLength - 1 }, { verify: false })) {
+        }
+      })(),
+      codeOf("ERR_OCI_TOO_LARGE"),
+    );
+    await assert.rejects(
+      (async () => {
+        for await (const _ of c.blobStream(repo, { digest, size: body.byteLength + 5 }, { verify: false })) {
+        }
+      })(),
+      codeOf("ERR_OCI_DIGEST_MISMATCH"),
+    );
+  });
+});

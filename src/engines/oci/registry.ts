@@ -530,7 +530,15 @@ export class RegistryClient {
   async *blobStream(
     repo: Repository,
     desc: BlobInfo,
-    opts: { onProgress?: (done: number, total: number) => void } = {},
+    opts: {
+      onProgress?: (done: number, total: number) => void;
+      /**
+       * false: the digest is not hashed here, because the caller checks digest and size itself
+       * before it keeps or reports anything (an OciLayout's putBlob with both given). The size is
+       * still bounded and a short blob still refused. Default true.
+       */
+      verify?: boolean;
+    } = {},
   ): AsyncGenerator<Uint8Array, void, undefined> {
     const algorithm = digestAlgorithm(desc.digest, "digest");
     if (!Number.isSafeInteger(desc.size) || desc.size < 0) {
@@ -538,7 +546,7 @@ export class RegistryClient {
         field: "size",
       });
     }
-    const hash = createHash(algorithm);
+    const hash = opts.verify === false ? undefined : createHash(algorithm);
     let received = 0;
     let resumes = 0;
     const url = this.#repoUrl(repo, `blobs/${desc.digest}`);
@@ -592,7 +600,7 @@ export class RegistryClient {
               { file: url },
             );
           }
-          hash.update(chunk);
+          hash?.update(chunk);
           opts.onProgress?.(received, desc.size);
           yield chunk;
         }
@@ -619,6 +627,7 @@ export class RegistryClient {
         },
       );
     }
+    if (hash === undefined) return;
     const actual = `${algorithm}:${hash.digest("hex")}`;
     if (actual !== desc.digest) {
       throw cairnError("ERR_OCI_DIGEST_MISMATCH", `blob has digest ${actual}, expected ${desc.digest}`, {
@@ -733,6 +742,124 @@ export class RegistryClient {
           "ERR_OCI_DIGEST_MISMATCH",
           `the blob read is ${offset} bytes with digest ${actual}, expected ${expected.size} bytes with ${expected.digest}`,
         );
+      }
+    } catch (e) {
+      await this.#cancelUpload(repo, location);
+      throw e;
+    }
+    const res = await this.#call({
+      method: "PUT",
+      url: withDigest(location, expected.digest),
+      repo,
+      scopes,
+      headers: { "content-type": "application/octet-stream", "content-length": "0" },
+      maxBytes: MAX_ERROR_BODY,
+      ok: [201],
+      noRetry: true,
+      what: `finish the upload of ${expected.digest} to ${repo.registry}/${repo.repository}`,
+    });
+    await res.cancel();
+    return { ...expected, existed: false };
+  }
+
+  /**
+   * Streamed upload, as skopeo does it: end-4a POST, then ONE end-5 `PATCH <location>` whose body
+   * is the whole source streamed (no Content-Range, no Content-Length: chunked transfer), then
+   * end-6 `PUT <location>?digest=` with no body. Nothing is committed before the final PUT, and
+   * the PUT is only sent once the source has ended and matched `expected`:
+   * - by default the source is hashed here and its size counted (ERR_OCI_DIGEST_MISMATCH, the
+   *   upload cancelled, no PUT);
+   * - with `verified: true` the caller promises the source is itself a digest-checked stream that
+   *   throws from its last step instead of ending when it does not match `expected` (digest and
+   *   size), as OciLayout.blobStream and RegistryClient.blobStream do; it is then not hashed again,
+   *   but its size is still counted, and its error cancels the upload.
+   * The registry checks the digest again on the PUT (distribution-spec end-6).
+   */
+  async pushBlobStream(
+    repo: Repository,
+    source: Uint8Array | AsyncIterable<Uint8Array>,
+    expected: BlobInfo,
+    opts: { verified?: boolean; onProgress?: (done: number, total: number) => void } = {},
+  ): Promise<PushedBlob> {
+    const algorithm = digestAlgorithm(expected.digest, "digest");
+    const have = await this.headBlob(repo, expected.digest);
+    if (have !== undefined) return { ...expected, existed: true };
+    const start = await this.#startUpload(repo);
+    let location = start.location;
+    const scopes = [repositoryScope(repo.repository, ["pull", "push"])];
+    const hash = opts.verified === true ? undefined : createHash(algorithm);
+    let sent = 0;
+    let ended = false;
+    let sourceError: unknown;
+    const body = async function* (): AsyncGenerator<Uint8Array> {
+      try {
+        const chunks: AsyncIterable<Uint8Array> | Iterable<Uint8Array> =
+          source instanceof Uint8Array ? [source] : source;
+        for await (const chunk of chunks) {
+          sent += chunk.byteLength;
+          if (sent > expected.size) {
+            throw cairnError(
+              "ERR_OCI_DIGEST_MISMATCH",
+              `the blob is longer than the ${expected.size} bytes expected`,
+            );
+          }
+          hash?.update(chunk);
+          opts.onProgress?.(sent, expected.size);
+          if (chunk.byteLength > 0) yield chunk;
+        }
+        ended = true;
+      } catch (e) {
+        sourceError = e;
+        throw e;
+      }
+    };
+    try {
+      let res: HttpResponse;
+      try {
+        res = await this.#call({
+          method: "PATCH",
+          url: location,
+          repo,
+          scopes,
+          headers: { "content-type": "application/octet-stream" },
+          body: body(),
+          maxBytes: MAX_ERROR_BODY,
+          ok: [202],
+          noRetry: true,
+          what: `upload ${expected.digest} to ${repo.registry}/${repo.repository}`,
+        });
+      } catch (e) {
+        // The source's own error (a digest mismatch) says more than the aborted request's.
+        throw sourceError ?? e;
+      }
+      if (sourceError !== undefined) throw sourceError;
+      await res.cancel();
+      location = uploadLocation(res);
+      if (!ended) {
+        throw cairnError(
+          "ERR_OCI_REGISTRY_ERROR",
+          `the registry answered before the whole of ${expected.digest} was sent`,
+        );
+      }
+      const range = res.headers.range;
+      const end = sent - 1;
+      if (sent > 0 && range !== undefined && range !== `0-${end}` && range !== `bytes=0-${end}`) {
+        throw cairnError("ERR_OCI_REGISTRY_ERROR", `after ${sent} bytes the registry holds ${range}`);
+      }
+      if (sent !== expected.size) {
+        throw cairnError(
+          "ERR_OCI_DIGEST_MISMATCH",
+          `the blob read is ${sent} bytes, expected ${expected.size} bytes`,
+        );
+      }
+      if (hash !== undefined) {
+        const actual = `${algorithm}:${hash.digest("hex")}`;
+        if (actual !== expected.digest) {
+          throw cairnError(
+            "ERR_OCI_DIGEST_MISMATCH",
+            `the blob read has digest ${actual}, expected ${expected.digest}`,
+          );
+        }
       }
     } catch (e) {
       await this.#cancelUpload(repo, location);

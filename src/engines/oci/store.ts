@@ -119,10 +119,29 @@ export interface ImageStore {
   hasBlob(d: Descriptor): Promise<boolean>;
   /** A whole blob in memory, verified (ERR_OCI_TOO_LARGE beyond `maxBytes`). */
   getBlob(d: Descriptor, maxBytes: number): Promise<Uint8Array>;
-  /** A blob of any size in bounded memory, verified when the iteration ends. */
-  blobStream(d: Descriptor): AsyncIterable<Uint8Array>;
-  /** Stores a blob that must match `d` (digest and size), read from `source`. */
-  putBlob(d: Descriptor, source: Uint8Array | AsyncIterable<Uint8Array>): Promise<void>;
+  /**
+   * A blob of any size in bounded memory, verified when the iteration ends. With
+   * `verify: false` the store may skip hashing (the size is still bounded): only for a caller
+   * that hands the stream to a store whose `putBlobVerifies` is true, which checks the digest
+   * and size before keeping anything.
+   */
+  blobStream(d: Descriptor, opts?: { verify?: boolean }): AsyncIterable<Uint8Array>;
+  /**
+   * Stores a blob that must match `d` (digest and size), read from `source`. With
+   * `verified: true` the caller promises `source` is a digest-checked stream (a `blobStream`
+   * read with verification on) that throws from its last step instead of ending when it does not
+   * match `d`; the store may then skip its own hash, but keeps nothing if the source throws.
+   */
+  putBlob(
+    d: Descriptor,
+    source: Uint8Array | AsyncIterable<Uint8Array>,
+    opts?: { verified?: boolean },
+  ): Promise<void>;
+  /**
+   * True when `putBlob` always hashes what it reads and checks the digest and size itself before
+   * keeping it, whatever `verified` says (an image layout): a source for it need not verify.
+   */
+  readonly putBlobVerifies: boolean;
   /** Descriptors of the manifests whose `subject` is `digest` (unverified hints: fetch to check). */
   referrers(digest: OciDigest): Promise<Descriptor[]>;
 }
@@ -199,9 +218,13 @@ export function layoutStore(layout: LayoutLike, name: string, ref?: string): Ima
     hasBlob: (d) => layout.hasBlob(d.digest),
     getBlob: (d, maxBytes) => layout.getBlob(d.digest, { size: d.size, maxBytes }),
     async *blobStream(d) {
+      // Always verified: a layout's own files are checked as they are read.
       for await (const c of layout.blobStream(d.digest, { size: d.size }))
         yield typeof c === "string" ? Buffer.from(c) : c;
     },
+    // OciLayout.putBlob hashes every source and checks digest and size before the rename that
+    // keeps it, so `verified` is not needed (and not used) here.
+    putBlobVerifies: true,
     async putBlob(d, source) {
       await layout.putBlob(source, { digest: d.digest, size: d.size });
     },
@@ -236,7 +259,21 @@ export function layoutStore(layout: LayoutLike, name: string, ref?: string): Ima
 }
 
 /** An image store over one registry repository; `ref` names the image (its tag or digest). */
-export function registryStore(client: RegistryClient, ref: ImageReference): ImageStore {
+export interface RegistryStoreOptions {
+  /**
+   * How blobs larger than MAX_BUFFERED_BLOB are uploaded: "stream" (default) sends the whole
+   * blob in one PATCH then the PUT, as skopeo does; "chunked" sends PATCHes of `chunkSize` bytes
+   * (for registries or proxies that refuse a long streamed request).
+   */
+  upload?: "stream" | "chunked";
+  chunkSize?: number;
+}
+
+export function registryStore(
+  client: RegistryClient,
+  ref: ImageReference,
+  opts: RegistryStoreOptions = {},
+): ImageStore {
   const repo: Repository = { registry: ref.registry, repository: ref.repository };
   const at = (r: string): ImageReference => (isDigest(r) ? { ...repo, digest: r } : { ...repo, tag: r });
   return {
@@ -259,8 +296,10 @@ export function registryStore(client: RegistryClient, ref: ImageReference): Imag
     },
     hasBlob: async (d) => (await client.headBlob(repo, d.digest)) !== undefined,
     getBlob: (d, maxBytes) => client.getBlob(repo, d, { maxBytes }),
-    blobStream: (d) => client.blobStream(repo, d),
-    async putBlob(d, source) {
+    blobStream: (d, o = {}) => client.blobStream(repo, d, o.verify === false ? { verify: false } : {}),
+    // A verified source is not hashed again; anything else is hashed before the final PUT.
+    putBlobVerifies: false,
+    async putBlob(d, source, o = {}) {
       if (source instanceof Uint8Array && d.size <= MAX_BUFFERED_BLOB) {
         const pushed = await client.pushBlob(repo, source);
         if (pushed.digest !== d.digest) {
@@ -271,7 +310,16 @@ export function registryStore(client: RegistryClient, ref: ImageReference): Imag
         }
         return;
       }
-      await client.pushBlobChunked(repo, source, d);
+      if (opts.upload === "chunked") {
+        await client.pushBlobChunked(
+          repo,
+          source,
+          d,
+          opts.chunkSize === undefined ? {} : { chunkSize: opts.chunkSize },
+        );
+        return;
+      }
+      await client.pushBlobStream(repo, source, d, o.verified === true ? { verified: true } : {});
     },
     async referrers(digest) {
       return (await client.referrers(repo, digest)).manifests;
