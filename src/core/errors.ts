@@ -200,6 +200,10 @@ export const ERROR_CATALOG = {
   ],
   ERR_STORE_CONFLICT: ["internal", "The attestation store already holds another envelope at this log index."],
   ERR_STORE_STORAGE: ["transport", "The attestation store's database failed or could not be reached."],
+  ERR_TLOG_ORIGIN_MISMATCH: [
+    "verification",
+    "A checkpoint is well formed and signed, but for another log (origin).",
+  ],
   ERR_NOT_FOUND: ["not-found", "A file, key or link that is needed does not exist."],
   ERR_IO: ["transport", "A file could not be read or written."],
   ERR_COMMAND_FAILED: ["transport", "A command could not be started."],

@@ -114,7 +114,7 @@ describe("Sequencer.open", () => {
     const storage = new MemoryLogStorage();
     await open(storage);
     await assert.rejects(open(storage, { origin: "other.example/log", keyName: ORIGIN }), {
-      code: "ERR_TLOG_CHECKPOINT_INVALID",
+      code: "ERR_TLOG_ORIGIN_MISMATCH",
     });
   });
 

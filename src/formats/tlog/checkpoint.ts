@@ -144,10 +144,12 @@ export function openCheckpoint(
     );
   }
   const checkpoint = parseCheckpoint(note.text);
+  // A well-formed checkpoint of another log is a verification failure, not bad input.
   if (opts.origin !== undefined && checkpoint.origin !== opts.origin) {
-    throw invalid(
+    throw cairnError(
+      "ERR_TLOG_ORIGIN_MISMATCH",
       `the checkpoint is for ${JSON.stringify(checkpoint.origin)}, not ${JSON.stringify(opts.origin)}`,
-      "origin",
+      { field: "origin" },
     );
   }
   const cosignatures: VerifiedCosignature[] = [];
