@@ -7,11 +7,21 @@
 // Tables: store_envelopes (one row per log index, the envelope as bytes), and the key tables
 // store_subjects and store_signers, whose primary keys (key, log_index) are the indexes a search
 // walks in log-index order. predicate_type and integrated_time have (key, log_index) indexes.
+
 import { createHash } from "node:crypto";
 import type BetterSqlite3 from "better-sqlite3";
-import { type ColumnType, type CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { type ColumnType, type CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import { CairnError, cairnError } from "../core/errors.js";
 import type { IndexQuery, IndexRecord, SearchIndex } from "../engines/store/index.js";
+import {
+  driverErrorKind,
+  isPostgresUrl,
+  migrateSchema,
+  openPostgresPool,
+  openSqlite,
+  SqlWriter,
+  toSafeInteger,
+} from "./sql.js";
 
 /** Integers come back as bigint (SQLite, safe-integer mode) or string (pg int8); written as numbers. */
 type DbInt = ColumnType<bigint | number | string, number, number>;
@@ -27,9 +37,6 @@ type Dialect = "sqlite" | "postgres";
 
 /** Key rows per INSERT: 2 parameters a row stays far below SQLite's 32766 and pg's 65535. */
 const INSERT_CHUNK = 1000;
-const SQLITE_BUSY_TIMEOUT_MS = 5000;
-/** The schema version this code writes; a database with a newer one is refused. */
-const SCHEMA_VERSION = 1;
 
 const MIGRATIONS: Record<Dialect, string[]>[] = [
   {
@@ -92,13 +99,15 @@ export interface PostgresSearchIndexOptions {
  */
 export class SqlSearchIndex implements SearchIndex {
   private closed = false;
-  private readonly prepared = new Map<string, BetterSqlite3.Statement>();
+  private readonly writer: SqlWriter;
 
   private constructor(
     readonly dialect: Dialect,
     private readonly db: Kysely<Tables>,
     private readonly sqlite: BetterSqlite3.Database | undefined,
-  ) {}
+  ) {
+    this.writer = new SqlWriter(db, sqlite);
+  }
 
   /** @internal Used by the factories below. */
   static async create(
@@ -237,74 +246,21 @@ export class SqlSearchIndex implements SearchIndex {
     }
   }
 
-  // As SqlLogStorage.writeTransaction (tlog-sql.ts): SQLite runs the whole transaction
-  // synchronously through better-sqlite3 with BEGIN IMMEDIATE, so it never yields to the event
-  // loop while holding the write lock; PostgreSQL uses an ordinary kysely transaction.
-  private async writeTransaction(
+  private writeTransaction(
     first: readonly CompiledQuery[],
     read: CompiledQuery,
     plan: (row: unknown) => readonly CompiledQuery[],
   ): Promise<void> {
-    const sqlite = this.sqlite;
-    if (sqlite) {
-      sqlite
-        .transaction(() => {
-          for (const q of first) this.statement(q.sql).run(...q.parameters);
-          const writes = plan(this.statement(read.sql).get(...read.parameters));
-          for (const w of writes) this.statement(w.sql).run(...w.parameters);
-        })
-        .immediate();
-      return;
-    }
-    await this.db.transaction().execute(async (trx) => {
-      for (const q of first) await trx.executeQuery(q);
-      const writes = plan((await trx.executeQuery(read)).rows[0]);
-      for (const w of writes) await trx.executeQuery(w);
+    return this.writer.transaction(first, read, plan);
+  }
+
+  private migrate(): Promise<void> {
+    return migrateSchema(this.db, this.writer, this.dialect, {
+      component: "store",
+      migrations: MIGRATIONS,
+      migrateLockKey: MIGRATE_KEY,
+      refuse: (message) => cairnError("ERR_STORE_STORAGE", message),
     });
-  }
-
-  private statement(text: string): BetterSqlite3.Statement {
-    let st = this.prepared.get(text);
-    if (!st) {
-      st = this.sqlite!.prepare(text);
-      if (this.prepared.size < 64) this.prepared.set(text, st);
-    }
-    return st;
-  }
-
-  private async migrate(): Promise<void> {
-    const read = sql<{
-      version: unknown;
-    }>`select version from cairn_schema where component = 'store'`.compile(this.db);
-    const statements = (row: unknown): CompiledQuery[] => {
-      const version = row ? toSafe((row as { version: unknown }).version, "the schema version") : 0;
-      if (version > SCHEMA_VERSION) {
-        throw cairnError(
-          "ERR_STORE_STORAGE",
-          `the store database has schema version ${version}; this cairn knows up to ${SCHEMA_VERSION}: upgrade cairn`,
-        );
-      }
-      const out: CompiledQuery[] = [];
-      for (let v = version + 1; v <= SCHEMA_VERSION; v++) {
-        for (const stmt of MIGRATIONS[v - 1]![this.dialect]) out.push(sql.raw(stmt).compile(this.db));
-      }
-      if (version < SCHEMA_VERSION) {
-        out.push(
-          sql`insert into cairn_schema (component, version) values ('store', ${SCHEMA_VERSION})
-              on conflict (component) do update set version = excluded.version`.compile(this.db),
-        );
-      }
-      return out;
-    };
-    const first = [
-      sql`create table if not exists cairn_schema (component text primary key, version integer not null)`.compile(
-        this.db,
-      ),
-    ];
-    // PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a concurrent one: serialize.
-    if (this.dialect === "postgres")
-      first.unshift(sql`select pg_advisory_xact_lock(${MIGRATE_KEY}::bigint)`.compile(this.db));
-    await this.writeTransaction(first, read, statements);
   }
 }
 
@@ -317,17 +273,8 @@ export async function sqliteSearchIndex(path: string): Promise<SqlSearchIndex> {
   if (path === "" || path === ":memory:" || path.startsWith("file:")) {
     throw cairnError("ERR_USAGE", "a SQLite store needs a file path (MemorySearchIndex keeps one in memory)");
   }
-  const { default: Database } = await import("better-sqlite3");
-  let database: InstanceType<typeof Database>;
-  try {
-    database = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
-    database.pragma("journal_mode = WAL");
-    database.pragma("synchronous = FULL");
-    database.pragma("foreign_keys = ON");
-    database.defaultSafeIntegers(true);
-  } catch (e) {
-    throw failure(e, `cannot open the SQLite store ${path}`);
-  }
+  const database = await openSqlite(path, (e) => failure(e, `cannot open the SQLite store ${path}`));
+  database.pragma("foreign_keys = ON");
   return SqlSearchIndex.create(
     "sqlite",
     new Kysely<Tables>({ dialect: new SqliteDialect({ database }) }),
@@ -343,40 +290,30 @@ export async function postgresSearchIndex(
   url: string,
   options: PostgresSearchIndexOptions = {},
 ): Promise<SqlSearchIndex> {
-  const { default: pg } = await import("pg");
-  const pool = new pg.Pool({
-    connectionString: url,
-    options: "-c synchronous_commit=on",
-    max: options.maxConnections ?? 10,
-  });
-  pool.on("error", () => {});
+  const pool = await openPostgresPool(url, options.maxConnections ?? 10);
   return SqlSearchIndex.create("postgres", new Kysely<Tables>({ dialect: new PostgresDialect({ pool }) }));
 }
 
 /** Opens the store index a `--database` value names: a `postgres://` URL or a SQLite file path. */
 export function sqlSearchIndex(location: string): Promise<SqlSearchIndex> {
-  return /^postgres(ql)?:\/\//i.test(location) ? postgresSearchIndex(location) : sqliteSearchIndex(location);
+  return isPostgresUrl(location) ? postgresSearchIndex(location) : sqliteSearchIndex(location);
 }
 
 // A stored integer as a JS number; anything that does not fit exactly is refused, never rounded.
 function toSafe(v: unknown, what: string): number {
-  let n: bigint | undefined;
-  if (typeof v === "bigint") n = v;
-  else if (typeof v === "number" && Number.isInteger(v)) n = BigInt(v);
-  else if (typeof v === "string" && /^-?[0-9]{1,20}$/.test(v)) n = BigInt(v);
-  if (n === undefined || n < 0n || n > BigInt(Number.MAX_SAFE_INTEGER)) {
+  const n = toSafeInteger(v);
+  if (n === undefined) {
     throw cairnError("ERR_STORE_STORAGE", `${what} (${String(v)}) is not an integer in [0, 2^53 - 1]`);
   }
-  return Number(n);
+  return n;
 }
 
 // Driver errors to the port's codes: a unique violation is a concurrent put of the same index;
 // everything else is a storage failure (transport).
 function failure(e: unknown, what: string): CairnError {
   if (e instanceof CairnError) return e;
-  const code = (e as { code?: unknown })?.code;
   const message = `${what}: ${(e as Error)?.message ?? String(e)}`;
-  if (code === "23505" || code === "SQLITE_CONSTRAINT_PRIMARYKEY" || code === "SQLITE_CONSTRAINT_UNIQUE") {
+  if (driverErrorKind(e) === "conflict") {
     return cairnError(
       "ERR_STORE_CONFLICT",
       `${message} (a concurrent put of the same log index?)`,

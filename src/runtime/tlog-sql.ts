@@ -7,9 +7,10 @@
 // holder dies, so a SIGKILLed sequencer never leaves the log without a writer.
 //
 // The drivers are imported lazily so commands that never touch a database do not load them.
+
 import { createHash } from "node:crypto";
 import type BetterSqlite3 from "better-sqlite3";
-import { type ColumnType, type CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import { type ColumnType, type CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from "kysely";
 import { CairnError, cairnError } from "../core/errors.js";
 import {
   type AppendBatch,
@@ -17,6 +18,16 @@ import {
   type LogStorage,
   type StorageHead,
 } from "../engines/tlog/index.js";
+import {
+  driverErrorKind,
+  isPostgresUrl,
+  migrateSchema,
+  openPostgresPool,
+  openSqlite,
+  postgresConfig,
+  SqlWriter,
+  toSafeInteger,
+} from "./sql.js";
 
 /** Integers come back as bigint (SQLite, safe-integer mode) or string (pg int8); written as numbers. */
 type DbInt = ColumnType<bigint | number | string, number, number>;
@@ -32,9 +43,6 @@ type Dialect = "sqlite" | "postgres";
 /** Rows per INSERT statement: 3 parameters a row stays far below SQLite's 32766 and pg's 65535. */
 const INSERT_CHUNK = 1000;
 /** How long a SQLite writer waits for another process's write transaction (SQLITE_BUSY after). */
-const SQLITE_BUSY_TIMEOUT_MS = 5000;
-/** The schema version this code writes; a database with a newer one is refused. */
-const SCHEMA_VERSION = 1;
 
 // The schema per version, per dialect. Version n's statements bring a version n-1 database to n.
 // leaf_hash is unique: the sequencer never stores one leaf twice (a duplicate submission returns
@@ -109,8 +117,7 @@ export class SqlLogStorage implements LogStorage {
   private closed = false;
   private readonly locks = new Set<SequencerLock>();
 
-  // SQLite's prepared write statements, by SQL text (bounded: batch sizes vary).
-  private readonly prepared = new Map<string, BetterSqlite3.Statement>();
+  private readonly writer: SqlWriter;
 
   private constructor(
     /** Which database this is. */
@@ -119,7 +126,9 @@ export class SqlLogStorage implements LogStorage {
     private readonly takeLock: () => Promise<SequencerLock>,
     // The better-sqlite3 handle kysely drives, for the synchronous write transactions.
     private readonly sqlite: BetterSqlite3.Database | undefined,
-  ) {}
+  ) {
+    this.writer = new SqlWriter(db, sqlite);
+  }
 
   /** @internal Used by the factories below. */
   static async create(
@@ -278,43 +287,12 @@ export class SqlLogStorage implements LogStorage {
     }
   }
 
-  // One transaction: `first` (statements whose results are not needed), `read`, then the writes
-  // `plan` makes from read's first row (it throws to roll back).
-  // SQLite: BEGIN IMMEDIATE (a deferred BEGIN could fail to upgrade after reading the size) and
-  // the whole transaction runs synchronously through better-sqlite3, so no other code of this
-  // process interleaves with it; if it yielded to the event loop while holding the write lock,
-  // another connection of this process waiting on the lock would block the loop until its busy
-  // timeout. PostgreSQL: an ordinary kysely transaction; `read` locks what it must FOR UPDATE.
-  private async writeTransaction(
+  private writeTransaction(
     first: readonly CompiledQuery[],
     read: CompiledQuery,
     plan: (row: unknown) => readonly CompiledQuery[],
   ): Promise<void> {
-    const sqlite = this.sqlite;
-    if (sqlite) {
-      sqlite
-        .transaction(() => {
-          for (const q of first) this.statement(q.sql).run(...q.parameters);
-          const writes = plan(this.statement(read.sql).get(...read.parameters));
-          for (const w of writes) this.statement(w.sql).run(...w.parameters);
-        })
-        .immediate();
-      return;
-    }
-    await this.db.transaction().execute(async (trx) => {
-      for (const q of first) await trx.executeQuery(q);
-      const writes = plan((await trx.executeQuery(read)).rows[0]);
-      for (const w of writes) await trx.executeQuery(w);
-    });
-  }
-
-  private statement(text: string): BetterSqlite3.Statement {
-    let st = this.prepared.get(text);
-    if (!st) {
-      st = this.sqlite!.prepare(text);
-      if (this.prepared.size < 64) this.prepared.set(text, st);
-    }
-    return st;
+    return this.writer.transaction(first, read, plan);
   }
 
   private async checkRange(start: number, end: number): Promise<void> {
@@ -344,39 +322,13 @@ export class SqlLogStorage implements LogStorage {
 
   // Creates or upgrades the schema in one write transaction (concurrent first starts of several
   // servers: one migrates, the others then find the current version).
-  private async migrate(): Promise<void> {
-    const read = sql<{ version: unknown }>`select version from cairn_schema where component = 'tlog'`.compile(
-      this.db,
-    );
-    const statements = (row: unknown): CompiledQuery[] => {
-      const version = row ? toSafe((row as { version: unknown }).version, "the schema version") : 0;
-      if (version > SCHEMA_VERSION) {
-        throw cairnError(
-          "ERR_TLOG_STORAGE",
-          `the log database has schema version ${version}; this cairn knows up to ${SCHEMA_VERSION}: upgrade cairn`,
-        );
-      }
-      const out: CompiledQuery[] = [];
-      for (let v = version + 1; v <= SCHEMA_VERSION; v++) {
-        for (const stmt of MIGRATIONS[v - 1]![this.dialect]) out.push(sql.raw(stmt).compile(this.db));
-      }
-      if (version < SCHEMA_VERSION) {
-        out.push(
-          sql`insert into cairn_schema (component, version) values ('tlog', ${SCHEMA_VERSION})
-              on conflict (component) do update set version = excluded.version`.compile(this.db),
-        );
-      }
-      return out;
-    };
-    const first = [
-      sql`create table if not exists cairn_schema (component text primary key, version integer not null)`.compile(
-        this.db,
-      ),
-    ];
-    // PostgreSQL's CREATE TABLE IF NOT EXISTS is not safe against a concurrent one: serialize.
-    if (this.dialect === "postgres")
-      first.unshift(sql`select pg_advisory_xact_lock(${MIGRATE_KEY}::bigint)`.compile(this.db));
-    await this.writeTransaction(first, read, statements);
+  private migrate(): Promise<void> {
+    return migrateSchema(this.db, this.writer, this.dialect, {
+      component: "tlog",
+      migrations: MIGRATIONS,
+      migrateLockKey: MIGRATE_KEY,
+      refuse: (message) => cairnError("ERR_TLOG_STORAGE", message),
+    });
   }
 
   // The stored size and the last entry agree (both are written by every append's transaction).
@@ -406,18 +358,8 @@ export async function sqliteLogStorage(path: string): Promise<SqlLogStorage> {
   if (path === "" || path === ":memory:" || path.startsWith("file:")) {
     throw cairnError("ERR_USAGE", "a SQLite log needs a file path (MemoryLogStorage keeps a log in memory)");
   }
+  const database = await openSqlite(path, (e) => failure(e, `cannot open the SQLite log ${path}`));
   const { default: Database } = await import("better-sqlite3");
-  let database: InstanceType<typeof Database>;
-  try {
-    database = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
-    database.pragma("journal_mode = WAL");
-    // FULL: the WAL is synced at every commit (NORMAL could lose the last commits on power loss).
-    database.pragma("synchronous = FULL");
-    // Integers come back as bigint and are checked, never rounded (toSafe).
-    database.defaultSafeIntegers(true);
-  } catch (e) {
-    throw failure(e, `cannot open the SQLite log ${path}`);
-  }
   const lockPath = `${path}-sequencer`;
   const takeLock = async (): Promise<SequencerLock> => {
     let lockDb: InstanceType<typeof Database> | undefined;
@@ -470,10 +412,8 @@ export async function postgresLogStorage(
 ): Promise<SqlLogStorage> {
   const { default: pg } = await import("pg");
   // synchronous_commit=on whatever the server's default: an acknowledged append must be durable.
-  const config = { connectionString: url, options: "-c synchronous_commit=on" };
-  const pool = new pg.Pool({ ...config, max: options.maxConnections ?? 10 });
-  // An idle connection that dies must not crash the process: the next query reports it.
-  pool.on("error", () => {});
+  const config = postgresConfig(url);
+  const pool = await openPostgresPool(url, options.maxConnections ?? 10);
   const takeLock = async (): Promise<SequencerLock> => {
     // A dedicated connection, outside the pool: the session-level lock lives exactly as long as it.
     const client = new pg.Client({ ...config, keepAlive: true });
@@ -520,45 +460,34 @@ export async function postgresLogStorage(
  * the path of a SQLite file.
  */
 export function sqlLogStorage(location: string): Promise<SqlLogStorage> {
-  return /^postgres(ql)?:\/\//i.test(location) ? postgresLogStorage(location) : sqliteLogStorage(location);
+  return isPostgresUrl(location) ? postgresLogStorage(location) : sqliteLogStorage(location);
 }
 
 // A stored integer as a JS number; anything that does not fit exactly is refused, never rounded.
 function toSafe(v: unknown, what: string): number {
-  let n: bigint | undefined;
-  if (typeof v === "bigint") n = v;
-  else if (typeof v === "number" && Number.isInteger(v)) n = BigInt(v);
-  else if (typeof v === "string" && /^-?[0-9]{1,20}$/.test(v)) n = BigInt(v);
-  if (n === undefined || n < 0n || n > BigInt(Number.MAX_SAFE_INTEGER)) {
+  const n = toSafeInteger(v);
+  if (n === undefined) {
     throw cairnError("ERR_TLOG_STORAGE", `${what} (${String(v)}) is not an integer in [0, 2^53 - 1]`);
   }
-  return Number(n);
+  return n;
 }
 
 // Maps a driver error to the port's codes (storage.ts): constraint violations are another writer,
 // "too busy" answers ask the caller to back off, everything else is a storage failure.
 function failure(e: unknown, what: string): CairnError {
   if (e instanceof CairnError) return e;
-  const code = (e as { code?: unknown })?.code;
   const message = `${what}: ${(e as Error)?.message ?? String(e)}`;
-  if (
-    code === "23505" || // PostgreSQL unique_violation
-    code === "SQLITE_CONSTRAINT_PRIMARYKEY" ||
-    code === "SQLITE_CONSTRAINT_UNIQUE"
-  ) {
-    return cairnError(
-      "ERR_TLOG_STORAGE_CONFLICT",
-      `${message} (an index or leaf hash is already stored: another writer?)`,
-      {},
-      { cause: e },
-    );
+  switch (driverErrorKind(e)) {
+    case "conflict":
+      return cairnError(
+        "ERR_TLOG_STORAGE_CONFLICT",
+        `${message} (an index or leaf hash is already stored: another writer?)`,
+        {},
+        { cause: e },
+      );
+    case "busy":
+      return cairnError("ERR_TLOG_OVERLOADED", message, {}, { cause: e });
+    default:
+      return cairnError("ERR_TLOG_STORAGE", message, {}, { cause: e });
   }
-  if (
-    (typeof code === "string" && /^53[0-9A-Z]{3}$/.test(code)) || // insufficient resources, too many connections
-    code === "57P03" || // cannot connect now (starting up, shutting down)
-    (typeof code === "string" && code.startsWith("SQLITE_BUSY"))
-  ) {
-    return cairnError("ERR_TLOG_OVERLOADED", message, {}, { cause: e });
-  }
-  return cairnError("ERR_TLOG_STORAGE", message, {}, { cause: e });
 }
