@@ -54,6 +54,13 @@ export function toSafeInteger(v: unknown): number | undefined {
   return Number(n);
 }
 
+/** toSafeInteger, or the caller's error naming what was stored (refused, never rounded). */
+export function requireSafeInteger(v: unknown, what: string, refuse: (message: string) => Error): number {
+  const n = toSafeInteger(v);
+  if (n === undefined) throw refuse(`${what} (${String(v)}) is not an integer in [0, 2^53 - 1]`);
+  return n;
+}
+
 /** What a driver error means to a storage port: a uniqueness conflict, "back off", or a failure. */
 export function driverErrorKind(e: unknown): "conflict" | "busy" | "failure" {
   const code = (e as { code?: unknown })?.code;

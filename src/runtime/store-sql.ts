@@ -19,8 +19,8 @@ import {
   migrateSchema,
   openPostgresPool,
   openSqlite,
+  requireSafeInteger,
   SqlWriter,
-  toSafeInteger,
 } from "./sql.js";
 
 /** Integers come back as bigint (SQLite, safe-integer mode) or string (pg int8); written as numbers. */
@@ -301,11 +301,7 @@ export function sqlSearchIndex(location: string): Promise<SqlSearchIndex> {
 
 // A stored integer as a JS number; anything that does not fit exactly is refused, never rounded.
 function toSafe(v: unknown, what: string): number {
-  const n = toSafeInteger(v);
-  if (n === undefined) {
-    throw cairnError("ERR_STORE_STORAGE", `${what} (${String(v)}) is not an integer in [0, 2^53 - 1]`);
-  }
-  return n;
+  return requireSafeInteger(v, what, (message) => cairnError("ERR_STORE_STORAGE", message));
 }
 
 // Driver errors to the port's codes: a unique violation is a concurrent put of the same index;

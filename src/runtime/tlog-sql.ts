@@ -25,8 +25,8 @@ import {
   openPostgresPool,
   openSqlite,
   postgresConfig,
+  requireSafeInteger,
   SqlWriter,
-  toSafeInteger,
 } from "./sql.js";
 
 /** Integers come back as bigint (SQLite, safe-integer mode) or string (pg int8); written as numbers. */
@@ -465,11 +465,7 @@ export function sqlLogStorage(location: string): Promise<SqlLogStorage> {
 
 // A stored integer as a JS number; anything that does not fit exactly is refused, never rounded.
 function toSafe(v: unknown, what: string): number {
-  const n = toSafeInteger(v);
-  if (n === undefined) {
-    throw cairnError("ERR_TLOG_STORAGE", `${what} (${String(v)}) is not an integer in [0, 2^53 - 1]`);
-  }
-  return n;
+  return requireSafeInteger(v, what, (message) => cairnError("ERR_TLOG_STORAGE", message));
 }
 
 // Maps a driver error to the port's codes (storage.ts): constraint violations are another writer,

@@ -747,6 +747,16 @@ export class RegistryClient {
       await this.#cancelUpload(repo, location);
       throw e;
     }
+    return this.#finishUpload(repo, scopes, location, expected);
+  }
+
+  /** The final PUT ?digest= of an upload whose bytes were all sent (the registry checks the digest). */
+  async #finishUpload(
+    repo: ImageReference,
+    scopes: string[],
+    location: string,
+    expected: { digest: OciDigest; size: number },
+  ) {
     const res = await this.#call({
       method: "PUT",
       url: withDigest(location, expected.digest),
@@ -865,19 +875,7 @@ export class RegistryClient {
       await this.#cancelUpload(repo, location);
       throw e;
     }
-    const res = await this.#call({
-      method: "PUT",
-      url: withDigest(location, expected.digest),
-      repo,
-      scopes,
-      headers: { "content-type": "application/octet-stream", "content-length": "0" },
-      maxBytes: MAX_ERROR_BODY,
-      ok: [201],
-      noRetry: true,
-      what: `finish the upload of ${expected.digest} to ${repo.registry}/${repo.repository}`,
-    });
-    await res.cancel();
-    return { ...expected, existed: false };
+    return this.#finishUpload(repo, scopes, location, expected);
   }
 
   /**
