@@ -204,6 +204,23 @@ export const ERROR_CATALOG = {
     "verification",
     "A checkpoint is well formed and signed, but for another log (origin).",
   ],
+  // --- log service (src/services, src/engines/lognode) ---
+  ERR_TLOG_ENTRY_NOT_FOUND: [
+    "not-found",
+    "The log holds no entry at that index or with that UUID (leaf hash).",
+  ],
+  ERR_TLOG_DUPLICATE_ENTRY: [
+    "policy",
+    "The Rekor API was asked to add an entry the log already holds (HTTP 409; the Location header names it).",
+  ],
+  ERR_HTTP_UNAUTHORIZED: ["policy", "A write to the log service needs a valid bearer token (HTTP 401)."],
+  ERR_HTTP_BODY_TOO_LARGE: ["format", "A request body exceeds the service's size limit (HTTP 413)."],
+  ERR_HTTP_UNSUPPORTED_MEDIA_TYPE: ["format", "A request body is not application/json (HTTP 415)."],
+  ERR_HTTP_NOT_FOUND: ["not-found", "The service has no route for this method and path (HTTP 404)."],
+  ERR_HTTP_ERROR: [
+    "transport",
+    "A service answered with an error cairn could not read as problem+json, or could not be reached.",
+  ],
   ERR_NOT_FOUND: ["not-found", "A file, key or link that is needed does not exist."],
   ERR_IO: ["transport", "A file could not be read or written."],
   ERR_COMMAND_FAILED: ["transport", "A command could not be started."],

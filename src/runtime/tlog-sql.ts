@@ -34,13 +34,13 @@ type DbInt = ColumnType<bigint | number | string, number, number>;
 
 interface Tables {
   cairn_schema: { component: string; version: DbInt };
-  tlog_entries: { idx: DbInt; leaf_hash: Buffer; data: Buffer };
+  tlog_entries: { idx: DbInt; leaf_hash: Buffer; data: Buffer; integrated_time: DbInt };
   tlog_head: { id: number; size: DbInt; note: string | null };
 }
 
 type Dialect = "sqlite" | "postgres";
 
-/** Rows per INSERT statement: 3 parameters a row stays far below SQLite's 32766 and pg's 65535. */
+/** Rows per INSERT statement: 4 parameters a row stays far below SQLite's 32766 and pg's 65535. */
 const INSERT_CHUNK = 1000;
 /** How long a SQLite writer waits for another process's write transaction (SQLITE_BUSY after). */
 
@@ -72,6 +72,11 @@ const MIGRATIONS: Record<Dialect, string[]>[] = [
          note text)`,
       "insert into tlog_head (id, size, note) values (1, 0, null) on conflict do nothing",
     ],
+  },
+  // Version 2: when each entry was integrated (Unix seconds; 0 for entries of version 1).
+  {
+    sqlite: ["alter table tlog_entries add column integrated_time integer not null default 0"],
+    postgres: ["alter table tlog_entries add column integrated_time bigint not null default 0"],
   },
 ];
 
@@ -186,6 +191,7 @@ export class SqlLogStorage implements LogStorage {
           // Copies: a caller mutating its buffers later must not change what is written.
           leaf_hash: Buffer.from(l.leafHash),
           data: Buffer.from(l.data),
+          integrated_time: l.time ?? 0,
         }));
         writes.push(this.db.insertInto("tlog_entries").values(rows).compile());
       }
@@ -234,6 +240,20 @@ export class SqlLogStorage implements LogStorage {
         .orderBy("idx")
         .execute();
       return this.complete(rows, start, end).map((r) => r.leaf_hash);
+    });
+  }
+
+  async readIntegratedTimes(start: number, end: number): Promise<number[]> {
+    return this.run("reading log entry times", async () => {
+      await this.checkRange(start, end);
+      const rows = await this.db
+        .selectFrom("tlog_entries")
+        .select("integrated_time")
+        .where("idx", ">=", start)
+        .where("idx", "<", end)
+        .orderBy("idx")
+        .execute();
+      return this.complete(rows, start, end).map((r) => toSafe(r.integrated_time, "an entry time"));
     });
   }
 

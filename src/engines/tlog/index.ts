@@ -3,6 +3,7 @@
 // C2SP tlog-tiles read API (serving and client-side auditing).
 export * from "./entries.js";
 export * from "./prehashed.js";
+export * from "./rekor.js";
 export * from "./sequencer.js";
 export * from "./storage.js";
 export * from "./tiles.js";

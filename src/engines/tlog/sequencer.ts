@@ -8,6 +8,7 @@
 // adapters will elect the single sequencer with a database lock; the storage refuses an append
 // whose start is not its size (ERR_TLOG_STORAGE_CONFLICT) as a last line of defence.
 import { createPublicKey, type KeyObject } from "node:crypto";
+import { type Clock, systemClock } from "../../core/clock.js";
 import { CairnError, cairnError } from "../../core/errors.js";
 import {
   ed25519NoteSigner,
@@ -61,6 +62,13 @@ export interface SequencerOptions {
   /** The Retry-After the overload error suggests, in seconds (default 1). */
   retryAfterSeconds?: number;
   timer?: BatchTimer;
+  /** Supplies each batch's integration time (default the system clock). */
+  clock?: Clock;
+  /**
+   * More signers of every checkpoint, next to the log's own C2SP signature: e.g. the same key
+   * under a Rekor-style key hint (engines/tlog/rekor.ts), so Sigstore clients can verify it.
+   */
+  extraSigners?: readonly NoteSigner[];
 }
 
 /** What a submitter gets once its entry is durable. */
@@ -75,6 +83,8 @@ export interface SubmitResult {
   checkpoint: string;
   /** True when the leaf was already in the log (or submitted twice in one batch). */
   duplicate: boolean;
+  /** When the entry was integrated, Unix seconds (0 when the storage does not know). */
+  integratedTime: number;
 }
 
 interface Pending {
@@ -111,6 +121,8 @@ export class Sequencer {
   private readonly maxPending: number;
   private readonly retryAfterSeconds: number;
   private readonly timer: BatchTimer;
+  private readonly clock: Clock;
+  private readonly extraSigners: readonly NoteSigner[];
 
   private tree = new MerkleTree();
   private committedSize = 0;
@@ -138,6 +150,8 @@ export class Sequencer {
     this.maxPending = positive(opts.maxPending ?? DEFAULT_MAX_PENDING, "maxPending");
     this.retryAfterSeconds = opts.retryAfterSeconds ?? 1;
     this.timer = opts.timer ?? systemTimer;
+    this.clock = opts.clock ?? systemClock;
+    this.extraSigners = opts.extraSigners ?? [];
   }
 
   /**
@@ -263,9 +277,11 @@ export class Sequencer {
       if (this.broken) await this.reload();
       const found = await Promise.all(batch.map((p) => this.storage.findLeafHash(p.leafHash)));
       const fresh = batch.filter((_, i) => found[i] === undefined);
+      const time = Math.floor(this.clock.now().getTime() / 1000);
+      const times = await Promise.all(found.map((f) => (f === undefined ? time : this.timeOf(f))));
       if (fresh.length > 0) {
         const start = this.committedSize;
-        const leaves: StoredLeaf[] = fresh.map((p) => ({ data: p.leaf, leafHash: p.leafHash }));
+        const leaves: StoredLeaf[] = fresh.map((p) => ({ data: p.leaf, leafHash: p.leafHash, time }));
         for (const l of leaves) this.tree.append(l.leafHash);
         const size = start + leaves.length;
         const note = this.sign(size);
@@ -284,7 +300,7 @@ export class Sequencer {
       batch.forEach((p, i) => {
         const index = found[i] ?? freshIndex.get(p)!;
         settle(p);
-        p.resolve(this.answer(index, p.leafHash, found[i] !== undefined));
+        p.resolve(this.answer(index, p.leafHash, found[i] !== undefined, times[i]!));
       });
     } catch (e) {
       for (const p of batch) {
@@ -294,7 +310,12 @@ export class Sequencer {
     }
   }
 
-  private answer(index: number, leafHash: Buffer, duplicate: boolean): SubmitResult {
+  private async timeOf(index: number): Promise<number> {
+    if (!this.storage.readIntegratedTimes) return 0;
+    return (await this.storage.readIntegratedTimes(index, index + 1))[0] ?? 0;
+  }
+
+  private answer(index: number, leafHash: Buffer, duplicate: boolean, integratedTime: number): SubmitResult {
     const treeSize = this.committedSize;
     return {
       index,
@@ -303,13 +324,17 @@ export class Sequencer {
       inclusionProof: this.tree.inclusionProof(index, treeSize),
       checkpoint: this.committedCheckpoint,
       duplicate,
+      integratedTime,
     };
   }
 
   private sign(size: number): string {
     const rootHash = this.tree.rootHash(size);
     return serializeNote(
-      signCheckpoint({ origin: this.origin, size, rootHash, extensions: [] }, [this.signer]),
+      signCheckpoint({ origin: this.origin, size, rootHash, extensions: [] }, [
+        this.signer,
+        ...this.extraSigners,
+      ]),
     );
   }
 

@@ -8,6 +8,11 @@ import { HASH_SIZE } from "../../formats/tlog/index.js";
 export interface StoredLeaf {
   data: Buffer;
   leafHash: Buffer;
+  /**
+   * When the sequencer integrated the entry, Unix seconds (Rekor's integratedTime; the search
+   * store's time); 0 or absent when unknown. Not part of the leaf: the Merkle tree never sees it.
+   */
+  time?: number;
 }
 
 /** The latest signed checkpoint, as the storage keeps it. */
@@ -69,6 +74,11 @@ export interface LogStorage {
   readLeafHashes(start: number, end: number): Promise<Buffer[]>;
   /** The index of the first entry with this leaf hash, or undefined (duplicate detection). */
   findLeafHash(leafHash: Uint8Array): Promise<number | undefined>;
+  /**
+   * The integration times (Unix seconds, 0 when unknown) of entries [start, end), stored in the
+   * same transaction as the entries. Optional: storages without it report no times.
+   */
+  readIntegratedTimes?(start: number, end: number): Promise<number[]>;
 }
 
 /** Checks a batch's shape; shared by adapters so they refuse the same things. */
@@ -79,7 +89,8 @@ export function checkAppendBatch(batch: AppendBatch): void {
     if (
       !(l.data instanceof Uint8Array) ||
       !(l.leafHash instanceof Uint8Array) ||
-      l.leafHash.length !== HASH_SIZE
+      l.leafHash.length !== HASH_SIZE ||
+      (l.time !== undefined && !(Number.isSafeInteger(l.time) && l.time >= 0))
     ) {
       throw cairnError("ERR_USAGE", `leaf ${i} needs data and a ${HASH_SIZE}-byte leaf hash`);
     }
@@ -102,6 +113,7 @@ function checkRange(start: number, end: number, size: number): void {
 export class MemoryLogStorage implements LogStorage {
   private readonly data: Buffer[] = [];
   private readonly hashes: Buffer[] = [];
+  private readonly times: number[] = [];
   private readonly byHash = new Map<string, number>();
   private checkpoint: StoredCheckpoint | undefined;
 
@@ -122,6 +134,7 @@ export class MemoryLogStorage implements LogStorage {
       // Copies: a caller mutating its buffers later must not change the log.
       this.data.push(Buffer.from(l.data));
       this.hashes.push(Buffer.from(l.leafHash));
+      this.times.push(l.time ?? 0);
       const key = Buffer.from(l.leafHash).toString("hex");
       if (!this.byHash.has(key)) this.byHash.set(key, index);
     }
@@ -140,6 +153,11 @@ export class MemoryLogStorage implements LogStorage {
 
   async findLeafHash(leafHash: Uint8Array): Promise<number | undefined> {
     return this.byHash.get(Buffer.from(leafHash).toString("hex"));
+  }
+
+  async readIntegratedTimes(start: number, end: number): Promise<number[]> {
+    checkRange(start, end, this.times.length);
+    return this.times.slice(start, end);
   }
 }
 
@@ -219,5 +237,12 @@ export class FaultyLogStorage implements LogStorage {
   async findLeafHash(leafHash: Uint8Array): Promise<number | undefined> {
     this.check();
     return this.inner.findLeafHash(leafHash);
+  }
+
+  async readIntegratedTimes(start: number, end: number): Promise<number[]> {
+    this.check();
+    return this.inner.readIntegratedTimes
+      ? this.inner.readIntegratedTimes(start, end)
+      : new Array(end - start).fill(0);
   }
 }

@@ -206,6 +206,59 @@ export class TileServer {
     return this.checkpointSize;
   }
 
+  /** The signed checkpoint (signed-note text) of `size`, or undefined before the first one. */
+  get checkpoint(): string | undefined {
+    return this.checkpointNote;
+  }
+
+  /** The number of leaf hashes read so far (may run ahead of `size` until the checkpoint is read). */
+  get syncedSize(): number {
+    return this.tree.size;
+  }
+
+  /** MTH(D[0:size]) for any size up to the signed size. Throws ERR_USAGE beyond it. */
+  rootHash(size: number = this.checkpointSize): Buffer {
+    this.within(size, "size");
+    return this.tree.rootHash(size);
+  }
+
+  /** The leaf hash at `index` (< the signed size). */
+  leafHash(index: number): Buffer {
+    this.within(index + 1, "index");
+    return this.tree.leafHash(index);
+  }
+
+  /** RFC 9162 2.1.3.1 PATH(index, D[size]), size up to the signed size. Throws ERR_USAGE outside. */
+  inclusionProof(index: number, size: number = this.checkpointSize): Buffer[] {
+    this.within(size, "size");
+    if (!Number.isSafeInteger(index) || index < 0 || index >= size) {
+      throw cairnError("ERR_USAGE", `leaf index ${index} is not in a tree of size ${size}`);
+    }
+    return this.tree.inclusionProof(index, size);
+  }
+
+  /** RFC 9162 2.1.4.1 PROOF(m, D[n]), 0 <= m <= n <= the signed size. Throws ERR_USAGE outside. */
+  consistencyProof(m: number, n: number = this.checkpointSize): Buffer[] {
+    this.within(n, "size");
+    if (!Number.isSafeInteger(m) || m < 0 || m > n) {
+      throw cairnError("ERR_USAGE", `size ${m} is not between 0 and ${n}`);
+    }
+    return this.tree.consistencyProof(m, n);
+  }
+
+  // Sizes and indexes come from requests (attacker-controlled): only the signed tree is answered.
+  private within(size: number, field: string): void {
+    if (!Number.isSafeInteger(size) || size < 0 || size > this.checkpointSize) {
+      throw cairnError(
+        "ERR_USAGE",
+        `${field} ${size} is beyond the log's signed size ${this.checkpointSize}`,
+        {
+          field,
+        },
+      );
+    }
+  }
+
   /**
    * The bytes at `path` (relative to the log prefix). Throws ERR_TLOG_TILE_NOT_FOUND for a bad path
    * or a resource the signed tree does not reach (tlog-tiles: "Empty tiles MUST NOT be served"),

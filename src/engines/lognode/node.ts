@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: Apache-2.0
+// One server process's view of a transparency log (issue 3, sections 1, 3 and 4): the sequencer
+// when this process holds the log's sequencer lock, a read view (tiles, proofs, entries) kept in
+// step with the storage, the attestation store for DSSE statements, and the Rekor v1 entry model
+// (engines/tlog/rekor.ts). The HTTP layer (src/services) maps requests to these methods and
+// errors to statuses; nothing here knows about HTTP.
+//
+// Several processes may serve one database: exactly one holds the sequencer lock and writes; the
+// others serve reads and refuse writes with ERR_TLOG_SEQUENCER_LOCKED (HTTP 503 + Retry-After),
+// so a client or load balancer retries, until the holder dies and one of them takes over.
+import { createPublicKey, type KeyObject } from "node:crypto";
+import { type Clock, systemClock } from "../../core/clock.js";
+import { toBase64 } from "../../core/encoding.js";
+import { CairnError, cairnError } from "../../core/errors.js";
+import { isJsonObject } from "../../core/json.js";
+import {
+  ed25519NoteVerifier,
+  ed25519Vkey,
+  type NoteVerifier,
+  parseCheckpoint,
+  parseNote,
+} from "../../formats/tlog/index.js";
+import { AttestationStore, type SearchIndex, type SearchPage, type StoreQuery } from "../store/index.js";
+import {
+  type EntryLimits,
+  hashesOfLeaf,
+  type LogStorage,
+  rekorCheckpointSigner,
+  rekorLogId,
+  Sequencer,
+  type SequencerOptions,
+  type SubmitResult,
+  signEntryTimestamp,
+  TileServer,
+  verifyRekorProposedEntry,
+  verifySubmission,
+} from "../tlog/index.js";
+
+/** Entry data read per storage call while indexing hashes. */
+const SYNC_CHUNK = 4096;
+/** A follower re-reads the storage head at most this often when asked for something it lacks. */
+export const DEFAULT_FOLLOWER_SYNC_MS = 200;
+
+export interface LogNodeOptions {
+  storage: LogStorage;
+  /** The log's Ed25519 private key (checkpoints, SETs). */
+  key: KeyObject;
+  /** The checkpoint origin and signed-note key name. */
+  origin: string;
+  /** The attestation store's index; without it DSSE statements are logged but not searchable. */
+  searchIndex?: SearchIndex;
+  /** Largest envelope the store keeps (bytes). */
+  maxEnvelopeBytes?: number;
+  /** Bounds for cairn-native submissions. */
+  entryLimits?: EntryLimits;
+  /** Largest envelope a Rekor dsse entry may carry (bytes). */
+  maxRekorEnvelopeBytes?: number;
+  /** Sequencer batching options. */
+  sequencer?: Pick<SequencerOptions, "maxBatchSize" | "maxBatchDelayMs" | "maxPending" | "retryAfterSeconds">;
+  clock?: Clock;
+}
+
+/** A Rekor v1 LogEntry (openapi.yaml `LogEntry`), keyed by UUID in responses. */
+export interface RekorLogEntry {
+  body: string;
+  integratedTime: number;
+  logID: string;
+  logIndex: number;
+  verification: {
+    inclusionProof: {
+      checkpoint: string;
+      hashes: string[];
+      logIndex: number;
+      rootHash: string;
+      treeSize: number;
+    };
+    signedEntryTimestamp: string;
+  };
+}
+
+/** An entry read from the log, with its inclusion proof at the latest checkpoint. */
+export interface LogEntryView {
+  logIndex: number;
+  leaf: Buffer;
+  leafHash: Buffer;
+  integratedTime: number;
+  treeSize: number;
+  /** The root hash of the tree of treeSize (the checkpoint's). */
+  rootHash: Buffer;
+  inclusionProof: Buffer[];
+  checkpoint: string;
+}
+
+/** What a cairn-native submission returns. */
+export interface NativeSubmitResult extends SubmitResult {
+  kind: "dsse" | "artifact";
+  /** True when the envelope is kept in the attestation store (DSSE in-toto statements). */
+  stored: boolean;
+}
+
+/** The outcome of a Rekor create-entry call. */
+export interface RekorCreateResult {
+  uuid: string;
+  entry: RekorLogEntry;
+  /** The entry was already in the log (Rekor answers 409 with its Location). */
+  duplicate: boolean;
+}
+
+export class LogNode {
+  readonly origin: string;
+  /** Verifies this log's checkpoints (C2SP signed note, the log's own key). */
+  readonly verifier: NoteVerifier;
+  /** The C2SP vkey of the log's key (what clients pin). */
+  readonly vkey: string;
+  /** SHA-256 of the log key's DER SPKI: Rekor's logID. */
+  readonly logId: Buffer;
+  /** The log's public key as PEM (SPKI), for trusted roots. */
+  readonly publicKeyPem: string;
+  readonly store: AttestationStore | undefined;
+
+  private readonly storage: LogStorage;
+  private readonly key: KeyObject;
+  private readonly view: TileServer;
+  private readonly clock: Clock;
+  private readonly opts: LogNodeOptions;
+  private sequencer: Sequencer | undefined;
+  private readonly byHash = new Map<string, number[]>();
+  private indexedSize = 0;
+  private syncing: Promise<void> | undefined;
+  private lastSync = 0;
+  private dirty = true;
+
+  constructor(opts: LogNodeOptions) {
+    this.opts = opts;
+    this.storage = opts.storage;
+    this.key = opts.key;
+    this.origin = opts.origin;
+    const pub = createPublicKey(opts.key);
+    this.verifier = ed25519NoteVerifier(opts.origin, pub);
+    this.vkey = ed25519Vkey(opts.origin, pub);
+    this.logId = rekorLogId(pub);
+    this.publicKeyPem = pub.export({ type: "spki", format: "pem" }) as string;
+    this.view = new TileServer(opts.storage);
+    this.clock = opts.clock ?? systemClock;
+    this.store =
+      opts.searchIndex &&
+      new AttestationStore({
+        index: opts.searchIndex,
+        clock: this.clock,
+        ...(opts.maxEnvelopeBytes !== undefined ? { maxEnvelopeBytes: opts.maxEnvelopeBytes } : {}),
+        prover: async (logIndex) => {
+          const v = await this.readView(logIndex + 1);
+          return {
+            treeSize: v.size,
+            hashes: v.inclusionProof(logIndex, v.size),
+            checkpoint: v.checkpoint ?? "",
+          };
+        },
+      });
+  }
+
+  /** Becomes the log's writer: opens a sequencer on the storage (the caller holds the lock). */
+  async becomeSequencer(): Promise<void> {
+    if (this.sequencer) return;
+    this.sequencer = await Sequencer.open({
+      ...this.opts.sequencer,
+      storage: this.storage,
+      origin: this.origin,
+      key: this.key,
+      clock: this.clock,
+      extraSigners: [rekorCheckpointSigner(this.origin, this.key)],
+    });
+    this.dirty = true;
+  }
+
+  /** Stops writing (the lock was lost or the server stops): pending entries are flushed first. */
+  async stopSequencing(): Promise<void> {
+    const s = this.sequencer;
+    this.sequencer = undefined;
+    if (s) await s.close().catch(() => {});
+  }
+
+  /** Whether this process is the log's writer. */
+  get isSequencer(): boolean {
+    return this.sequencer !== undefined;
+  }
+
+  /** Entries waiting in the sequencer. */
+  get pending(): number {
+    return this.sequencer?.pending ?? 0;
+  }
+
+  private writer(): Sequencer {
+    if (!this.sequencer) {
+      throw cairnError(
+        "ERR_TLOG_SEQUENCER_LOCKED",
+        "this server is not the log's sequencer (another process holds the lock): retry later",
+      );
+    }
+    return this.sequencer;
+  }
+
+  /**
+   * Verifies and appends a cairn-native submission (entries.ts: `{kind: "dsse"|"artifact", ...}`);
+   * a DSSE in-toto statement is also kept whole in the attestation store. Resolves once durable.
+   * `raw` is the envelope's JSON bytes as submitted, when known.
+   */
+  async submitNative(input: unknown): Promise<NativeSubmitResult> {
+    const entry = verifySubmission(input, this.opts.entryLimits);
+    const r = await this.writer().submitEntry(entry);
+    this.dirty = true;
+    let stored = false;
+    if (this.store && entry.kind === "dsse" && isJsonObject(input)) {
+      // The store keeps the envelope as the JSON it re-reads and binds to the leaf; a repeated
+      // add (a resubmission after a crash between the append and this line) is a no-op.
+      const envelope = Buffer.from(JSON.stringify(input.envelope));
+      await this.store.add({ logIndex: r.index, envelope, entry, integratedTime: r.integratedTime });
+      stored = true;
+    }
+    return { ...r, kind: entry.kind, stored };
+  }
+
+  /** Verifies and appends a Rekor v1 proposed entry (hashedrekord 0.0.1, dsse 0.0.1). */
+  async submitRekor(input: unknown): Promise<RekorCreateResult> {
+    const entry = verifyRekorProposedEntry(input, this.opts.maxRekorEnvelopeBytes);
+    const r = await this.writer().submit(entry.leaf);
+    this.dirty = true;
+    return {
+      uuid: r.leafHash.toString("hex"),
+      duplicate: r.duplicate,
+      entry: this.rekorEntry({
+        logIndex: r.index,
+        leaf: entry.leaf,
+        leafHash: r.leafHash,
+        integratedTime: r.integratedTime,
+        treeSize: r.treeSize,
+        // The sequencer's own checkpoint: verified by construction, read for its root hash.
+        rootHash: parseCheckpoint(parseNote(r.checkpoint).text).rootHash,
+        inclusionProof: r.inclusionProof,
+        checkpoint: r.checkpoint,
+      }),
+    };
+  }
+
+  /** Builds the Rekor LogEntry of an entry view (body, SET, proof in hex). */
+  rekorEntry(v: LogEntryView): RekorLogEntry {
+    return {
+      body: toBase64(v.leaf),
+      integratedTime: v.integratedTime,
+      logID: this.logId.toString("hex"),
+      logIndex: v.logIndex,
+      verification: {
+        inclusionProof: {
+          checkpoint: v.checkpoint,
+          hashes: v.inclusionProof.map((h) => h.toString("hex")),
+          logIndex: v.logIndex,
+          rootHash: v.rootHash.toString("hex"),
+          treeSize: v.treeSize,
+        },
+        signedEntryTimestamp: toBase64(
+          signEntryTimestamp(this.key, {
+            leaf: v.leaf,
+            integratedTime: v.integratedTime,
+            logId: this.logId,
+            logIndex: v.logIndex,
+          }),
+        ),
+      },
+    };
+  }
+
+  /**
+   * Brings the read view up to the storage when it is behind `needed` entries (or stale): the
+   * sequencer's own writes mark it dirty; another process's writes are seen within
+   * DEFAULT_FOLLOWER_SYNC_MS. Concurrent callers share one sync.
+   */
+  async readView(needed = 0): Promise<TileServer> {
+    const now = this.clock.now().getTime();
+    const stale =
+      this.dirty ||
+      this.view.size < needed ||
+      (!this.sequencer && now - this.lastSync > DEFAULT_FOLLOWER_SYNC_MS);
+    if (stale) {
+      if (!this.syncing) {
+        this.dirty = false;
+        this.syncing = this.sync().finally(() => {
+          this.syncing = undefined;
+        });
+      }
+      await this.syncing;
+    }
+    return this.view;
+  }
+
+  private async sync(): Promise<void> {
+    try {
+      await this.view.sync();
+      this.lastSync = this.clock.now().getTime();
+      // Index the new entries' hashes (POST /api/v1/index/retrieve).
+      const size = this.view.size;
+      for (let at = this.indexedSize; at < size; at += SYNC_CHUNK) {
+        const end = Math.min(size, at + SYNC_CHUNK);
+        const leaves = await this.storage.readEntries(at, end);
+        leaves.forEach((leaf, i) => {
+          for (const h of hashesOfLeaf(leaf)) {
+            const list = this.byHash.get(h);
+            if (list) list.push(at + i);
+            else this.byHash.set(h, [at + i]);
+          }
+        });
+        this.indexedSize = end;
+      }
+    } catch (e) {
+      this.dirty = true;
+      throw e;
+    }
+  }
+
+  /** The latest signed checkpoint and its size. Throws ERR_TLOG_TILE_NOT_FOUND before the first. */
+  async latest(): Promise<{ size: number; checkpoint: string; rootHash: Buffer }> {
+    const v = await this.readView();
+    if (v.checkpoint === undefined)
+      throw cairnError("ERR_TLOG_TILE_NOT_FOUND", "the log has no checkpoint yet");
+    return { size: v.size, checkpoint: v.checkpoint, rootHash: v.rootHash(v.size) };
+  }
+
+  /** A tlog-tiles resource (path relative to the tiles prefix). */
+  async tile(path: string): Promise<Buffer> {
+    const v = await this.readView();
+    return v.serve(path);
+  }
+
+  /** The entry at `logIndex` with its inclusion proof at the latest checkpoint. */
+  async entryAt(logIndex: number): Promise<LogEntryView> {
+    if (!Number.isSafeInteger(logIndex) || logIndex < 0) {
+      throw cairnError("ERR_USAGE", "a log index is an integer >= 0", { field: "logIndex" });
+    }
+    const v = await this.readView(logIndex + 1);
+    if (logIndex >= v.size) throw cairnError("ERR_TLOG_ENTRY_NOT_FOUND", `the log has no entry ${logIndex}`);
+    const size = v.size;
+    const checkpoint = v.checkpoint!;
+    const [leaf] = await this.storage.readEntries(logIndex, logIndex + 1);
+    const times = this.storage.readIntegratedTimes
+      ? await this.storage.readIntegratedTimes(logIndex, logIndex + 1)
+      : [0];
+    return {
+      logIndex,
+      leaf: leaf!,
+      leafHash: v.leafHash(logIndex),
+      integratedTime: times[0] ?? 0,
+      treeSize: size,
+      rootHash: v.rootHash(size),
+      inclusionProof: v.inclusionProof(logIndex, size),
+      checkpoint,
+    };
+  }
+
+  /** The entry with this leaf hash (Rekor UUID: 64 hex, or 80 with a tree ID prefix). */
+  async entryByUuid(uuid: string): Promise<LogEntryView> {
+    // The UUID is attacker-controlled: strict shape before any lookup.
+    if (typeof uuid !== "string" || !/^([0-9a-f]{16})?[0-9a-f]{64}$/.test(uuid)) {
+      throw cairnError("ERR_USAGE", "an entry UUID is 64 (or 80) lowercase hex digits", { field: "uuid" });
+    }
+    const index = await this.storage.findLeafHash(Buffer.from(uuid.slice(-64), "hex"));
+    if (index === undefined)
+      throw cairnError("ERR_TLOG_ENTRY_NOT_FOUND", "the log has no entry with this UUID");
+    return this.entryAt(index);
+  }
+
+  /** Log indexes of entries indexed under `sha256:<hex>` (ascending, at most `limit`). */
+  async findByHash(hash: string, limit = 1000): Promise<number[]> {
+    if (typeof hash !== "string" || !/^sha256:[0-9a-f]{64}$/.test(hash)) {
+      throw cairnError("ERR_USAGE", "a hash is sha256:<64 lowercase hex>", { field: "hash" });
+    }
+    await this.readView();
+    return (this.byHash.get(hash) ?? []).slice(0, limit);
+  }
+
+  /** RFC 9162 inclusion proof of `logIndex` in the tree of `treeSize` (default: latest). */
+  async inclusion(
+    logIndex: number,
+    treeSize?: number,
+  ): Promise<{ treeSize: number; hashes: Buffer[]; rootHash: Buffer; leafHash: Buffer }> {
+    const v = await this.readView(Math.max(logIndex + 1, treeSize ?? 0));
+    const size = treeSize ?? v.size;
+    if (Number.isSafeInteger(logIndex) && logIndex >= 0 && logIndex >= v.size) {
+      throw cairnError("ERR_TLOG_ENTRY_NOT_FOUND", `the log has no entry ${logIndex}`);
+    }
+    return {
+      treeSize: size,
+      hashes: v.inclusionProof(logIndex, size),
+      rootHash: v.rootHash(size),
+      leafHash: v.leafHash(logIndex),
+    };
+  }
+
+  /** RFC 9162 consistency proof between sizes `from` and `to` (default: latest). */
+  async consistency(
+    from: number,
+    to?: number,
+  ): Promise<{ from: number; to: number; hashes: Buffer[]; rootHash: Buffer }> {
+    const v = await this.readView(to ?? 0);
+    const n = to ?? v.size;
+    return { from, to: n, hashes: v.consistencyProof(from, n), rootHash: v.rootHash(n) };
+  }
+
+  /** A page of the attestation store. Throws ERR_USAGE when this log has no store. */
+  async search(q: StoreQuery): Promise<SearchPage> {
+    if (!this.store) throw cairnError("ERR_USAGE", "this log has no attestation store");
+    return this.store.search(q);
+  }
+
+  /** Health: whether the storage answers, and this process's role. */
+  async health(): Promise<{ ok: boolean; sequencer: boolean; treeSize: number; error?: string }> {
+    try {
+      const head = await this.storage.head();
+      return { ok: true, sequencer: this.isSequencer, treeSize: head.size };
+    } catch (e) {
+      return {
+        ok: false,
+        sequencer: this.isSequencer,
+        treeSize: this.view.size,
+        error: e instanceof CairnError ? e.code : "ERR_INTERNAL",
+      };
+    }
+  }
+
+  /** Stops sequencing (flushing what waits). The storage is the caller's to close. */
+  async close(): Promise<void> {
+    await this.stopSequencing();
+  }
+}

@@ -1,0 +1,422 @@
+// SPDX-License-Identifier: Apache-2.0
+// The log service over HTTP (Fastify inject, real crypto, in-memory storage): cairn's API, the
+// C2SP tiles, the Rekor v1 subset, auth, bad input and problem+json codes.
+import assert from "node:assert/strict";
+import { createHash, generateKeyPairSync, type KeyObject, sign, verify } from "node:crypto";
+import { after, before, describe, test } from "node:test";
+import type { FastifyInstance } from "fastify";
+import { canonicalBytes } from "../core/canonical.js";
+import { toBase64 } from "../core/encoding.js";
+import { generateKey, keySigner, type PrivateKey } from "../core/index.js";
+import { LogNode, type RekorLogEntry } from "../engines/lognode/index.js";
+import { MemorySearchIndex } from "../engines/store/index.js";
+import {
+  INTOTO_PAYLOAD_TYPE,
+  MemoryLogStorage,
+  TileReader,
+  verifyCheckpointFromTiles,
+} from "../engines/tlog/index.js";
+import { signEnvelope } from "../formats/dsse/index.js";
+import {
+  hashLeaf,
+  openCheckpoint,
+  parseNote,
+  verifyConsistency,
+  verifyInclusion,
+} from "../formats/tlog/index.js";
+import { logRoutes } from "./log-routes.js";
+import { rekorRoutes } from "./rekor-routes.js";
+import { buildServer, tokenHash } from "./server.js";
+
+const TOKEN = "test-token-0123456789";
+const pem = (k: PrivateKey | KeyObject) =>
+  ("public" in k ? k.public.key : k).export({ type: "spki", format: "pem" }) as string;
+
+function statement(digest: string, predicateType = "https://slsa.dev/provenance/v1") {
+  return {
+    _type: "https://in-toto.io/Statement/v1",
+    subject: [{ name: "app.tar.gz", digest: { sha256: digest } }],
+    predicateType,
+    predicate: { buildDefinition: {} },
+  };
+}
+
+async function dsseSubmission(key: PrivateKey, payload: unknown) {
+  const envelope = await signEnvelope(INTOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(payload)), [
+    keySigner(key),
+  ]);
+  return { kind: "dsse", envelope, publicKeys: [pem(key)] };
+}
+
+function hashedRekord(data: Buffer, key: KeyObject, pub: string, sig?: Buffer) {
+  const digest = createHash("sha256").update(data).digest("hex");
+  return {
+    apiVersion: "0.0.1",
+    kind: "hashedrekord",
+    spec: {
+      data: { hash: { algorithm: "sha256", value: digest } },
+      signature: {
+        content: (sig ?? sign("sha256", data, key)).toString("base64"),
+        publicKey: { content: Buffer.from(pub).toString("base64") },
+      },
+    },
+  };
+}
+
+describe("log service", () => {
+  let app: FastifyInstance;
+  let node: LogNode;
+  const logKey = generateKeyPairSync("ed25519").privateKey;
+  const signer = generateKey("ecdsa");
+  const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
+  const ecPem = ec.publicKey.export({ type: "spki", format: "pem" }) as string;
+  const auth = { authorization: `Bearer ${TOKEN}` };
+  const storage = new MemoryLogStorage();
+
+  before(async () => {
+    node = new LogNode({
+      storage,
+      key: logKey,
+      origin: "cairn.test/log",
+      searchIndex: new MemorySearchIndex(),
+      sequencer: { maxBatchDelayMs: 1 },
+    });
+    await node.becomeSequencer();
+    app = await buildServer({
+      plugins: [logRoutes(node), rekorRoutes(node)],
+      auth: { mode: "bearer", tokenHashes: [tokenHash(TOKEN)] },
+      logger: false,
+      bodyLimit: 256 * 1024,
+    });
+  });
+  after(async () => {
+    await app.close();
+    await node.close();
+  });
+
+  const post = (url: string, payload: unknown, headers: Record<string, string> = auth) =>
+    app.inject({ method: "POST", url, payload: payload as object, headers });
+  const get = (url: string) => app.inject({ method: "GET", url });
+  const size = async () => (await get("/cairn/v1/log")).json().treeSize as number;
+
+  test("a DSSE statement is logged, provable against the signed checkpoint, and searchable", async () => {
+    const digest = "b".repeat(64);
+    const res = await post("/cairn/v1/log/entries", await dsseSubmission(signer, statement(digest)));
+    assert.equal(res.statusCode, 201);
+    const r = res.json();
+    assert.equal(r.duplicate, false);
+    assert.equal(r.stored, true);
+    const { checkpoint } = openCheckpoint(r.inclusionProof.checkpoint, {
+      log: node.verifier,
+      origin: node.origin,
+    });
+    verifyInclusion(
+      Buffer.from(r.leafHash, "hex"),
+      r.logIndex,
+      r.inclusionProof.treeSize,
+      r.inclusionProof.hashes.map((h: string) => Buffer.from(h, "hex")),
+      checkpoint.rootHash,
+    );
+    const again = await post("/cairn/v1/log/entries", await dsseSubmission(signer, statement(digest)));
+    // ECDSA signatures differ per signing: a re-signed statement is a new entry. The same body is a duplicate.
+    assert.equal(again.statusCode, 201);
+
+    const found = await get(`/cairn/v1/search?subject=sha256:${digest}`);
+    assert.equal(found.statusCode, 200);
+    const page = found.json();
+    assert.equal(page.results.length, 2);
+    assert.equal(page.results[0].logIndex, r.logIndex);
+    assert.deepEqual(page.results[0].subjectDigests, [`sha256:${digest}`]);
+    assert.ok(page.results[0].inclusionProof.hashes);
+    const none = await get(`/cairn/v1/search?subject=sha256:${"c".repeat(64)}`);
+    assert.deepEqual(none.json().results, []);
+    const bad = await get("/cairn/v1/search?subject=nocolon");
+    assert.equal(bad.statusCode, 400);
+    assert.equal(bad.json().code, "ERR_STORE_QUERY_INVALID");
+  });
+
+  test("resubmitting the same submission returns the existing entry", async () => {
+    const sub = await dsseSubmission(signer, statement("d".repeat(64)));
+    const a = await post("/cairn/v1/log/entries", sub);
+    const b = await post("/cairn/v1/log/entries", sub);
+    assert.equal(a.statusCode, 201);
+    assert.equal(b.statusCode, 200);
+    assert.equal(b.json().duplicate, true);
+    assert.equal(b.json().logIndex, a.json().logIndex);
+  });
+
+  test("entries, inclusion and consistency proofs over the JSON API", async () => {
+    const n0 = await size();
+    const r = await post("/cairn/v1/log/entries", await dsseSubmission(signer, statement("e".repeat(64))));
+    const idx = r.json().logIndex;
+    const e = await get(`/cairn/v1/log/entries/${idx}`);
+    assert.equal(e.statusCode, 200);
+    assert.deepEqual(hashLeaf(Buffer.from(e.json().leaf, "base64")).toString("hex"), e.json().leafHash);
+    const n1 = await size();
+    assert.ok(n1 > n0);
+    const inc = (await get(`/cairn/v1/log/proof/inclusion?index=${idx}&treeSize=${n1}`)).json();
+    verifyInclusion(
+      Buffer.from(inc.leafHash, "hex"),
+      idx,
+      n1,
+      inc.hashes.map((h: string) => Buffer.from(h, "hex")),
+      Buffer.from(inc.rootHash, "hex"),
+    );
+    const old = (await get(`/cairn/v1/log/proof/inclusion?index=0&treeSize=${n0}`)).json();
+    const cons = (await get(`/cairn/v1/log/proof/consistency?from=${n0}&to=${n1}`)).json();
+    verifyConsistency(
+      n0,
+      n1,
+      cons.hashes.map((h: string) => Buffer.from(h, "hex")),
+      Buffer.from(old.rootHash, "hex"),
+      Buffer.from(cons.rootHash, "hex"),
+    );
+    assert.equal((await get(`/cairn/v1/log/entries/${n1 + 5}`)).json().code, "ERR_TLOG_ENTRY_NOT_FOUND");
+    assert.equal((await get(`/cairn/v1/log/entries/${n1 + 5}`)).statusCode, 404);
+    assert.equal((await get("/cairn/v1/log/entries/-1")).statusCode, 400);
+    assert.equal((await get(`/cairn/v1/log/proof/consistency?from=${n1 + 1}`)).json().code, "ERR_USAGE");
+  });
+
+  test("the C2SP tiles audit the log up to its checkpoint", async () => {
+    const cp = await get("/tlog/checkpoint");
+    assert.equal(cp.statusCode, 200);
+    assert.match(cp.headers["content-type"] as string, /^text\/plain/);
+    const fetch = async (path: string) => {
+      const r = await get(`/tlog/${path}`);
+      if (r.statusCode !== 200) throw new Error(`${path}: ${r.statusCode}`);
+      return r.rawPayload;
+    };
+    const { verified, reader } = await verifyCheckpointFromTiles(fetch, cp.body, node.verifier, node.origin);
+    assert.ok(reader instanceof TileReader);
+    const entries = await reader.entries(0, verified.checkpoint.size);
+    assert.equal(entries.length, verified.checkpoint.size);
+    const bad = await get("/tlog/tile/0/x000/001");
+    assert.equal(bad.statusCode, 404);
+    assert.equal(bad.json().code, "ERR_TLOG_TILE_NOT_FOUND");
+    assert.equal((await get("/tlog/tile/0/999")).statusCode, 404);
+  });
+
+  test("Rekor: hashedrekord create, 409 on repeat, get by uuid and index, SET and proof verify", async () => {
+    const data = Buffer.from("artifact bytes");
+    const proposed = hashedRekord(data, ec.privateKey, ecPem);
+    const res = await post("/api/v1/log/entries", proposed);
+    assert.equal(res.statusCode, 201, res.body);
+    const [[uuid, entry]] = Object.entries(res.json()) as [[string, RekorLogEntry]];
+    assert.match(uuid, /^[0-9a-f]{64}$/);
+    assert.equal(res.headers.location, `/api/v1/log/entries/${uuid}`);
+    const body = Buffer.from(entry.body, "base64");
+    assert.equal(hashLeaf(body).toString("hex"), uuid);
+    assert.equal(JSON.parse(body.toString()).kind, "hashedrekord");
+    // The SET as sigstore-js checks it.
+    const set = canonicalBytes({
+      body: entry.body,
+      integratedTime: entry.integratedTime,
+      logID: entry.logID,
+      logIndex: entry.logIndex,
+    });
+    assert.ok(
+      verify(null, set, node.publicKeyPem, Buffer.from(entry.verification.signedEntryTimestamp, "base64")),
+    );
+    assert.equal(
+      entry.logID,
+      createHash("sha256")
+        .update(Buffer.from(pemDer(node.publicKeyPem)))
+        .digest("hex"),
+    );
+    // The checkpoint carries a Rekor-style signature line: key hint logID[0:4].
+    const note = parseNote(entry.verification.inclusionProof.checkpoint);
+    assert.ok(note.signatures.some((s) => s.keyId === Buffer.from(entry.logID, "hex").readUInt32BE(0)));
+    verifyInclusion(
+      Buffer.from(uuid, "hex"),
+      entry.logIndex,
+      entry.verification.inclusionProof.treeSize,
+      entry.verification.inclusionProof.hashes.map((h: string) => Buffer.from(h, "hex")),
+      Buffer.from(entry.verification.inclusionProof.rootHash, "hex"),
+    );
+
+    const dup = await post("/api/v1/log/entries", proposed);
+    assert.equal(dup.statusCode, 409);
+    assert.equal(dup.json().code, "ERR_TLOG_DUPLICATE_ENTRY");
+    assert.equal(dup.headers.location, `/api/v1/log/entries/${uuid}`);
+
+    const byUuid = (await get(`/api/v1/log/entries/${uuid}`)).json();
+    assert.equal(byUuid[uuid].logIndex, entry.logIndex);
+    assert.equal(byUuid[uuid].verification.signedEntryTimestamp, entry.verification.signedEntryTimestamp);
+    const byIndex = (await get(`/api/v1/log/entries?logIndex=${entry.logIndex}`)).json();
+    assert.deepEqual(Object.keys(byIndex), [uuid]);
+    const found = await post(
+      "/api/v1/index/retrieve",
+      { hash: `sha256:${createHash("sha256").update(data).digest("hex")}` },
+      {},
+    );
+    assert.deepEqual(found.json(), [uuid]);
+    const retrieved = await post(
+      "/api/v1/log/entries/retrieve",
+      { entryUUIDs: [uuid], logIndexes: [entry.logIndex] },
+      {},
+    );
+    assert.equal(retrieved.json().length, 2);
+
+    const info = (await get("/api/v1/log")).json();
+    assert.ok(info.treeSize > entry.logIndex);
+    assert.match(info.signedTreeHead, /^cairn\.test\/log\n/);
+    const proof = (await get(`/api/v1/log/proof?firstSize=1&lastSize=${info.treeSize}`)).json();
+    assert.equal(proof.rootHash, info.rootHash);
+    assert.equal((await get("/api/v1/log/entries/zz")).statusCode, 400);
+    assert.equal((await get(`/api/v1/log/entries/${"0".repeat(64)}`)).statusCode, 404);
+  });
+
+  test("Rekor: a dsse entry is verified and logged", async () => {
+    const payload = Buffer.from(JSON.stringify(statement("f".repeat(64))));
+    const pae = Buffer.concat([
+      Buffer.from(`DSSEv1 ${INTOTO_PAYLOAD_TYPE.length} ${INTOTO_PAYLOAD_TYPE} ${payload.length} `),
+      payload,
+    ]);
+    const env = {
+      payloadType: INTOTO_PAYLOAD_TYPE,
+      payload: toBase64(payload),
+      signatures: [{ keyid: "", sig: toBase64(sign("sha256", pae, ec.privateKey)) }],
+    };
+    const proposed = {
+      apiVersion: "0.0.1",
+      kind: "dsse",
+      spec: {
+        proposedContent: {
+          envelope: JSON.stringify(env),
+          verifiers: [Buffer.from(ecPem).toString("base64")],
+        },
+      },
+    };
+    const res = await post("/api/v1/log/entries", proposed);
+    assert.equal(res.statusCode, 201, res.body);
+    const [entry] = Object.values(res.json()) as RekorLogEntry[];
+    const body = JSON.parse(Buffer.from(entry!.body, "base64").toString());
+    assert.equal(body.spec.payloadHash.value, createHash("sha256").update(payload).digest("hex"));
+    // A signature by another key is refused, and nothing is stored.
+    const n = await size();
+    const other = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    env.signatures[0]!.sig = toBase64(sign("sha256", pae, other.privateKey));
+    proposed.spec.proposedContent.envelope = JSON.stringify(env);
+    const bad = await post("/api/v1/log/entries", proposed);
+    assert.equal(bad.statusCode, 422);
+    assert.equal(bad.json().code, "ERR_DSSE_SIGNATURE_INVALID");
+    assert.equal(await size(), n);
+  });
+
+  test("writes need the bearer token; reads do not", async () => {
+    const sub = await dsseSubmission(signer, statement("1".repeat(64)));
+    const tries: Record<string, string>[] = [
+      {},
+      { authorization: "Bearer wrong" },
+      { authorization: `Basic ${TOKEN}` },
+    ];
+    for (const headers of tries) {
+      const r = await post("/cairn/v1/log/entries", sub, headers);
+      assert.equal(r.statusCode, 401);
+      assert.equal(r.json().code, "ERR_HTTP_UNAUTHORIZED");
+      assert.match(r.headers["content-type"] as string, /^application\/problem\+json/);
+      assert.ok(!r.body.includes(TOKEN));
+    }
+    const r = await post("/api/v1/log/entries", hashedRekord(Buffer.from("x"), ec.privateKey, ecPem), {});
+    assert.equal(r.statusCode, 401);
+    assert.equal((await get("/tlog/checkpoint")).statusCode, 200);
+  });
+
+  test("bad input: clear 4xx with the error code, nothing stored", async () => {
+    const n = await size();
+    const cases: [unknown, number, string][] = [
+      [{ kind: "nope" }, 400, "ERR_TLOG_ENTRY_INVALID"],
+      [{ kind: "dsse", envelope: { payloadType: 1 }, publicKeys: [pem(signer)] }, 400, "ERR_FIELD_INVALID"],
+      [{ apiVersion: "0.0.2", kind: "intoto", spec: {} }, 400, "ERR_TLOG_ENTRY_INVALID"],
+      [[], 400, "ERR_TLOG_ENTRY_INVALID"],
+    ];
+    for (const [payload, status, code] of cases) {
+      const url = isRekor(payload) ? "/api/v1/log/entries" : "/cairn/v1/log/entries";
+      const r = await post(url, payload);
+      assert.equal(r.statusCode, status, JSON.stringify(payload));
+      assert.equal(r.json().code, code, JSON.stringify(payload));
+    }
+    // A signature that does not verify.
+    const sub = await dsseSubmission(signer, statement("2".repeat(64)));
+    sub.envelope.signatures[0]!.sig = toBase64(Buffer.alloc(64, 1));
+    const sig = await post("/cairn/v1/log/entries", sub);
+    assert.equal(sig.statusCode, 422);
+    assert.equal(sig.json().code, "ERR_DSSE_SIGNATURE_INVALID");
+    const data = Buffer.from("y");
+    const hr = hashedRekord(data, ec.privateKey, ecPem, sign("sha256", Buffer.from("z"), ec.privateKey));
+    const hrr = await post("/api/v1/log/entries", hr);
+    assert.equal(hrr.statusCode, 422);
+    assert.equal(hrr.json().code, "ERR_SIGNATURE_INVALID");
+    // Malformed JSON, wrong media type, oversized body, too deep.
+    const malformed = await app.inject({
+      method: "POST",
+      url: "/cairn/v1/log/entries",
+      headers: { ...auth, "content-type": "application/json" },
+      payload: "{not json",
+    });
+    assert.equal(malformed.statusCode, 400);
+    assert.equal(malformed.json().code, "ERR_JSON_MALFORMED");
+    const text = await app.inject({
+      method: "POST",
+      url: "/cairn/v1/log/entries",
+      headers: { ...auth, "content-type": "text/plain" },
+      payload: "hello",
+    });
+    assert.equal(text.statusCode, 415);
+    assert.equal(text.json().code, "ERR_HTTP_UNSUPPORTED_MEDIA_TYPE");
+    const big = await post("/cairn/v1/log/entries", { kind: "dsse", pad: "x".repeat(300 * 1024) });
+    assert.equal(big.statusCode, 413);
+    assert.equal(big.json().code, "ERR_HTTP_BODY_TOO_LARGE");
+    let deep: unknown = 1;
+    for (let i = 0; i < 100; i++) deep = [deep];
+    const d = await post("/cairn/v1/log/entries", { kind: "dsse", deep });
+    assert.equal(d.statusCode, 400);
+    assert.equal(d.json().code, "ERR_JSON_TOO_LARGE");
+    assert.equal(await size(), n);
+    assert.equal((await get("/nowhere")).json().code, "ERR_HTTP_NOT_FOUND");
+  });
+
+  test("health and Prometheus metrics", async () => {
+    const h = await get("/healthz");
+    assert.equal(h.statusCode, 200);
+    assert.equal(h.json().checks.log.sequencer, true);
+    const m = await get("/metrics");
+    assert.equal(m.statusCode, 200);
+    assert.match(
+      m.body,
+      /^cairn_http_requests_total\{method="POST",route="\/cairn\/v1\/log\/entries",status="201"\} \d+$/m,
+    );
+    assert.match(m.body, /^cairn_tlog_tree_size \d+$/m);
+    assert.match(m.body, /^cairn_tlog_is_sequencer 1$/m);
+  });
+});
+
+function isRekor(p: unknown): boolean {
+  return typeof p === "object" && p !== null && "apiVersion" in p;
+}
+
+function pemDer(pem: string): Buffer {
+  return Buffer.from(pem.replace(/-----[^-]+-----/g, "").replace(/\s/g, ""), "base64");
+}
+
+describe("a process that is not the sequencer", () => {
+  test("serves reads and refuses writes with 503 + Retry-After (ERR_TLOG_SEQUENCER_LOCKED)", async () => {
+    const storage = new MemoryLogStorage();
+    const key = generateKeyPairSync("ed25519").privateKey;
+    const writer = new LogNode({ storage, key, origin: "o.test/log" });
+    await writer.becomeSequencer();
+    const reader = new LogNode({ storage, key, origin: "o.test/log" });
+    const app = await buildServer({ plugins: [logRoutes(reader)], auth: { mode: "none" }, logger: false });
+    const r = await app.inject({
+      method: "POST",
+      url: "/cairn/v1/log/entries",
+      payload: await dsseSubmission(generateKey("ed25519"), statement("3".repeat(64))),
+    });
+    assert.equal(r.statusCode, 503);
+    assert.equal(r.json().code, "ERR_TLOG_SEQUENCER_LOCKED");
+    assert.equal(r.headers["retry-after"], "1");
+    assert.equal((await app.inject({ method: "GET", url: "/tlog/checkpoint" })).statusCode, 200);
+    await app.close();
+    await writer.close();
+  });
+});

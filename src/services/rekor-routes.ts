@@ -1,0 +1,125 @@
+// SPDX-License-Identifier: Apache-2.0
+// A Rekor-compatible subset of the v1 REST API (sigstore/rekor openapi.yaml), so Sigstore clients
+// can use cairn's log: createLogEntry (hashedrekord 0.0.1, dsse 0.0.1), getLogEntryByIndex,
+// getLogEntryByUUID, searchLogQuery (by UUIDs or indexes), getLogInfo, getLogProof,
+// getPublicKey and searchIndex by hash. Routes and limits only: src/engines/lognode does the work.
+import type { FastifyInstance } from "fastify";
+import { cairnError } from "../core/errors.js";
+import { isJsonObject } from "../core/json.js";
+import type { LogEntryView, LogNode } from "../engines/lognode/index.js";
+import { queryInt } from "./log-routes.js";
+import { sendProblem } from "./problem.js";
+import type { ServiceContext, ServicePlugin } from "./server.js";
+
+/** Rekor's bound on UUIDs or indexes per searchLogQuery (openapi.yaml: maxItems 10). */
+export const MAX_RETRIEVE = 10;
+/** Most UUIDs POST /api/v1/index/retrieve returns. */
+export const MAX_INDEX_RESULTS = 1000;
+
+export const REKOR_PREFIX = "/api/v1";
+
+/** The Rekor plugin for one LogNode. */
+export function rekorRoutes(node: LogNode): ServicePlugin {
+  // Rekor's treeID is an int64 as a decimal string: derived from the logID so it is stable.
+  const treeId = (node.logId.readBigUInt64BE(0) & 0x7fffffffffffffffn).toString();
+  const entryJson = (e: LogEntryView) => ({ [e.leafHash.toString("hex")]: node.rekorEntry(e) });
+  return {
+    name: "rekor",
+    register(app: FastifyInstance, ctx: ServiceContext) {
+      app.post(`${REKOR_PREFIX}/log/entries`, { preHandler: ctx.requireWriter }, async (req, reply) => {
+        const r = await node.submitRekor(req.body);
+        const location = `${REKOR_PREFIX}/log/entries/${r.uuid}`;
+        reply.header("location", location).header("etag", r.uuid);
+        if (r.duplicate) {
+          // Rekor answers 409 Conflict with the existing entry's Location (sigstore-js fetches it).
+          return sendProblem(
+            reply,
+            cairnError(
+              "ERR_TLOG_DUPLICATE_ENTRY",
+              `an equivalent entry already exists in the log at index ${r.entry.logIndex}`,
+            ),
+          );
+        }
+        ctx.metrics.inc("cairn_rekor_entries_created_total", "Rekor entries created.");
+        return reply.code(201).send({ [r.uuid]: r.entry });
+      });
+
+      app.get(`${REKOR_PREFIX}/log/entries`, async (req) => {
+        const index = queryInt((req.query as Record<string, unknown>).logIndex, "logIndex", true);
+        return entryJson(await node.entryAt(index));
+      });
+
+      app.get(`${REKOR_PREFIX}/log/entries/:uuid`, async (req) => {
+        return entryJson(await node.entryByUuid((req.params as { uuid: string }).uuid));
+      });
+
+      app.post(`${REKOR_PREFIX}/log/entries/retrieve`, async (req) => {
+        const body = req.body;
+        if (!isJsonObject(body)) throw cairnError("ERR_USAGE", "the body is a JSON object");
+        const uuids = body.entryUUIDs ?? [];
+        const indexes = body.logIndexes ?? [];
+        if (
+          !Array.isArray(uuids) ||
+          !Array.isArray(indexes) ||
+          uuids.length + indexes.length > MAX_RETRIEVE
+        ) {
+          throw cairnError("ERR_USAGE", `give at most ${MAX_RETRIEVE} entryUUIDs and logIndexes in all`);
+        }
+        const out: Record<string, unknown>[] = [];
+        for (const u of uuids) {
+          const e = await node.entryByUuid(String(u)).catch((err) => {
+            if (err?.code === "ERR_TLOG_ENTRY_NOT_FOUND") return undefined;
+            throw err;
+          });
+          if (e) out.push(entryJson(e));
+        }
+        for (const i of indexes) {
+          if (!Number.isSafeInteger(i) || (i as number) < 0)
+            throw cairnError("ERR_USAGE", "a log index is an integer >= 0");
+          const e = await node.entryAt(i as number).catch((err) => {
+            if (err?.code === "ERR_TLOG_ENTRY_NOT_FOUND") return undefined;
+            throw err;
+          });
+          if (e) out.push(entryJson(e));
+        }
+        return out;
+      });
+
+      app.get(`${REKOR_PREFIX}/log`, async () => {
+        const l = await node.latest();
+        return {
+          rootHash: l.rootHash.toString("hex"),
+          treeSize: l.size,
+          signedTreeHead: l.checkpoint,
+          treeID: treeId,
+          inactiveShards: [],
+        };
+      });
+
+      app.get(`${REKOR_PREFIX}/log/proof`, async (req) => {
+        const q = req.query as Record<string, unknown>;
+        const first = queryInt(q.firstSize, "firstSize") ?? 1;
+        const last = queryInt(q.lastSize, "lastSize", true);
+        const p = await node.consistency(first, last);
+        return { rootHash: p.rootHash.toString("hex"), hashes: p.hashes.map((h) => h.toString("hex")) };
+      });
+
+      app.get(`${REKOR_PREFIX}/log/publicKey`, async (_req, reply) =>
+        reply.type("application/x-pem-file").send(node.publicKeyPem),
+      );
+
+      app.post(`${REKOR_PREFIX}/index/retrieve`, async (req) => {
+        const body = req.body;
+        if (!isJsonObject(body) || typeof body.hash !== "string") {
+          throw cairnError("ERR_USAGE", 'search by hash: {"hash": "sha256:<hex>"}', { field: "hash" });
+        }
+        // Rekor also accepts a bare hex SHA-256.
+        const hash = body.hash.includes(":") ? body.hash : `sha256:${body.hash}`;
+        const indexes = await node.findByHash(hash.toLowerCase(), MAX_INDEX_RESULTS);
+        const out: string[] = [];
+        for (const i of indexes) out.push((await node.entryAt(i)).leafHash.toString("hex"));
+        return out;
+      });
+    },
+  };
+}
