@@ -8,8 +8,10 @@ import { asCairnError, EXIT_CODE } from "../core/errors.js";
 import { readEnvironment } from "../runtime/env.js";
 import { registerKey } from "./commands/key.js";
 import { registerLayout } from "./commands/layout.js";
+import { registerLog } from "./commands/log.js";
 import { registerOci } from "./commands/oci.js";
 import { registerRecord, registerRun } from "./commands/run.js";
+import { registerServe } from "./commands/serve.js";
 import { registerTuf } from "./commands/tuf.js";
 import { registerVerify } from "./commands/verify.js";
 import type { CliIO } from "./io.js";
@@ -33,6 +35,9 @@ export function buildProgram(io: CliIO): Command {
   registerKey(program, io);
   registerTuf(program, io);
   registerOci(program, io);
+  // --- log service (src/services) ---
+  registerLog(program, io);
+  registerServe(program, io);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();

@@ -9,6 +9,8 @@ export interface Environment {
   ci: boolean;
   /** CAIRN_DEBUG: print stack traces of internal errors (bugs) only. */
   debug: boolean;
+  /** CAIRN_TOKEN: the bearer token `cairn log upload` sends to a log service. */
+  token?: string;
 }
 
 export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environment {
@@ -18,6 +20,7 @@ export function readEnvironment(env: NodeJS.ProcessEnv = process.env): Environme
     debug: Boolean(env.CAIRN_DEBUG),
   };
   if (env.CAIRN_KEY_PASSPHRASE !== undefined) out.keyPassphrase = env.CAIRN_KEY_PASSPHRASE;
+  if (env.CAIRN_TOKEN !== undefined && env.CAIRN_TOKEN !== "") out.token = env.CAIRN_TOKEN;
   return out;
 }
 

@@ -50,8 +50,10 @@ export interface ServerOptions {
   auth: AuthOptions;
   /** Largest request body in bytes (default DEFAULT_BODY_LIMIT). */
   bodyLimit?: number;
-  /** A pino logger or `false` (tests); default: JSON lines on stderr at level info. */
+  /** `false` (tests) or a pino logger; default: JSON lines at level info on `logStream`. */
   logger?: FastifyBaseLogger | boolean;
+  /** Where the default logger writes (default stderr). */
+  logStream?: NodeJS.WritableStream;
   metrics?: Metrics;
 }
 
@@ -83,6 +85,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     opts.logger === undefined
       ? {
           level: "info",
+          stream: opts.logStream ?? process.stderr,
           // Requests are logged by method, URL and remote address only: never headers (tokens).
           serializers: {
             req: (r: FastifyRequest) => ({ method: r.method, url: r.url, remoteAddress: r.ip }),
@@ -95,9 +98,8 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
       ? { loggerInstance: logger as FastifyBaseLogger }
       : { logger }),
     // Request URLs are attacker-controlled: bound them (tile paths and queries are short).
-    maxParamLength: 256,
+    routerOptions: { maxParamLength: 256 },
     return503OnClosing: true,
-    disableRequestLogging: false,
   });
   const metrics = opts.metrics ?? new Metrics();
 

@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: Apache-2.0
+// cairn serve: the transparency log, attestation search and Rekor v1 API over HTTP (docs/serve.md).
+import { writeFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { cairnError } from "../../core/errors.js";
+import { LogNode } from "../../engines/lognode/index.js";
+import { createToken, dataFiles, openDataDir, readTokenHashes, runElection } from "../../runtime/log-node.js";
+import { buildServer, DEFAULT_BODY_LIMIT, logRoutes, rekorRoutes, tokenHash } from "../../services/index.js";
+import { type CliIO, write } from "../io.js";
+
+interface ServeFlags {
+  listen: string;
+  data?: string;
+  database?: string;
+  origin?: string;
+  dev?: boolean;
+  newToken?: boolean;
+  bodyLimit: string;
+  batchSize?: string;
+  batchDelayMs?: string;
+  json?: boolean;
+}
+
+/** A flag's value as a positive integer. */
+export function intFlag(v: string, flag: string, min = 1): number {
+  if (!/^[0-9]{1,15}$/.test(v) || Number(v) < min)
+    throw cairnError("ERR_USAGE", `${flag} must be an integer >= ${min}`);
+  return Number(v);
+}
+
+/** HOST:PORT (IPv6 in brackets); the port may be 0 (any free port). */
+export function parseListen(v: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]+)):([0-9]{1,5})$/.exec(v);
+  const port = m ? Number(m[3]) : Number.NaN;
+  if (!m || port > 65535) throw cairnError("ERR_USAGE", `--listen takes HOST:PORT, not ${JSON.stringify(v)}`);
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+export function registerServe(program: Command, io: CliIO): void {
+  program
+    .command("serve")
+    .description("serve the transparency log, attestation search and the Rekor v1 API over HTTP")
+    .option("--listen <host:port>", "address to listen on (port 0: any free port)", "127.0.0.1:3000")
+    .option("--data <dir>", "data directory: log key, write tokens, SQLite databases")
+    .option("--database <url>", "keep the log and store in PostgreSQL (postgres://...)")
+    .option("--origin <name>", `checkpoint origin of a new log (default cairn.local/log)`)
+    .option("--dev", "accept writes without a token (local trials only)")
+    .option("--new-token", "create a write token, print it once, and exit")
+    .option("--body-limit <bytes>", "largest request body", String(DEFAULT_BODY_LIMIT))
+    .option("--batch-size <n>", "entries per sequenced batch (default 256)")
+    .option("--batch-delay-ms <ms>", "longest wait for a batch to fill (default 25)")
+    .option("--json", "print the listening address and log identity as JSON")
+    .action(async (o: ServeFlags) => {
+      if (o.data === undefined) throw cairnError("ERR_USAGE", "--data DIR is required");
+      const dir = resolve(io.cwd, o.data);
+      if (o.newToken) {
+        write(io.stdout, await createToken(dir, tokenHash));
+        return;
+      }
+      const { host, port } = parseListen(o.listen);
+      const bodyLimit = intFlag(o.bodyLimit, "--body-limit");
+      const opened = await openDataDir(dir, {
+        ...(o.origin !== undefined ? { origin: o.origin } : {}),
+        ...(o.database !== undefined ? { database: o.database } : {}),
+      });
+      const files = dataFiles(dir);
+      let tokenHashes: string[] = [];
+      if (!o.dev) {
+        tokenHashes = await readTokenHashes(dir);
+        if (tokenHashes.length === 0) {
+          // First start: one token, readable only by the owner; its hash is what the server keeps.
+          const token = await createToken(dir, tokenHash);
+          await writeFile(files.initialToken, `${token}\n`, { mode: 0o600 });
+          tokenHashes = await readTokenHashes(dir);
+          io.stderr.write(
+            `cairn: a first write token is in ${files.initialToken} (move it somewhere safe)\n`,
+          );
+        }
+      }
+      const node = new LogNode({
+        storage: opened.storage,
+        key: opened.key,
+        origin: opened.origin,
+        searchIndex: opened.searchIndex,
+        maxEnvelopeBytes: bodyLimit,
+        sequencer: {
+          ...(o.batchSize !== undefined ? { maxBatchSize: intFlag(o.batchSize, "--batch-size") } : {}),
+          ...(o.batchDelayMs !== undefined
+            ? { maxBatchDelayMs: intFlag(o.batchDelayMs, "--batch-delay-ms", 0) }
+            : {}),
+        },
+      });
+      const app = await buildServer({
+        plugins: [logRoutes(node), rekorRoutes(node)],
+        auth: o.dev ? { mode: "none" } : { mode: "bearer", tokenHashes },
+        bodyLimit,
+      });
+      const stop = new AbortController();
+      let firstRole: () => void = () => {};
+      const roleKnown = new Promise<void>((res) => {
+        firstRole = res;
+      });
+      const election = runElection(opened.storage, node, stop.signal, (role, err) => {
+        app.log.info(
+          { role, code: err?.code },
+          role === "sequencer" ? "this process is the sequencer" : "following another sequencer",
+        );
+        firstRole();
+      });
+      await roleKnown;
+      // Not secret: what clients pin to verify checkpoints and entries.
+      await writeFile(`${dir}/log.vkey`, `${node.vkey}\n`);
+      await writeFile(`${dir}/log-public.pem`, node.publicKeyPem);
+      const address = await app.listen({ host, port });
+      const info = {
+        url: address,
+        origin: node.origin,
+        vkey: node.vkey,
+        logID: node.logId.toString("hex"),
+        auth: o.dev ? "none" : "bearer",
+        sequencer: node.isSequencer,
+      };
+      if (o.json) write(io.stdout, JSON.stringify(info));
+      else write(io.stdout, `cairn: serving ${node.origin} on ${address}${o.dev ? " (dev: no auth)" : ""}`);
+      await new Promise<void>((res) => {
+        const done = () => res();
+        process.once("SIGINT", done);
+        process.once("SIGTERM", done);
+      });
+      // Stop taking requests, write what waits, release the lock, close the databases.
+      await app.close();
+      stop.abort();
+      await election;
+      await node.close();
+      await opened.close();
+    });
+}

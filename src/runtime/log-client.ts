@@ -1,0 +1,132 @@
+// SPDX-License-Identifier: Apache-2.0
+// A JSON client for cairn's log service (src/services): one request with a timeout and a bound on
+// the answer's bytes, and the service's problem+json errors turned back into catalog errors with
+// their codes, so `cairn log ...` exits as the server decided (a 422 signature failure is exit 10
+// on the client too). Anything else that goes wrong is ERR_HTTP_ERROR (transport): a failure to
+// ask never looks like an answer.
+import { type CairnError, cairnError, ERROR_CATALOG, type ErrorCode } from "../core/errors.js";
+import { isJsonObject, parseJson } from "../core/json.js";
+
+/** Default bound on an answer (a search page of envelopes can be large). */
+export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
+
+export interface LogClientOptions {
+  /** The server's base URL, e.g. http://127.0.0.1:3000. */
+  server: string;
+  /** Bearer token for writes. */
+  token?: string;
+  timeoutMs?: number;
+  maxResponseBytes?: number;
+}
+
+export interface LogResponse {
+  status: number;
+  body: Buffer;
+  headers: Headers;
+}
+
+/** Sends one request; resolves for 2xx, throws the server's error (by its code) otherwise. */
+export async function logRequest(
+  opts: LogClientOptions,
+  method: "GET" | "POST",
+  path: string,
+  body?: unknown,
+): Promise<LogResponse> {
+  let url: URL;
+  try {
+    url = new URL(path, opts.server.endsWith("/") ? opts.server : `${opts.server}/`);
+  } catch {
+    throw cairnError("ERR_USAGE", `not a server URL: ${opts.server}`);
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw cairnError("ERR_USAGE", "the server URL is http(s)");
+  const headers: Record<string, string> = { accept: "application/json" };
+  if (body !== undefined) headers["content-type"] = "application/json";
+  if (opts.token !== undefined) headers.authorization = `Bearer ${opts.token}`;
+  const timeoutMs = opts.timeoutMs ?? 60_000;
+  const max = opts.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES;
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), timeoutMs);
+  try {
+    let res: Response;
+    try {
+      res = await fetch(url, {
+        method,
+        headers,
+        signal: ac.signal,
+        redirect: "error",
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      });
+    } catch (e) {
+      const why = ac.signal.aborted
+        ? `no answer within ${timeoutMs} ms`
+        : (((e as Error).cause as Error)?.message ?? String(e));
+      throw cairnError("ERR_HTTP_ERROR", `${method} ${url.href}: ${why}`, {}, { cause: e });
+    }
+    const bytes = await readBounded(res, max, url.href);
+    if (res.ok) return { status: res.status, body: bytes, headers: res.headers };
+    throw problemError(res.status, bytes, `${method} ${url.pathname}`);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** GET or POST and parse the JSON answer. */
+export async function logJson<T = unknown>(
+  opts: LogClientOptions,
+  method: "GET" | "POST",
+  path: string,
+  body?: unknown,
+): Promise<T> {
+  const r = await logRequest(opts, method, path, body);
+  try {
+    return parseJson(r.body, undefined, { maxBytes: r.body.length + 1, maxDepth: 128 }) as T;
+  } catch (e) {
+    throw cairnError("ERR_HTTP_ERROR", `the server's answer to ${path} is not JSON`, {}, { cause: e });
+  }
+}
+
+async function readBounded(res: Response, max: number, url: string): Promise<Buffer> {
+  const announced = Number(res.headers.get("content-length") ?? "NaN");
+  if (Number.isFinite(announced) && announced > max) {
+    await res.body?.cancel().catch(() => {});
+    throw cairnError("ERR_HTTP_ERROR", `${url}: the answer is larger than ${max} bytes`);
+  }
+  if (!res.body) return Buffer.alloc(0);
+  const chunks: Buffer[] = [];
+  let total = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    let r: Awaited<ReturnType<typeof reader.read>>;
+    try {
+      r = await reader.read();
+    } catch (e) {
+      throw cairnError("ERR_HTTP_ERROR", `${url}: the answer was cut off`, {}, { cause: e });
+    }
+    if (r.done) break;
+    total += r.value.byteLength;
+    if (total > max) {
+      await reader.cancel().catch(() => {});
+      throw cairnError("ERR_HTTP_ERROR", `${url}: the answer is larger than ${max} bytes`);
+    }
+    chunks.push(Buffer.from(r.value));
+  }
+  return Buffer.concat(chunks);
+}
+
+// The server's problem+json (src/services/problem.ts) as the error it names; a code this cairn
+// does not know, or no problem document, is ERR_HTTP_ERROR with the status.
+function problemError(status: number, body: Buffer, what: string): CairnError {
+  let doc: unknown;
+  try {
+    doc = parseJson(body, undefined, { maxBytes: 1024 * 1024, maxDepth: 8 });
+  } catch {
+    doc = undefined;
+  }
+  if (isJsonObject(doc) && typeof doc.code === "string" && doc.code in ERROR_CATALOG) {
+    const detail = typeof doc.detail === "string" ? doc.detail : `HTTP ${status}`;
+    const where = typeof doc.field === "string" ? { field: doc.field } : {};
+    return cairnError(doc.code as ErrorCode, `${what}: ${detail}`, where);
+  }
+  return cairnError("ERR_HTTP_ERROR", `${what}: HTTP ${status}`);
+}

@@ -1,0 +1,198 @@
+// SPDX-License-Identifier: Apache-2.0
+// What `cairn serve` opens in its data directory: the log's Ed25519 key (created on first start,
+// mode 0600), its settings (origin), the write tokens (SHA-256 hashes only), and the log and
+// store databases (SQLite files in the directory, or one PostgreSQL database); and the sequencer
+// election: the process that takes the log's sequencer lock writes, the others serve reads and
+// try again every `retryMs` (a SIGKILLed holder's lock is released by the kernel or the server).
+import { createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
+import { CairnError, cairnError } from "../core/errors.js";
+import { isJsonObject, parseJson } from "../core/json.js";
+import type { LogNode } from "../engines/lognode/index.js";
+import type { SearchIndex } from "../engines/store/index.js";
+import { isValidKeyName } from "../formats/tlog/index.js";
+import { readFileIfExists, writeFileAtomic } from "./fs.js";
+import { isPostgresUrl } from "./sql.js";
+import { sqlSearchIndex } from "./store-sql.js";
+import { type SqlLogStorage, sqlLogStorage } from "./tlog-sql.js";
+
+/** The default checkpoint origin (and signed-note key name) of a new log. */
+export const DEFAULT_ORIGIN = "cairn.local/log";
+/** How often a process that is not the sequencer tries to take the lock. */
+export const DEFAULT_ELECTION_RETRY_MS = 1000;
+
+/** The files of a data directory. */
+export function dataFiles(dir: string) {
+  return {
+    key: join(dir, "log-key.pem"),
+    settings: join(dir, "log.json"),
+    tokens: join(dir, "tokens"),
+    initialToken: join(dir, "initial-token"),
+    logDb: join(dir, "log.db"),
+    storeDb: join(dir, "store.db"),
+  };
+}
+
+export interface OpenedLog {
+  key: KeyObject;
+  origin: string;
+  storage: SqlLogStorage;
+  searchIndex: SearchIndex & { close(): Promise<void> };
+  close(): Promise<void>;
+}
+
+/**
+ * Opens (creating on first start) the log of a data directory. `origin` is fixed at the first
+ * start: a different one later is refused (ERR_USAGE), since every checkpoint names it.
+ * `database` is a PostgreSQL URL; without it the log and store are SQLite files in `dir`.
+ */
+export async function openDataDir(
+  dir: string,
+  opts: { origin?: string; database?: string } = {},
+): Promise<OpenedLog> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const f = dataFiles(dir);
+  const settings = await readSettings(f.settings);
+  let origin = settings?.origin;
+  if (origin === undefined) {
+    origin = opts.origin ?? DEFAULT_ORIGIN;
+    if (!isValidKeyName(origin))
+      throw cairnError("ERR_USAGE", `the origin ${JSON.stringify(origin)} has spaces or "+"`);
+    await writeFileAtomic(f.settings, `${JSON.stringify({ origin }, null, 2)}\n`);
+  } else if (opts.origin !== undefined && opts.origin !== origin) {
+    throw cairnError("ERR_USAGE", `this log's origin is ${JSON.stringify(origin)}; it cannot change`);
+  }
+  const key = await loadOrCreateKey(f.key);
+  if (opts.database !== undefined && !isPostgresUrl(opts.database)) {
+    throw cairnError("ERR_USAGE", "--database takes a postgres:// URL (SQLite lives in the data directory)");
+  }
+  const storage = await sqlLogStorage(opts.database ?? f.logDb);
+  let searchIndex: OpenedLog["searchIndex"];
+  try {
+    searchIndex = await sqlSearchIndex(opts.database ?? f.storeDb);
+  } catch (e) {
+    await storage.close();
+    throw e;
+  }
+  return {
+    key,
+    origin,
+    storage,
+    searchIndex,
+    close: async () => {
+      await Promise.allSettled([storage.close(), searchIndex.close()]);
+    },
+  };
+}
+
+async function readSettings(path: string): Promise<{ origin: string } | undefined> {
+  const bytes = await readFileIfExists(path);
+  if (!bytes) return undefined;
+  const o = parseJson(bytes, path, { maxBytes: 64 * 1024, maxDepth: 4 });
+  if (!isJsonObject(o) || typeof o.origin !== "string") {
+    throw cairnError("ERR_FIELD_INVALID", "log.json needs an origin string", { file: path, field: "origin" });
+  }
+  return { origin: o.origin };
+}
+
+async function loadOrCreateKey(path: string): Promise<KeyObject> {
+  const bytes = await readFileIfExists(path);
+  if (bytes) {
+    let key: KeyObject;
+    try {
+      key = createPrivateKey({ key: bytes, format: "pem" });
+    } catch (e) {
+      throw cairnError("ERR_KEY_INVALID", `not a PEM private key: ${(e as Error).message}`, { file: path });
+    }
+    if (key.asymmetricKeyType !== "ed25519")
+      throw cairnError("ERR_KEY_INVALID", "the log key must be Ed25519", { file: path });
+    return key;
+  }
+  const { privateKey } = generateKeyPairSync("ed25519");
+  await writeFileAtomic(path, privateKey.export({ type: "pkcs8", format: "pem" }) as string, 0o600);
+  return privateKey;
+}
+
+/** The SHA-256 hashes (hex) of the write tokens: one per line in DIR/tokens; empty when none. */
+export async function readTokenHashes(dir: string): Promise<string[]> {
+  const bytes = await readFileIfExists(dataFiles(dir).tokens);
+  if (!bytes) return [];
+  return bytes
+    .toString("utf8")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"))
+    .map((l, i) => {
+      if (!/^[0-9a-f]{64}$/.test(l))
+        throw cairnError("ERR_FIELD_INVALID", `line ${i + 1} is not a SHA-256 hex hash`, {
+          file: dataFiles(dir).tokens,
+        });
+      return l;
+    });
+}
+
+/**
+ * Makes a new write token: 32 random bytes, base64url; appends its SHA-256 to DIR/tokens and
+ * returns the token (shown once: only its hash is kept). `hash` is the server's tokenHash.
+ */
+export async function createToken(dir: string, hash: (token: string) => string): Promise<string> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const token = `cairn_${randomBytes(32).toString("base64url")}`;
+  const existing = await readTokenHashes(dir);
+  await writeFileAtomic(dataFiles(dir).tokens, `${[...existing, hash(token)].join("\n")}\n`, 0o600);
+  return token;
+}
+
+/**
+ * Keeps this process in the sequencer election until `signal` aborts: takes the lock when it can,
+ * makes `node` the sequencer while it holds it, steps down if it is lost, and retries.
+ * `onChange` is told each change of role (for logs).
+ */
+export function runElection(
+  storage: SqlLogStorage,
+  node: LogNode,
+  signal: AbortSignal,
+  onChange: (role: "sequencer" | "follower", error?: CairnError) => void,
+  retryMs = DEFAULT_ELECTION_RETRY_MS,
+): Promise<void> {
+  return (async () => {
+    let reported: string | undefined;
+    while (!signal.aborted) {
+      try {
+        const lock = await storage.acquireSequencerLock();
+        try {
+          await node.becomeSequencer();
+        } catch (e) {
+          await lock.release();
+          throw e;
+        }
+        onChange("sequencer");
+        reported = "sequencer";
+        await new Promise<void>((res) => {
+          const done = () => res();
+          lock.signal.addEventListener("abort", done, { once: true });
+          signal.addEventListener("abort", done, { once: true });
+        });
+        await node.stopSequencing();
+        await lock.release();
+        if (signal.aborted) return;
+      } catch (e) {
+        const err = e instanceof CairnError ? e : cairnError("ERR_INTERNAL", String(e));
+        if (reported !== "follower") onChange("follower", err);
+        reported = "follower";
+      }
+      await new Promise<void>((res) => {
+        const t = setTimeout(res, retryMs);
+        signal.addEventListener(
+          "abort",
+          () => {
+            clearTimeout(t);
+            res();
+          },
+          { once: true },
+        );
+      });
+    }
+  })();
+}
