@@ -916,14 +916,34 @@ export class TufRepository {
   async publish(out: FileArea): Promise<PublishReport> {
     const plan = await this.#plan(await publishedMeta(out, this.limits));
     const problems = plan.problems;
-    const files = plan.files;
     // Pre-flight: a published version must never change (clients may hold it already).
+    const todoTargets: Array<{ name: string; blob: string }> = [];
     const todo: Array<{ name: string; bytes: Uint8Array }> = [];
     let unchanged = 0;
     if (problems.length === 0) {
-      for (const f of files) {
-        checkAreaName(f.name);
-        const existing = await out.read(f.name);
+      for (let i = 0; i < plan.targets.length; i += PUBLISH_BATCH) {
+        const chunk = plan.targets.slice(i, i + PUBLISH_BATCH);
+        for (const f of chunk) checkAreaName(f.name);
+        const there = await readAll(
+          out,
+          chunk.map((f) => f.name),
+        );
+        for (let j = 0; j < chunk.length; j++) {
+          const existing = there[j];
+          if (existing === undefined) todoTargets.push(chunk[j]!);
+          else if (sameBytes(existing, (await this.store.read(blobName(chunk[j]!.blob))) ?? new Uint8Array()))
+            unchanged++;
+          else
+            problems.push(`published ${chunk[j]!.name} differs from its content (the file name is its hash)`);
+        }
+      }
+      for (const f of plan.files) checkAreaName(f.name);
+      const there = await readAll(
+        out,
+        plan.files.map((f) => f.name),
+      );
+      plan.files.forEach((f, i) => {
+        const existing = there[i];
         if (existing === undefined) todo.push(f);
         else if (f.name === "metadata/timestamp.json") {
           const v = publishedVersion(existing);
@@ -934,18 +954,37 @@ export class TufRepository {
           } else if (sameBytes(existing, f.bytes)) unchanged++;
           else todo.push(f);
         } else if (sameBytes(existing, f.bytes)) unchanged++;
-        else if (f.name.startsWith("targets/")) {
-          problems.push(`published ${f.name} differs from its content (the file name is its hash)`);
-        } else {
-          problems.push(`${f.name} is already published with other content: bump the role's version`);
-        }
-      }
+        else problems.push(`${f.name} is already published with other content: bump the role's version`);
+      });
     }
     if (problems.length > 0) {
       throw cairnError("ERR_TUF_REPOSITORY_INCONSISTENT", `nothing published: ${problems.join("; ")}`);
     }
     const written: string[] = [];
+    // Target contents first, in batches (memory holds one batch), then the targets roles together,
+    // then snapshot, root versions and timestamp one by one, timestamp last (TUF 7: clients only
+    // see the new set once timestamp.json names it, and by then every file it reaches is there).
+    for (let i = 0; i < todoTargets.length; i += PUBLISH_BATCH) {
+      const chunk = todoTargets.slice(i, i + PUBLISH_BATCH);
+      const blobs = await readAll(
+        this.store,
+        chunk.map((f) => blobName(f.blob)),
+      );
+      const batch: AreaFile[] = [];
+      chunk.forEach((f, j) => {
+        const b = blobs[j];
+        if (b === undefined)
+          throw cairnError("ERR_IO", `the content of ${f.name} disappeared during publish`);
+        batch.push({ name: f.name, bytes: b });
+      });
+      await writeAll(out, batch);
+      for (const f of chunk) written.push(f.name);
+    }
+    const roles = todo.filter((f) => plan.roleFiles.has(f.name));
+    await writeAll(out, roles);
+    for (const f of roles) written.push(f.name);
     for (const f of todo) {
+      if (plan.roleFiles.has(f.name)) continue;
       await out.write(f.name, f.bytes);
       written.push(f.name);
     }
@@ -962,7 +1001,12 @@ export class TufRepository {
    */
   async #plan(published: ReadonlyMap<string, MetaFile> = new Map()): Promise<{
     problems: string[];
+    /** Target contents to publish: the published name and the blob's SHA-256. */
+    targets: Array<{ name: string; blob: string }>;
+    /** Metadata to publish, in order: targets roles, snapshot, root versions, timestamp. */
     files: Array<{ name: string; bytes: Uint8Array }>;
+    /** The names among `files` of targets roles (written together). */
+    roleFiles: ReadonlySet<string>;
     versions: PublishReport["versions"];
   }> {
     const problems: string[] = [];
@@ -993,7 +1037,7 @@ export class TufRepository {
     if (root.consistent_snapshot !== true)
       problems.push("root does not have consistent_snapshot: cairn publishes consistent snapshots only");
     const config = await this.config();
-    const targetFiles: Array<{ name: string; bytes: Uint8Array }> = [];
+    const targetFiles: Array<{ name: string; blob: string }> = [];
     const roleFiles: Array<{ name: string; bytes: Uint8Array }> = [];
     const expectMeta = new Map<string, MetaFile>();
     const seenBlobs = new Set<string>();
@@ -1049,24 +1093,29 @@ export class TufRepository {
           const pub = publishedTargetName(path, file);
           if (seenBlobs.has(pub)) return;
           seenBlobs.add(pub);
-          targetFiles.push({ name: pub, bytes: new Uint8Array(0) });
+          targetFiles.push({ name: pub, blob: file.hashes.sha256!.toLowerCase() });
         });
       }
       roleFiles.push({ name: `metadata/${t.version}.${name}.json`, bytes: st.bytes });
     }
     if (missing > 10) problems.push(`${missing - 10} more roles have no metadata yet`);
-    // Target contents (TUF 5.7: clients check length and hashes; a missing blob would 404).
-    for (const f of targetFiles) {
-      const sha = f.name.slice(f.name.lastIndexOf("/") + 1).split(".")[0]!;
-      const b = await this.store.read(blobName(sha));
-      if (b === undefined) problems.push(`no content for ${f.name}: add the file`);
-      else f.bytes = b;
+    // Target contents (TUF 5.7: clients check length and hashes; a missing blob would 404). Read
+    // in batches and dropped: publish reads them again to write them.
+    for (let i = 0; i < targetFiles.length; i += PUBLISH_BATCH) {
+      const chunk = targetFiles.slice(i, i + PUBLISH_BATCH);
+      const got = await readAll(
+        this.store,
+        chunk.map((f) => blobName(f.blob)),
+      );
+      chunk.forEach((f, j) => {
+        if (got[j] === undefined) problems.push(`no content for ${f.name}: add the file`);
+      });
     }
     // Snapshot (TUF 5.5) and timestamp (TUF 5.4).
     const snap = await this.#load("snapshot");
     const ts = await this.#load("timestamp");
     let versions = { root: root.version, targets: targetsVersion, snapshot: 0, timestamp: 0 };
-    const files: Array<{ name: string; bytes: Uint8Array }> = [...targetFiles, ...roleFiles];
+    const files: Array<{ name: string; bytes: Uint8Array }> = [...roleFiles];
     if (snap === undefined || ts === undefined) problems.push("no snapshot or timestamp: run refresh");
     else {
       const s = snap.md.signed as Snapshot;
@@ -1092,7 +1141,13 @@ export class TufRepository {
     }
     for (const r of roots) files.push({ name: `metadata/${r.md.signed.version}.root.json`, bytes: r.bytes });
     if (ts !== undefined) files.push({ name: "metadata/timestamp.json", bytes: ts.bytes });
-    return { problems, files, versions };
+    return {
+      problems,
+      targets: targetFiles,
+      files,
+      roleFiles: new Set(roleFiles.map((f) => f.name)),
+      versions,
+    };
   }
 
   // --- internals -----------------------------------------------------------------------------
@@ -1357,6 +1412,9 @@ interface BinsInfo {
   info: SuccinctRolesInfo;
   bins: SuccinctRoles;
 }
+
+/** Files read and written per batch by publish. */
+const PUBLISH_BATCH = 256;
 
 /** Target contents stored per batch by addTargets (files, bytes). */
 const ADD_BATCH_FILES = 256;
