@@ -125,6 +125,28 @@ describe("cairn tuf delegate --succinct-bins, add, publish, client download", ()
     assert.match(named.stderr, /ERR_USAGE/);
   });
 
+  it("adopts the published repository into a new working directory and extends it", async () => {
+    const r = await run([
+      "tuf",
+      "adopt",
+      "repo-adopted",
+      "out",
+      "--snapshot-key",
+      "online",
+      "--timestamp-key",
+      "online",
+    ]);
+    assert.match(r.stdout, /68 role\(s\), 300 target\(s\)/);
+    writeFileSync(join(t.dir, "new.tgz"), "new file\n");
+    await run(["tuf", "add", "repo-adopted", "new.tgz", "--prefix", "pkgs/", "--key", "bins"]);
+    await run(["tuf", "refresh", "repo-adopted"]);
+    await run(["tuf", "publish", "repo-adopted", "out"]);
+    assert.equal((await download("c1", "pkgs/new.tgz")).toString(), "new file\n");
+    // Adopting into a directory that holds a repository is a usage error.
+    const again = await cairn(["tuf", "adopt", "repo-adopted", "out"], t.dir);
+    assert.equal(again.code, 2, again.stderr);
+  });
+
   it("draws a progress bar on a terminal, and none with --json", async () => {
     const runIn = async (args: string[], tty: boolean) => {
       let err = "";

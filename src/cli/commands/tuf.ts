@@ -205,7 +205,7 @@ function render(io: CliIO, json: boolean | undefined, value: unknown, text: stri
   write(io.stdout, json ? JSON.stringify(value) : text);
 }
 
-/** `cairn tuf init | add | remove | delegate | submit | revoke | rotate | sign | refresh | publish | status`. */
+/** `cairn tuf init | adopt | add | remove | delegate | submit | revoke | rotate | sign | refresh | publish | status`. */
 export function registerTufRepo(tuf: Command, io: CliIO): void {
   tuf
     .command("init")
@@ -275,6 +275,47 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
           o.json,
           st,
           `TUF repository created in ${dir}: ${st.map((r) => `${r.role} v${r.version} (${r.signed}/${r.threshold} signed)`).join(", ")}`,
+        );
+      },
+    );
+
+  tuf
+    .command("adopt")
+    .description(
+      "take over a repository another TUF tool published (consistent snapshots): verified whole, then kept in DIR",
+    )
+    .argument("<dir>", "the new working directory")
+    .argument("<published>", "the published directory (its metadata/ and targets/)")
+    .option("--targets-key <key...>", "targets private key(s), recorded in the config for add")
+    .option("--snapshot-key <key...>", "snapshot private key(s), recorded for refresh")
+    .option("--timestamp-key <key...>", "timestamp private key(s), recorded for refresh")
+    .action(
+      async (
+        dir: string,
+        published: string,
+        o: { targetsKey?: string[]; snapshotKey?: string[]; timestampKey?: string[] },
+      ) => {
+        const signing: Record<string, string[]> = {};
+        for (const [role, refs] of [
+          ["targets", o.targetsKey],
+          ["snapshot", o.snapshotKey],
+          ["timestamp", o.timestampKey],
+        ] as const) {
+          if (refs !== undefined) signing[role] = refs.map((k) => signerRef(io, k));
+        }
+        const area = resolve(io.cwd, dir);
+        await mkdir(area, { recursive: true });
+        const repo = await TufRepository.adopt(
+          directoryFileArea(area),
+          directoryFileArea(resolve(io.cwd, published)),
+          {
+            signing,
+          },
+        );
+        const roles = await repo.status();
+        write(
+          io.stdout,
+          `adopted ${published} into ${dir}: ${roles.length} role(s), ${roles.reduce((n, r) => n + r.targets, 0)} target(s)`,
         );
       },
     );

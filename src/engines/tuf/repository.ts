@@ -333,6 +333,153 @@ export class TufRepository {
     return repo;
   }
 
+  /**
+   * Takes over a repository another TUF implementation published (consistent-snapshot layout, as
+   * publish writes it: `metadata/N.root.json`, `metadata/V.ROLE.json`, `metadata/timestamp.json`,
+   * `targets/<dir>/<sha256>.<file>`), so that cairn's tools extend it: everything is verified as
+   * a client would (TUF 5.3-5.6: the root chain from version 1, timestamp, snapshot, every targets
+   * role reachable from "targets" through its delegator, every target's length and hashes), then
+   * the exact bytes are kept in `store`. Signing references for later unattended runs go in
+   * `opts.signing`. Throws ERR_USAGE when `store` already holds a repository or `source` does not
+   * use consistent snapshots, ERR_NOT_FOUND for a missing file, and the verification codes.
+   */
+  static async adopt(
+    store: FileArea,
+    source: FileArea,
+    opts: { signing?: Record<string, string[]>; clock?: Clock; limits?: TufLimits } = {},
+  ): Promise<TufRepository> {
+    const repo = new TufRepository({
+      store,
+      ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
+      ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
+    });
+    const limits = repo.limits;
+    if ((await store.read(CONFIG)) !== undefined) {
+      throw cairnError("ERR_USAGE", "a TUF repository already exists here");
+    }
+    const need = async (name: string): Promise<Uint8Array> => {
+      const b = await source.read(name);
+      if (b === undefined) throw cairnError("ERR_NOT_FOUND", `${name} is missing from the repository`);
+      return b;
+    };
+    // TUF 5.3: root 1, then each next version signed by the previous and its own thresholds.
+    const roots: Array<Staged<Root>> = [];
+    for (let v = 1; ; v++) {
+      const b = v === 1 ? await need("metadata/1.root.json") : await source.read(`metadata/${v}.root.json`);
+      if (b === undefined) break;
+      if (v > limits.maxRootRotations + 1)
+        throw cairnError("ERR_TUF_BOUND_EXCEEDED", `more than ${limits.maxRootRotations} root rotations`);
+      const md = parseMetadataBytes(b, "root", { file: `metadata/${v}.root.json`, limits });
+      if (md.signed.version !== v) {
+        throw cairnError(
+          "ERR_TUF_VERSION_MISMATCH",
+          `metadata/${v}.root.json has version ${md.signed.version}`,
+          {
+            field: "signed.version",
+          },
+        );
+      }
+      const prev = roots[roots.length - 1]?.md.signed;
+      if (prev !== undefined) verifyDelegate(prev, "root", md, limits);
+      verifyDelegate(md.signed, "root", md, limits);
+      roots.push({ md, bytes: b });
+    }
+    const root = roots[roots.length - 1]!.md.signed;
+    if (root.consistent_snapshot !== true)
+      throw cairnError(
+        "ERR_USAGE",
+        "the repository does not use consistent snapshots: cairn publishes only those",
+      );
+    const tsBytes = await need("metadata/timestamp.json");
+    const ts = parseMetadataBytes(tsBytes, "timestamp", { file: "metadata/timestamp.json", limits });
+    verifyDelegate(root, "timestamp", ts, limits);
+    const sm = ts.signed.meta["snapshot.json"];
+    const snapName = `metadata/${sm.version}.snapshot.json`;
+    const snapBytes = await need(snapName);
+    checkLengthAndHashes(snapBytes, sm, snapName);
+    const snap = parseMetadataBytes(snapBytes, "snapshot", { file: snapName, limits });
+    verifyDelegate(root, "snapshot", snap, limits);
+    // Targets roles from "targets" down, each verified by its delegator (TUF 5.6).
+    const roleFiles: AreaFile[] = [];
+    const blobs: Array<{ source: string; file: TargetFile; path: string }> = [];
+    const seen = new Set<string>();
+    const stack: Array<{ name: string; delegator: Root | Targets }> = [{ name: "targets", delegator: root }];
+    let metaHashes = true;
+    while (stack.length > 0) {
+      const { name, delegator } = stack.pop()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      if (seen.size > MAX_ROLES) throw cairnError("ERR_TUF_BOUND_EXCEEDED", `more than ${MAX_ROLES} roles`);
+      if (name !== "targets" && !SAFE_ROLE.test(name))
+        throw cairnError("ERR_TUF_METADATA_INVALID", `role name ${JSON.stringify(name)} cannot be published`);
+      const entry = Object.hasOwn(snap.signed.meta, `${name}.json`)
+        ? snap.signed.meta[`${name}.json`]
+        : undefined;
+      if (entry === undefined) {
+        if (name === "targets")
+          throw cairnError("ERR_TUF_METADATA_MISSING", "the snapshot does not list targets.json");
+        continue; // a delegated role with no metadata yet: its developer submits it later
+      }
+      if (entry.hashes === undefined) metaHashes = false;
+      const file = `metadata/${entry.version}.${name}.json`;
+      const bytes = await need(file);
+      checkLengthAndHashes(bytes, entry, file);
+      const md = parseMetadataBytes(bytes, "targets", { file, limits });
+      verifyDelegate(delegator, name, md, limits);
+      if (md.signed.version !== entry.version) {
+        throw cairnError("ERR_TUF_VERSION_MISMATCH", `${file} has version ${md.signed.version}`, {
+          field: "signed.version",
+        });
+      }
+      roleFiles.push({ name: roleName(name), bytes });
+      for (const [path, f] of Object.entries(md.signed.targets)) {
+        checkTargetPath(path);
+        blobs.push({ source: publishedTargetName(path, f), file: f, path });
+      }
+      const d = md.signed.delegations;
+      if (d?.succinct_roles !== undefined) {
+        const bins = new SuccinctRoles(d.succinct_roles);
+        for (let i = bins.numberOfBins - 1; i >= 0; i--)
+          stack.push({ name: bins.roleName(i), delegator: md.signed });
+      }
+      const roles = d?.roles ?? [];
+      for (let i = roles.length - 1; i >= 0; i--) stack.push({ name: roles[i]!.name, delegator: md.signed });
+    }
+    // Target contents, checked against their entries (TUF 5.7) and kept by SHA-256, in batches.
+    for (let i = 0; i < blobs.length; i += PUBLISH_BATCH) {
+      const chunk = blobs.slice(i, i + PUBLISH_BATCH);
+      const got = await readAll(
+        source,
+        chunk.map((b) => b.source),
+      );
+      const batch: AreaFile[] = [];
+      chunk.forEach((b, j) => {
+        const bytes = got[j];
+        if (bytes === undefined)
+          throw cairnError("ERR_NOT_FOUND", `${b.source} is missing from the repository`);
+        checkLengthAndHashes(bytes, b.file, `target ${b.path}`);
+        batch.push({ name: blobName(b.file.hashes.sha256!.toLowerCase()), bytes });
+      });
+      await writeAll(store, batch);
+    }
+    const config: RepositoryConfig = {
+      cairnTufRepository: 1,
+      expiry: { ...DEFAULT_EXPIRY },
+      metaHashes: metaHashes && sm.hashes !== undefined,
+      signing: opts.signing ?? {},
+    };
+    await writeAll(store, [
+      ...roleFiles,
+      ...roots.map((r) => ({ name: rootName(r.md.signed.version), bytes: r.bytes })),
+    ]);
+    await store.write(roleName("root"), roots[roots.length - 1]!.bytes);
+    await store.write(roleName("snapshot"), snapBytes);
+    await store.write(roleName("timestamp"), tsBytes);
+    // The configuration last: until it is written the area holds no repository.
+    await store.write(CONFIG, Buffer.from(`${JSON.stringify(config, null, 1)}\n`));
+    return repo;
+  }
+
   // --- reading -------------------------------------------------------------------------------
 
   /** The repository's configuration. Throws ERR_NOT_FOUND when the area holds no repository. */
