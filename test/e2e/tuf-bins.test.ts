@@ -12,7 +12,7 @@ import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import type { CliIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
-import { type CliResult, cairn, tempDir } from "./cli.js";
+import { type CliResult, cairn, isOneErrorLine, tempDir } from "./cli.js";
 
 describe("cairn tuf delegate --succinct-bins, add, publish, client download", () => {
   const t = tempDir("tuf-bins");
@@ -145,6 +145,31 @@ describe("cairn tuf delegate --succinct-bins, add, publish, client download", ()
     // Adopting into a directory that holds a repository is a usage error.
     const again = await cairn(["tuf", "adopt", "repo-adopted", "out"], t.dir);
     assert.equal(again.code, 2, again.stderr);
+  });
+
+  it("refuses bad submitted metadata with one error line and its exit code, changing nothing", async () => {
+    const before = readFileSync(join(t.dir, "repo", "metadata", "bins-00.json"));
+    writeFileSync(join(t.dir, "bad.json"), '{"signed": {"_type": "targets",');
+    const malformed = await cairn(["tuf", "submit", "repo", "bad.json", "--role", "bins-00"], t.dir);
+    assert.equal(malformed.code, 12, malformed.stderr);
+    assert.ok(isOneErrorLine(malformed.stderr), malformed.stderr);
+    assert.match(malformed.stderr, /ERR_JSON_MALFORMED/);
+    const doc = JSON.parse(before.toString());
+    doc.signed.version = 99;
+    doc.signed.spec_version = "2.0.0";
+    writeFileSync(join(t.dir, "bad.json"), JSON.stringify(doc));
+    const spec = await cairn(["tuf", "submit", "repo", "bad.json", "--role", "bins-00"], t.dir);
+    assert.equal(spec.code, 12, spec.stderr);
+    assert.match(spec.stderr, /ERR_TUF_METADATA_INVALID.*spec_version/);
+    doc.signed.spec_version = "1.0.31";
+    writeFileSync(join(t.dir, "bad.json"), JSON.stringify(doc));
+    const unsigned = await cairn(["tuf", "submit", "repo", "bad.json", "--role", "bins-00"], t.dir);
+    assert.equal(unsigned.code, 10, unsigned.stderr);
+    assert.match(unsigned.stderr, /ERR_TUF_SIGNATURE_INVALID.*bins-00/);
+    const unknown = await cairn(["tuf", "submit", "repo", "bad.json", "--role", "nobody"], t.dir);
+    assert.equal(unknown.code, 13, unknown.stderr);
+    assert.match(unknown.stderr, /ERR_TUF_ROLE_UNKNOWN/);
+    assert.deepEqual(readFileSync(join(t.dir, "repo", "metadata", "bins-00.json")), before);
   });
 
   it("draws a progress bar on a terminal, and none with --json", async () => {
