@@ -22,6 +22,8 @@ import {
 } from "./fixtures.js";
 import { type Cmd, type Comparison, compare, renderTable } from "./harness.js";
 import { makeOciImage, OCI_BENCH_TAG, taggedDigest } from "./oci.js";
+// tuf: the PEP 458-shaped repository against tuf-js (issue 4)
+import { type TufFigures, tufPep458Bench } from "./tuf.js";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const BUILT_CAIRN = join(ROOT, "dist", "cairn.mjs");
@@ -37,11 +39,13 @@ const { values: args } = parseArgs({
     warmup: { type: "string", default: "0" },
     keep: { type: "boolean", default: false },
     cairn: { type: "string" },
+    // tuf: timed tuf-js runs in tuf-pep458 (about 70 s each at full size; 0 skips tuf-js)
+    "tufjs-runs": { type: "string", default: "1" },
     help: { type: "boolean", short: "h", default: false },
   },
 });
 
-const BENCHMARKS = ["verify-10k", "verify-50k", "run-10k", "run-large", "oci-copy"] as const;
+const BENCHMARKS = ["verify-10k", "verify-50k", "run-10k", "run-large", "oci-copy", "tuf-pep458"] as const;
 type BenchName = (typeof BENCHMARKS)[number];
 
 if (args.help) {
@@ -73,6 +77,8 @@ const SIZES = quick
       bigFileBytes: 16 * 2 ** 20,
       ociLayers: 4,
       ociLayerBytes: 16 * 2 ** 20,
+      tufBins: 256,
+      tufTargets: 1_024,
     }
   : {
       small: 10_000,
@@ -81,6 +87,8 @@ const SIZES = quick
       bigFileBytes: 256 * 2 ** 20,
       ociLayers: 8,
       ociLayerBytes: 128 * 2 ** 20,
+      tufBins: 16_384,
+      tufTargets: 65_536,
     };
 
 // --cairn: another build of the CLI's main.js (e.g. an installed cairn, or a branch built elsewhere).
@@ -428,6 +436,7 @@ async function main(): Promise<void> {
   if (loadBefore[0]! > 0.5)
     log(`bench: warning: load average ${loadBefore[0]!.toFixed(2)}; the machine is not idle`);
   const results: Comparison[] = [];
+  let tuf: TufFigures | undefined;
   const k = (n: number) => (quick ? `${n}` : `${n / 1000}k`);
   for (const b of selected as BenchName[]) {
     log(`== ${b}`);
@@ -447,10 +456,36 @@ async function main(): Promise<void> {
       case "oci-copy":
         results.push(...(await ociCopyBench()));
         break;
+      case "tuf-pep458": {
+        const r = await tufPep458Bench({
+          work,
+          sizes: { bins: SIZES.tufBins, targets: SIZES.tufTargets },
+          repeat,
+          tufjsRuns: Number(args["tufjs-runs"]),
+          scratch,
+          log,
+          cairnArgv: [process.execPath, CAIRN],
+          env: cairnEnv,
+        });
+        results.push(...r.comparisons);
+        tuf = r.figures;
+        break;
+      }
     }
   }
   const table = renderTable(results);
   process.stdout.write(`\n${table}\n`);
+  if (tuf !== undefined) {
+    const build = Object.entries(tuf.build)
+      .map(([p, sec]) => `${p} ${sec.toFixed(1)} s`)
+      .join(", ");
+    process.stdout.write(
+      `tuf-pep458: ${tuf.bins} bins, ${tuf.targets} targets, snapshot ${tuf.snapshotBytes} bytes; built in-process: ${build}\n` +
+        `tuf-pep458: add one target + refresh + publish (CLI): ${tuf.addOne.totalS.toFixed(3)} s ` +
+        `(add ${tuf.addOne.addS.toFixed(3)}, refresh ${tuf.addOne.refreshS.toFixed(3)}, publish ${tuf.addOne.publishS.toFixed(3)})\n` +
+        `tuf-pep458: a returning client fetching the changed target downloads ${tuf.returning.bytes} bytes in ${tuf.returning.requests} requests\n`,
+    );
+  }
   const pkg = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")) as { version: string };
   let commit = "unknown";
   try {
@@ -477,6 +512,7 @@ async function main(): Promise<void> {
     warmup,
     sizes: SIZES,
     results,
+    ...(tuf !== undefined ? { tuf } : {}),
   };
   mkdirSync(RESULTS, { recursive: true });
   writeFileSync(join(RESULTS, "latest.json"), `${JSON.stringify(report, null, 2)}\n`);

@@ -2,11 +2,22 @@
 // The TUF repository's FileArea (src/engines/tuf/repository-ports.ts) as a directory: the working
 // state (config.json, metadata/, blobs/) and the published set (metadata/, targets/) a static web
 // server serves as is. Each name segment is one directory entry; writes are atomic and durable.
+import { randomBytes } from "node:crypto";
+import {
+  closeSync,
+  fsync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  unlinkSync,
+  writeSync,
+} from "node:fs";
 import { mkdir, open, readdir, rm, stat } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve, sep } from "node:path";
 import { cairnError } from "../core/errors.js";
 import { checkAreaName, type FileArea } from "../engines/tuf/repository-ports.js";
-import { readFileIfExists, writeFileAtomic } from "./fs.js";
+import { writeFileAtomic } from "./fs.js";
 
 /** Files read from the command line for the repository, with the target path each gets. */
 export interface TargetFileSource {
@@ -42,7 +53,7 @@ export function directoryFileArea(dir: string): FileArea {
     return join(root, ...name.split("/"));
   };
   return {
-    read: (name) => readFileIfExists(path(name)),
+    read: async (name) => readSync(path(name)),
     write: async (name, bytes) => {
       const p = path(name);
       try {
@@ -53,6 +64,7 @@ export function directoryFileArea(dir: string): FileArea {
       await writeFileAtomic(p, bytes);
       await syncDir(dirname(p));
     },
+    writeMany: (files) => writeManyIn(files.map((f) => ({ path: path(f.name), bytes: f.bytes }))),
     remove: async (name) => {
       const p = path(name);
       await rm(p, { force: true }).catch((e) => {
@@ -60,6 +72,89 @@ export function directoryFileArea(dir: string): FileArea {
       });
     },
   };
+}
+
+/**
+ * Reads a whole file, or undefined when it does not exist; other failures are ERR_IO. Synchronous:
+ * the repository reads many small files (16,384 bins take 0.3 s this way, 2 s through the thread
+ * pool), and the CLI has nothing else to do meanwhile.
+ */
+function readSync(p: string): Uint8Array | undefined {
+  try {
+    return readFileSync(p);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === "ENOENT") return undefined;
+    throw cairnError("ERR_IO", `cannot read ${p}: ${err.code ?? err.message}`, { file: p }, { cause: e });
+  }
+}
+
+/** Files written per batch by writeMany: each batch holds that many descriptors open. */
+const BATCH = 256;
+
+function fsyncFd(fd: number): Promise<void> {
+  return new Promise((ok, ko) => fsync(fd, (e) => (e ? ko(e) : ok())));
+}
+
+/**
+ * writeMany for directories: per batch, every file goes to a temporary file in its directory, the
+ * temporary files are fsynced together (the file system commits them in one journal transaction
+ * instead of one each: about 0.1 ms a file here instead of 1 to 2 ms), then renamed into place; each
+ * directory touched is fsynced once at the end. Synchronous creates and renames: one system call
+ * each instead of a thread-pool round trip.
+ */
+async function writeManyIn(files: ReadonlyArray<{ path: string; bytes: Uint8Array }>): Promise<void> {
+  const dirs = new Set<string>();
+  for (let start = 0; start < files.length; start += BATCH) {
+    const batch = files.slice(start, start + BATCH);
+    const open: Array<{ fd: number; tmp: string; path: string }> = [];
+    let current = "";
+    try {
+      for (const f of batch) {
+        current = f.path;
+        const dir = dirname(f.path);
+        if (!dirs.has(dir)) {
+          mkdirSync(dir, { recursive: true });
+          dirs.add(dir);
+        }
+        const tmp = join(dir, `.${basename(f.path)}.${randomBytes(6).toString("hex")}.tmp`);
+        const fd = openSync(tmp, "wx", 0o644);
+        open.push({ fd, tmp, path: f.path });
+        let off = 0;
+        while (off < f.bytes.length) off += writeSync(fd, f.bytes, off, f.bytes.length - off);
+      }
+      current = "";
+      await Promise.all(open.map((o) => fsyncFd(o.fd)));
+      while (open.length > 0) {
+        const o = open[0]!;
+        current = o.path;
+        closeSync(o.fd);
+        open.shift();
+        renameSync(o.tmp, o.path);
+      }
+    } catch (e) {
+      for (const o of open) {
+        try {
+          closeSync(o.fd);
+        } catch {}
+        try {
+          unlinkSync(o.tmp);
+        } catch {}
+      }
+      const err = e as NodeJS.ErrnoException;
+      throw cairnError(
+        "ERR_IO",
+        `cannot write ${current || "files"}: ${err.code ?? err.message}`,
+        current ? { file: current } : {},
+        { cause: e },
+      );
+    }
+  }
+  // New directories' entries live in their parents: sync those too.
+  const all = new Set<string>();
+  for (const d of dirs) all.add(d).add(dirname(d));
+  const list = [...all];
+  for (let i = 0; i < list.length; i += BATCH) await Promise.all(list.slice(i, i + BATCH).map(syncDir));
 }
 
 /**

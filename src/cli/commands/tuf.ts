@@ -156,6 +156,28 @@ async function refsFor(io: CliIO, repo: TufRepository, role: string, given?: str
   return refs;
 }
 
+// --- hash bins (TAP 15) ------------------------------------------------------------------------
+
+/** The config's signing entry for the hash bins a role delegates to. */
+const binsSigning = (role: string) => `${role}:bins`;
+
+/**
+ * Keys that sign a targets role's changes: the given ones, else the config's; for a role that
+ * delegates to hash bins, the bins' keys (its targets go to the bins).
+ */
+async function targetsRefs(
+  io: CliIO,
+  repo: TufRepository,
+  role: string,
+  given?: string[],
+): Promise<string[]> {
+  if (given !== undefined && given.length > 0) return given.map((k) => signerRef(io, k));
+  if ((await repo.hashBins(role)) === undefined) return refsFor(io, repo, role);
+  const refs = (await repo.config()).signing[binsSigning(role)] ?? [];
+  if (refs.length === 0) throw cairnError("ERR_USAGE", `no key for the hash bins of ${role}: give --key`);
+  return refs;
+}
+
 /** ROLE=N pairs (`--threshold root=2`). */
 function rolePairs(pairs: readonly string[] | undefined, flag: string): Map<string, number> {
   const out = new Map<string, number>();
@@ -183,7 +205,7 @@ function render(io: CliIO, json: boolean | undefined, value: unknown, text: stri
   write(io.stdout, json ? JSON.stringify(value) : text);
 }
 
-/** `cairn tuf init | add | remove | delegate | submit | revoke | rotate | sign | refresh | publish | status`. */
+/** `cairn tuf init | adopt | add | remove | delegate | submit | revoke | rotate | sign | refresh | publish | status`. */
 export function registerTufRepo(tuf: Command, io: CliIO): void {
   tuf
     .command("init")
@@ -258,6 +280,47 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
     );
 
   tuf
+    .command("adopt")
+    .description(
+      "take over a repository another TUF tool published (consistent snapshots): verified whole, then kept in DIR",
+    )
+    .argument("<dir>", "the new working directory")
+    .argument("<published>", "the published directory (its metadata/ and targets/)")
+    .option("--targets-key <key...>", "targets private key(s), recorded in the config for add")
+    .option("--snapshot-key <key...>", "snapshot private key(s), recorded for refresh")
+    .option("--timestamp-key <key...>", "timestamp private key(s), recorded for refresh")
+    .action(
+      async (
+        dir: string,
+        published: string,
+        o: { targetsKey?: string[]; snapshotKey?: string[]; timestampKey?: string[] },
+      ) => {
+        const signing: Record<string, string[]> = {};
+        for (const [role, refs] of [
+          ["targets", o.targetsKey],
+          ["snapshot", o.snapshotKey],
+          ["timestamp", o.timestampKey],
+        ] as const) {
+          if (refs !== undefined) signing[role] = refs.map((k) => signerRef(io, k));
+        }
+        const area = resolve(io.cwd, dir);
+        await mkdir(area, { recursive: true });
+        const repo = await TufRepository.adopt(
+          directoryFileArea(area),
+          directoryFileArea(resolve(io.cwd, published)),
+          {
+            signing,
+          },
+        );
+        const roles = await repo.status();
+        write(
+          io.stdout,
+          `adopted ${published} into ${dir}: ${roles.length} role(s), ${roles.reduce((n, r) => n + r.targets, 0)} target(s)`,
+        );
+      },
+    );
+
+  tuf
     .command("add")
     .description("add or update targets from files or directories (a directory adds every file under it)")
     .argument("<dir>", "the repository")
@@ -293,25 +356,31 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
           files.map((f) => resolve(io.cwd, f)),
           o.prefix ?? "",
         );
-        const inputs: TargetInput[] = [];
-        for (const s of sources) {
-          inputs.push({
-            path: s.path,
-            bytes: await readFileRequired(s.file, "target file"),
-            ...(custom !== undefined ? { custom } : {}),
-          });
+        // Streamed: each file is read when the engine takes it, so memory holds one batch.
+        async function* inputs(): AsyncGenerator<TargetInput> {
+          for (const s of sources) {
+            yield {
+              path: s.path,
+              bytes: await readFileRequired(s.file, "target file"),
+              ...(custom !== undefined ? { custom } : {}),
+            };
+          }
         }
-        const keys = await signers(io, await refsFor(io, repo, o.role, o.key));
-        const added = await repo.addTargets(o.role, inputs, keys, progressBar(io, "adding targets"));
+        const keys = await signers(io, await targetsRefs(io, repo, o.role, o.key));
+        const progress = o.json ? undefined : progressBar(io, "adding targets");
+        const added = await repo.addTargets(o.role, inputs(), keys, progress, sources.length);
+        const n = Object.keys(added).length;
+        const bins = await repo.hashBins(o.role);
+        const where = bins === undefined ? o.role : `the hash bins ${bins.namePrefix}-* of ${o.role}`;
         render(
           io,
           o.json,
           added,
-          Object.entries(added)
-            .map(([p, f]) => `${p}  ${f.length} bytes  sha256:${f.hashes.sha256}`)
-            .concat(
-              `${inputs.length} target(s) in ${o.role}; run "cairn tuf refresh" then "cairn tuf publish"`,
-            )
+          (n <= 100
+            ? Object.entries(added).map(([p, f]) => `${p}  ${f.length} bytes  sha256:${f.hashes.sha256}`)
+            : []
+          )
+            .concat(`${n} target(s) in ${where}; run "cairn tuf refresh" then "cairn tuf publish"`)
             .join("\n"),
         );
       },
@@ -326,18 +395,28 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
     .option("--key <key...>", "private key(s) of the role (default: from the config)")
     .action(async (dir: string, paths: string[], o: { role: string; key?: string[] }) => {
       const repo = repoAt(io, dir);
-      await repo.removeTargets(o.role, paths, await signers(io, await refsFor(io, repo, o.role, o.key)));
+      await repo.removeTargets(o.role, paths, await signers(io, await targetsRefs(io, repo, o.role, o.key)));
       write(io.stdout, `removed ${paths.length} target(s) from ${o.role}`);
     });
 
   tuf
     .command("delegate")
-    .description("delegate target paths to a developer's role, trusted through their public key(s)")
+    .description(
+      "delegate target paths to a developer's role, trusted through their public key(s), or to TAP 15 hash bins",
+    )
     .argument("<dir>", "the repository")
-    .requiredOption("--name <role>", "the new role's name")
-    .requiredOption("--key <pub...>", "the developer's public key file(s)")
+    .requiredOption("--name <role>", "the new role's name (with --succinct-bins: the bins' name prefix)")
+    .option("--key <pub...>", "the developer's public key file(s) (with --succinct-bins: the bins')")
     .option("--paths <pattern...>", "path patterns the role may sign for, e.g. 'alice/*' (* stops at /)")
     .option("--hash-prefix <hex...>", "instead of --paths: SHA-256 prefixes of target paths")
+    .option(
+      "--succinct-bins <n>",
+      "instead of --paths: N hash bins (a power of two, e.g. 16384 as PEP 458) NAME-0000...; targets added to the delegator go to their bin",
+    )
+    .option(
+      "--bin-key <key...>",
+      "with --succinct-bins: the bins' private key(s), which sign the bins now and are recorded in the config for add",
+    )
     .option("--threshold <n>", "signatures the role needs", "1")
     .option("--terminating", "clients stop at this role for its paths")
     .option("--delegator <role>", "the delegating targets role", "targets")
@@ -347,9 +426,11 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
         dir: string,
         o: {
           name: string;
-          key: string[];
+          key?: string[];
           paths?: string[];
           hashPrefix?: string[];
+          succinctBins?: string;
+          binKey?: string[];
           threshold: string;
           terminating?: boolean;
           delegator: string;
@@ -357,18 +438,41 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
         },
       ) => {
         const repo = repoAt(io, dir);
+        const bins = positiveInt(o.succinctBins, "--succinct-bins");
+        const binRefs = (o.binKey ?? []).map((k) => signerRef(io, k));
+        if (bins === undefined && binRefs.length > 0)
+          throw cairnError("ERR_USAGE", "--bin-key goes with --succinct-bins");
+        if (bins !== undefined && binRefs.length === 0)
+          throw cairnError(
+            "ERR_USAGE",
+            "--succinct-bins needs --bin-key: the bins' private key(s) sign them",
+          );
+        const binSigners = await signers(io, binRefs);
+        const keys = o.key !== undefined ? await publicKeys(io, o.key) : binSigners.map((b) => b.publicKey);
+        if (keys.length === 0) throw cairnError("ERR_USAGE", "--key is required");
         await repo.delegate(
           {
             name: o.name,
             delegator: o.delegator,
-            keys: await publicKeys(io, o.key),
+            keys,
             threshold: positiveInt(o.threshold, "--threshold")!,
             ...(o.paths !== undefined ? { paths: o.paths } : {}),
             ...(o.hashPrefix !== undefined ? { pathHashPrefixes: o.hashPrefix } : {}),
+            ...(bins !== undefined ? { bins } : {}),
             terminating: o.terminating === true,
           },
-          await signers(io, await refsFor(io, repo, o.delegator, o.signingKey)),
+          [...(await signers(io, await refsFor(io, repo, o.delegator, o.signingKey))), ...binSigners],
         );
+        if (bins !== undefined) {
+          const c = await repo.config();
+          await repo.setSigning({ ...c.signing, [binsSigning(o.delegator)]: binRefs });
+          write(
+            io.stdout,
+            `${o.delegator} delegates to ${bins} hash bins ${o.name}-*, signed by their key(s); ` +
+              `"cairn tuf add ${dir} FILES${o.delegator === "targets" ? "" : ` --role ${o.delegator}`}" puts each target in its bin`,
+          );
+          return;
+        }
         write(
           io.stdout,
           `${o.delegator} delegates ${(o.paths ?? o.hashPrefix ?? []).join(" ")} to ${o.name}; ` +

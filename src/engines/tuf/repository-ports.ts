@@ -23,6 +23,47 @@ export interface FileArea {
   read(name: string): Promise<Uint8Array | undefined>;
   write(name: string, bytes: Uint8Array): Promise<void>;
   remove(name: string): Promise<void>;
+  /**
+   * Optional: writes many files at once (16,384 hash bins, tens of thousands of targets), each
+   * atomically, all durable once it resolves (an adapter may sync them together instead of one by
+   * one). On failure or crash, any subset of them may have been written, each whole or not at
+   * all; none is visible before the call starts. Files given twice: the last wins.
+   */
+  writeMany?(files: readonly AreaFile[]): Promise<void>;
+}
+
+/** A named file for FileArea.writeMany. */
+export interface AreaFile {
+  name: string;
+  bytes: Uint8Array;
+}
+
+/** Writes `files` with the area's writeMany, or one by one when it has none. */
+export async function writeAll(area: FileArea, files: readonly AreaFile[]): Promise<void> {
+  if (files.length === 0) return;
+  if (area.writeMany !== undefined) return area.writeMany(files);
+  for (const f of files) await area.write(f.name, f.bytes);
+}
+
+/**
+ * Reads many names with up to `concurrency` reads in flight (an adapter's reads are often
+ * round trips: one at a time, 16,384 bins would cost seconds). Results in the order of `names`.
+ */
+export async function readAll(
+  area: FileArea,
+  names: readonly string[],
+  concurrency = 32,
+): Promise<Array<Uint8Array | undefined>> {
+  const out: Array<Uint8Array | undefined> = new Array(names.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < names.length) {
+      const i = next++;
+      out[i] = await area.read(names[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, names.length) }, worker));
+  return out;
 }
 
 /**

@@ -33,6 +33,8 @@ import {
   roleTypeOf,
   type SignedBase,
   type Snapshot,
+  SuccinctRoles,
+  type SuccinctRolesInfo,
   serializeMetadata,
   setTarget,
   signMetadata,
@@ -47,7 +49,7 @@ import {
   verifyDelegate,
 } from "../../formats/tuf/index.js";
 import { checkLengthAndHashes } from "./client.js";
-import { checkAreaName, type FileArea } from "./repository-ports.js";
+import { type AreaFile, checkAreaName, type FileArea, readAll, writeAll } from "./repository-ports.js";
 
 const DAY = 24 * 3600;
 
@@ -116,9 +118,18 @@ export interface DelegateOptions {
   keys: PublicKey[];
   /** Defaults to 1. */
   threshold?: number;
-  /** Shell-style path patterns (TUF 4.5 PATHPATTERN); exactly one of paths and pathHashPrefixes. */
+  /**
+   * Shell-style path patterns (TUF 4.5 PATHPATTERN); exactly one of paths, pathHashPrefixes and
+   * bins.
+   */
   paths?: string[];
   pathHashPrefixes?: string[];
+  /**
+   * TAP 15 succinct hash bins: this many bins (a power of two, 2 to 65,536), named
+   * `${name}-${bin in hex}`, all trusted through `keys`. The delegator may then delegate nothing
+   * else, and targets added to it go to their bins.
+   */
+  bins?: number;
   /** Defaults to false. */
   terminating?: boolean;
 }
@@ -231,6 +242,8 @@ interface Link {
   delegatorName: string;
   delegator: Targets;
   role: DelegatedRole;
+  /** Set when `role` is a hash bin of the delegator's succinct_roles (TAP 15). */
+  bins?: SuccinctRoles;
 }
 
 /** Staged state of one role: parsed (frozen) metadata and the exact bytes kept. */
@@ -320,6 +333,153 @@ export class TufRepository {
     return repo;
   }
 
+  /**
+   * Takes over a repository another TUF implementation published (consistent-snapshot layout, as
+   * publish writes it: `metadata/N.root.json`, `metadata/V.ROLE.json`, `metadata/timestamp.json`,
+   * `targets/<dir>/<sha256>.<file>`), so that cairn's tools extend it: everything is verified as
+   * a client would (TUF 5.3-5.6: the root chain from version 1, timestamp, snapshot, every targets
+   * role reachable from "targets" through its delegator, every target's length and hashes), then
+   * the exact bytes are kept in `store`. Signing references for later unattended runs go in
+   * `opts.signing`. Throws ERR_USAGE when `store` already holds a repository or `source` does not
+   * use consistent snapshots, ERR_NOT_FOUND for a missing file, and the verification codes.
+   */
+  static async adopt(
+    store: FileArea,
+    source: FileArea,
+    opts: { signing?: Record<string, string[]>; clock?: Clock; limits?: TufLimits } = {},
+  ): Promise<TufRepository> {
+    const repo = new TufRepository({
+      store,
+      ...(opts.clock !== undefined ? { clock: opts.clock } : {}),
+      ...(opts.limits !== undefined ? { limits: opts.limits } : {}),
+    });
+    const limits = repo.limits;
+    if ((await store.read(CONFIG)) !== undefined) {
+      throw cairnError("ERR_USAGE", "a TUF repository already exists here");
+    }
+    const need = async (name: string): Promise<Uint8Array> => {
+      const b = await source.read(name);
+      if (b === undefined) throw cairnError("ERR_NOT_FOUND", `${name} is missing from the repository`);
+      return b;
+    };
+    // TUF 5.3: root 1, then each next version signed by the previous and its own thresholds.
+    const roots: Array<Staged<Root>> = [];
+    for (let v = 1; ; v++) {
+      const b = v === 1 ? await need("metadata/1.root.json") : await source.read(`metadata/${v}.root.json`);
+      if (b === undefined) break;
+      if (v > limits.maxRootRotations + 1)
+        throw cairnError("ERR_TUF_BOUND_EXCEEDED", `more than ${limits.maxRootRotations} root rotations`);
+      const md = parseMetadataBytes(b, "root", { file: `metadata/${v}.root.json`, limits });
+      if (md.signed.version !== v) {
+        throw cairnError(
+          "ERR_TUF_VERSION_MISMATCH",
+          `metadata/${v}.root.json has version ${md.signed.version}`,
+          {
+            field: "signed.version",
+          },
+        );
+      }
+      const prev = roots[roots.length - 1]?.md.signed;
+      if (prev !== undefined) verifyDelegate(prev, "root", md, limits);
+      verifyDelegate(md.signed, "root", md, limits);
+      roots.push({ md, bytes: b });
+    }
+    const root = roots[roots.length - 1]!.md.signed;
+    if (root.consistent_snapshot !== true)
+      throw cairnError(
+        "ERR_USAGE",
+        "the repository does not use consistent snapshots: cairn publishes only those",
+      );
+    const tsBytes = await need("metadata/timestamp.json");
+    const ts = parseMetadataBytes(tsBytes, "timestamp", { file: "metadata/timestamp.json", limits });
+    verifyDelegate(root, "timestamp", ts, limits);
+    const sm = ts.signed.meta["snapshot.json"];
+    const snapName = `metadata/${sm.version}.snapshot.json`;
+    const snapBytes = await need(snapName);
+    checkLengthAndHashes(snapBytes, sm, snapName);
+    const snap = parseMetadataBytes(snapBytes, "snapshot", { file: snapName, limits });
+    verifyDelegate(root, "snapshot", snap, limits);
+    // Targets roles from "targets" down, each verified by its delegator (TUF 5.6).
+    const roleFiles: AreaFile[] = [];
+    const blobs: Array<{ source: string; file: TargetFile; path: string }> = [];
+    const seen = new Set<string>();
+    const stack: Array<{ name: string; delegator: Root | Targets }> = [{ name: "targets", delegator: root }];
+    let metaHashes = true;
+    while (stack.length > 0) {
+      const { name, delegator } = stack.pop()!;
+      if (seen.has(name)) continue;
+      seen.add(name);
+      if (seen.size > MAX_ROLES) throw cairnError("ERR_TUF_BOUND_EXCEEDED", `more than ${MAX_ROLES} roles`);
+      if (name !== "targets" && !SAFE_ROLE.test(name))
+        throw cairnError("ERR_TUF_METADATA_INVALID", `role name ${JSON.stringify(name)} cannot be published`);
+      const entry = Object.hasOwn(snap.signed.meta, `${name}.json`)
+        ? snap.signed.meta[`${name}.json`]
+        : undefined;
+      if (entry === undefined) {
+        if (name === "targets")
+          throw cairnError("ERR_TUF_METADATA_MISSING", "the snapshot does not list targets.json");
+        continue; // a delegated role with no metadata yet: its developer submits it later
+      }
+      if (entry.hashes === undefined) metaHashes = false;
+      const file = `metadata/${entry.version}.${name}.json`;
+      const bytes = await need(file);
+      checkLengthAndHashes(bytes, entry, file);
+      const md = parseMetadataBytes(bytes, "targets", { file, limits });
+      verifyDelegate(delegator, name, md, limits);
+      if (md.signed.version !== entry.version) {
+        throw cairnError("ERR_TUF_VERSION_MISMATCH", `${file} has version ${md.signed.version}`, {
+          field: "signed.version",
+        });
+      }
+      roleFiles.push({ name: roleName(name), bytes });
+      for (const [path, f] of Object.entries(md.signed.targets)) {
+        checkTargetPath(path);
+        blobs.push({ source: publishedTargetName(path, f), file: f, path });
+      }
+      const d = md.signed.delegations;
+      if (d?.succinct_roles !== undefined) {
+        const bins = new SuccinctRoles(d.succinct_roles);
+        for (let i = bins.numberOfBins - 1; i >= 0; i--)
+          stack.push({ name: bins.roleName(i), delegator: md.signed });
+      }
+      const roles = d?.roles ?? [];
+      for (let i = roles.length - 1; i >= 0; i--) stack.push({ name: roles[i]!.name, delegator: md.signed });
+    }
+    // Target contents, checked against their entries (TUF 5.7) and kept by SHA-256, in batches.
+    for (let i = 0; i < blobs.length; i += PUBLISH_BATCH) {
+      const chunk = blobs.slice(i, i + PUBLISH_BATCH);
+      const got = await readAll(
+        source,
+        chunk.map((b) => b.source),
+      );
+      const batch: AreaFile[] = [];
+      chunk.forEach((b, j) => {
+        const bytes = got[j];
+        if (bytes === undefined)
+          throw cairnError("ERR_NOT_FOUND", `${b.source} is missing from the repository`);
+        checkLengthAndHashes(bytes, b.file, `target ${b.path}`);
+        batch.push({ name: blobName(b.file.hashes.sha256!.toLowerCase()), bytes });
+      });
+      await writeAll(store, batch);
+    }
+    const config: RepositoryConfig = {
+      cairnTufRepository: 1,
+      expiry: { ...DEFAULT_EXPIRY },
+      metaHashes: metaHashes && sm.hashes !== undefined,
+      signing: opts.signing ?? {},
+    };
+    await writeAll(store, [
+      ...roleFiles,
+      ...roots.map((r) => ({ name: rootName(r.md.signed.version), bytes: r.bytes })),
+    ]);
+    await store.write(roleName("root"), roots[roots.length - 1]!.bytes);
+    await store.write(roleName("snapshot"), snapBytes);
+    await store.write(roleName("timestamp"), tsBytes);
+    // The configuration last: until it is written the area holds no repository.
+    await store.write(CONFIG, Buffer.from(`${JSON.stringify(config, null, 1)}\n`));
+    return repo;
+  }
+
   // --- reading -------------------------------------------------------------------------------
 
   /** The repository's configuration. Throws ERR_NOT_FOUND when the area holds no repository. */
@@ -362,6 +522,15 @@ export class TufRepository {
     return out;
   }
 
+  /**
+   * The hash bins (TAP 15) `role` delegates to: their name prefix and number, or undefined. Targets
+   * added to or removed from such a role go to their bins, signed by the bins' keys.
+   */
+  async hashBins(role: string): Promise<{ namePrefix: string; count: number } | undefined> {
+    const b = await this.#binsOf(role);
+    return b === undefined ? undefined : { namePrefix: b.info.name_prefix, count: b.bins.numberOfBins };
+  }
+
   /** The targets role that delegates to `role`. Throws ERR_TUF_ROLE_UNKNOWN. */
   async delegatorOf(role: string): Promise<string> {
     const chain = await this.#chain(role);
@@ -390,9 +559,12 @@ export class TufRepository {
           role === "targets" && md !== undefined ? Object.keys((md.signed as Targets).targets).length : 0,
       });
     }
-    await this.#walk(async (name, link) => {
-      if (link === undefined) return;
-      const md = (await this.#load(name))?.md as Metadata<Targets> | undefined;
+    const entries = (await this.#roles()).filter((e) => e.chain.length > 0);
+    const staged = await this.#loadAll(entries.map((e) => e.name));
+    entries.forEach((e, i) => {
+      const name = e.name;
+      const link = e.chain[e.chain.length - 1]!;
+      const md = staged[i]?.md as Metadata<Targets> | undefined;
       const d = link.delegator.delegations!;
       out.push({
         role: name,
@@ -416,35 +588,88 @@ export class TufRepository {
    */
   async addTargets(
     role: string,
-    files: readonly TargetInput[],
+    files: Iterable<TargetInput> | AsyncIterable<TargetInput>,
     signers: readonly Signer[],
     onProgress?: (done: number, total: number) => void,
+    total?: number,
   ): Promise<Record<string, TargetFile>> {
     const chain = role === "targets" ? [] : await this.#chain(role);
-    const added: Record<string, TargetFile> = {};
-    for (const f of files) {
+    const bins = await this.#binsOf(role);
+    if (bins === undefined) await this.#checkSigners(role, signers);
+    else this.#binSigners(bins, signers);
+    const added: Record<string, TargetFile> = Object.create(null);
+    // Contents are stored as they come, in batches: memory holds one batch, not the whole set. A
+    // refusal part-way leaves only unreferenced content-addressed blobs; no metadata changes.
+    let batch: AreaFile[] = [];
+    let batchBytes = 0;
+    let done = 0;
+    const flush = async () => {
+      await writeAll(this.store, batch);
+      done += batch.length;
+      batch = [];
+      batchBytes = 0;
+      onProgress?.(done, Math.max(total ?? 0, done));
+    };
+    const seenBlobs = new Set<string>();
+    for await (const f of files) {
       checkTargetPath(f.path);
       this.#checkInDelegation(role, chain, f.path);
-    }
-    let done = 0;
-    for (const f of files) {
       const file: TargetFile = {
         length: f.bytes.length,
         hashes: { sha256: sha256(f.bytes), sha512: digestHex("sha512", f.bytes) },
       };
       if (f.custom !== undefined) file.custom = f.custom;
-      await this.store.write(blobName(file.hashes.sha256!), f.bytes);
+      if (!seenBlobs.has(file.hashes.sha256!)) {
+        seenBlobs.add(file.hashes.sha256!);
+        batch.push({ name: blobName(file.hashes.sha256!), bytes: f.bytes });
+        batchBytes += f.bytes.length;
+      } else done++;
       added[f.path] = file;
-      onProgress?.(++done, files.length);
+      if (batch.length >= ADD_BATCH_FILES || batchBytes >= ADD_BATCH_BYTES) await flush();
     }
-    await this.#editTargets(role, signers, (t) => {
-      for (const [p, file] of Object.entries(added)) setTarget(t, p, file);
-    });
+    await flush();
+    if (bins === undefined) {
+      await this.#editTargets(role, signers, (t) => {
+        for (const [p, file] of Object.entries(added)) setTarget(t, p, file);
+      });
+    } else {
+      const byBin = new Map<string, Array<[string, TargetFile]>>();
+      for (const [p, file] of Object.entries(added)) {
+        const b = bins.bins.roleForTarget(p);
+        const l = byBin.get(b);
+        if (l === undefined) byBin.set(b, [[p, file]]);
+        else l.push([p, file]);
+      }
+      await this.#editBins(bins, signers, byBin.keys(), (name, t) => {
+        for (const [p, file] of byBin.get(name)!) setTarget(t, p, file);
+      });
+    }
     return added;
   }
 
-  /** Removes targets from `role`; a path it does not list is ERR_TUF_TARGET_NOT_FOUND. */
+  /**
+   * Removes targets from `role` (from their hash bins when `role` delegates to bins); a path it
+   * does not list is ERR_TUF_TARGET_NOT_FOUND.
+   */
   async removeTargets(role: string, paths: readonly string[], signers: readonly Signer[]): Promise<void> {
+    const bins = await this.#binsOf(role);
+    if (bins !== undefined) {
+      const byBin = new Map<string, string[]>();
+      for (const p of paths) {
+        const b = bins.bins.roleForTarget(p);
+        const l = byBin.get(b);
+        if (l === undefined) byBin.set(b, [p]);
+        else l.push(p);
+      }
+      await this.#editBins(bins, signers, byBin.keys(), (name, t) => {
+        for (const p of byBin.get(name)!) {
+          if (!Object.hasOwn(t.targets, p))
+            throw cairnError("ERR_TUF_TARGET_NOT_FOUND", `bin ${name} of ${role} does not list target ${p}`);
+          delete t.targets[p];
+        }
+      });
+      return;
+    }
     await this.#editTargets(role, signers, (t) => {
       for (const p of paths) {
         if (!Object.hasOwn(t.targets, p)) {
@@ -497,16 +722,22 @@ export class TufRepository {
         `role name ${JSON.stringify(opts.name)} must be letters, digits, ".", "_" and "-", not a top-level role`,
       );
     }
-    if ((opts.paths === undefined) === (opts.pathHashPrefixes === undefined)) {
-      throw cairnError("ERR_USAGE", "a delegation has exactly one of paths and path hash prefixes");
+    const kinds = [opts.paths, opts.pathHashPrefixes, opts.bins].filter((x) => x !== undefined).length;
+    if (kinds !== 1) {
+      throw cairnError(
+        "ERR_USAGE",
+        "a delegation has exactly one of paths, path hash prefixes and hash bins",
+      );
     }
     const threshold = opts.threshold ?? 1;
     if (opts.keys.length < threshold) {
       throw cairnError("ERR_USAGE", `${opts.keys.length} key(s) cannot meet threshold ${threshold}`);
     }
-    const all = await this.targetsRoles();
-    if (all.includes(opts.name)) throw cairnError("ERR_USAGE", `role ${opts.name} is already delegated`);
-    if (!all.includes(delegator)) throw cairnError("ERR_TUF_ROLE_UNKNOWN", `no targets role ${delegator}`);
+    const entries = await this.#roles();
+    const all = new Set(entries.map((e) => e.name));
+    const from = entries.find((e) => e.name === delegator);
+    if (from === undefined) throw cairnError("ERR_TUF_ROLE_UNKNOWN", `no targets role ${delegator}`);
+    if (from.bin) throw cairnError("ERR_USAGE", `${delegator} is a hash bin: bins do not delegate further`);
     const ids: string[] = [];
     const keys: Record<string, TufKey> = {};
     for (const k of opts.keys) {
@@ -514,6 +745,11 @@ export class TufRepository {
       keys[keyid] = key;
       if (!ids.includes(keyid)) ids.push(keyid);
     }
+    if (opts.bins !== undefined) {
+      await this.#delegateBins(delegator, opts.name, opts.bins, keys, ids, threshold, all, signers);
+      return;
+    }
+    if (all.has(opts.name)) throw cairnError("ERR_USAGE", `role ${opts.name} is already delegated`);
     const role: DelegatedRole = {
       name: opts.name,
       keyids: ids,
@@ -537,6 +773,61 @@ export class TufRepository {
       const t = newTargets({ expires: this.#expires(config.expiry.delegated) });
       await this.#save(opts.name, await signMetadata(t, own.matched));
     }
+  }
+
+  /**
+   * TAP 15: the delegator's delegations become `succinct_roles` over `count` bins; every bin gets
+   * its first (empty) metadata, signed by the bins' keys among `signers` (required: 16,384 roles
+   * cannot wait for a developer each). The empty bins are identical documents, so they are signed
+   * once. Bins are written before the delegator names them: a crash leaves unreferenced files.
+   */
+  async #delegateBins(
+    delegator: string,
+    prefix: string,
+    count: number,
+    keys: Record<string, TufKey>,
+    ids: string[],
+    threshold: number,
+    existing: ReadonlySet<string>,
+    signers: readonly Signer[],
+  ): Promise<void> {
+    const bitLength = Math.log2(count);
+    if (!Number.isInteger(bitLength) || bitLength < 1 || bitLength > 16) {
+      throw cairnError("ERR_USAGE", `hash bins: ${count} is not a power of two from 2 to 65536`);
+    }
+    const info: SuccinctRolesInfo = { bit_length: bitLength, keyids: ids, name_prefix: prefix, threshold };
+    const bins = new SuccinctRoles(info);
+    if (existing.size + count > MAX_ROLES)
+      throw cairnError("ERR_TUF_BOUND_EXCEEDED", `more than ${MAX_ROLES} roles`);
+    for (const n of bins.roleNames()) {
+      if (existing.has(n)) throw cairnError("ERR_USAGE", `role ${n} already exists: choose another bin name`);
+    }
+    const own = matchSigners(keys, ids, signers);
+    if (own.matched.length === 0)
+      throw cairnError("ERR_USAGE", `give a private key of the hash bins ${prefix}-* to sign them`);
+    const cur = await this.#load(delegator);
+    const d = (cur?.md.signed as Targets | undefined)?.delegations;
+    if (d !== undefined && (d.succinct_roles !== undefined || (d.roles ?? []).length > 0)) {
+      throw cairnError(
+        "ERR_USAGE",
+        `${delegator} already delegates: TAP 15 allows hash bins only as a role's one delegation`,
+      );
+    }
+    // Check the delegator's signers before writing 16,384 files.
+    await this.#checkSigners(delegator, own.unmatched);
+    const config = await this.config();
+    const empty = await signMetadata(
+      newTargets({ expires: this.#expires(config.expiry.delegated) }),
+      own.matched,
+    );
+    parseMetadata(structuredClone(empty), "targets", { limits: this.limits });
+    const bytes = serializeMetadata(empty, "pretty");
+    const files: AreaFile[] = [];
+    for (const n of bins.roleNames()) files.push({ name: roleName(n), bytes });
+    await writeAll(this.store, files);
+    await this.#editTargets(delegator, own.unmatched, (t) => {
+      t.delegations = { keys: { ...keys }, succinct_roles: info };
+    });
   }
 
   /**
@@ -576,13 +867,17 @@ export class TufRepository {
       }
     }
     if (signed.delegations?.succinct_roles !== undefined) {
+      // The bins need their own metadata, which the repository signs: `delegate` with `bins`.
       throw cairnError(
         "ERR_TUF_METADATA_INVALID",
-        "succinct_roles delegations are not supported by the repository yet",
-        {
-          field: "signed.delegations.succinct_roles",
-        },
+        "submitted metadata cannot delegate to hash bins: the repository makes them (delegate with bins)",
+        { field: "signed.delegations.succinct_roles" },
       );
+    }
+    if (parent.bins !== undefined && signed.delegations !== undefined) {
+      throw cairnError("ERR_TUF_METADATA_INVALID", `${role} is a hash bin: bins do not delegate further`, {
+        field: "signed.delegations",
+      });
     }
     for (const f of files) {
       const entry = Object.hasOwn(signed.targets, f.path) ? signed.targets[f.path] : undefined;
@@ -720,10 +1015,12 @@ export class TufRepository {
     first: boolean,
   ): Promise<{ snapshot: number; timestamp: number }> {
     const meta: Array<[string, MetaFile]> = [];
-    for (const role of await this.targetsRoles()) {
-      const cur = await this.#load(role);
+    const roles = (await this.#roles()).map((e) => e.name);
+    const staged = await this.#loadAll(roles);
+    for (let i = 0; i < roles.length; i++) {
+      const cur = staged[i];
       if (cur === undefined) continue; // delegated, not yet submitted: publish refuses until it is
-      meta.push([`${role}.json`, this.#metaOf(config, cur.bytes, cur.md.signed.version)]);
+      meta.push([`${roles[i]}.json`, this.#metaOf(config, cur.bytes, cur.md.signed.version)]);
     }
     const oldSnap = first ? undefined : await this.#load("snapshot");
     const oldTs = first ? undefined : await this.#load("timestamp");
@@ -764,16 +1061,36 @@ export class TufRepository {
    * replaced, clients see the previous set, whose files are all still there.
    */
   async publish(out: FileArea): Promise<PublishReport> {
-    const plan = await this.#plan();
+    const plan = await this.#plan(await publishedMeta(out, this.limits));
     const problems = plan.problems;
-    const files = plan.files;
     // Pre-flight: a published version must never change (clients may hold it already).
+    const todoTargets: Array<{ name: string; blob: string }> = [];
     const todo: Array<{ name: string; bytes: Uint8Array }> = [];
     let unchanged = 0;
     if (problems.length === 0) {
-      for (const f of files) {
-        checkAreaName(f.name);
-        const existing = await out.read(f.name);
+      for (let i = 0; i < plan.targets.length; i += PUBLISH_BATCH) {
+        const chunk = plan.targets.slice(i, i + PUBLISH_BATCH);
+        for (const f of chunk) checkAreaName(f.name);
+        const there = await readAll(
+          out,
+          chunk.map((f) => f.name),
+        );
+        for (let j = 0; j < chunk.length; j++) {
+          const existing = there[j];
+          if (existing === undefined) todoTargets.push(chunk[j]!);
+          else if (sameBytes(existing, (await this.store.read(blobName(chunk[j]!.blob))) ?? new Uint8Array()))
+            unchanged++;
+          else
+            problems.push(`published ${chunk[j]!.name} differs from its content (the file name is its hash)`);
+        }
+      }
+      for (const f of plan.files) checkAreaName(f.name);
+      const there = await readAll(
+        out,
+        plan.files.map((f) => f.name),
+      );
+      plan.files.forEach((f, i) => {
+        const existing = there[i];
         if (existing === undefined) todo.push(f);
         else if (f.name === "metadata/timestamp.json") {
           const v = publishedVersion(existing);
@@ -784,27 +1101,59 @@ export class TufRepository {
           } else if (sameBytes(existing, f.bytes)) unchanged++;
           else todo.push(f);
         } else if (sameBytes(existing, f.bytes)) unchanged++;
-        else if (f.name.startsWith("targets/")) {
-          problems.push(`published ${f.name} differs from its content (the file name is its hash)`);
-        } else {
-          problems.push(`${f.name} is already published with other content: bump the role's version`);
-        }
-      }
+        else problems.push(`${f.name} is already published with other content: bump the role's version`);
+      });
     }
     if (problems.length > 0) {
       throw cairnError("ERR_TUF_REPOSITORY_INCONSISTENT", `nothing published: ${problems.join("; ")}`);
     }
     const written: string[] = [];
+    // Target contents first, in batches (memory holds one batch), then the targets roles together,
+    // then snapshot, root versions and timestamp one by one, timestamp last (TUF 7: clients only
+    // see the new set once timestamp.json names it, and by then every file it reaches is there).
+    for (let i = 0; i < todoTargets.length; i += PUBLISH_BATCH) {
+      const chunk = todoTargets.slice(i, i + PUBLISH_BATCH);
+      const blobs = await readAll(
+        this.store,
+        chunk.map((f) => blobName(f.blob)),
+      );
+      const batch: AreaFile[] = [];
+      chunk.forEach((f, j) => {
+        const b = blobs[j];
+        if (b === undefined)
+          throw cairnError("ERR_IO", `the content of ${f.name} disappeared during publish`);
+        batch.push({ name: f.name, bytes: b });
+      });
+      await writeAll(out, batch);
+      for (const f of chunk) written.push(f.name);
+    }
+    const roles = todo.filter((f) => plan.roleFiles.has(f.name));
+    await writeAll(out, roles);
+    for (const f of roles) written.push(f.name);
     for (const f of todo) {
+      if (plan.roleFiles.has(f.name)) continue;
       await out.write(f.name, f.bytes);
       written.push(f.name);
     }
     return { written, unchanged, versions: plan.versions };
   }
 
-  async #plan(): Promise<{
+  /**
+   * `published`: the METAFILES of the snapshot `out` currently serves (see publishedMeta). A role
+   * whose staged bytes have the version and SHA-256 published there, below delegators that are all
+   * unchanged too, is settled: the publish that wrote it verified its signatures, paths and
+   * targets, whose results depend only on those bytes, and wrote all its files before its
+   * timestamp. Settled roles are checked for expiry only, and none of their files is read or
+   * written again: adding one target to 65,536 touches one bin, not every target.
+   */
+  async #plan(published: ReadonlyMap<string, MetaFile> = new Map()): Promise<{
     problems: string[];
+    /** Target contents to publish: the published name and the blob's SHA-256. */
+    targets: Array<{ name: string; blob: string }>;
+    /** Metadata to publish, in order: targets roles, snapshot, root versions, timestamp. */
     files: Array<{ name: string; bytes: Uint8Array }>;
+    /** The names among `files` of targets roles (written together). */
+    roleFiles: ReadonlySet<string>;
     versions: PublishReport["versions"];
   }> {
     const problems: string[] = [];
@@ -835,26 +1184,55 @@ export class TufRepository {
     if (root.consistent_snapshot !== true)
       problems.push("root does not have consistent_snapshot: cairn publishes consistent snapshots only");
     const config = await this.config();
-    const targetFiles: Array<{ name: string; bytes: Uint8Array }> = [];
+    const targetFiles: Array<{ name: string; blob: string }> = [];
     const roleFiles: Array<{ name: string; bytes: Uint8Array }> = [];
     const expectMeta = new Map<string, MetaFile>();
     const seenBlobs = new Set<string>();
     let targetsVersion = 0;
-    await this.#walk(async (name, link, chain) => {
-      const st = await this.#load(name);
+    const entries = await this.#roles();
+    const staged = await this.#loadAll(entries.map((e) => e.name));
+    const settled = new Set<string>();
+    let missing = 0;
+    for (let i = 0; i < entries.length; i++) {
+      const { name, chain } = entries[i]!;
+      const link = chain[chain.length - 1];
+      const st = staged[i];
       if (st === undefined) {
-        problems.push(`role ${name} has no metadata yet (its developer must submit it)`);
-        return;
+        // Name the first few: 16,384 unsigned bins would make an unreadable message.
+        if (++missing <= 10) problems.push(`role ${name} has no metadata yet (its developer must submit it)`);
+        continue;
+      }
+      const t = st.md.signed as Targets;
+      if (name === "targets") targetsVersion = t.version;
+      expired(t, name);
+      expectMeta.set(`${name}.json`, this.#metaOf(config, st.bytes, t.version));
+      const was = published.get(`${name}.json`);
+      if (
+        name !== "targets" &&
+        was?.version === t.version &&
+        was.hashes?.sha256 !== undefined &&
+        was.hashes.sha256.toLowerCase() === sha256(st.bytes) &&
+        chain.every((l) => l.delegatorName === "targets" || settled.has(l.delegatorName)) &&
+        settled.has("targets")
+      ) {
+        settled.add(name);
+        continue;
+      }
+      if (
+        name === "targets" &&
+        was?.version === t.version &&
+        was.hashes?.sha256?.toLowerCase() === sha256(st.bytes)
+      ) {
+        // Top-level targets is re-verified against the current root (one check), but its own
+        // children may count it as unchanged.
+        settled.add("targets");
       }
       if (name !== "targets" && !SAFE_ROLE.test(name))
         problems.push(`role name ${JSON.stringify(name)} cannot be published`);
       const delegator = link === undefined ? root : link.delegator;
       guard(name, () => verifyDelegate(delegator, name, st.md, this.limits));
-      const t = st.md.signed as Targets;
-      if (name === "targets") targetsVersion = t.version;
-      expired(t, name);
-      if (t.delegations?.succinct_roles !== undefined)
-        problems.push(`${name} delegates to hash bins, which the repository cannot publish yet`);
+      if (entries[i]!.bin && t.delegations !== undefined)
+        problems.push(`${name} is a hash bin: bins do not delegate further`);
       for (const [path, file] of Object.entries(t.targets)) {
         guard(`${name}`, () => {
           checkTargetPath(path);
@@ -862,24 +1240,29 @@ export class TufRepository {
           const pub = publishedTargetName(path, file);
           if (seenBlobs.has(pub)) return;
           seenBlobs.add(pub);
-          targetFiles.push({ name: pub, bytes: new Uint8Array(0) });
+          targetFiles.push({ name: pub, blob: file.hashes.sha256!.toLowerCase() });
         });
       }
-      expectMeta.set(`${name}.json`, this.#metaOf(config, st.bytes, t.version));
       roleFiles.push({ name: `metadata/${t.version}.${name}.json`, bytes: st.bytes });
-    });
-    // Target contents (TUF 5.7: clients check length and hashes; a missing blob would 404).
-    for (const f of targetFiles) {
-      const sha = f.name.slice(f.name.lastIndexOf("/") + 1).split(".")[0]!;
-      const b = await this.store.read(blobName(sha));
-      if (b === undefined) problems.push(`no content for ${f.name}: add the file`);
-      else f.bytes = b;
+    }
+    if (missing > 10) problems.push(`${missing - 10} more roles have no metadata yet`);
+    // Target contents (TUF 5.7: clients check length and hashes; a missing blob would 404). Read
+    // in batches and dropped: publish reads them again to write them.
+    for (let i = 0; i < targetFiles.length; i += PUBLISH_BATCH) {
+      const chunk = targetFiles.slice(i, i + PUBLISH_BATCH);
+      const got = await readAll(
+        this.store,
+        chunk.map((f) => blobName(f.blob)),
+      );
+      chunk.forEach((f, j) => {
+        if (got[j] === undefined) problems.push(`no content for ${f.name}: add the file`);
+      });
     }
     // Snapshot (TUF 5.5) and timestamp (TUF 5.4).
     const snap = await this.#load("snapshot");
     const ts = await this.#load("timestamp");
     let versions = { root: root.version, targets: targetsVersion, snapshot: 0, timestamp: 0 };
-    const files: Array<{ name: string; bytes: Uint8Array }> = [...targetFiles, ...roleFiles];
+    const files: Array<{ name: string; bytes: Uint8Array }> = [...roleFiles];
     if (snap === undefined || ts === undefined) problems.push("no snapshot or timestamp: run refresh");
     else {
       const s = snap.md.signed as Snapshot;
@@ -905,7 +1288,13 @@ export class TufRepository {
     }
     for (const r of roots) files.push({ name: `metadata/${r.md.signed.version}.root.json`, bytes: r.bytes });
     if (ts !== undefined) files.push({ name: "metadata/timestamp.json", bytes: ts.bytes });
-    return { problems, files, versions };
+    return {
+      problems,
+      targets: targetFiles,
+      files,
+      roleFiles: new Set(roleFiles.map((f) => f.name)),
+      versions,
+    };
   }
 
   // --- internals -----------------------------------------------------------------------------
@@ -994,13 +1383,81 @@ export class TufRepository {
     await this.#save(role, await signMetadata(t, m.matched));
   }
 
+  /** Throws ERR_TUF_KEY_NOT_IN_ROLE unless every signer holds a key of `role`. */
+  async #checkSigners(role: string, signers: readonly Signer[]): Promise<void> {
+    if (role === "root" || role === "snapshot" || role === "timestamp") {
+      throw cairnError("ERR_USAGE", `${role} is not a targets role (use rotate, sign or refresh)`);
+    }
+    const { keys, keyids } = await this.#trust(role);
+    const m = matchSigners(keys, keyids, signers);
+    if (m.unmatched.length > 0) throw notInRole(role, m.unmatched[0]!);
+  }
+
+  /** The hash bins `role` delegates to (TAP 15), or undefined when it delegates none. */
+  async #binsOf(role: string): Promise<BinsInfo | undefined> {
+    if (role === "root" || role === "snapshot" || role === "timestamp") return undefined;
+    const st = await this.#load(role);
+    const t = st?.md.signed as Targets | undefined;
+    const d = t?.delegations;
+    if (d?.succinct_roles === undefined) return undefined;
+    return {
+      delegatorName: role,
+      keys: d.keys,
+      info: d.succinct_roles,
+      bins: new SuccinctRoles(d.succinct_roles),
+    };
+  }
+
+  /** The bins' signers among `signers` (each signs under the key id the delegator lists). */
+  #binSigners(b: BinsInfo, signers: readonly Signer[]): Signer[] {
+    const m = matchSigners(b.keys, b.info.keyids, signers);
+    if (m.unmatched.length > 0) throw notInRole(`${b.info.name_prefix}-* (hash bins)`, m.unmatched[0]!);
+    if (m.matched.length === 0)
+      throw cairnError("ERR_USAGE", `give a private key of the hash bins ${b.info.name_prefix}-*`);
+    return m.matched;
+  }
+
+  /**
+   * Edits the named hash bins in one pass: each read once (concurrently), edited, its version
+   * bumped and expiry renewed, signed, and all written together (FileArea.writeMany). Linear in
+   * the bins touched; the trust is read once from the delegator instead of once per bin.
+   */
+  async #editBins(
+    b: BinsInfo,
+    signers: readonly Signer[],
+    names: Iterable<string>,
+    edit: (name: string, t: Targets) => void,
+  ): Promise<void> {
+    const chosen = this.#binSigners(b, signers);
+    const list = [...names];
+    const config = await this.config();
+    const cur = await this.#loadAll(list);
+    const expires = formatDateTime(this.#expires(config.expiry.delegated));
+    const files: AreaFile[] = [];
+    for (let i = 0; i < list.length; i++) {
+      const c = cur[i];
+      const t = (c === undefined ? newTargets({ expires }) : structuredClone(c.md.signed)) as Targets;
+      if (c !== undefined) t.version = c.md.signed.version + 1;
+      t.expires = expires;
+      edit(list[i]!, t);
+      const md = await signMetadata(t, chosen);
+      parseMetadata(md, "targets", { limits: this.limits });
+      files.push({ name: roleName(list[i]!), bytes: serializeMetadata(md, "pretty") });
+    }
+    await writeAll(this.store, files);
+  }
+
   /** TUF 4.5: a delegated role speaks only for paths every delegation above it gives it. */
   #checkInDelegation(role: string, chain: readonly Link[], path: string): void {
     for (const link of chain) {
-      if (!isDelegatedPath(link.role, path)) {
+      const inside =
+        link.bins !== undefined
+          ? link.bins.roleForTarget(path) === link.role.name
+          : isDelegatedPath(link.role, path);
+      if (!inside) {
         throw cairnError(
           "ERR_TUF_PATH_NOT_DELEGATED",
-          `role ${role} may not list target ${path}: ${link.delegatorName} delegates only ${describePaths(link.role)} to ${link.role.name}`,
+          `role ${role} may not list target ${path}: ${link.delegatorName} delegates only ${describePaths(link.role, link.bins)} to ${link.role.name}`,
           { field: fieldKey("signed.targets", path) },
         );
       }
@@ -1009,44 +1466,118 @@ export class TufRepository {
 
   /** The delegation chain from "targets" down to `role`. Throws ERR_TUF_ROLE_UNKNOWN. */
   async #chain(role: string): Promise<Link[]> {
-    let found: Link[] | undefined;
-    await this.#walk((name, _link, chain) => {
-      if (name === role) found = chain;
-    });
-    if (found === undefined || role === "targets") {
-      if (role === "targets") return [];
-      throw cairnError("ERR_TUF_ROLE_UNKNOWN", `no targets role delegates to ${role}`);
-    }
-    return found;
+    if (role === "targets") return [];
+    for (const e of await this.#roles()) if (e.name === role) return e.chain;
+    throw cairnError("ERR_TUF_ROLE_UNKNOWN", `no targets role delegates to ${role}`);
   }
 
-  /**
-   * Visits every targets role, preorder from "targets" (each role once: the first delegation to a
-   * name wins), with the link that delegates it and the chain from the top. At most MAX_ROLES.
-   */
+  /** Visits every targets role as #roles lists them. */
   async #walk(
     visit: (name: string, link: Link | undefined, chain: Link[]) => void | Promise<void>,
   ): Promise<void> {
+    for (const e of await this.#roles()) await visit(e.name, e.chain[e.chain.length - 1], e.chain);
+  }
+
+  /**
+   * Every targets role, preorder from "targets" (each role once: the first delegation to a name
+   * wins), with the chain of links from the top; at most MAX_ROLES. The hash bins of a succinct
+   * delegation (TAP 15) are listed in bin order without being read: the repository makes them
+   * leaves (a bin never delegates further), so 16,384 bins cost no reads here.
+   */
+  async #roles(): Promise<RoleEntry[]> {
+    const out: RoleEntry[] = [];
     const seen = new Set<string>();
-    const stack: Array<{ name: string; chain: Link[] }> = [{ name: "targets", chain: [] }];
+    const stack: Array<{ name: string; chain: Link[]; bin: boolean }> = [
+      { name: "targets", chain: [], bin: false },
+    ];
     while (stack.length > 0) {
-      const { name, chain } = stack.pop()!;
+      const { name, chain, bin } = stack.pop()!;
       if (seen.has(name)) continue;
       seen.add(name);
       if (seen.size > MAX_ROLES) throw cairnError("ERR_TUF_BOUND_EXCEEDED", `more than ${MAX_ROLES} roles`);
-      await visit(name, chain[chain.length - 1], chain);
+      out.push({ name, chain, bin });
+      if (bin) continue;
       const st = await this.#load(name);
       const t = st?.md.signed as Targets | undefined;
-      const roles = t?.delegations?.roles ?? [];
+      const d = t?.delegations;
+      if (d?.succinct_roles !== undefined) {
+        const bins = new SuccinctRoles(d.succinct_roles);
+        if (bins.numberOfBins + seen.size > MAX_ROLES)
+          throw cairnError("ERR_TUF_BOUND_EXCEEDED", `${name} delegates to more than ${MAX_ROLES} bins`);
+        const s = d.succinct_roles;
+        for (let i = bins.numberOfBins - 1; i >= 0; i--) {
+          const role: DelegatedRole = {
+            name: bins.roleName(i),
+            keyids: s.keyids,
+            threshold: s.threshold,
+            terminating: false,
+          };
+          stack.push({
+            name: role.name,
+            chain: [...chain, { delegatorName: name, delegator: t!, role, bins }],
+            bin: true,
+          });
+        }
+      }
+      const roles = d?.roles ?? [];
       for (let i = roles.length - 1; i >= 0; i--) {
         const r = roles[i]!;
-        stack.push({ name: r.name, chain: [...chain, { delegatorName: name, delegator: t!, role: r }] });
+        stack.push({
+          name: r.name,
+          chain: [...chain, { delegatorName: name, delegator: t!, role: r }],
+          bin: false,
+        });
       }
     }
+    return out;
+  }
+
+  /** Staged metadata of many roles, read concurrently (16,384 bins one by one would take seconds). */
+  async #loadAll(names: readonly string[]): Promise<Array<Staged<SignedBase> | undefined>> {
+    const bytes = await readAll(
+      this.store,
+      names.map((n) => roleName(n)),
+    );
+    return bytes.map((b, i) =>
+      b === undefined
+        ? undefined
+        : {
+            md: parseMetadataBytes(b, roleTypeOf(names[i]!), {
+              file: roleName(names[i]!),
+              limits: this.limits,
+            }),
+            bytes: b,
+          },
+    );
   }
 }
 
-function describePaths(r: DelegatedRole): string {
+/** A succinct hash-bin delegation (TAP 15) as the repository edits it. */
+interface BinsInfo {
+  delegatorName: string;
+  keys: Record<string, TufKey>;
+  info: SuccinctRolesInfo;
+  bins: SuccinctRoles;
+}
+
+/** Files read and written per batch by publish. */
+const PUBLISH_BATCH = 256;
+
+/** Target contents stored per batch by addTargets (files, bytes). */
+const ADD_BATCH_FILES = 256;
+const ADD_BATCH_BYTES = 64 * 1024 * 1024;
+
+/** A targets role in the repository's delegation tree. */
+interface RoleEntry {
+  name: string;
+  /** Links from "targets" down to this role (empty for "targets"). */
+  chain: Link[];
+  /** A hash bin of a succinct delegation (TAP 15). */
+  bin: boolean;
+}
+
+function describePaths(r: DelegatedRole, bins?: SuccinctRoles): string {
+  if (bins !== undefined) return `the paths whose SHA-256 falls in hash bin ${r.name} (TAP 15)`;
   if (r.paths !== undefined) return `paths ${r.paths.map((p) => JSON.stringify(p)).join(", ")}`;
   if (r.path_hash_prefixes !== undefined) return `hash prefixes ${r.path_hash_prefixes.join(", ")}`;
   return "nothing";
@@ -1099,6 +1630,29 @@ function sameMeta(got: MetaFile, want: MetaFile, versionKnown = false): boolean 
       if (got.hashes?.[alg]?.toLowerCase() !== h) return false;
   }
   return true;
+}
+
+/**
+ * The METAFILES of the snapshot `out` serves: its timestamp.json names the snapshot version, whose
+ * file lists the roles. Empty when nothing is published or the files are not what cairn writes
+ * (then publish checks and writes everything). `out` is the repository's own output: its
+ * files are trusted to be what earlier publishes wrote.
+ */
+async function publishedMeta(out: FileArea, limits: TufLimits): Promise<Map<string, MetaFile>> {
+  const map = new Map<string, MetaFile>();
+  try {
+    const tsBytes = await out.read("metadata/timestamp.json");
+    if (tsBytes === undefined) return map;
+    const ts = parseMetadataBytes(tsBytes, "timestamp", { limits });
+    const v = ts.signed.meta["snapshot.json"].version;
+    const snapBytes = await out.read(`metadata/${v}.snapshot.json`);
+    if (snapBytes === undefined) return map;
+    const snap = parseMetadataBytes(snapBytes, "snapshot", { limits });
+    for (const [k, m] of Object.entries(snap.signed.meta)) map.set(k, m);
+  } catch {
+    map.clear();
+  }
+  return map;
 }
 
 function publishedVersion(bytes: Uint8Array): number | undefined {
