@@ -586,3 +586,92 @@ describe("CA hierarchy, rotation and key storage", () => {
     assert.equal(calls, 1);
   });
 });
+
+describe("OIDC verifier bounds (OIDC Core 3.1.3.7, Discovery 4.3)", () => {
+  const ISS = "https://issuer.test";
+  async function setup(docs: (jwks: unknown) => Record<string, unknown>) {
+    const { SignJWT, exportJWK, generateKeyPair } = await import("jose");
+    const { privateKey, publicKey } = await generateKeyPair("ES256");
+    const jwk = { ...(await exportJWK(publicKey)), kid: "k1", alg: "ES256" };
+    const served = docs({ keys: [jwk] });
+    const fetcher = {
+      fetch: async (url: string) => {
+        const body = served[url];
+        return body === undefined
+          ? undefined
+          : Buffer.from(typeof body === "string" ? body : JSON.stringify(body));
+      },
+    };
+    const mint = (claims: Record<string, unknown>, at: number) =>
+      new SignJWT({ iss: ISS, aud: "sigstore", sub: "s", iat: at, exp: at + 300, ...claims })
+        .setProtectedHeader({ alg: "ES256", kid: "k1" })
+        .sign(privateKey);
+    return { fetcher, mint };
+  }
+  const goodDocs = (jwks: unknown) => ({
+    [`${ISS}/.well-known/openid-configuration`]: { issuer: ISS, jwks_uri: `${ISS}/keys` },
+    [`${ISS}/keys`]: jwks,
+  });
+  const verifier = (
+    fetcher: { fetch: (u: string) => Promise<Uint8Array | undefined> },
+    at: number,
+    skew = 60,
+  ) =>
+    new OidcVerifier({
+      issuers: [{ issuerUrl: ISS, audience: "sigstore", type: "email" }],
+      fetcher,
+      clock: fixedClock(new Date(at * 1000)),
+      clockSkewSeconds: skew,
+    });
+  const T = 1_800_000_000;
+
+  it("accepts expiry within the clock skew and refuses it beyond", async () => {
+    const { fetcher, mint } = await setup(goodDocs);
+    const token = await mint({}, T);
+    await verifier(fetcher, T + 300 + 30).verify(token);
+    await assert.rejects(verifier(fetcher, T + 300 + 90).verify(token), code("ERR_CA_TOKEN_EXPIRED"));
+    await assert.rejects(verifier(fetcher, T + 300 + 30, 0).verify(token), code("ERR_CA_TOKEN_EXPIRED"));
+  });
+
+  it("refuses a discovery document naming another issuer (impersonation) as 'could not check'", async () => {
+    const { fetcher, mint } = await setup((jwks) => ({
+      [`${ISS}/.well-known/openid-configuration`]: { issuer: "https://evil.test", jwks_uri: `${ISS}/keys` },
+      [`${ISS}/keys`]: jwks,
+    }));
+    await assert.rejects(verifier(fetcher, T).verify(await mint({}, T)), code("ERR_CA_ISSUER_UNREACHABLE"));
+  });
+
+  it("refuses a malformed JWKS or discovery document as 'could not check'", async () => {
+    for (const bad of ["not json", { keys: "x" }, { keys: Array.from({ length: 65 }, () => ({})) }]) {
+      const { fetcher, mint } = await setup(() => ({
+        [`${ISS}/.well-known/openid-configuration`]: { issuer: ISS, jwks_uri: `${ISS}/keys` },
+        [`${ISS}/keys`]: bad,
+      }));
+      await assert.rejects(verifier(fetcher, T).verify(await mint({}, T)), code("ERR_CA_ISSUER_UNREACHABLE"));
+    }
+  });
+
+  it("refuses unsigned (alg none) and HMAC tokens (algorithm confusion)", async () => {
+    const { fetcher } = await setup(goodDocs);
+    const { SignJWT, UnsecuredJWT } = await import("jose");
+    const claims = { iss: ISS, aud: "sigstore", sub: "s", iat: T, exp: T + 300 };
+    const none = new UnsecuredJWT(claims).encode();
+    await assert.rejects(verifier(fetcher, T).verify(none), code("ERR_CA_TOKEN_INVALID"));
+    const hs = await new SignJWT(claims)
+      .setProtectedHeader({ alg: "HS256", kid: "k1" })
+      .sign(Buffer.alloc(32, 1));
+    await assert.rejects(verifier(fetcher, T).verify(hs), code("ERR_CA_TOKEN_INVALID"));
+  });
+
+  it("refuses a token without sub or iat (OIDC Core 2 required claims)", async () => {
+    const { fetcher, mint } = await setup(goodDocs);
+    await assert.rejects(
+      verifier(fetcher, T).verify(await mint({ sub: undefined }, T)),
+      code("ERR_CA_TOKEN_INVALID"),
+    );
+    await assert.rejects(
+      verifier(fetcher, T).verify(await mint({ iat: undefined }, T)),
+      code("ERR_CA_TOKEN_INVALID"),
+    );
+  });
+});

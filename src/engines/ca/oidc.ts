@@ -228,7 +228,7 @@ function mapJose(e: unknown): CairnError {
   if (e instanceof joseErrors.JWTClaimValidationFailed) {
     if (e.claim === "aud")
       return fail("ERR_CA_TOKEN_AUDIENCE", "the identity token is for another audience", e);
-    if (e.claim === "nbf" || e.claim === "iat")
+    if ((e.claim === "nbf" || e.claim === "iat") && e.reason === "check_failed")
       return fail("ERR_CA_TOKEN_EXPIRED", `the identity token is not valid yet (${e.claim})`, e);
     return fail("ERR_CA_TOKEN_INVALID", `the identity token's ${e.claim} claim is invalid (${e.reason})`, e);
   }
