@@ -147,10 +147,12 @@ export class CertificateAuthority {
     this.lifetime = opts.leafLifetimeMs ?? LEAF_LIFETIME_MS;
     for (const ca of opts.issuers) checkIssuingCa(ca);
     // Newest first: after a rotation the new intermediate issues, the old one stays in the bundle.
-    this.issuers = [...opts.issuers].sort(
-      (a, b) =>
-        new Date(x509(b.certificate).validFrom).getTime() - new Date(x509(a.certificate).validFrom).getTime(),
-    );
+    // X.509 times have whole seconds: among equal notBefore, the one listed last is the newest.
+    const from = (i: IssuingCa) => new Date(x509(i.certificate).validFrom).getTime();
+    this.issuers = opts.issuers
+      .map((ca, index) => ({ ca, index }))
+      .sort((a, b) => from(b.ca) - from(a.ca) || b.index - a.index)
+      .map((e) => e.ca);
   }
 
   /** The intermediate that issues at `at`: valid from `at` through `at` + the leaf lifetime. */
