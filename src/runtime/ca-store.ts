@@ -5,19 +5,30 @@
 // stay in the trust bundle until they expire, so certificates they issued keep verifying.
 import { createHash, createPublicKey, generateKeyPairSync } from "node:crypto";
 import { isAbsolute, join } from "node:path";
+import { type Clock, systemClock } from "../core/clock.js";
 import { toPem } from "../core/encoding.js";
 import { cairnError } from "../core/errors.js";
 import { isJsonObject, parseJson } from "../core/json.js";
 import { parsePrivateKey } from "../core/keys.js";
 import { keySigner, type Signer } from "../core/signer.js";
 import {
+  CaService,
   type CaSubject,
+  CertificateAuthority,
+  type CertificateLogPort,
+  CtLog,
   createIntermediateCertificate,
   createRootCertificate,
+  type DocumentFetcher,
   type IssuingCa,
+  type OidcIssuerConfig,
+  OidcVerifier,
+  type RateLimitOptions,
+  type TokenReuse,
   x509,
 } from "../engines/ca/index.js";
 import { readFileRequired, writeFileAtomic } from "./fs.js";
+import { httpFetcher } from "./http.js";
 import { loadSigner } from "./keyfiles.js";
 
 /** ca.json, version 1. File names are relative to the directory. */
@@ -243,4 +254,30 @@ export async function describeCaDirectory(dir: string): Promise<{
   const pub = (await readFileRequired(join(dir, m.ct.publicKey), "CT public key")).toString("utf8");
   const spki = createPublicKey(pub).export({ type: "spki", format: "der" });
   return { chains, ct: { publicKey: pub, logId: createHash("sha256").update(spki).digest("base64") } };
+}
+
+/** Everything a CA server needs besides the directory. */
+export interface CaServiceSetup {
+  issuers: OidcIssuerConfig[];
+  /** The transparency log the CT log records into (e.g. `sequencerCertificateLog(sequencer)`). */
+  log: CertificateLogPort;
+  clock?: Clock;
+  fetcher?: DocumentFetcher;
+  rateLimit?: RateLimitOptions;
+  tokenReuse?: TokenReuse;
+}
+
+/** Composes a loaded CA directory into the request workflow `fulcioRoutes` serves. */
+export function caServiceFrom(loaded: LoadedCa, setup: CaServiceSetup): CaService {
+  const clock = setup.clock ?? systemClock;
+  const ctLog = new CtLog(loaded.ctSigner, setup.log, clock);
+  const ca = new CertificateAuthority({ issuers: loaded.issuers, clock, ctLog });
+  const oidc = new OidcVerifier({ issuers: setup.issuers, fetcher: setup.fetcher ?? httpFetcher(), clock });
+  return new CaService({
+    ca,
+    oidc,
+    clock,
+    ...(setup.rateLimit ? { rateLimit: setup.rateLimit } : {}),
+    ...(setup.tokenReuse ? { tokenReuse: setup.tokenReuse } : {}),
+  });
 }

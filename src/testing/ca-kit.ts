@@ -19,6 +19,7 @@ import {
   type OidcIssuerConfig,
   OidcVerifier,
   type RateLimitOptions,
+  sequencerCertificateLog,
   type TokenReuse,
 } from "../engines/ca/index.js";
 import { MemoryLogStorage, Sequencer } from "../engines/tlog/index.js";
@@ -72,7 +73,7 @@ export async function makeCertificateLog(): Promise<{ port: CertificateLogPort; 
     key: generateKeyPairSync("ed25519").privateKey,
     maxBatchDelayMs: 0,
   });
-  return { sequencer, port: { append: async (leaf) => ({ index: (await sequencer.submit(leaf)).index }) } };
+  return { sequencer, port: sequencerCertificateLog(sequencer) };
 }
 
 export interface TestCa {

@@ -9,8 +9,9 @@ import { Writable } from "node:stream";
 import { after, describe, it } from "node:test";
 import { systemClock } from "../../core/clock.js";
 import { CertificateAuthority, CtLog, spkiOf, x509 } from "../../engines/ca/index.js";
-import { loadCaDirectory } from "../../runtime/ca-store.js";
-import { clientKey } from "../../testing/ca-kit.js";
+import { caServiceFrom, loadCaDirectory } from "../../runtime/ca-store.js";
+import { clientKey, makeCertificateLog, proveChallenge } from "../../testing/ca-kit.js";
+import { startTestIssuer } from "../../testing/oidc-issuer.js";
 import type { CliIO } from "../io.js";
 import { main } from "../main.js";
 
@@ -89,5 +90,31 @@ describe("cairn ca", () => {
     const bad = await cairn(["ca", "rotate", "enc"], "wrong");
     assert.equal(bad.code, 2);
     assert.match(bad.err, /^cairn: ERR_KEY_PASSPHRASE/);
+  });
+
+  it("a CA directory composes into the request workflow a server runs (caServiceFrom)", async () => {
+    assert.equal((await cairn(["ca", "init", "served"], "pw")).code, 0);
+    const issuer = await startTestIssuer();
+    try {
+      const log = await makeCertificateLog();
+      const service = caServiceFrom(await loadCaDirectory(join(work, "served"), "pw"), {
+        issuers: [{ issuerUrl: issuer.url, audience: "sigstore", type: "email" }],
+        log: log.port,
+      });
+      const key = clientKey();
+      const got = await service.createSigningCertificate({
+        credentials: {
+          oidcIdentityToken: await issuer.mint({ sub: "u", email: "a@example.com", email_verified: true }),
+        },
+        publicKeyRequest: {
+          publicKey: { content: key.pem },
+          proofOfPossession: proveChallenge(key.privateKey, "a@example.com"),
+        },
+      });
+      assert.equal(x509(got.certificate).subjectAltName, "email:a@example.com");
+      assert.equal(log.sequencer.size, 1);
+    } finally {
+      await issuer.close();
+    }
   });
 });

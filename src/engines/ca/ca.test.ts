@@ -499,6 +499,23 @@ describe("bad input and abuse: refused with a code, nothing issued", () => {
     );
   });
 
+  it("fetches an issuer's documents once for a burst of requests on a cold cache", async () => {
+    const iss = await startTestIssuer();
+    try {
+      const oidc = new OidcVerifier({
+        issuers: [{ issuerUrl: iss.url, audience: "sigstore", type: "email" }],
+        fetcher: { fetch: async (u) => new Uint8Array(await (await fetch(u)).arrayBuffer()) },
+        clock: systemClock,
+      });
+      const tokens = await Promise.all(Array.from({ length: 8 }, () => iss.mint(emailClaims)));
+      await Promise.all(tokens.map((tk) => oidc.verify(tk)));
+      assert.equal(iss.hits.get("/.well-known/openid-configuration"), 1);
+      assert.equal(iss.hits.get("/jwks"), 1);
+    } finally {
+      await iss.close();
+    }
+  });
+
   it("follows the issuer's key rotation (an unknown kid refreshes the JWKS once)", async () => {
     const iss = await startTestIssuer();
     try {

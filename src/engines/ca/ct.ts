@@ -27,6 +27,16 @@ export interface CertificateLogPort {
   append(leaf: Uint8Array): Promise<{ index: number }>;
 }
 
+/**
+ * The port over cairn's transparency log sequencer (engines/tlog `Sequencer.submit`): resolves
+ * once the batch holding the leaf is durable; a duplicate leaf returns the existing index.
+ */
+export function sequencerCertificateLog(sequencer: {
+  submit(leaf: Uint8Array): Promise<{ index: number }>;
+}): CertificateLogPort {
+  return { append: async (leaf) => ({ index: (await sequencer.submit(leaf)).index }) };
+}
+
 /** An SCT with the log index of the entry it promises. */
 export interface LoggedSct {
   sct: Sct;

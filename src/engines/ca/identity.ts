@@ -55,8 +55,18 @@ const EMAIL =
 /** GitHub's web origin, the `url` default of Fulcio's github-workflow templates. */
 export const GITHUB_URL = "https://github.com";
 
+// RFC 5280 4.2.1.6: a URI SAN is an IA5String holding an RFC 3986 URI: printable ASCII, no spaces.
+const URI_CHARS = /^[\x21-\x7e]+$/;
+
 /** Maps a verified token to the principal its certificate will name; throws ERR_CA_IDENTITY_REFUSED. */
 export function principalOf(t: VerifiedToken): Principal {
+  const p = principalOfToken(t);
+  if ("uri" in p.san && (!URI_CHARS.test(p.san.uri) || !URL.canParse(p.san.uri)))
+    throw refuse("the identity does not form an ASCII URI for the certificate's SAN");
+  return p;
+}
+
+function principalOfToken(t: VerifiedToken): Principal {
   const c = t.claims;
   const iss = t.issuer.issuerUrl;
   const sub = claim(c, "sub", true);

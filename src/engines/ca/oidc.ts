@@ -84,6 +84,7 @@ function fail(code: ErrorCode, message: string, cause?: unknown): CairnError {
 export class OidcVerifier {
   private readonly byIssuer = new Map<string, OidcIssuerConfig>();
   private readonly cache = new Map<string, IssuerKeys>();
+  private readonly inflight = new Map<string, Promise<IssuerKeys["keys"]>>();
   private readonly skew: number;
   private readonly cacheMs: number;
   private readonly refreshOnMissMs: number;
@@ -166,10 +167,19 @@ export class OidcVerifier {
     return payload;
   }
 
-  private async keysOf(issuer: OidcIssuerConfig, refresh: boolean): Promise<IssuerKeys["keys"]> {
+  private keysOf(issuer: OidcIssuerConfig, refresh: boolean): Promise<IssuerKeys["keys"]> {
     const now = this.opts.clock.now().getTime();
     const cached = this.cache.get(issuer.issuerUrl);
-    if (cached && !refresh && now - cached.fetchedAt < this.cacheMs) return cached.keys;
+    if (cached && !refresh && now - cached.fetchedAt < this.cacheMs) return Promise.resolve(cached.keys);
+    // One fetch per issuer at a time: a burst of requests on a cold cache costs the issuer one fetch.
+    const running = this.inflight.get(issuer.issuerUrl);
+    if (running) return running;
+    const p = this.fetchKeys(issuer, now).finally(() => this.inflight.delete(issuer.issuerUrl));
+    this.inflight.set(issuer.issuerUrl, p);
+    return p;
+  }
+
+  private async fetchKeys(issuer: OidcIssuerConfig, now: number): Promise<IssuerKeys["keys"]> {
     // OIDC Discovery 4: the configuration is at {issuer}/.well-known/openid-configuration.
     const discoveryUrl = `${issuer.issuerUrl.replace(/\/$/, "")}/.well-known/openid-configuration`;
     const discovery = await this.getJson(discoveryUrl, issuer);
@@ -240,4 +250,53 @@ function mapJose(e: unknown): CairnError {
     {},
     { cause: e },
   );
+}
+
+const ISSUER_TYPES: readonly IssuerType[] = ["email", "uri", "github-workflow", "kubernetes", "spiffe"];
+/** Most issuers one CA trusts. */
+export const MAX_ISSUERS = 64;
+
+/**
+ * Reads the trusted-issuer configuration (a JSON or YAML list of OidcIssuerConfig), checking
+ * each entry has what its type needs. Throws ERR_FIELD_INVALID naming the bad field.
+ */
+export function parseIssuerConfigs(v: unknown): OidcIssuerConfig[] {
+  if (!Array.isArray(v) || v.length > MAX_ISSUERS)
+    throw cairnError("ERR_FIELD_INVALID", `issuers must be a list of at most ${MAX_ISSUERS}`, {
+      field: "issuers",
+    });
+  return v.map((e, i) => {
+    const field = (f: string) => ({ field: `issuers[${i}]${f ? `.${f}` : ""}` });
+    if (!isJsonObject(e)) throw cairnError("ERR_FIELD_INVALID", "an issuer is an object", field(""));
+    const str = (k: string, required: boolean): string | undefined => {
+      const x = e[k];
+      if (x === undefined && !required) return undefined;
+      if (typeof x !== "string" || x === "")
+        throw cairnError("ERR_FIELD_INVALID", `${k} must be a non-empty string`, field(k));
+      return x;
+    };
+    const issuerUrl = str("issuerUrl", true)!;
+    if (!/^https?:\/\/[^\s]+$/.test(issuerUrl))
+      throw cairnError("ERR_FIELD_INVALID", "issuerUrl must be an http(s) URL", field("issuerUrl"));
+    const type = str("type", true) as IssuerType;
+    if (!ISSUER_TYPES.includes(type))
+      throw cairnError("ERR_FIELD_INVALID", `type must be one of ${ISSUER_TYPES.join(", ")}`, field("type"));
+    const out: OidcIssuerConfig = { issuerUrl, audience: str("audience", true)!, type };
+    const need = { uri: "subjectDomain", kubernetes: "trustDomain", spiffe: "spiffeTrustDomain" } as const;
+    for (const k of ["subjectDomain", "trustDomain", "spiffeTrustDomain"] as const) {
+      const x = str(k, need[type as keyof typeof need] === k);
+      if (x !== undefined) out[k] = x;
+    }
+    if (e.allowedNamespaces !== undefined) {
+      const ns = e.allowedNamespaces;
+      if (!Array.isArray(ns) || !ns.every((n) => typeof n === "string"))
+        throw cairnError(
+          "ERR_FIELD_INVALID",
+          "allowedNamespaces must be a list of names",
+          field("allowedNamespaces"),
+        );
+      out.allowedNamespaces = ns as string[];
+    }
+    return out;
+  });
 }
