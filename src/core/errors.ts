@@ -231,7 +231,10 @@ export const ERROR_CATALOG = {
     "policy",
     "An identity token was already used to obtain a certificate (for another key, or at all, as configured).",
   ],
-  ERR_CA_ISSUER_UNTRUSTED: ["policy", "An identity token comes from an issuer the CA is not configured to trust."],
+  ERR_CA_ISSUER_UNTRUSTED: [
+    "policy",
+    "An identity token comes from an issuer the CA is not configured to trust.",
+  ],
   ERR_CA_IDENTITY_REFUSED: [
     "policy",
     "A token verifies but names no identity the CA may certify (unverified email, missing claims, a namespace or service account not allowed).",

@@ -16,7 +16,12 @@ import { parseIssuerConfigs } from "./oidc.js";
 /** A clock the test moves by hand: no timed assertions. */
 function manualClock(start = 1_800_000_000_000): Clock & { advance(ms: number): void } {
   let t = start;
-  return { now: () => new Date(t), advance: (ms) => void (t += ms) };
+  return {
+    now: () => new Date(t),
+    advance: (ms) => {
+      t += ms;
+    },
+  };
 }
 const code = (c: string) => (e: CairnError) => e.code === c;
 
