@@ -29,6 +29,7 @@ import {
   CertificateAuthority,
   CtLog,
   certificateExtensions,
+  checkX509Svid,
   type OidcIssuerConfig,
   OidcVerifier,
   spkiOf,
@@ -228,6 +229,7 @@ describe("CI and workload identities", () => {
     const leaf = new X509Certificate(got.certificate);
     // X509-SVID 2: exactly one URI SAN; 4.1 cA false; 4.3 digitalSignature, critical; 4.4 server+client auth.
     assert.equal(leaf.subjectAltName, "URI:spiffe://cluster.local/ns/build/sa/builder");
+    assert.equal(checkX509Svid(got.certificate).uri, "spiffe://cluster.local/ns/build/sa/builder");
     assert.equal(leaf.ca, false);
     assert.deepEqual([...leaf.keyUsage].sort(), [
       "1.3.6.1.5.5.7.3.1",

@@ -5,6 +5,7 @@ export * from "./authority.js";
 export * from "./certificates.js";
 export * from "./ct.js";
 export * from "./identity.js";
+export * from "./inspect.js";
 export * from "./limits.js";
 export * from "./oidc.js";
 export * from "./possession.js";

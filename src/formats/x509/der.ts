@@ -59,3 +59,34 @@ export function readDerUtf8String(der: Uint8Array, what = "UTF8String"): string 
 
 export const readDerOctetString = (der: Uint8Array, what = "OCTET STRING"): Buffer =>
   readDerValue(der, TAG.octetString, what);
+
+/** One DER element: its identifier octet, where its contents lie, and where it ends. */
+export interface DerElement {
+  /** The whole identifier octet (class, constructed bit, tag number below 31). */
+  tag: number;
+  contents: Buffer;
+  end: number;
+}
+
+/**
+ * Reads the DER element at `offset` of `buf` (X.690 8.1: low tag numbers, definite minimal
+ * lengths of at most 4 octets), never reading past `buf`. Throws ERR_X509_INVALID.
+ */
+export function readDerElement(buf: Buffer, offset: number, what: string): DerElement {
+  const bad = (why: string) => cairnError("ERR_X509_INVALID", `${what}: ${why}`);
+  if (offset + 2 > buf.length) throw bad("truncated");
+  const tag = buf[offset]!;
+  if ((tag & 0x1f) === 0x1f) throw bad("high tag numbers are not used here");
+  let len = buf[offset + 1]!;
+  let start = offset + 2;
+  if (len & 0x80) {
+    const n = len & 0x7f;
+    if (n === 0 || n > 4 || start + n > buf.length) throw bad("bad length");
+    len = 0;
+    for (let i = 0; i < n; i++) len = len * 256 + buf[start + i]!;
+    if (len < 0x80 || buf[start] === 0) throw bad("length not minimally encoded (not DER)");
+    start += n;
+  }
+  if (start + len > buf.length) throw bad("length runs past the end");
+  return { tag, contents: buf.subarray(start, start + len), end: start + len };
+}

@@ -3,5 +3,6 @@
 export * from "./der.js";
 export * from "./fulcio.js";
 export * from "./oids.js";
+export * from "./san.js";
 export * from "./sct.js";
 export * from "./spiffe.js";
