@@ -405,6 +405,14 @@ describe("bad input and abuse: refused with a code, nothing issued", () => {
       },
     ],
     [
+      "an oversized CSR",
+      "ERR_CA_REQUEST_TOO_LARGE",
+      async () => ({
+        credentials: { oidcIdentityToken: await email.mint(emailClaims) },
+        certificateSigningRequest: "A".repeat(40_000),
+      }),
+    ],
+    [
       "both a key and a CSR",
       "ERR_CA_REQUEST_INVALID",
       async () => ({ ...emailRequest("x"), certificateSigningRequest: "AAAA" }),

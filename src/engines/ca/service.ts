@@ -13,7 +13,13 @@ import type { CertificateAuthority, IssuedCertificate } from "./authority.js";
 import { type Principal, principalOf } from "./identity.js";
 import { RateLimiter, type RateLimitOptions, ReplayGuard, type TokenReuse } from "./limits.js";
 import type { OidcVerifier } from "./oidc.js";
-import { type CertifiableKey, parseCertifiableKey, verifyChallenge, verifyCsr } from "./possession.js";
+import {
+  type CertifiableKey,
+  MAX_KEY_MATERIAL_BYTES,
+  parseCertifiableKey,
+  verifyChallenge,
+  verifyCsr,
+} from "./possession.js";
 
 /** Largest request body the CA reads (a token, a key or CSR and a signature fit in far less). */
 export const MAX_REQUEST_BYTES = 64 * 1024;
@@ -40,6 +46,10 @@ function invalid(message: string, field?: string): Error {
 function csrText(v: unknown): string {
   if (typeof v !== "string")
     throw invalid("certificateSigningRequest must be a string", "certificateSigningRequest");
+  if (v.length > 2 * MAX_KEY_MATERIAL_BYTES)
+    throw cairnError("ERR_CA_REQUEST_TOO_LARGE", "the CSR is too large", {
+      field: "certificateSigningRequest",
+    });
   if (v.includes("-----BEGIN")) return v;
   const bytes = fromBase64(v.trim(), "certificateSigningRequest");
   const text = bytes.toString("latin1");
