@@ -140,7 +140,14 @@ const sameKey = (a: KeyObject, b: KeyObject) =>
 
 /** Issues short-lived certificates from the newest intermediate valid for the whole lifetime. */
 export class CertificateAuthority {
-  private readonly issuers: IssuingCa[];
+  // Each intermediate's facts, read once: issuance must not re-parse certificates per request.
+  private readonly issuers: {
+    ca: IssuingCa;
+    from: number;
+    to: number;
+    subject: Buffer;
+    spki: Buffer;
+  }[];
   private readonly lifetime: number;
 
   constructor(private readonly opts: CertificateAuthorityOptions) {
@@ -148,30 +155,37 @@ export class CertificateAuthority {
     for (const ca of opts.issuers) checkIssuingCa(ca);
     // Newest first: after a rotation the new intermediate issues, the old one stays in the bundle.
     // X.509 times have whole seconds: among equal notBefore, the one listed last is the newest.
-    const from = (i: IssuingCa) => new Date(x509(i.certificate).validFrom).getTime();
     this.issuers = opts.issuers
-      .map((ca, index) => ({ ca, index }))
-      .sort((a, b) => from(b.ca) - from(a.ca) || b.index - a.index)
-      .map((e) => e.ca);
+      .map((ca, index) => {
+        const c = x509(ca.certificate);
+        const facts = {
+          ca,
+          from: new Date(c.validFrom).getTime(),
+          to: new Date(c.validTo).getTime(),
+          subject: subjectNameOf(ca.certificate),
+          spki: spkiOf(c.publicKey),
+        };
+        return { facts, index };
+      })
+      .sort((a, b) => b.facts.from - a.facts.from || b.index - a.index)
+      .map((e) => e.facts);
+  }
+
+  private current(at: Date): CertificateAuthority["issuers"][number] {
+    const end = at.getTime() + this.lifetime;
+    const i = this.issuers.find((x) => x.from <= at.getTime() && end <= x.to);
+    if (!i) throw cairnError("ERR_CA_NOT_READY", "no intermediate is valid for a new certificate's lifetime");
+    return i;
   }
 
   /** The intermediate that issues at `at`: valid from `at` through `at` + the leaf lifetime. */
   issuingCa(at: Date = this.opts.clock.now()): IssuingCa {
-    const end = at.getTime() + this.lifetime;
-    const ca = this.issuers.find((i) => {
-      const c = x509(i.certificate);
-      return new Date(c.validFrom).getTime() <= at.getTime() && end <= new Date(c.validTo).getTime();
-    });
-    if (!ca)
-      throw cairnError("ERR_CA_NOT_READY", "no intermediate is valid for a new certificate's lifetime");
-    return ca;
+    return this.current(at).ca;
   }
 
   /** The chains (intermediate first, root last) of every intermediate not yet expired at `at`. */
   trustBundle(at: Date = this.opts.clock.now()): Buffer[][] {
-    return this.issuers
-      .filter((i) => new Date(x509(i.certificate).validTo).getTime() >= at.getTime())
-      .map((i) => [i.certificate, ...i.parents]);
+    return this.issuers.filter((i) => i.to >= at.getTime()).map((i) => [i.ca.certificate, ...i.ca.parents]);
   }
 
   /**
@@ -181,11 +195,11 @@ export class CertificateAuthority {
    */
   async issue(key: CertifiableKey, principal: Principal): Promise<IssuedCertificate> {
     const now = this.opts.clock.now();
-    const ca = this.issuingCa(now);
+    const current = this.current(now);
+    const ca = current.ca;
     // X.509 times have whole seconds (RFC 5280 4.1.2.5.1).
     const notBefore = new Date(Math.floor(now.getTime() / 1000) * 1000);
     const notAfter = new Date(notBefore.getTime() + this.lifetime);
-    const caSpki = spkiOf(x509(ca.certificate).publicKey);
     // X509-SVID 4.4: when an SVID has extKeyUsage, it includes serverAuth and clientAuth.
     const eku = principal.spiffe
       ? [EKU_OID.codeSigning, EKU_OID.serverAuth, EKU_OID.clientAuth]
@@ -198,14 +212,14 @@ export class CertificateAuthority {
       // X509-SVID 4.1: a leaf "MUST set the cA field to false".
       basicConstraints(false),
       subjectKeyIdentifier(key.spki),
-      authorityKeyIdentifier(caSpki),
+      authorityKeyIdentifier(current.spki),
       // RFC 5280 4.2.1.6: the subject is empty, so the SAN is critical.
       subjectAltName(san, true),
       ...fulcioExtensions(principal.extensions).map((e) => ({ ...e, critical: false })),
     ];
     const template: CertificateTemplate = {
       serial: randomSerial(),
-      issuer: subjectNameOf(ca.certificate),
+      issuer: current.subject,
       subject: distinguishedName(),
       notBefore,
       notAfter,
