@@ -256,6 +256,10 @@ export const ERROR_CATALOG = {
     "The CA has no intermediate valid now, or its key does not match its certificate: create or rotate it.",
   ],
   ERR_X509_INVALID: ["format", "A certificate, CSR or X.509 extension is malformed."],
+  ERR_SCT_INVALID: [
+    "verification",
+    "A certificate's embedded SCTs do not verify: a bad signature by a trusted CT log, or fewer valid SCTs than required.",
+  ],
   ERR_SPIFFE_ID_INVALID: [
     "format",
     "A SPIFFE ID breaks the SPIFFE ID spec (scheme, trust domain, path segments, length).",

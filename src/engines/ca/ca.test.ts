@@ -34,6 +34,7 @@ import {
   OidcVerifier,
   spkiOf,
   tbsWithout,
+  verifyEmbeddedScts,
 } from "./index.js";
 
 const code = (c: string) => (e: CairnError) => {
@@ -700,5 +701,27 @@ describe("OIDC verifier bounds (OIDC Core 3.1.3.7, Discovery 4.3)", () => {
       verifier(fetcher, T).verify(await mint({ iat: undefined }, T)),
       code("ERR_CA_TOKEN_INVALID"),
     );
+  });
+});
+
+describe("verifying embedded SCTs (RFC 6962 3.2, 3.3)", () => {
+  it("verifies the CA's SCT and refuses wrong keys, wrong issuers and keys not valid then", async () => {
+    const t = await makeTestCa(issuers);
+    const got = await t.service.createSigningCertificate(emailRequest(await email.mint(emailClaims)));
+    const [leaf, inter, root] = got.chain as [Buffer, Buffer, Buffer];
+    const log = { logId: t.ct.logId, key: t.ctSigner.publicKey.key };
+    const ok = verifyEmbeddedScts(leaf, inter, [log]);
+    assert.equal(ok.length, 1);
+    assert.ok(ok[0]!.logId.equals(t.ct.logId));
+    const other = generateKey("ecdsa", { curve: "P-256" }).public.key;
+    const refuse = (logs: Parameters<typeof verifyEmbeddedScts>[2], issuer = inter) =>
+      assert.throws(() => verifyEmbeddedScts(leaf, issuer, logs), code("ERR_SCT_INVALID"));
+    refuse([]); // no trusted log: fewer than the threshold
+    refuse([{ logId: createHash("sha256").update(spkiOf(other)).digest(), key: other }]);
+    refuse([{ ...log, key: other }]); // a trusted log ID whose key does not verify
+    refuse([log], root); // the issuer key hash is the intermediate's
+    refuse([{ ...log, validFrom: new Date(Date.now() + 3_600_000) }]);
+    refuse([{ ...log, validTo: new Date(Date.now() - 3_600_000) }]);
+    assert.deepEqual(verifyEmbeddedScts(inter, root, [], 0), []);
   });
 });
