@@ -17,6 +17,7 @@ import {
   TLS_HASH_SHA256,
   TLS_SIGNATURE_ECDSA,
 } from "../../formats/x509/index.js";
+import { MAX_LEAF_BYTES } from "../tlog/index.js";
 import { certificateExtensions, spkiOf, tbsWithout, x509 } from "./certificates.js";
 
 /**
@@ -94,6 +95,12 @@ export class CtLog {
     // TimestampedEntry (timestamp, entry_type, PreCert, extensions). With signature_type
     // certificate_timestamp(0) in the same place, those are exactly the signed bytes.
     const leaf = signed;
+    // tlog-tiles entry bundles hold leaves of at most 65535 bytes (engines/tlog MAX_LEAF_BYTES).
+    if (leaf.length > MAX_LEAF_BYTES)
+      throw cairnError(
+        "ERR_CA_REQUEST_TOO_LARGE",
+        `the precertificate's log entry is larger than ${MAX_LEAF_BYTES} bytes`,
+      );
     let index: number;
     try {
       ({ index } = await this.log.append(leaf));
