@@ -6,6 +6,8 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { asCairnError, EXIT_CODE } from "../core/errors.js";
 import { readEnvironment } from "../runtime/env.js";
+// --- certificate authority (src/engines/ca) ---
+import { registerCa } from "./commands/ca.js";
 import { registerKey } from "./commands/key.js";
 import { registerLayout } from "./commands/layout.js";
 import { registerLog } from "./commands/log.js";
@@ -38,6 +40,8 @@ export function buildProgram(io: CliIO): Command {
   // --- log service (src/services) ---
   registerLog(program, io);
   registerServe(program, io);
+  // --- certificate authority (src/engines/ca) ---
+  registerCa(program, io);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();

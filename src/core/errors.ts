@@ -221,6 +221,66 @@ export const ERROR_CATALOG = {
     "transport",
     "A service answered with an error cairn could not read as problem+json, or could not be reached.",
   ],
+  // --- certificate authority (src/engines/ca, src/formats/x509) ---
+  ERR_CA_REQUEST_INVALID: [
+    "format",
+    "A certificate request is malformed: missing or conflicting credentials or key, an unparseable key, CSR or token.",
+  ],
+  ERR_CA_REQUEST_TOO_LARGE: ["format", "A certificate request, token or CSR exceeds its size bound."],
+  ERR_CA_KEY_UNSUPPORTED: [
+    "format",
+    "The key to certify is of an unsupported type or size (ECDSA P-256/P-384, Ed25519 and RSA 2048-4096 are accepted).",
+  ],
+  ERR_CA_PROOF_INVALID: [
+    "verification",
+    "Proof of possession failed: the signature over the subject, or the CSR's self-signature, does not verify with the key to certify.",
+  ],
+  ERR_CA_TOKEN_INVALID: [
+    "verification",
+    "An identity token is malformed, forged, or not signed by a key its issuer publishes.",
+  ],
+  ERR_CA_TOKEN_EXPIRED: [
+    "verification",
+    "An identity token has expired or is not yet valid (beyond the allowed clock skew).",
+  ],
+  ERR_CA_TOKEN_AUDIENCE: ["policy", "An identity token was issued for another audience than this CA."],
+  ERR_CA_TOKEN_REPLAYED: [
+    "policy",
+    "An identity token was already used to obtain a certificate (for another key, or at all, as configured).",
+  ],
+  ERR_CA_ISSUER_UNTRUSTED: [
+    "policy",
+    "An identity token comes from an issuer the CA is not configured to trust.",
+  ],
+  ERR_CA_IDENTITY_REFUSED: [
+    "policy",
+    "A token verifies but names no identity the CA may certify (unverified email, missing claims, a namespace or service account not allowed).",
+  ],
+  ERR_CA_ISSUER_UNREACHABLE: [
+    "transport",
+    "The OIDC discovery document or JWKS of a trusted issuer could not be fetched or is malformed: nothing was issued.",
+  ],
+  ERR_CA_RATE_LIMITED: [
+    "overload",
+    "Too many certificates were requested for this identity: retry later (HTTP 429 with Retry-After).",
+  ],
+  ERR_CA_CT_LOG_FAILED: [
+    "transport",
+    "The certificate transparency log could not record the precertificate: nothing was issued.",
+  ],
+  ERR_CA_NOT_READY: [
+    "usage",
+    "The CA has no intermediate valid now, or its key does not match its certificate: create or rotate it.",
+  ],
+  ERR_X509_INVALID: ["format", "A certificate, CSR or X.509 extension is malformed."],
+  ERR_SCT_INVALID: [
+    "verification",
+    "A certificate's embedded SCTs do not verify: a bad signature by a trusted CT log, or fewer valid SCTs than required.",
+  ],
+  ERR_SPIFFE_ID_INVALID: [
+    "format",
+    "A SPIFFE ID breaks the SPIFFE ID spec (scheme, trust domain, path segments, length).",
+  ],
   ERR_NOT_FOUND: ["not-found", "A file, key or link that is needed does not exist."],
   ERR_IO: ["transport", "A file could not be read or written."],
   ERR_COMMAND_FAILED: ["transport", "A command could not be started."],

@@ -36,6 +36,9 @@ test("every exports entry loads from the build and offers what it documents", as
     "./engines/tuf": ["TufClient", "initTrustedRoot", "checkLengthAndHashes"],
     "./engines/tlog": ["verifySubmission", "TileServer", "verifyCheckpointFromTiles"],
     "./engines/intoto": ["verifySupplyChain", "recordArtifacts", "runStep", "buildLayout", "verifyItemRules"],
+    // --- certificate authority (src/engines/ca, src/formats/x509) ---
+    "./formats/x509": ["parseSpiffeId", "fulcioExtensions", "parseSctListExtension", "fulcioExtensionName"],
+    "./engines/ca": ["CertificateAuthority", "CaService", "CtLog", "OidcVerifier", "createRootCertificate"],
   };
   assert.deepEqual(Object.keys(pkg.exports).sort(), Object.keys(expected).sort());
   for (const [entry, names] of Object.entries(expected)) {

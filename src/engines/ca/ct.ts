@@ -1,0 +1,201 @@
+// SPDX-License-Identifier: Apache-2.0
+// A certificate transparency log front end (RFC 6962): it accepts a precertificate (section 3.1:
+// signed by the issuing CA, with the critical poison extension), records the RFC 6962 3.4
+// MerkleTreeLeaf in cairn's transparency log through a port, and only then returns the SCT
+// (section 3.2) signed with the log's ECDSA P-256 key. Its log ID is SHA-256 of that key's SPKI.
+import { createHash, type KeyObject, verify as nodeVerify } from "node:crypto";
+import type { Clock } from "../../core/clock.js";
+import { CairnError, cairnError } from "../../core/errors.js";
+import type { Signer } from "../../core/signer.js";
+import {
+  CT_POISON_OID,
+  CT_SCT_LIST_OID,
+  parseSctListExtension,
+  precertSignedData,
+  SCT_VERSION_V1,
+  type Sct,
+  TLS_HASH_SHA256,
+  TLS_SIGNATURE_ECDSA,
+} from "../../formats/x509/index.js";
+import { MAX_LEAF_BYTES } from "../tlog/index.js";
+import { certificateExtensions, spkiOf, tbsWithout, x509 } from "./certificates.js";
+
+/**
+ * Where the CT log records its entries: cairn's transparency log (engines/tlog's Sequencer via an
+ * adapter, or its HTTP API). `append` resolves only once the leaf is durable and returns its
+ * index; it may be called concurrently; it rejects (any error) when the outcome is unknown, and
+ * the CT log then issues no SCT. Resubmitting the same leaf is safe (the log deduplicates).
+ */
+export interface CertificateLogPort {
+  append(leaf: Uint8Array): Promise<{ index: number }>;
+}
+
+/**
+ * The port over cairn's transparency log sequencer (engines/tlog `Sequencer.submit`): resolves
+ * once the batch holding the leaf is durable; a duplicate leaf returns the existing index.
+ */
+export function sequencerCertificateLog(sequencer: {
+  submit(leaf: Uint8Array): Promise<{ index: number }>;
+}): CertificateLogPort {
+  return { append: async (leaf) => ({ index: (await sequencer.submit(leaf)).index }) };
+}
+
+/** An SCT with the log index of the entry it promises. */
+export interface LoggedSct {
+  sct: Sct;
+  index: number;
+  /** The leaf recorded (RFC 6962 3.4 MerkleTreeLeaf). */
+  leaf: Buffer;
+}
+
+/** The log ID of a CT key: SHA-256 of its DER SubjectPublicKeyInfo (RFC 6962 3.2 LogID). */
+export function ctLogIdOf(spki: Uint8Array): Buffer {
+  return createHash("sha256").update(spki).digest();
+}
+
+/** A CT log signing SCTs for precertificates and recording them in the transparency log. */
+export class CtLog {
+  readonly logId: Buffer;
+  readonly spki: Buffer;
+
+  constructor(
+    private readonly signer: Signer,
+    private readonly log: CertificateLogPort,
+    private readonly clock: Clock,
+  ) {
+    // Sigstore trusted roots list CT keys as PKIX_ECDSA_P256_SHA_256; the SCT says ecdsa/sha256.
+    if (signer.publicKey.scheme !== "ecdsa-sha2-nistp256")
+      throw cairnError("ERR_KEY_INVALID", "a CT log key must be ECDSA P-256");
+    this.spki = spkiOf(signer.publicKey.key);
+    this.logId = ctLogIdOf(this.spki);
+  }
+
+  /**
+   * Logs a precertificate issued by `issuerDer` and returns its SCT. Refuses (ERR_X509_INVALID) a
+   * certificate without the critical poison extension or not signed by the issuer: a CT log
+   * signs only what a CA it serves has committed to. Throws ERR_CA_CT_LOG_FAILED when the
+   * transparency log could not record the entry.
+   */
+  async addPreChain(precertDer: Uint8Array, issuerDer: Uint8Array): Promise<LoggedSct> {
+    const poison = certificateExtensions(precertDer).filter((e) => e.oid === CT_POISON_OID);
+    // RFC 6962 3.1: the poison extension "MUST be critical" and its value is ASN.1 NULL.
+    if (poison.length !== 1 || !poison[0]!.critical || poison[0]!.value.toString("hex") !== "0500")
+      throw cairnError("ERR_X509_INVALID", "not a precertificate: no single critical poison extension");
+    const pre = x509(precertDer);
+    const issuer = x509(issuerDer);
+    if (!pre.checkIssued(issuer) || !pre.verify(issuer.publicKey))
+      throw cairnError("ERR_X509_INVALID", "the precertificate is not signed by the given issuer");
+    // RFC 6962 3.2: issuer_key_hash is SHA-256 of the issuer's SPKI; tbs_certificate is the
+    // precertificate's TBS "with the poison extension removed".
+    const issuerKeyHash = createHash("sha256").update(spkiOf(issuer.publicKey)).digest();
+    const tbsCertificate = tbsWithout(precertDer, [CT_POISON_OID]);
+    const timestamp = BigInt(this.clock.now().getTime());
+    const signed = precertSignedData({ timestamp, issuerKeyHash, tbsCertificate });
+    // RFC 6962 3.4: MerkleTreeLeaf = version v1(0), leaf_type timestamped_entry(0), then the
+    // TimestampedEntry (timestamp, entry_type, PreCert, extensions). With signature_type
+    // certificate_timestamp(0) in the same place, those are exactly the signed bytes.
+    const leaf = signed;
+    // tlog-tiles entry bundles hold leaves of at most 65535 bytes (engines/tlog MAX_LEAF_BYTES).
+    if (leaf.length > MAX_LEAF_BYTES)
+      throw cairnError(
+        "ERR_CA_REQUEST_TOO_LARGE",
+        `the precertificate's log entry is larger than ${MAX_LEAF_BYTES} bytes`,
+      );
+    let index: number;
+    try {
+      ({ index } = await this.log.append(leaf));
+    } catch (e) {
+      throw cairnError(
+        "ERR_CA_CT_LOG_FAILED",
+        `the transparency log did not record the precertificate: ${e instanceof CairnError ? e.code : (e as Error)?.message}`,
+        {},
+        { cause: e },
+      );
+    }
+    const signature = Buffer.from(await this.signer.sign(signed));
+    return {
+      index,
+      leaf,
+      sct: {
+        version: SCT_VERSION_V1,
+        logId: this.logId,
+        timestamp,
+        extensions: Buffer.alloc(0),
+        hashAlgorithm: TLS_HASH_SHA256,
+        signatureAlgorithm: TLS_SIGNATURE_ECDSA,
+        signature,
+      },
+    };
+  }
+}
+
+/** A CT log a verifier trusts (from a trusted root's `ctlogs`), with the period its key is valid. */
+export interface TrustedCtLog {
+  logId: Buffer;
+  key: KeyObject;
+  validFrom?: Date;
+  validTo?: Date;
+}
+
+/** An SCT that verified, and the log that signed it. */
+export interface VerifiedSct {
+  logId: Buffer;
+  timestamp: Date;
+}
+
+/**
+ * Verifies the SCTs embedded in `leafDer` (RFC 6962 3.3) as a verifier must: each is checked over
+ * the PreCert built from the leaf's TBS without the SCT list and SHA-256 of `issuerDer`'s key
+ * (RFC 6962 3.2), by a trusted log whose key was valid at the SCT's timestamp. An SCT from an
+ * unknown log is not counted; one from a trusted log that does not verify fails the whole check
+ * (the certificate was altered, or a log key misused). Returns the verified SCTs; throws
+ * ERR_SCT_INVALID when fewer than `threshold` (default 1) verify.
+ */
+export function verifyEmbeddedScts(
+  leafDer: Uint8Array,
+  issuerDer: Uint8Array,
+  logs: readonly TrustedCtLog[],
+  threshold = 1,
+): VerifiedSct[] {
+  const ext = certificateExtensions(leafDer).filter((e) => e.oid === CT_SCT_LIST_OID);
+  if (ext.length > 1) throw cairnError("ERR_X509_INVALID", "the SCT list extension appears more than once");
+  const scts = ext.length === 0 ? [] : parseSctListExtension(ext[0]!.value);
+  const tbsCertificate = tbsWithout(leafDer, [CT_SCT_LIST_OID]);
+  const issuerKeyHash = createHash("sha256")
+    .update(spkiOf(x509(issuerDer).publicKey))
+    .digest();
+  const out: VerifiedSct[] = [];
+  for (const sct of scts) {
+    const when = new Date(Number(sct.timestamp));
+    const log = logs.find(
+      (l) =>
+        l.logId.equals(sct.logId) &&
+        (l.validFrom === undefined || l.validFrom <= when) &&
+        (l.validTo === undefined || when <= l.validTo),
+    );
+    if (!log) continue;
+    if (sct.hashAlgorithm !== TLS_HASH_SHA256 || sct.signatureAlgorithm !== TLS_SIGNATURE_ECDSA)
+      throw cairnError("ERR_SCT_INVALID", "an SCT uses a signature algorithm other than ECDSA with SHA-256");
+    const data = precertSignedData({
+      timestamp: sct.timestamp,
+      issuerKeyHash,
+      tbsCertificate,
+      extensions: sct.extensions,
+    });
+    let ok = false;
+    try {
+      ok = nodeVerify("sha256", data, log.key, sct.signature);
+    } catch {
+      ok = false;
+    }
+    if (!ok)
+      throw cairnError("ERR_SCT_INVALID", "an SCT by a trusted CT log does not verify over this certificate");
+    out.push({ logId: Buffer.from(sct.logId), timestamp: when });
+  }
+  if (out.length < threshold)
+    throw cairnError(
+      "ERR_SCT_INVALID",
+      `${out.length} SCTs verify by trusted CT logs; ${threshold} required`,
+    );
+  return out;
+}

@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: Apache-2.0
+// The CA's directory: certificates (PEM), private keys (passphrase-encrypted PKCS#8 PEM, mode
+// 0600, or any signer reference such as `env:NAME`), and ca.json naming which key belongs to
+// which certificate. Rotation adds a root or an intermediate and never removes one: the old ones
+// stay in the trust bundle until they expire, so certificates they issued keep verifying.
+import { createHash, createPublicKey, generateKeyPairSync } from "node:crypto";
+import { isAbsolute, join } from "node:path";
+import { type Clock, systemClock } from "../core/clock.js";
+import { toPem } from "../core/encoding.js";
+import { cairnError } from "../core/errors.js";
+import { isJsonObject, parseJson } from "../core/json.js";
+import { parsePrivateKey } from "../core/keys.js";
+import { keySigner, type Signer } from "../core/signer.js";
+import {
+  CaService,
+  type CaSubject,
+  CertificateAuthority,
+  type CertificateLogPort,
+  CtLog,
+  createIntermediateCertificate,
+  createRootCertificate,
+  type DocumentFetcher,
+  type IssuingCa,
+  type OidcIssuerConfig,
+  OidcVerifier,
+  type RateLimitOptions,
+  type TokenReuse,
+  x509,
+} from "../engines/ca/index.js";
+import { readFileRequired, writeFileAtomic } from "./fs.js";
+import { httpFetcher } from "./http.js";
+import { loadSigner } from "./keyfiles.js";
+
+/** ca.json, version 1. File names are relative to the directory. */
+export interface CaManifest {
+  version: 1;
+  subject: CaSubject;
+  roots: { certificate: string; key: string }[];
+  intermediates: { certificate: string; key: string; root: string }[];
+  ct: { key: string; publicKey: string };
+}
+
+export const CA_MANIFEST = "ca.json";
+const DAY = 86_400_000;
+/** Largest ca.json read. */
+const MAX_MANIFEST_BYTES = 1024 * 1024;
+
+export interface CaInitOptions {
+  subject: CaSubject;
+  /** Encrypts every key file written (required: CA keys are never written in the clear). */
+  passphrase: string;
+  now?: Date;
+  rootDays?: number;
+  intermediateDays?: number;
+}
+
+async function writeKey(
+  dir: string,
+  name: string,
+  curve: "P-256" | "P-384",
+  passphrase: string,
+): Promise<Signer> {
+  const { privateKey } = generateKeyPairSync("ec", { namedCurve: curve });
+  const pem = privateKey.export({
+    type: "pkcs8",
+    format: "pem",
+    cipher: "aes-256-cbc",
+    passphrase,
+  }) as string;
+  await writeFileAtomic(join(dir, name), pem, 0o600);
+  return keySigner(parsePrivateKey(pem, { passphrase }));
+}
+
+function requirePassphrase(p: string | undefined): string {
+  if (!p) throw cairnError("ERR_USAGE", "CA keys are encrypted: give a passphrase");
+  return p;
+}
+
+async function writeManifest(dir: string, m: CaManifest): Promise<void> {
+  await writeFileAtomic(join(dir, CA_MANIFEST), `${JSON.stringify(m, null, 2)}\n`);
+}
+
+/** Creates a CA in `dir`: a root (ECDSA P-384), an intermediate (P-384) and a CT log key (P-256). */
+export async function initCaDirectory(dir: string, opts: CaInitOptions): Promise<CaManifest> {
+  const passphrase = requirePassphrase(opts.passphrase);
+  const now = opts.now ?? new Date();
+  const rootSigner = await writeKey(dir, "root-1.key", "P-384", passphrase);
+  const root = await createRootCertificate({
+    signer: rootSigner,
+    subject: { ...opts.subject, commonName: `${opts.subject.commonName} root` },
+    notBefore: now,
+    notAfter: new Date(now.getTime() + (opts.rootDays ?? 3650) * DAY),
+  });
+  await writeFileAtomic(join(dir, "root-1.pem"), toPem("CERTIFICATE", root));
+  const m: CaManifest = {
+    version: 1,
+    subject: opts.subject,
+    roots: [{ certificate: "root-1.pem", key: "root-1.key" }],
+    intermediates: [],
+    ct: { key: "ct.key", publicKey: "ct.pub" },
+  };
+  const ct = await writeKey(dir, "ct.key", "P-256", passphrase);
+  await writeFileAtomic(
+    join(dir, "ct.pub"),
+    ct.publicKey.key.export({ type: "spki", format: "pem" }) as string,
+  );
+  await addIntermediate(
+    dir,
+    m,
+    { certificate: root, signer: rootSigner },
+    "root-1.pem",
+    passphrase,
+    now,
+    opts.intermediateDays ?? 365,
+  );
+  await writeManifest(dir, m);
+  return m;
+}
+
+async function addIntermediate(
+  dir: string,
+  m: CaManifest,
+  root: { certificate: Buffer; signer: Signer },
+  rootFile: string,
+  passphrase: string,
+  now: Date,
+  days: number,
+): Promise<void> {
+  const n = m.intermediates.length + 1;
+  const signer = await writeKey(dir, `intermediate-${n}.key`, "P-384", passphrase);
+  const rootEnd = new Date(x509(root.certificate).validTo);
+  const end = new Date(Math.min(now.getTime() + days * DAY, rootEnd.getTime()));
+  if (end.getTime() - now.getTime() < DAY)
+    throw cairnError("ERR_USAGE", "the root expires within a day: rotate the root (--root)");
+  const cert = await createIntermediateCertificate({
+    root,
+    publicKey: signer.publicKey.key,
+    subject: { ...m.subject, commonName: `${m.subject.commonName} intermediate ${n}` },
+    notBefore: now,
+    notAfter: end,
+  });
+  await writeFileAtomic(join(dir, `intermediate-${n}.pem`), toPem("CERTIFICATE", cert));
+  m.intermediates.push({
+    certificate: `intermediate-${n}.pem`,
+    key: `intermediate-${n}.key`,
+    root: rootFile,
+  });
+}
+
+/** Reads and checks ca.json. */
+export async function readCaManifest(dir: string): Promise<CaManifest> {
+  const path = join(dir, CA_MANIFEST);
+  const bytes = await readFileRequired(path, "CA manifest");
+  if (bytes.length > MAX_MANIFEST_BYTES)
+    throw cairnError("ERR_JSON_TOO_LARGE", "ca.json is too large", { file: path });
+  const m = parseJson(bytes.toString("utf8"), path);
+  const files = (v: unknown, keys: string[]) =>
+    Array.isArray(v) &&
+    v.every((e) => isJsonObject(e) && keys.every((k) => typeof e[k] === "string" && e[k] !== ""));
+  if (
+    !isJsonObject(m) ||
+    m.version !== 1 ||
+    !isJsonObject(m.subject) ||
+    typeof m.subject.organization !== "string" ||
+    typeof m.subject.commonName !== "string" ||
+    !files(m.roots, ["certificate", "key"]) ||
+    !files(m.intermediates, ["certificate", "key", "root"]) ||
+    !files([m.ct], ["key", "publicKey"])
+  )
+    throw cairnError("ERR_FIELD_INVALID", "not a version 1 CA manifest", { file: path });
+  return m as unknown as CaManifest;
+}
+
+const certOf = async (dir: string, f: string) => x509Der(await readFileRequired(join(dir, f), "certificate"));
+function x509Der(pem: Buffer): Buffer {
+  return Buffer.from(x509(pem).raw);
+}
+// A key reference: a file in the directory, an absolute path, or a signer URI (env:NAME, later kms:).
+const keyRef = (dir: string, ref: string) => (/^[a-z]+:/.test(ref) || isAbsolute(ref) ? ref : join(dir, ref));
+
+/** Adds an intermediate under the newest root (or, with `newRoot`, a new root and an intermediate under it). */
+export async function rotateCaDirectory(
+  dir: string,
+  opts: { passphrase: string; newRoot?: boolean; now?: Date; rootDays?: number; intermediateDays?: number },
+): Promise<CaManifest> {
+  const passphrase = requirePassphrase(opts.passphrase);
+  const m = await readCaManifest(dir);
+  const now = opts.now ?? new Date();
+  let rootEntry = m.roots[m.roots.length - 1]!;
+  let root: { certificate: Buffer; signer: Signer };
+  if (opts.newRoot) {
+    const n = m.roots.length + 1;
+    const signer = await writeKey(dir, `root-${n}.key`, "P-384", passphrase);
+    const certificate = await createRootCertificate({
+      signer,
+      subject: { ...m.subject, commonName: `${m.subject.commonName} root ${n}` },
+      notBefore: now,
+      notAfter: new Date(now.getTime() + (opts.rootDays ?? 3650) * DAY),
+    });
+    await writeFileAtomic(join(dir, `root-${n}.pem`), toPem("CERTIFICATE", certificate));
+    rootEntry = { certificate: `root-${n}.pem`, key: `root-${n}.key` };
+    m.roots.push(rootEntry);
+    root = { certificate, signer };
+  } else {
+    root = {
+      certificate: await certOf(dir, rootEntry.certificate),
+      signer: await loadSigner(keyRef(dir, rootEntry.key), passphrase),
+    };
+  }
+  await addIntermediate(dir, m, root, rootEntry.certificate, passphrase, now, opts.intermediateDays ?? 365);
+  await writeManifest(dir, m);
+  return m;
+}
+
+/** What a running CA needs: every intermediate with its key and chain, and the CT log key. */
+export interface LoadedCa {
+  manifest: CaManifest;
+  issuers: IssuingCa[];
+  ctSigner: Signer;
+}
+
+/** Loads the CA (decrypting its keys) for issuance. */
+export async function loadCaDirectory(dir: string, passphrase: string | undefined): Promise<LoadedCa> {
+  const m = await readCaManifest(dir);
+  const issuers: IssuingCa[] = [];
+  for (const i of m.intermediates) {
+    issuers.push({
+      certificate: await certOf(dir, i.certificate),
+      signer: await loadSigner(keyRef(dir, i.key), passphrase),
+      parents: [await certOf(dir, i.root)],
+    });
+  }
+  return { manifest: m, issuers, ctSigner: await loadSigner(keyRef(dir, m.ct.key), passphrase) };
+}
+
+/** The public side of the CA (no passphrase needed): chains with validity, and the CT log key and id. */
+export async function describeCaDirectory(dir: string): Promise<{
+  chains: { certificates: string[]; notBefore: string; notAfter: string; fingerprint: string }[];
+  ct: { publicKey: string; logId: string };
+}> {
+  const m = await readCaManifest(dir);
+  const chains = [];
+  for (const i of m.intermediates) {
+    const inter = await certOf(dir, i.certificate);
+    const root = await certOf(dir, i.root);
+    const c = x509(inter);
+    chains.push({
+      certificates: [toPem("CERTIFICATE", inter), toPem("CERTIFICATE", root)],
+      notBefore: new Date(c.validFrom).toISOString(),
+      notAfter: new Date(c.validTo).toISOString(),
+      fingerprint: c.fingerprint256,
+    });
+  }
+  const pub = (await readFileRequired(join(dir, m.ct.publicKey), "CT public key")).toString("utf8");
+  const spki = createPublicKey(pub).export({ type: "spki", format: "der" });
+  return { chains, ct: { publicKey: pub, logId: createHash("sha256").update(spki).digest("base64") } };
+}
+
+/** Everything a CA server needs besides the directory. */
+export interface CaServiceSetup {
+  issuers: OidcIssuerConfig[];
+  /** The transparency log the CT log records into (e.g. `sequencerCertificateLog(sequencer)`). */
+  log: CertificateLogPort;
+  clock?: Clock;
+  fetcher?: DocumentFetcher;
+  rateLimit?: RateLimitOptions;
+  tokenReuse?: TokenReuse;
+}
+
+/** Composes a loaded CA directory into the request workflow `fulcioRoutes` serves. */
+export function caServiceFrom(loaded: LoadedCa, setup: CaServiceSetup): CaService {
+  const clock = setup.clock ?? systemClock;
+  const ctLog = new CtLog(loaded.ctSigner, setup.log, clock);
+  const ca = new CertificateAuthority({ issuers: loaded.issuers, clock, ctLog });
+  const oidc = new OidcVerifier({ issuers: setup.issuers, fetcher: setup.fetcher ?? httpFetcher(), clock });
+  return new CaService({
+    ca,
+    oidc,
+    clock,
+    ...(setup.rateLimit ? { rateLimit: setup.rateLimit } : {}),
+    ...(setup.tokenReuse ? { tokenReuse: setup.tokenReuse } : {}),
+  });
+}

@@ -1,0 +1,151 @@
+// SPDX-License-Identifier: Apache-2.0
+// cairn's CA against the real Sigstore clients: @sigstore/sign's Fulcio signer gets a certificate
+// from cairn's Fulcio v2 API (Fastify on 127.0.0.1:0) with a token from the test OIDC issuer, and
+// @sigstore/verify accepts the certificate's chain and its embedded SCT given a trusted root that
+// lists cairn's CA and CT key (offline, its lower-level API). Refusals: a CT key not in the
+// trusted root, a CT key not valid at the SCT's time, a CA not in the trusted root.
+import assert from "node:assert/strict";
+import { createHash, X509Certificate as NodeX509, verify } from "node:crypto";
+import { after, before, describe, it } from "node:test";
+import { X509Certificate } from "@sigstore/core";
+import { TrustedRoot } from "@sigstore/protobuf-specs";
+import { FulcioSigner } from "@sigstore/sign";
+import { toTrustMaterial } from "@sigstore/verify";
+import { verifyCertificate } from "@sigstore/verify/dist/key/index.js";
+import Fastify, { type FastifyInstance } from "fastify";
+import { generateKey } from "../../src/core/keys.js";
+import { spkiOf } from "../../src/engines/ca/index.js";
+import { fulcioRoutes } from "../../src/services/fulcio-routes.js";
+import { makeTestCa, type TestCa } from "../../src/testing/ca-kit.js";
+import { startTestIssuer, type TestIssuer } from "../../src/testing/oidc-issuer.js";
+
+const b64 = (b: Uint8Array) => Buffer.from(b).toString("base64");
+/** @sigstore/verify's refusal of a certificate or SCT. */
+const certificateError = (e: { code?: string }) => e.code === "CERTIFICATE_ERROR";
+
+let issuer: TestIssuer;
+let t: TestCa;
+let app: FastifyInstance;
+let base: string;
+
+before(async () => {
+  issuer = await startTestIssuer();
+  t = await makeTestCa([{ issuerUrl: issuer.url, audience: "sigstore", type: "email" }]);
+  app = Fastify({ logger: false });
+  await app.register(fulcioRoutes, { service: t.service });
+  base = await app.listen({ host: "127.0.0.1", port: 0 });
+});
+after(async () => {
+  await app.close();
+  await issuer.close();
+});
+
+/** A trusted_root.json (sigstore_trustroot.proto, v0.1 media type) listing cairn's CA and CT log. */
+function trustedRoot(opts: { ctSpki?: Buffer; ctStart?: string; chain?: Buffer[] } = {}) {
+  const ctSpki = opts.ctSpki ?? t.ct.spki;
+  return TrustedRoot.fromJSON({
+    mediaType: "application/vnd.dev.sigstore.trustedroot+json;version=0.1",
+    tlogs: [],
+    timestampAuthorities: [],
+    certificateAuthorities: [
+      {
+        subject: { organization: "cairn.test", commonName: "cairn test intermediate" },
+        uri: base,
+        certChain: {
+          certificates: (opts.chain ?? [t.intermediate.certificate, t.root.certificate]).map((c) => ({
+            rawBytes: b64(c),
+          })),
+        },
+        validFor: { start: "2000-01-01T00:00:00Z" },
+      },
+    ],
+    ctlogs: [
+      {
+        baseUrl: "https://ct.cairn.test",
+        hashAlgorithm: "SHA2_256",
+        publicKey: {
+          rawBytes: b64(ctSpki),
+          keyDetails: "PKIX_ECDSA_P256_SHA_256",
+          validFor: { start: opts.ctStart ?? "2000-01-01T00:00:00Z" },
+        },
+        logId: { keyId: b64(createHash("sha256").update(ctSpki).digest()) },
+      },
+    ],
+  });
+}
+
+describe("cairn CA with the sigstore clients", () => {
+  let certPem: string;
+  const data = Buffer.from("artifact signed with a cairn certificate\n");
+  let signature: Buffer;
+
+  before(async () => {
+    const token = await issuer.mint({ sub: "user-1", email: "dev@example.com", email_verified: true });
+    const signer = new FulcioSigner({
+      fulcioBaseURL: base,
+      identityProvider: { getToken: async () => token },
+    });
+    const sig = await signer.sign(data);
+    assert.equal(sig.key.$case, "x509Certificate");
+    certPem = (sig.key as { certificate: string }).certificate;
+    signature = sig.signature;
+  });
+
+  it("@sigstore/sign's Fulcio signer gets a certificate for its ephemeral key", () => {
+    const leaf = new NodeX509(certPem);
+    assert.equal(leaf.subjectAltName, "email:dev@example.com");
+    assert.ok(verify("sha256", data, leaf.publicKey, signature));
+    assert.equal(t.sequencer.size, 1, "the precertificate was logged");
+  });
+
+  it("@sigstore/verify accepts the chain and the embedded SCT with cairn's trusted root", () => {
+    const result = verifyCertificate(
+      X509Certificate.parse(certPem),
+      [new Date()],
+      toTrustMaterial(trustedRoot()),
+    );
+    assert.equal(result.scts.length, 1);
+    assert.ok(Buffer.from(result.scts[0]!).equals(t.ct.logId));
+    assert.equal(result.signer.identity?.extensions?.issuer, issuer.url);
+    assert.equal(result.signer.identity?.subjectAlternativeName, "dev@example.com");
+  });
+
+  it("@sigstore/verify refuses the SCT under a CT key the trusted root does not list", () => {
+    const other = spkiOf(generateKey("ecdsa", { curve: "P-256" }).public.key);
+    assert.throws(
+      () =>
+        verifyCertificate(
+          X509Certificate.parse(certPem),
+          [new Date()],
+          toTrustMaterial(trustedRoot({ ctSpki: other })),
+        ),
+      certificateError,
+    );
+  });
+
+  it("@sigstore/verify refuses the SCT when the CT key is not valid at the SCT's time", () => {
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    assert.throws(
+      () =>
+        verifyCertificate(
+          X509Certificate.parse(certPem),
+          [new Date()],
+          toTrustMaterial(trustedRoot({ ctStart: later })),
+        ),
+      certificateError,
+    );
+  });
+
+  it("@sigstore/verify refuses the certificate under a trusted root with another CA", async () => {
+    const other = await makeTestCa([]);
+    assert.throws(
+      () =>
+        verifyCertificate(
+          X509Certificate.parse(certPem),
+          [new Date()],
+          toTrustMaterial(trustedRoot({ chain: [other.intermediate.certificate, other.root.certificate] })),
+        ),
+      certificateError,
+    );
+  });
+});
