@@ -344,3 +344,62 @@ export function isSupportedEntryKind(kv: KindVersion): boolean {
     (kv.kind === "intoto" && kv.version === "0.0.2")
   );
 }
+
+// --- building canonical bodies (what a log records for a proposed entry) ---
+
+/**
+ * The canonical hashedrekord 0.0.1 body for a signature over an artifact's SHA-256 digest, with
+ * the signer's key or certificate as PEM (rekor pkg/types/hashedrekord/v0.0.1 Canonicalize: only
+ * the digest, the signature and the key are kept).
+ */
+export function buildHashedRekordBody(
+  sha256: Uint8Array,
+  signature: Uint8Array,
+  verifierPem: string,
+): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      apiVersion: "0.0.1",
+      kind: "hashedrekord",
+      spec: {
+        data: { hash: { algorithm: "sha256", value: Buffer.from(sha256).toString("hex") } },
+        signature: {
+          content: Buffer.from(signature).toString("base64"),
+          publicKey: { content: Buffer.from(verifierPem, "utf8").toString("base64") },
+        },
+      },
+    }),
+    "utf8",
+  );
+}
+
+/**
+ * The canonical dsse 0.0.1 body (rekor pkg/types/dsse/v0.0.1 Canonicalize): the SHA-256 of the
+ * envelope as submitted (`envelopeJson`) and of its payload, and each signature with the PEM key or
+ * certificate that verified it, sorted by signature as Rekor does.
+ */
+export function buildDsseBody(
+  envelopeJson: string,
+  payload: Uint8Array,
+  signatures: readonly { signature: Uint8Array; verifierPem: string }[],
+): Buffer {
+  const sha = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
+  const sigs = signatures
+    .map((s) => ({
+      signature: Buffer.from(s.signature).toString("base64"),
+      verifier: Buffer.from(s.verifierPem, "utf8").toString("base64"),
+    }))
+    .sort((a, b) => (a.signature < b.signature ? -1 : a.signature > b.signature ? 1 : 0));
+  return Buffer.from(
+    JSON.stringify({
+      apiVersion: "0.0.1",
+      kind: "dsse",
+      spec: {
+        envelopeHash: { algorithm: "sha256", value: sha(envelopeJson) },
+        payloadHash: { algorithm: "sha256", value: sha(payload) },
+        signatures: sigs,
+      },
+    }),
+    "utf8",
+  );
+}
