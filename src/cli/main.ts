@@ -6,10 +6,12 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { asCairnError, EXIT_CODE } from "../core/errors.js";
 import { readEnvironment } from "../runtime/env.js";
+import { registerBlob } from "./commands/blob.js";
 import { registerKey } from "./commands/key.js";
 import { registerLayout } from "./commands/layout.js";
 import { registerOci } from "./commands/oci.js";
 import { registerRecord, registerRun } from "./commands/run.js";
+import { registerTrust } from "./commands/trust.js";
 import { registerTuf } from "./commands/tuf.js";
 import { registerVerify } from "./commands/verify.js";
 import type { CliIO } from "./io.js";
@@ -33,6 +35,9 @@ export function buildProgram(io: CliIO): Command {
   registerKey(program, io);
   registerTuf(program, io);
   registerOci(program, io);
+  // --- sigstore bundles (src/engines/sigstore) ---
+  registerBlob(program, io);
+  registerTrust(program, io);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();
