@@ -165,6 +165,21 @@ export function verifyBundle(bundle: Bundle, opts: BundleVerifyOptions): Verifie
     throw cairnError("ERR_USAGE", "a certificate bundle needs the expected identity and issuer");
   }
   const leaf = leafDer ? parseCertificate(leafDer) : undefined;
+  // The bundle carries the leaf (and, before v0.3, maybe intermediates): trust anchors come only
+  // from the trusted root, so a root certificate in the bundle is refused (as sigstore-python
+  // does), and so is a leaf that is itself a CA.
+  const chain = bundle.verificationMaterial.x509CertificateChain?.certificates ?? [];
+  for (const c of chain) {
+    const info = parseCertificate(c.rawBytes);
+    if (info.subject.equals(info.issuer) && issued(info, info)) {
+      throw fail(
+        "ERR_SIGSTORE_CERTIFICATE_INVALID",
+        "the bundle's certificate chain holds a root certificate",
+      );
+    }
+  }
+  if (leaf?.isCA)
+    throw fail("ERR_SIGSTORE_CERTIFICATE_INVALID", "the signing certificate is a CA certificate");
   const signingKey = leaf ? leaf.publicKey : opts.publicKey!;
 
   // (1) Timestamps. The signature the RFC 3161 tokens stamp: the message signature or the DSSE one.
