@@ -81,7 +81,7 @@ export function registerTrust(program: Command, io: CliIO): void {
     )
     .option(
       "--valid-from <time>",
-      "start of the keys' validity (RFC 3339; default now, and a local log's creation for --log-dir)",
+      "start of the validity of everything named (RFC 3339; default: now for keys, a local log's creation for --log-dir, the certificates' validity for authorities)",
     )
     .option("--json", "print a summary as JSON")
     .action(async (o: RootOpts) => {
@@ -109,7 +109,9 @@ export function registerTrust(program: Command, io: CliIO): void {
         const out: AuthoritySpec[] = [];
         for (const v of list) {
           const [uri, file] = pair(v, flag);
-          out.push({ uri, chain: await pemChain(io, file), validity });
+          // An authority is valid from its certificates' validity unless --valid-from says otherwise.
+          const chain = await pemChain(io, file);
+          out.push(o.validFrom ? { uri, chain, validity } : { uri, chain });
         }
         return out;
       };
