@@ -13,11 +13,12 @@ import { createHash, createPublicKey, type KeyObject, sign as nodeSign, X509Cert
 import type { Clock } from "../../core/clock.js";
 import { fromBase64 } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
+import { verifyPrehashedSha256 } from "../../core/prehashed.js";
 import { pae } from "../../formats/dsse/envelope.js";
 import type { TransparencyLogEntry } from "../../formats/sigstore/bundle.js";
 import { buildDsseBody, buildHashedRekordBody } from "../../formats/sigstore/rekor.js";
 import { parseNote, serializeNote } from "../../formats/tlog/note.js";
-import { type Sequencer, verifyPrehashedSha256 } from "../tlog/index.js";
+import type { Sequencer } from "../tlog/index.js";
 import type { ProposedEntry, TransparencyLogPort } from "./sign.js";
 import { verifyWithKey } from "./verify.js";
 

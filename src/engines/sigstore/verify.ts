@@ -14,6 +14,7 @@ import { createHash, createPublicKey, type KeyObject, verify as nodeVerify } fro
 import { fromBase64 } from "../../core/encoding.js";
 import { CairnError, cairnError, type ErrorCode } from "../../core/errors.js";
 import { parseJson } from "../../core/json.js";
+import { verifyPrehashedSha256 } from "../../core/prehashed.js";
 import { pae } from "../../formats/dsse/envelope.js";
 import { parseStatement, type Statement } from "../../formats/intoto/statement.js";
 import {
@@ -43,7 +44,6 @@ import {
 import { parseCheckpoint } from "../../formats/tlog/checkpoint.js";
 import { hashLeaf, verifyInclusion } from "../../formats/tlog/merkle.js";
 import { parseNote } from "../../formats/tlog/note.js";
-import { verifyPrehashedSha256 } from "../tlog/index.js";
 import { type CertificateIdentity, checkIdentityPolicy, type IdentityPolicy } from "./policy.js";
 
 /** The in-toto payload type (in-toto attestation spec v1, envelope.md). */
