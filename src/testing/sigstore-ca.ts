@@ -251,7 +251,7 @@ export function timestampResponse(
   tsa: TestTsa,
   data: Uint8Array,
   genTime = new Date(),
-  opts: { tamperImprint?: boolean } = {},
+  opts: { tamperImprint?: boolean; berContent?: boolean } = {},
 ): Buffer {
   const imprint = createHash("sha256").update(data).digest();
   if (opts.tamperImprint) imprint[0] = (imprint[0] ?? 0) ^ 1;
@@ -280,7 +280,11 @@ export function timestampResponse(
   const signedData = derSeq(
     derUint(3),
     derSet(SHA256_ALG),
-    derSeq(derOid("1.2.840.113549.1.9.16.1.4"), tlv(0xa0, derOctets(tstInfo))),
+    derSeq(
+      derOid("1.2.840.113549.1.9.16.1.4"),
+      // BER's constructed OCTET STRING (tag 0x24), which DER forbids.
+      tlv(0xa0, opts.berContent ? tlv(0x24, derOctets(tstInfo)) : derOctets(tstInfo)),
+    ),
     derSet(signerInfo),
   );
   const token = derSeq(derOid("1.2.840.113549.1.7.2"), tlv(0xa0, signedData));
