@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { asCairnError, EXIT_CODE } from "../core/errors.js";
 import { readEnvironment } from "../runtime/env.js";
-// --- certificate authority (src/engines/ca) ---
+import { registerBlob } from "./commands/blob.js";
 import { registerCa } from "./commands/ca.js";
 import { registerKey } from "./commands/key.js";
 import { registerLayout } from "./commands/layout.js";
@@ -14,6 +14,7 @@ import { registerLog } from "./commands/log.js";
 import { registerOci } from "./commands/oci.js";
 import { registerRecord, registerRun } from "./commands/run.js";
 import { registerServe } from "./commands/serve.js";
+import { registerTrust } from "./commands/trust.js";
 import { registerTuf } from "./commands/tuf.js";
 import { registerVerify } from "./commands/verify.js";
 import type { CliIO } from "./io.js";
@@ -42,6 +43,9 @@ export function buildProgram(io: CliIO): Command {
   registerServe(program, io);
   // --- certificate authority (src/engines/ca) ---
   registerCa(program, io);
+  // --- sigstore bundles (src/engines/sigstore) ---
+  registerBlob(program, io);
+  registerTrust(program, io);
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();

@@ -154,6 +154,31 @@ export const ERROR_CATALOG = {
     "verification",
     "A transparency log entry's body does not match the bundle's signature, digest, envelope or signing key.",
   ],
+  // --- sigstore bundle verification and signing (src/engines/sigstore) ---
+  ERR_SIGSTORE_CERTIFICATE_INVALID: [
+    "verification",
+    "The bundle's certificate does not chain to a certificate authority of the trusted root valid at the signing time, has expired, or is not a code-signing certificate.",
+  ],
+  ERR_SIGSTORE_SCT_INVALID: [
+    "verification",
+    "The certificate carries too few signed certificate timestamps (SCTs) that verify with a CT log key of the trusted root.",
+  ],
+  ERR_SIGSTORE_TLOG_INVALID: [
+    "verification",
+    "A transparency log entry of the bundle is not proven: unknown log, bad inclusion proof, checkpoint or inclusion promise, or too few verified entries.",
+  ],
+  ERR_SIGSTORE_TIMESTAMP_INVALID: [
+    "verification",
+    "A signed timestamp does not verify against the trusted root's timestamp authorities, or the bundle has too few verified timestamps.",
+  ],
+  ERR_SIGSTORE_ARTIFACT_MISMATCH: [
+    "verification",
+    "The bundle's signature is not over the artifact given: another file or digest, or an attestation whose subjects do not name it.",
+  ],
+  ERR_SIGSTORE_IDENTITY_MISMATCH: [
+    "policy",
+    "The bundle verifies but its signer (certificate identity, OIDC issuer, SPIFFE ID or CI claims) is not the one the policy expects.",
+  ],
   ERR_TLOG_SEQUENCER_LOCKED: [
     "overload",
     "Another process holds the log's sequencer lock: forward writes to it, or retry later (HTTP 503).",

@@ -114,9 +114,9 @@ describe("parseRekorBody", () => {
   it("refuses kinds it does not read", () => {
     for (const [kind, apiVersion] of [
       ["rekord", "0.0.1"],
-      ["hashedrekord", "0.0.2"],
+      ["hashedrekord", "0.0.3"],
       ["intoto", "0.0.1"],
-      ["dsse", "0.0.2"],
+      ["dsse", "0.0.3"],
     ]) {
       throwsCode(
         () => parseRekorBody(Buffer.from(JSON.stringify({ kind, apiVersion, spec: {} }))),
@@ -126,6 +126,56 @@ describe("parseRekorBody", () => {
       assert.equal(isSupportedEntryKind({ kind: kind!, version: apiVersion! }), false);
     }
     assert.equal(isSupportedEntryKind({ kind: "intoto", version: "0.0.2" }), true);
+  });
+
+  it("reads Rekor v2 bodies (hashedrekord and dsse 0.0.2, rekor-tiles entry.proto) and refuses malformed ones", () => {
+    const der = Buffer.from("3059301306072a8648ce3d020106082a8648ce3d030107034200", "hex");
+    const verifier = {
+      keyDetails: "PKIX_ECDSA_P256_SHA_256",
+      publicKey: { rawBytes: der.toString("base64") },
+    };
+    const hr = {
+      kind: "hashedrekord",
+      apiVersion: "0.0.2",
+      spec: {
+        hashedRekordV002: {
+          data: { algorithm: "SHA2_256", digest: Buffer.alloc(32, 1).toString("base64") },
+          signature: { content: "AQID", verifier },
+        },
+      },
+    };
+    const b = parseRekorBody(Buffer.from(JSON.stringify(hr)));
+    assert.equal(b.kind === "hashedrekord" && b.data.algorithm, "sha256");
+    assert.ok(b.kind === "hashedrekord" && b.publicKey.toString().includes("BEGIN PUBLIC KEY"));
+    const ds = {
+      kind: "dsse",
+      apiVersion: "0.0.2",
+      spec: {
+        dsseV002: {
+          payloadHash: { algorithm: "SHA2_256", digest: Buffer.alloc(32, 2).toString("base64") },
+          signatures: [{ content: "AQID", verifier }],
+        },
+      },
+    };
+    assert.equal(parseRekorBody(Buffer.from(JSON.stringify(ds))).kind, "dsse");
+    for (const bad of [
+      { ...hr, spec: {} },
+      {
+        ...hr,
+        spec: {
+          hashedRekordV002: { ...hr.spec.hashedRekordV002, data: { algorithm: "SHA2_256", digest: "AQID" } },
+        },
+      },
+      {
+        ...hr,
+        spec: {
+          hashedRekordV002: { ...hr.spec.hashedRekordV002, signature: { content: "AQID", verifier: {} } },
+        },
+      },
+      { ...ds, spec: { dsseV002: { ...ds.spec.dsseV002, signatures: [] } } },
+    ]) {
+      assert.throws(() => parseRekorBody(Buffer.from(JSON.stringify(bad))), { code: INVALID });
+    }
   });
 
   it("refuses malformed bodies, naming the field", () => {

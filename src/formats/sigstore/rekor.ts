@@ -7,9 +7,10 @@
 // signature provided in the Bundle.content"). cairn also checks the digest, the payload hash and
 // that the body names the bundle's own certificate or key.
 import { createHash, createPublicKey, type KeyObject } from "node:crypto";
-import { fromBase64, parsePemBlocks } from "../../core/encoding.js";
+import { fromBase64, parsePemBlocks, toPem } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
 import { parseJson } from "../../core/json.js";
+import { pae } from "../dsse/envelope.js";
 import { hashLeaf } from "../tlog/merkle.js";
 import {
   type Bundle,
@@ -33,24 +34,24 @@ export interface RekorHash {
   value: Buffer;
 }
 
-/** hashedrekord 0.0.1: a signature over an artifact digest. */
+/** hashedrekord 0.0.1 (Rekor v1) or 0.0.2 (Rekor v2): a signature over an artifact digest. */
 export interface HashedRekordBody {
   kind: "hashedrekord";
-  apiVersion: "0.0.1";
+  apiVersion: "0.0.1" | "0.0.2";
   /** spec.data.hash. */
   data: RekorHash;
   /** spec.signature.content: the raw signature. */
   signature: Buffer;
-  /** spec.signature.publicKey.content: PEM text of the public key or certificate. */
+  /** spec.signature.publicKey.content: PEM text of the public key or certificate (0.0.2: made from the verifier's DER). */
   publicKey: Buffer;
 }
 
-/** dsse 0.0.1: hashes of a DSSE envelope and its payload, and its signatures with their verifiers. */
+/** dsse 0.0.1 (or 0.0.2, Rekor v2): hashes of a DSSE envelope and its payload, and its signatures with their verifiers. */
 export interface DsseBody {
   kind: "dsse";
-  apiVersion: "0.0.1";
-  /** SHA-256 of the envelope as it was submitted (not recomputable from the bundle). */
-  envelopeHash: RekorHash;
+  apiVersion: "0.0.1" | "0.0.2";
+  /** SHA-256 of the envelope as it was submitted (not recomputable from the bundle; not in 0.0.2). */
+  envelopeHash?: RekorHash;
   /** SHA-256 of the payload bytes. */
   payloadHash: RekorHash;
   /** `signature` is the raw signature; `verifier` the PEM text of the key or certificate. */
@@ -107,6 +108,8 @@ export function parseRekorBody(body: Uint8Array, expected?: KindVersion): RekorB
   if (kind === "hashedrekord" && apiVersion === "0.0.1") return readHashedRekord(r, spec);
   if (kind === "dsse" && apiVersion === "0.0.1") return readDsse(r, spec);
   if (kind === "intoto" && apiVersion === "0.0.2") return readIntoto(r, spec);
+  if (kind === "hashedrekord" && apiVersion === "0.0.2") return readHashedRekordV2(r, spec);
+  if (kind === "dsse" && apiVersion === "0.0.2") return readDsseV2(r, spec);
   throw r.fail("kind", `entry kind ${kind} ${apiVersion} is not supported`);
 }
 
@@ -206,6 +209,69 @@ function readIntoto(r: ProtoReader, spec: JsonObject): IntotoBody {
   };
 }
 
+// --- Rekor v2 (rekor-tiles): sigstore/rekor-tiles api/proto/rekor/v2 entry.proto, in proto3 JSON ---
+
+const V2_HASHES: Record<string, RekorDigestAlgorithm> = {
+  SHA2_256: "sha256",
+  SHA2_384: "sha384",
+  SHA2_512: "sha512",
+};
+
+function readHashV2(r: ProtoReader, v: unknown, F: string): RekorHash {
+  const o = r.obj(v, F);
+  const alg = V2_HASHES[String(o.algorithm)];
+  if (!alg) throw r.fail(`${F}.algorithm`, "must be SHA2_256, SHA2_384 or SHA2_512");
+  const value = r.requiredBytes(o.digest, `${F}.digest`);
+  if (value.length !== DIGEST_SIZE[alg]) throw r.fail(`${F}.digest`, `must be ${DIGEST_SIZE[alg]} bytes`);
+  return { algorithm: alg, value };
+}
+
+/** A v2 Verifier (a DER certificate or SPKI key), as PEM text so that v1 and v2 bodies compare alike. */
+function readVerifierV2(r: ProtoReader, v: unknown, F: string): Buffer {
+  const o = r.obj(v, F);
+  const cert = o.x509Certificate;
+  const key = o.publicKey;
+  if ((cert === undefined) === (key === undefined))
+    throw r.fail(F, "must have exactly one of x509Certificate and publicKey");
+  const der = r.requiredBytes(
+    r.obj(cert ?? key, F).rawBytes,
+    `${F}.${cert ? "x509Certificate" : "publicKey"}.rawBytes`,
+  );
+  return Buffer.from(toPem(cert ? "CERTIFICATE" : "PUBLIC KEY", der), "utf8");
+}
+
+function readHashedRekordV2(r: ProtoReader, spec: JsonObject): HashedRekordBody {
+  const F = "spec.hashedRekordV002";
+  const h = r.obj(spec.hashedRekordV002, F);
+  const sig = r.obj(h.signature, `${F}.signature`);
+  return {
+    kind: "hashedrekord",
+    apiVersion: "0.0.2",
+    data: readHashV2(r, h.data, `${F}.data`),
+    signature: r.requiredBytes(sig.content, `${F}.signature.content`),
+    publicKey: readVerifierV2(r, sig.verifier, `${F}.signature.verifier`),
+  };
+}
+
+function readDsseV2(r: ProtoReader, spec: JsonObject): DsseBody {
+  const F = "spec.dsseV002";
+  const d = r.obj(spec.dsseV002, F);
+  const sigs = r.arr(d.signatures, `${F}.signatures`, MAX_BODY_SIGNATURES);
+  if (sigs.length === 0) throw r.fail(`${F}.signatures`, "must hold at least one signature");
+  return {
+    kind: "dsse",
+    apiVersion: "0.0.2",
+    payloadHash: readHashV2(r, d.payloadHash, `${F}.payloadHash`),
+    signatures: sigs.map((s, i) => {
+      const o = r.obj(s, `${F}.signatures[${i}]`);
+      return {
+        signature: r.requiredBytes(o.content, `${F}.signatures[${i}].content`),
+        verifier: readVerifierV2(r, o.verifier, `${F}.signatures[${i}].verifier`),
+      };
+    }),
+  };
+}
+
 // --- matching a body with the bundle ---
 
 /** Options for checkEntryMatchesBundle. */
@@ -245,6 +311,26 @@ export function checkEntryMatchesBundle(
 ): RekorBody {
   const body = parseRekorBody(entry.canonicalizedBody, entry.kindVersion);
   const keyCheck = keyMatcher(bundle, options);
+  if (body.kind === "hashedrekord" && body.apiVersion === "0.0.2" && bundle.dsseEnvelope) {
+    // Rekor v2 "hashedrekord over DSSE" (rekor-v2-spec 6.1.4): the entry records Hash(PAE(type,
+    // payload)) and the envelope's one signature.
+    const env = bundle.dsseEnvelope;
+    const sig = env.signatures.length === 1 ? fromBase64(env.signatures[0]!.sig, "sig") : undefined;
+    if (!sig || !body.signature.equals(sig)) {
+      throw mismatch(
+        "spec.hashedRekordV002.signature.content",
+        "the entry's signature is not the envelope's",
+      );
+    }
+    const digest = createHash(body.data.algorithm)
+      .update(pae(env.payloadType, fromBase64(env.payload, "payload")))
+      .digest();
+    if (!body.data.value.equals(digest)) {
+      throw mismatch("spec.hashedRekordV002.data", "the entry's digest is not that of the envelope's PAE");
+    }
+    keyCheck(body.publicKey, "spec.hashedRekordV002.signature.verifier");
+    return body;
+  }
   if (body.kind === "hashedrekord") {
     const ms = bundle.messageSignature;
     if (!ms) throw mismatch("kindVersion", "a hashedrekord entry needs a messageSignature bundle");
@@ -262,7 +348,9 @@ export function checkEntryMatchesBundle(
   }
   const env = bundle.dsseEnvelope;
   if (!env) throw mismatch("kindVersion", `a ${body.kind} entry needs a dsseEnvelope bundle`);
-  const payloadHash = createHash("sha256").update(fromBase64(env.payload, "payload")).digest();
+  const payloadHash = createHash(body.payloadHash.algorithm)
+    .update(fromBase64(env.payload, "payload"))
+    .digest();
   const envSigs = env.signatures.map((s) => fromBase64(s.sig, "sig"));
   const sameSet = (bodySigs: Buffer[]) =>
     bodySigs.length === envSigs.length && bodySigs.every((b) => envSigs.some((e) => e.equals(b)));
@@ -341,6 +429,67 @@ export function isSupportedEntryKind(kv: KindVersion): boolean {
   return (
     (kv.kind === "hashedrekord" && kv.version === "0.0.1") ||
     (kv.kind === "dsse" && kv.version === "0.0.1") ||
-    (kv.kind === "intoto" && kv.version === "0.0.2")
+    (kv.kind === "intoto" && kv.version === "0.0.2") ||
+    (kv.kind === "hashedrekord" && kv.version === "0.0.2") ||
+    (kv.kind === "dsse" && kv.version === "0.0.2")
+  );
+}
+
+// --- building canonical bodies (what a log records for a proposed entry) ---
+
+/**
+ * The canonical hashedrekord 0.0.1 body for a signature over an artifact's SHA-256 digest, with
+ * the signer's key or certificate as PEM (rekor pkg/types/hashedrekord/v0.0.1 Canonicalize: only
+ * the digest, the signature and the key are kept).
+ */
+export function buildHashedRekordBody(
+  sha256: Uint8Array,
+  signature: Uint8Array,
+  verifierPem: string,
+): Buffer {
+  return Buffer.from(
+    JSON.stringify({
+      apiVersion: "0.0.1",
+      kind: "hashedrekord",
+      spec: {
+        data: { hash: { algorithm: "sha256", value: Buffer.from(sha256).toString("hex") } },
+        signature: {
+          content: Buffer.from(signature).toString("base64"),
+          publicKey: { content: Buffer.from(verifierPem, "utf8").toString("base64") },
+        },
+      },
+    }),
+    "utf8",
+  );
+}
+
+/**
+ * The canonical dsse 0.0.1 body (rekor pkg/types/dsse/v0.0.1 Canonicalize): the SHA-256 of the
+ * envelope as submitted (`envelopeJson`) and of its payload, and each signature with the PEM key or
+ * certificate that verified it, sorted by signature as Rekor does.
+ */
+export function buildDsseBody(
+  envelopeJson: string,
+  payload: Uint8Array,
+  signatures: readonly { signature: Uint8Array; verifierPem: string }[],
+): Buffer {
+  const sha = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
+  const sigs = signatures
+    .map((s) => ({
+      signature: Buffer.from(s.signature).toString("base64"),
+      verifier: Buffer.from(s.verifierPem, "utf8").toString("base64"),
+    }))
+    .sort((a, b) => (a.signature < b.signature ? -1 : a.signature > b.signature ? 1 : 0));
+  return Buffer.from(
+    JSON.stringify({
+      apiVersion: "0.0.1",
+      kind: "dsse",
+      spec: {
+        envelopeHash: { algorithm: "sha256", value: sha(envelopeJson) },
+        payloadHash: { algorithm: "sha256", value: sha(payload) },
+        signatures: sigs,
+      },
+    }),
+    "utf8",
   );
 }

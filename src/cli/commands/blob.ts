@@ -1,0 +1,312 @@
+// SPDX-License-Identifier: Apache-2.0
+// cairn sign-blob | attest-blob | verify-blob | verify-blob-attestation: Sigstore bundles (v0.3
+// written, v0.1-v0.3 read) with cosign's flag names. Signing logs through the local log in
+// --log-dir until the Rekor API client lands; verification is offline against --trusted-root.
+
+import { createHash } from "node:crypto";
+import { basename, resolve } from "node:path";
+import type { Command } from "commander";
+import { fromHex, parsePemBlocks } from "../../core/encoding.js";
+import { cairnError } from "../../core/errors.js";
+import { isJsonObject, parseJson } from "../../core/json.js";
+import {
+  type ArtifactInput,
+  type IdentityPolicy,
+  type Matcher,
+  signBlob,
+  signDsse,
+  type VerifiedBundle,
+  verifyBundle,
+} from "../../engines/sigstore/index.js";
+import {
+  type Bundle,
+  parseBundleJson,
+  parseTrustedRootJson,
+  serializeBundle,
+} from "../../formats/sigstore/index.js";
+import { readFileRequired, writeFileAtomic } from "../../runtime/fs.js";
+import { loadPublicKeyFile, loadSigner } from "../../runtime/keyfiles.js";
+import { openLocalLog } from "../../runtime/sigstore-log.js";
+import { type CliIO, write } from "../io.js";
+import { passphraseFrom, signerRef } from "./key.js";
+
+interface SignOpts {
+  bundle: string;
+  key?: string;
+  certificate?: string;
+  logDir: string;
+  logUrl?: string;
+  passphraseEnv?: string;
+  json?: boolean;
+}
+
+function signOptions(c: Command): Command {
+  return c
+    .requiredOption("--bundle <file>", "where to write the Sigstore bundle (v0.3)")
+    .option("-k, --key <key>", "private key: a file, file:PATH or env:NAME")
+    .option("--certificate <file>", "PEM certificate for the key (otherwise the bundle names the key)")
+    .option("--log-dir <dir>", "the local transparency log (created when new)", ".cairn/log")
+    .option("--log-url <url>", "the base URL a new local log is known by (its trusted-root entry)")
+    .option("--passphrase-env <NAME>", "the private key's passphrase is in this environment variable")
+    .option("--json", "print the result as JSON");
+}
+
+async function signer(io: CliIO, o: SignOpts) {
+  if (!o.key) {
+    throw cairnError(
+      "ERR_USAGE",
+      "give --key: keyless signing needs cairn's certificate authority, which comes next",
+    );
+  }
+  const s = await loadSigner(signerRef(io, o.key), passphraseFrom(io, o.passphraseEnv));
+  let certificate: Buffer | undefined;
+  if (o.certificate) {
+    const path = resolve(io.cwd, o.certificate);
+    const blocks = parsePemBlocks((await readFileRequired(path, "certificate")).toString("utf8"));
+    const cert = blocks.find((b) => b.label === "CERTIFICATE");
+    if (!cert) throw cairnError("ERR_KEY_INVALID", "no PEM certificate in the file", { file: path });
+    certificate = cert.der;
+  }
+  return certificate ? { signer: s, certificate } : { signer: s };
+}
+
+async function withLog<T>(
+  io: CliIO,
+  o: SignOpts,
+  fn: (log: Awaited<ReturnType<typeof openLocalLog>>["log"]) => Promise<T>,
+): Promise<T> {
+  const l = await openLocalLog(resolve(io.cwd, o.logDir), o.logUrl);
+  try {
+    return await fn(l.log);
+  } finally {
+    await l.close();
+  }
+}
+
+async function writeBundle(io: CliIO, o: SignOpts, b: Bundle, what: string): Promise<void> {
+  const out = resolve(io.cwd, o.bundle);
+  await writeFileAtomic(out, `${serializeBundle(b, 2)}\n`);
+  const e = b.verificationMaterial.tlogEntries[0]!;
+  if (o.json) {
+    write(
+      io.stdout,
+      JSON.stringify({ bundle: o.bundle, logIndex: e.logIndex, integratedTime: e.integratedTime }, null, 2),
+    );
+  } else write(io.stdout, `${what} into ${o.bundle} (log index ${e.logIndex})`);
+}
+
+/** FILE_OR_DIGEST: `sha256:<hex>` names a digest, anything else a file. */
+async function artifactOf(io: CliIO, arg: string): Promise<ArtifactInput> {
+  const m = /^(sha256|sha384|sha512):([0-9a-fA-F]+)$/.exec(arg);
+  if (m) {
+    const alg = m[1] as "sha256" | "sha384" | "sha512";
+    const value = fromHex(m[2]!.toLowerCase(), "digest");
+    if (value.length !== { sha256: 32, sha384: 48, sha512: 64 }[alg]) {
+      throw cairnError("ERR_USAGE", `${arg} is not a ${alg} digest`);
+    }
+    return { digest: { algorithm: alg, value } };
+  }
+  return { bytes: await readFileRequired(resolve(io.cwd, arg), "artifact") };
+}
+
+interface VerifyOpts {
+  bundle: string;
+  key?: string;
+  trustedRoot?: string;
+  certificateIdentity?: string;
+  certificateIdentityRegexp?: string;
+  certificateOidcIssuer?: string;
+  certificateOidcIssuerRegexp?: string;
+  certificateSpiffeId?: string;
+  certificateSpiffeIdRegexp?: string;
+  certificateGithubWorkflowRepository?: string;
+  certificateGithubWorkflowRef?: string;
+  certificateGithubWorkflowName?: string;
+  json?: boolean;
+  type?: string;
+}
+
+function verifyOptions(c: Command): Command {
+  return c
+    .requiredOption("--bundle <file>", "the Sigstore bundle (v0.1, v0.2 or v0.3)")
+    .option(
+      "--trusted-root <file>",
+      "trusted_root.json naming the CAs, logs, CT logs and timestamp authorities",
+    )
+    .option("--key <file>", "public key (PEM or securesystemslib JSON), for bundles signed with a key")
+    .option("--certificate-identity <id>", "the expected signer: a SAN email or URI, exactly")
+    .option("--certificate-identity-regexp <re>", "the expected signer, as a regular expression (anchored)")
+    .option("--certificate-oidc-issuer <url>", "the expected OIDC issuer, exactly")
+    .option(
+      "--certificate-oidc-issuer-regexp <re>",
+      "the expected OIDC issuer, as a regular expression (anchored)",
+    )
+    .option("--certificate-spiffe-id <id>", "the expected SPIFFE ID (an X.509-SVID), exactly")
+    .option(
+      "--certificate-spiffe-id-regexp <re>",
+      "the expected SPIFFE ID, as a regular expression (anchored)",
+    )
+    .option("--certificate-github-workflow-repository <uri>", "CI claim: the source repository")
+    .option("--certificate-github-workflow-ref <ref>", "CI claim: the source repository ref")
+    .option(
+      "--certificate-github-workflow-name <re>",
+      "CI claim: the workflow (build signer URI), regular expression",
+    )
+    .option("--json", "print what was verified as JSON");
+}
+
+function matcher(exact: string | undefined, regexp: string | undefined, flag: string): Matcher | undefined {
+  if (exact !== undefined && regexp !== undefined) {
+    throw cairnError("ERR_USAGE", `give --${flag} or --${flag}-regexp, not both`);
+  }
+  if (exact !== undefined) return { exact };
+  if (regexp !== undefined) return { regexp };
+  return undefined;
+}
+
+function policyOf(o: VerifyOpts): IdentityPolicy | undefined {
+  const p: IdentityPolicy = {};
+  const identity = matcher(o.certificateIdentity, o.certificateIdentityRegexp, "certificate-identity");
+  const issuer = matcher(o.certificateOidcIssuer, o.certificateOidcIssuerRegexp, "certificate-oidc-issuer");
+  const spiffeId = matcher(o.certificateSpiffeId, o.certificateSpiffeIdRegexp, "certificate-spiffe-id");
+  if (identity) p.identity = identity;
+  if (issuer) p.issuer = issuer;
+  if (spiffeId) p.spiffeId = spiffeId;
+  if (o.certificateGithubWorkflowRepository !== undefined)
+    p.repository = { exact: o.certificateGithubWorkflowRepository };
+  if (o.certificateGithubWorkflowRef !== undefined) p.ref = { exact: o.certificateGithubWorkflowRef };
+  if (o.certificateGithubWorkflowName !== undefined) p.workflow = { regexp: o.certificateGithubWorkflowName };
+  return Object.keys(p).length ? p : undefined;
+}
+
+async function verify(io: CliIO, arg: string, o: VerifyOpts): Promise<VerifiedBundle> {
+  if (!o.trustedRoot)
+    throw cairnError("ERR_USAGE", "give --trusted-root: cairn verifies bundles offline against it");
+  const rootPath = resolve(io.cwd, o.trustedRoot);
+  const trustedRoot = parseTrustedRootJson(await readFileRequired(rootPath, "trusted root"), rootPath);
+  const bundlePath = resolve(io.cwd, o.bundle);
+  const bundle = parseBundleJson(await readFileRequired(bundlePath, "bundle"), bundlePath);
+  const policy = policyOf(o);
+  const hasCert = Boolean(
+    bundle.verificationMaterial.certificate ?? bundle.verificationMaterial.x509CertificateChain,
+  );
+  if (o.key && hasCert)
+    throw cairnError("ERR_USAGE", "this bundle carries a certificate: verify it by identity, not --key");
+  if (!o.key && !hasCert)
+    throw cairnError("ERR_USAGE", "this bundle was signed with a key: give it with --key");
+  if (hasCert && (!policy || !(policy.identity || policy.spiffeId) || !policy.issuer)) {
+    throw cairnError(
+      "ERR_USAGE",
+      "give the expected signer (--certificate-identity[-regexp] or --certificate-spiffe-id[-regexp]) and --certificate-oidc-issuer[-regexp]",
+    );
+  }
+  const artifact = await artifactOf(io, arg);
+  const publicKey = o.key ? (await loadPublicKeyFile(resolve(io.cwd, o.key))).key : undefined;
+  return verifyBundle(bundle, {
+    trustedRoot,
+    artifact,
+    ...(publicKey ? { publicKey } : {}),
+    ...(policy ? { policy } : {}),
+  });
+}
+
+function render(io: CliIO, v: VerifiedBundle, json?: boolean): void {
+  const out = {
+    verified: true,
+    bundleVersion: v.version,
+    signer:
+      v.signer.kind === "certificate"
+        ? {
+            kind: "certificate",
+            subject: v.signer.identity.subject,
+            issuer: v.signer.identity.issuer,
+            extensions: v.signer.identity.extensions,
+          }
+        : { kind: "key" },
+    signedAt: v.signedAt?.toISOString(),
+    timestamps: v.timestamps.map((t) => ({ source: t.source, time: t.time.toISOString() })),
+    tlogEntries: v.tlogEntries,
+    ...(v.artifactDigest ? { artifactDigest: { sha256: v.artifactDigest } } : {}),
+    ...(v.statement ? { predicateType: v.statement.predicateType, subject: v.statement.subject } : {}),
+  };
+  if (json) {
+    write(io.stdout, JSON.stringify(out, null, 2));
+    return;
+  }
+  const who =
+    v.signer.kind === "certificate"
+      ? `${v.signer.identity.subject} (${v.signer.identity.issuer})`
+      : "the given key";
+  write(io.stderr, `Verified OK: signed by ${who} at ${out.signedAt ?? "an unproven time"}`);
+}
+
+/** Registers the blob commands. */
+export function registerBlob(program: Command, io: CliIO): void {
+  signOptions(
+    program
+      .command("sign-blob")
+      .description("sign a file into a Sigstore bundle, logged in the transparency log")
+      .argument("<file>", "the file to sign"),
+  ).action(async (file: string, o: SignOpts) => {
+    const who = await signer(io, o);
+    const data = await readFileRequired(resolve(io.cwd, file), "artifact");
+    const b = await withLog(io, o, (log) => signBlob(data, who, log));
+    await writeBundle(io, o, b, `signed ${file}`);
+  });
+
+  signOptions(
+    program
+      .command("attest-blob")
+      .description("sign an in-toto statement about a file (DSSE) into a Sigstore bundle")
+      .argument("<file>", "the file the statement is about")
+      .requiredOption("--predicate <file>", "the predicate, a JSON object")
+      .requiredOption("--type <uri>", "the predicate type, e.g. https://slsa.dev/provenance/v1"),
+  ).action(async (file: string, o: SignOpts & { predicate: string; type: string }) => {
+    const who = await signer(io, o);
+    const data = await readFileRequired(resolve(io.cwd, file), "artifact");
+    const pPath = resolve(io.cwd, o.predicate);
+    const predicate = parseJson(await readFileRequired(pPath, "predicate"), pPath);
+    if (!isJsonObject(predicate))
+      throw cairnError("ERR_FIELD_INVALID", "a predicate must be a JSON object", { file: pPath });
+    const statement = {
+      _type: "https://in-toto.io/Statement/v1",
+      subject: [
+        { name: basename(file), digest: { sha256: createHash("sha256").update(data).digest("hex") } },
+      ],
+      predicateType: o.type,
+      predicate,
+    };
+    const payload = Buffer.from(JSON.stringify(statement), "utf8");
+    const b = await withLog(io, o, (log) => signDsse("application/vnd.in-toto+json", payload, who, log));
+    await writeBundle(io, o, b, `attested ${file}`);
+  });
+
+  verifyOptions(
+    program
+      .command("verify-blob")
+      .description("verify a Sigstore bundle over a file or a digest (sha256:HEX), offline")
+      .argument("<file-or-digest>", "the file, or sha256:HEX"),
+  ).action(async (arg: string, o: VerifyOpts) => {
+    render(io, await verify(io, arg, o), o.json);
+  });
+
+  verifyOptions(
+    program
+      .command("verify-blob-attestation")
+      .description("verify a DSSE attestation bundle whose statement names the file (or digest) as a subject")
+      .argument("<file-or-digest>", "the file, or sha256:HEX")
+      .option("--type <uri>", "the predicate type the statement must have"),
+  ).action(async (arg: string, o: VerifyOpts) => {
+    const v = await verify(io, arg, o);
+    if (!v.statement) {
+      throw cairnError("ERR_SIGSTORE_ARTIFACT_MISMATCH", "the bundle holds no in-toto attestation");
+    }
+    if (o.type !== undefined && v.statement.predicateType !== o.type) {
+      throw cairnError(
+        "ERR_SIGSTORE_ARTIFACT_MISMATCH",
+        `the attestation's predicate type is ${v.statement.predicateType}, not ${o.type}`,
+      );
+    }
+    render(io, v, o.json);
+  });
+}

@@ -1,0 +1,139 @@
+// SPDX-License-Identifier: Apache-2.0
+// cairn trust root: build the trusted_root.json that Sigstore verifiers (cairn's, sigstore-js,
+// cosign) use to check cairn's bundles: the local log's key, other log and CT log keys, CA and
+// timestamp authority chains, each valid from --valid-from.
+import { createPublicKey, type KeyObject } from "node:crypto";
+import { resolve } from "node:path";
+import type { Command } from "commander";
+import { parsePemBlocks } from "../../core/encoding.js";
+import { cairnError } from "../../core/errors.js";
+import { type AuthoritySpec, buildTrustedRoot, type LogKeySpec } from "../../engines/sigstore/index.js";
+import { serializeTrustedRoot } from "../../formats/sigstore/index.js";
+import { readFileRequired, writeFileAtomic } from "../../runtime/fs.js";
+import { localLogKeys } from "../../runtime/sigstore-log.js";
+import { type CliIO, write } from "../io.js";
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+interface RootOpts {
+  output: string;
+  logDir: string[];
+  tlog: string[];
+  ctlog: string[];
+  ca: string[];
+  tsa: string[];
+  validFrom?: string;
+  json?: boolean;
+}
+
+/** `URL=FILE` pairs (a log's base URL and its PEM public key, or an authority's URI and PEM chain). */
+function pair(v: string, flag: string): [string, string] {
+  const i = v.indexOf("=");
+  if (i <= 0) throw cairnError("ERR_USAGE", `--${flag} takes URL=FILE, not "${v}"`);
+  return [v.slice(0, i), v.slice(i + 1)];
+}
+
+async function pemKey(io: CliIO, file: string): Promise<KeyObject> {
+  const path = resolve(io.cwd, file);
+  try {
+    return createPublicKey((await readFileRequired(path, "public key")).toString("utf8"));
+  } catch (e) {
+    if ((e as { code?: string }).code === "ERR_NOT_FOUND") throw e;
+    throw cairnError("ERR_KEY_INVALID", "not a PEM public key", { file: path }, { cause: e });
+  }
+}
+
+async function pemChain(io: CliIO, file: string): Promise<Buffer[]> {
+  const path = resolve(io.cwd, file);
+  const certs = parsePemBlocks((await readFileRequired(path, "certificate chain")).toString("utf8"))
+    .filter((b) => b.label === "CERTIFICATE")
+    .map((b) => b.der);
+  if (certs.length === 0)
+    throw cairnError("ERR_KEY_INVALID", "no PEM certificates in the file", { file: path });
+  return certs;
+}
+
+export function registerTrust(program: Command, io: CliIO): void {
+  const trust = program.command("trust").description("trust material for Sigstore verification");
+  trust
+    .command("root")
+    .description("build trusted_root.json for cairn's log, CT logs, CA and timestamp authorities")
+    .requiredOption("-o, --output <file>", "where to write trusted_root.json")
+    .option("--log-dir <dir>", "a local transparency log (cairn sign-blob --log-dir) to trust", collect, [])
+    .option("--tlog <url=key.pem>", "a transparency log: base URL and PEM public key", collect, [])
+    .option(
+      "--ctlog <url=key.pem>",
+      "a certificate transparency log: base URL and PEM public key",
+      collect,
+      [],
+    )
+    .option(
+      "--ca <uri=chain.pem>",
+      "a certificate authority: URI and PEM chain, leaf-most first, root last",
+      collect,
+      [],
+    )
+    .option(
+      "--tsa <uri=chain.pem>",
+      "a timestamp authority: URI and PEM chain, signing certificate first",
+      collect,
+      [],
+    )
+    .option(
+      "--valid-from <time>",
+      "start of the validity of everything named (RFC 3339; default: now for keys, a local log's creation for --log-dir, the certificates' validity for authorities)",
+    )
+    .option("--json", "print a summary as JSON")
+    .action(async (o: RootOpts) => {
+      const start = o.validFrom ? new Date(o.validFrom) : new Date();
+      if (Number.isNaN(start.getTime()))
+        throw cairnError("ERR_USAGE", `--valid-from ${o.validFrom} is not a time`);
+      const validity = { start };
+      const tlogs: LogKeySpec[] = [];
+      for (const dir of o.logDir) {
+        const { config, key } = await localLogKeys(resolve(io.cwd, dir));
+        // A local log's key is valid from the log's creation unless --valid-from says otherwise.
+        const from = o.validFrom ? validity : { start: new Date(config.createdAt) };
+        tlogs.push({ baseUrl: config.baseUrl, publicKey: createPublicKey(key), validity: from });
+      }
+      for (const v of o.tlog) {
+        const [url, file] = pair(v, "tlog");
+        tlogs.push({ baseUrl: url, publicKey: await pemKey(io, file), validity });
+      }
+      const ctlogs: LogKeySpec[] = [];
+      for (const v of o.ctlog) {
+        const [url, file] = pair(v, "ctlog");
+        ctlogs.push({ baseUrl: url, publicKey: await pemKey(io, file), validity });
+      }
+      const authorities = async (list: string[], flag: string): Promise<AuthoritySpec[]> => {
+        const out: AuthoritySpec[] = [];
+        for (const v of list) {
+          const [uri, file] = pair(v, flag);
+          // An authority is valid from its certificates' validity unless --valid-from says otherwise.
+          const chain = await pemChain(io, file);
+          out.push(o.validFrom ? { uri, chain, validity } : { uri, chain });
+        }
+        return out;
+      };
+      const root = buildTrustedRoot({
+        tlogs,
+        ctlogs,
+        certificateAuthorities: await authorities(o.ca, "ca"),
+        timestampAuthorities: await authorities(o.tsa, "tsa"),
+      });
+      await writeFileAtomic(resolve(io.cwd, o.output), `${serializeTrustedRoot(root, 2)}\n`);
+      const summary = {
+        output: o.output,
+        tlogs: root.tlogs.map((l) => l.baseUrl),
+        ctlogs: root.ctlogs.map((l) => l.baseUrl),
+        certificateAuthorities: root.certificateAuthorities.map((c) => c.uri),
+        timestampAuthorities: root.timestampAuthorities.map((c) => c.uri),
+      };
+      if (o.json) write(io.stdout, JSON.stringify(summary, null, 2));
+      else
+        write(
+          io.stdout,
+          `wrote ${o.output}: ${tlogs.length} log(s), ${ctlogs.length} CT log(s), ${summary.certificateAuthorities.length} CA(s), ${summary.timestampAuthorities.length} TSA(s)`,
+        );
+    });
+}

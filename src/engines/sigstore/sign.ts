@@ -1,0 +1,131 @@
+// SPDX-License-Identifier: Apache-2.0
+// Signing into Sigstore bundles v0.3 (sigstore_bundle.proto): a message signature over an
+// artifact (hashedrekord 0.0.1 entry) or a DSSE envelope (dsse 0.0.1 entry), with a key or a
+// certificate and its key, logged through a transparency-log port that answers with everything a
+// bundle needs to be verified offline: index, integrated time, inclusion proof, signed checkpoint
+// and inclusion promise (SET).
+import { createHash, X509Certificate } from "node:crypto";
+import { toBase64, toPem } from "../../core/encoding.js";
+import { cairnError } from "../../core/errors.js";
+import type { Signer } from "../../core/signer.js";
+import { type Envelope, pae } from "../../formats/dsse/envelope.js";
+import {
+  BUNDLE_V03_MEDIA_TYPE,
+  type Bundle,
+  type TransparencyLogEntry,
+} from "../../formats/sigstore/bundle.js";
+
+/** An entry proposed to the log (the role of Rekor's proposed entry): the log verifies it first. */
+export type ProposedEntry =
+  | {
+      kind: "hashedrekord";
+      /** The artifact's SHA-256 digest. */
+      sha256: Uint8Array;
+      signature: Uint8Array;
+      /** PEM of the signer's certificate or SPKI public key. */
+      verifierPem: string;
+    }
+  | {
+      kind: "dsse";
+      envelope: Envelope;
+      /** PEM of the certificate or key that verifies each signature. */
+      verifierPems: string[];
+    };
+
+/**
+ * The transparency log, as a signer sees it.
+ *
+ * Contract: `submit` resolves only once the entry is durable in the log, with the bundle's
+ * TransparencyLogEntry for it: canonicalized body, log index, log id, integrated time, an
+ * inclusion proof with a checkpoint signed by the log, and an inclusion promise (SET). A log
+ * refuses (ERR_TLOG_ENTRY_INVALID, ERR_SIGNATURE_INVALID, ERR_DSSE_SIGNATURE_INVALID) a proposed
+ * entry whose signature does not verify. Transport failures reject with transport-category
+ * errors and overload with ERR_TLOG_OVERLOADED; submitting again is then safe (the log answers
+ * for an entry it already holds). Concurrent calls are allowed.
+ */
+export interface TransparencyLogPort {
+  submit(entry: ProposedEntry): Promise<TransparencyLogEntry>;
+}
+
+/** Who signs: a signer (key reference) and, for keyless-style bundles, its certificate. */
+export interface BundleSigner {
+  signer: Signer;
+  /** DER leaf certificate for the signer's key; without one the bundle names the key by hint. */
+  certificate?: Uint8Array;
+}
+
+function verifierPem(s: BundleSigner): string {
+  if (s.certificate) return toPem("CERTIFICATE", s.certificate);
+  return s.signer.publicKey.key.export({ type: "spki", format: "pem" }) as string;
+}
+
+function keyMaterial(s: BundleSigner): Bundle["verificationMaterial"] {
+  return s.certificate
+    ? { certificate: { rawBytes: Buffer.from(s.certificate) }, tlogEntries: [] }
+    : { publicKey: { hint: s.signer.keyid }, tlogEntries: [] };
+}
+
+function checkCertificateKey(s: BundleSigner): void {
+  if (!s.certificate) return;
+  const certKey = new X509Certificate(Buffer.from(s.certificate)).publicKey;
+  const a = certKey.export({ type: "spki", format: "der" });
+  const b = s.signer.publicKey.key.export({ type: "spki", format: "der" });
+  if (!a.equals(b)) throw cairnError("ERR_USAGE", "the certificate is not for the signing key");
+}
+
+/** Ed25519 cannot be checked from a digest (hashedrekord): message signatures need ECDSA or RSA. */
+function checkMessageKey(s: BundleSigner): void {
+  if (s.signer.publicKey.key.asymmetricKeyType === "ed25519") {
+    throw cairnError(
+      "ERR_KEY_INVALID",
+      "an Ed25519 key cannot make a message signature a log can check from the digest: use an ECDSA or RSA key, or sign an attestation (DSSE)",
+    );
+  }
+}
+
+/** Signs an artifact into a v0.3 message-signature bundle logged through `log`. */
+export async function signBlob(
+  artifact: Uint8Array,
+  who: BundleSigner,
+  log: TransparencyLogPort,
+): Promise<Bundle> {
+  checkCertificateKey(who);
+  checkMessageKey(who);
+  const digest = createHash("sha256").update(artifact).digest();
+  const signature = Buffer.from(await who.signer.sign(artifact));
+  const entry = await log.submit({
+    kind: "hashedrekord",
+    sha256: digest,
+    signature,
+    verifierPem: verifierPem(who),
+  });
+  const vm = keyMaterial(who);
+  vm.tlogEntries = [entry];
+  return {
+    mediaType: BUNDLE_V03_MEDIA_TYPE,
+    verificationMaterial: vm,
+    messageSignature: { messageDigest: { algorithm: "SHA2_256", digest }, signature },
+  };
+}
+
+/** Signs a payload into a DSSE envelope in a v0.3 bundle logged through `log`. */
+export async function signDsse(
+  payloadType: string,
+  payload: Uint8Array,
+  who: BundleSigner,
+  log: TransparencyLogPort,
+): Promise<Bundle> {
+  checkCertificateKey(who);
+  const sig = await who.signer.sign(pae(payloadType, payload));
+  // A bundle's envelope keyid is empty for certificates and the key hint otherwise (sigstore_bundle.proto).
+  const keyid = who.certificate ? "" : who.signer.keyid;
+  const envelope: Envelope = {
+    payloadType,
+    payload: toBase64(payload),
+    signatures: [{ keyid, sig: toBase64(sig) }],
+  };
+  const entry = await log.submit({ kind: "dsse", envelope, verifierPems: [verifierPem(who)] });
+  const vm = keyMaterial(who);
+  vm.tlogEntries = [entry];
+  return { mediaType: BUNDLE_V03_MEDIA_TYPE, verificationMaterial: vm, dsseEnvelope: { ...envelope } };
+}
