@@ -65,6 +65,12 @@ export interface PutBlobOptions {
   maxBytes?: number;
   /** Algorithm when no digest is expected; default sha256. */
   algorithm?: OciDigestAlgorithm;
+  /**
+   * Called once the whole source has been read and checked, before the blob is made durable
+   * (fsync, rename): a caller may start its next transfer while this one is synced. The put
+   * still resolves only when the blob is durable and in place.
+   */
+  onReceived?: () => void;
 }
 
 /** Bytes, or chunks from a stream (a Node Readable is an AsyncIterable). */
@@ -205,21 +211,26 @@ export class OciLayout {
     }
     const tmp = join(this.dir, `.cairn-tmp-${randomBytes(8).toString("hex")}`);
     let fh: FileHandle | undefined;
-    // Chunks are copied into buffers of about BLOB_WRITE_BATCH_BYTES that only this function
-    // holds, hashed there (so what is hashed is exactly what is written, even if a source reused
-    // its buffers), and written one buffer at a time while the next is filled. Nothing is kept
-    // before the checks below pass.
+    // Chunks are copied into one of two batch buffers of about BLOB_WRITE_BATCH_BYTES that only
+    // this function holds, hashed there (so what is hashed is exactly what is written, even if a
+    // source reuses its buffers), and each full buffer is written while the other is filled: two
+    // buffers for the whole blob, not one allocation per batch. Nothing is kept before the checks
+    // below pass.
     const known = source instanceof Uint8Array ? source.byteLength : opts.size;
     const batchSize = Math.max(1, Math.min(BLOB_WRITE_BATCH_BYTES, known ?? BLOB_WRITE_BATCH_BYTES));
-    let buf = Buffer.allocUnsafe(batchSize);
+    let buf: Buffer = Buffer.allocUnsafe(batchSize);
+    let spare: Buffer | undefined;
     let used = 0;
     let writing: Promise<void> = Promise.resolve();
     const flush = async (file: FileHandle) => {
       await writing;
       if (used === 0) return;
-      writing = writeAll(file, buf.subarray(0, used));
+      const full = buf;
+      writing = writeAll(file, full.subarray(0, used));
       writing.catch(() => {}); // awaited later; not an unhandled rejection meanwhile
-      buf = Buffer.allocUnsafe(batchSize);
+      // The spare buffer's write (the one awaited above) is done: it can be filled again.
+      buf = spare ?? Buffer.allocUnsafe(batchSize);
+      spare = full;
       used = 0;
     };
     try {
@@ -262,6 +273,7 @@ export class OciLayout {
           file: this.blobPath(opts.digest),
         });
       }
+      opts.onReceived?.();
       await fh.sync();
       await fh.close();
       fh = undefined;
@@ -457,12 +469,32 @@ export class OciLayout {
         );
       }
     }
+    // Crash consistency: a blob's rename is durable once its directory is synced. One sync of
+    // blobs/<alg> covers every blob put so far, before the manifest naming them is stored, and
+    // again before index.json (written after this returns) names the manifest.
+    await this.syncBlobDirs(children.map(([, d]) => d.digest));
     await this.putBlob(bytes, { digest: parsed.digest, size: parsed.size });
+    await this.syncBlobDirs([parsed.digest]);
     const artifactType =
       parsed.kind === "manifest" ? parsed.manifest.artifactType : parsed.index.artifactType;
     const desc = manifestDescriptor(parsed, artifactType === undefined ? {} : { artifactType });
     if (opts.tag !== undefined) await this.tag(opts.tag, desc);
     return desc;
+  }
+
+  private async syncBlobDirs(digests: string[]): Promise<void> {
+    for (const alg of new Set(digests.map((d) => d.slice(0, d.indexOf(":"))))) {
+      const dir = join(this.dir, "blobs", alg);
+      let fh: FileHandle | undefined;
+      try {
+        fh = await open(dir, "r");
+        await fh.sync();
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") throw ioError(e, dir, "sync");
+      } finally {
+        await fh?.close().catch(() => {});
+      }
+    }
   }
 
   /** Reads a manifest or index by digest or descriptor, verified and parsed (bytes kept exact). */

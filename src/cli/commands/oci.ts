@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
-import { copyImage } from "../../engines/oci/copy.js";
+import { copyImage, DEFAULT_COPY_CONCURRENCY, MAX_COPY_CONCURRENCY } from "../../engines/oci/copy.js";
 import { RegistryClient } from "../../engines/oci/registry.js";
 import { attestImage, type SignForm, type SignResult, signImage } from "../../engines/oci/sign.js";
 import { verifyAttestation, verifyImage } from "../../engines/oci/sign-verify.js";
@@ -17,6 +17,7 @@ import { readFileRequired } from "../../runtime/fs.js";
 import { loadPublicKeyFile, loadSigner } from "../../runtime/keyfiles.js";
 import { OciLayout } from "../../runtime/oci-layout.js";
 import { registryHttp } from "../../runtime/registry-http.js";
+import { copyProgress } from "../copy-progress.js";
 import { type CliIO, write } from "../io.js";
 import { passphraseFrom, signerRef } from "./key.js";
 
@@ -259,24 +260,43 @@ export function registerOci(program: Command, io: CliIO): void {
       .argument("<dst>", "oci:DIR[:TAG] (created if missing) or docker://HOST/REPO[:TAG]")
       .option("--src-tls-verify <bool>", "--tls-verify for the source only")
       .option("--dest-tls-verify <bool>", "--tls-verify for the destination only")
-      .option("--no-attached", "copy the image only, not its signatures, attestations and referrers"),
+      .option("--no-attached", "copy the image only, not its signatures, attestations and referrers")
+      .option(
+        "--concurrency <n>",
+        `blobs transferred at once (1-${MAX_COPY_CONCURRENCY})`,
+        String(DEFAULT_COPY_CONCURRENCY),
+      ),
   ).action(
     async (
       src: string,
       dst: string,
-      o: Common & { srcTlsVerify?: string; destTlsVerify?: string; attached: boolean },
+      o: Common & { srcTlsVerify?: string; destTlsVerify?: string; attached: boolean; concurrency: string },
     ) => {
+      const concurrency = Number(o.concurrency);
+      if (!/^\d+$/.test(o.concurrency) || concurrency < 1 || concurrency > MAX_COPY_CONCURRENCY) {
+        throw cairnError("ERR_USAGE", `--concurrency must be an integer from 1 to ${MAX_COPY_CONCURRENCY}`);
+      }
       const both = tlsOf(o.tlsVerify, "--tls-verify") ?? true;
       const from = await openStore(io, src, tlsOf(o.srcTlsVerify, "--src-tls-verify") ?? both);
       const to = await openStore(io, dst, tlsOf(o.destTlsVerify, "--dest-tls-verify") ?? both, true);
-      const r = await copyImage(from, to, { attached: o.attached });
+      const bar = copyProgress(io, { json: o.json === true });
+      let r: Awaited<ReturnType<typeof copyImage>>;
+      try {
+        r = await copyImage(from, to, {
+          attached: o.attached,
+          concurrency,
+          ...(bar === undefined ? {} : { onProgress: bar.onProgress }),
+        });
+      } finally {
+        bar?.finish();
+      }
       if (o.json) {
         write(io.stdout, JSON.stringify({ source: from.name, destination: to.name, ...r }, null, 2));
         return;
       }
       write(
         io.stdout,
-        `copied ${from.name} to ${to.name} (${r.image.digest}): ${r.manifests.length} manifest(s), ${r.blobsCopied} blob(s) sent (${r.bytesCopied} bytes), ${r.blobsPresent} already there`,
+        `copied ${from.name} to ${to.name} (${r.image.digest}): ${r.manifests.length} manifest(s), ${r.blobsCopied} blob(s) sent (${r.bytesCopied} bytes), ${r.blobsPresent} already there${r.blobsMounted > 0 ? `, ${r.blobsMounted} mounted` : ""}`,
       );
     },
   );

@@ -105,6 +105,14 @@ export interface ImageStore {
   readonly tag: string | undefined;
   /** The digest in the image name, if it is named by digest. */
   readonly digest: OciDigest | undefined;
+  /** The registry repository, or undefined for a layout. */
+  readonly repository?: Repository;
+  /**
+   * distribution-spec end-11: links a blob that repository `from` of the same registry holds
+   * into this one without sending it; false when the registry would not (the blob must be sent).
+   * Absent for layouts.
+   */
+  mountBlob?(d: Descriptor, from: string): Promise<boolean>;
   /** The descriptor of a tag or digest, or of the reference in the image name when omitted. */
   resolve(ref?: string): Promise<Descriptor>;
   /** A manifest or index by descriptor (or digest), verified and parsed, bytes exact. */
@@ -131,11 +139,13 @@ export interface ImageStore {
    * `verified: true` the caller promises `source` is a digest-checked stream (a `blobStream`
    * read with verification on) that throws from its last step instead of ending when it does not
    * match `d`; the store may then skip its own hash, but keeps nothing if the source throws.
+   * `onReceived` is called, when the store can tell, once the whole source is read and checked
+   * but before the blob is durable (the put still resolves only when it is durable).
    */
   putBlob(
     d: Descriptor,
     source: Uint8Array | AsyncIterable<Uint8Array>,
-    opts?: { verified?: boolean },
+    opts?: { verified?: boolean; onReceived?: () => void },
   ): Promise<void>;
   /**
    * True when `putBlob` always hashes what it reads and checks the digest and size itself before
@@ -167,7 +177,7 @@ export interface LayoutLike {
   blobStream(digest: string, opts?: { size?: number }): AsyncIterable<Uint8Array | string>;
   putBlob(
     source: Uint8Array | AsyncIterable<Uint8Array>,
-    opts?: { digest?: string; size?: number },
+    opts?: { digest?: string; size?: number; onReceived?: () => void },
   ): Promise<{ digest: OciDigest; size: number }>;
 }
 
@@ -225,8 +235,12 @@ export function layoutStore(layout: LayoutLike, name: string, ref?: string): Ima
     // OciLayout.putBlob hashes every source and checks digest and size before the rename that
     // keeps it, so `verified` is not needed (and not used) here.
     putBlobVerifies: true,
-    async putBlob(d, source) {
-      await layout.putBlob(source, { digest: d.digest, size: d.size });
+    async putBlob(d, source, o = {}) {
+      await layout.putBlob(source, {
+        digest: d.digest,
+        size: d.size,
+        ...(o.onReceived === undefined ? {} : { onReceived: o.onReceived }),
+      });
     },
     async referrers(digest) {
       // image-layout.md has no referrers index: read every index.json entry's manifest and keep
@@ -281,6 +295,8 @@ export function registryStore(
     identity: `${ref.registry}/${ref.repository}`,
     tag: ref.tag,
     digest: ref.digest,
+    repository: repo,
+    mountBlob: (d, from) => client.mountBlob(repo, from, d.digest),
     async resolve(r) {
       const target = r === undefined ? ref : at(r);
       // GET, not HEAD: the digest is then of bytes we hold, not a registry's claim.
