@@ -461,7 +461,7 @@ describe("bad input and abuse: refused with a code, nothing issued", () => {
   });
 
   it("rate-limits per identity (ERR_CA_RATE_LIMITED with a Retry-After), other identities unaffected", async () => {
-    const ca = await makeTestCa(issuers, { rateLimit: { burst: 2, perMinute: 1 } });
+    const ca = await makeTestCa(issuers, { rateLimit: { burst: 2, perMinute: 0.001 } });
     for (let i = 0; i < 2; i++)
       await ca.service.createSigningCertificate(emailRequest(await email.mint(emailClaims)));
     await assert.rejects(
