@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
-// cairn's CA against the real Sigstore clients: @sigstore/sign's Fulcio signer gets a certificate
-// from cairn's Fulcio v2 API (Fastify on 127.0.0.1:0) with a token from the test OIDC issuer, and
+// cairn's CA against the real Sigstore clients: @sigstore/sign's Fulcio signer and the top-level
+// sigstore.sign() get certificates from cairn's Fulcio v2 API (Fastify on 127.0.0.1:0) with tokens
+// from the test OIDC issuer, and
 // @sigstore/verify accepts the certificate's chain and its embedded SCT given a trusted root that
 // lists cairn's CA and CT key (offline: the certificate check alone, then its whole Verifier on a
 // bundle whose only stand-in is the log's inclusion promise). Refusals: a CT key not in the
@@ -15,6 +16,7 @@ import { FulcioSigner } from "@sigstore/sign";
 import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
 import { verifyCertificate } from "@sigstore/verify/dist/key/index.js";
 import Fastify, { type FastifyInstance } from "fastify";
+import { sign as sigstoreSign } from "sigstore";
 import { generateKey } from "../../src/core/keys.js";
 import { spkiOf } from "../../src/engines/ca/index.js";
 import { fulcioRoutes } from "../../src/services/fulcio-routes.js";
@@ -217,5 +219,18 @@ describe("cairn CA with the sigstore clients", () => {
         ),
       certificateError,
     );
+  });
+
+  it("the top-level sigstore.sign() gets its certificate from cairn (no log upload) and the chain verifies", async () => {
+    const token = await issuer.mint({ sub: "user-2", email: "ci@example.com", email_verified: true });
+    const bundle = await sigstoreSign(data, { fulcioURL: base, identityToken: token, tlogUpload: false });
+    const raw =
+      bundle.verificationMaterial.certificate?.rawBytes ??
+      bundle.verificationMaterial.x509CertificateChain?.certificates[0]?.rawBytes;
+    assert.ok(raw, "the bundle carries the certificate");
+    const leaf = X509Certificate.parse(Buffer.from(raw, "base64"));
+    const result = verifyCertificate(leaf, [new Date()], toTrustMaterial(trustedRoot()));
+    assert.equal(result.signer.identity?.subjectAlternativeName, "ci@example.com");
+    assert.equal(result.scts.length, 1);
   });
 });
