@@ -448,6 +448,16 @@ describe("bad input and abuse: refused with a code, nothing issued", () => {
     assert.equal(ca.sequencer.size, 1);
   });
 
+  it("recognizes a replayed token without jti by its hash", async () => {
+    const ca = await makeTestCa(issuers);
+    const token = await email.mint(emailClaims, { jti: false });
+    await ca.service.createSigningCertificate(emailRequest(token));
+    await assert.rejects(
+      ca.service.createSigningCertificate(emailRequest(token)),
+      code("ERR_CA_TOKEN_REPLAYED"),
+    );
+  });
+
   it("under tokenReuse same-key, a token buys certificates for its first key only", async () => {
     const ca = await makeTestCa(issuers, { tokenReuse: "same-key" });
     const token = await email.mint(emailClaims);
