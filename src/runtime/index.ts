@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 
+export * from "./ca-store.js";
 export * from "./docker-config.js";
 export * from "./env.js";
 export * from "./fs.js";

@@ -15,7 +15,7 @@ let base: string;
 before(async () => {
   issuer = await startTestIssuer();
   t = await makeTestCa([{ issuerUrl: issuer.url, audience: "sigstore", type: "email" }], {
-    rateLimit: { burst: 3, perMinute: 1 },
+    rateLimit: { burst: 3, perMinute: 0.001 },
   });
   app = Fastify({ logger: false });
   await app.register(fulcioRoutes, { service: t.service });

@@ -92,7 +92,8 @@ function sendProblem(reply: FastifyReply, err: unknown, req: FastifyRequest): Fa
 /**
  * The Fulcio v2 routes as a Fastify plugin: `app.register(fulcioRoutes, { service })`. It is
  * encapsulated (its error handler answers only its own routes), so it composes with other route
- * plugins in one server.
+ * plugins in one server. Register it as is: wrapped in `fastify-plugin`, its error handler would
+ * become the whole server's.
  */
 export async function fulcioRoutes(app: FastifyInstance, opts: FulcioRoutesOptions): Promise<void> {
   const { service } = opts;

@@ -448,6 +448,16 @@ describe("bad input and abuse: refused with a code, nothing issued", () => {
     assert.equal(ca.sequencer.size, 1);
   });
 
+  it("recognizes a replayed token without jti by its hash", async () => {
+    const ca = await makeTestCa(issuers);
+    const token = await email.mint(emailClaims, { jti: false });
+    await ca.service.createSigningCertificate(emailRequest(token));
+    await assert.rejects(
+      ca.service.createSigningCertificate(emailRequest(token)),
+      code("ERR_CA_TOKEN_REPLAYED"),
+    );
+  });
+
   it("under tokenReuse same-key, a token buys certificates for its first key only", async () => {
     const ca = await makeTestCa(issuers, { tokenReuse: "same-key" });
     const token = await email.mint(emailClaims);
@@ -461,7 +471,7 @@ describe("bad input and abuse: refused with a code, nothing issued", () => {
   });
 
   it("rate-limits per identity (ERR_CA_RATE_LIMITED with a Retry-After), other identities unaffected", async () => {
-    const ca = await makeTestCa(issuers, { rateLimit: { burst: 2, perMinute: 1 } });
+    const ca = await makeTestCa(issuers, { rateLimit: { burst: 2, perMinute: 0.001 } });
     for (let i = 0; i < 2; i++)
       await ca.service.createSigningCertificate(emailRequest(await email.mint(emailClaims)));
     await assert.rejects(

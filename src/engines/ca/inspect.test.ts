@@ -5,7 +5,15 @@ import fc from "fast-check";
 import type { CairnError } from "../../core/errors.js";
 import { generateKey } from "../../core/keys.js";
 import { keySigner } from "../../core/signer.js";
-import { EKU_OID, FULCIO_OID, fulcioExtensions, parseSubjectAltName } from "../../formats/x509/index.js";
+import {
+  CT_POISON_OID,
+  CT_SCT_LIST_OID,
+  DER_NULL,
+  EKU_OID,
+  FULCIO_OID,
+  fulcioExtensions,
+  parseSubjectAltName,
+} from "../../formats/x509/index.js";
 import { clientKey } from "../../testing/ca-kit.js";
 import {
   basicConstraints,
@@ -18,6 +26,7 @@ import {
   signCertificate,
   spkiOf,
   subjectAltName,
+  tbsWithout,
 } from "./certificates.js";
 import { checkX509Svid, readCertificateIdentity } from "./inspect.js";
 
@@ -142,4 +151,53 @@ describe("X509-SVID leaf profile", () => {
       assert.throws(() => checkX509Svid(der), code(c));
     });
   }
+});
+
+describe("precertificate and certificate (RFC 6962 3.2)", () => {
+  it("the precertificate's TBS without the poison is the certificate's TBS without the SCT list (property)", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.tuple(fc.integer({ min: 1, max: 9999 }), fc.boolean(), fc.uint8Array({ maxLength: 40 })),
+          { maxLength: 6 },
+        ),
+        fc.uint8Array({ minLength: 1, maxLength: 200 }),
+        async (exts, sctList) => {
+          const base = exts.map(([n, critical, v]) => ({
+            oid: `1.3.6.1.4.1.99999.${n}`,
+            critical,
+            value: Buffer.concat([Buffer.from([0x04, v.length]), v]),
+          }));
+          const t = {
+            serial: randomSerial(),
+            issuer: distinguishedName({ organization: "o", commonName: "ca" }),
+            subject: distinguishedName(),
+            notBefore: new Date(1_800_000_000_000),
+            notAfter: new Date(1_800_000_600_000),
+            spki,
+          };
+          const pre = await signCertificate(
+            { ...t, extensions: [...base, { oid: CT_POISON_OID, critical: true, value: DER_NULL }] },
+            signer,
+          );
+          const fin = await signCertificate(
+            {
+              ...t,
+              extensions: [
+                ...base,
+                {
+                  oid: CT_SCT_LIST_OID,
+                  critical: false,
+                  value: Buffer.concat([Buffer.from([0x04, sctList.length]), sctList]),
+                },
+              ],
+            },
+            signer,
+          );
+          assert.ok(tbsWithout(pre, [CT_POISON_OID]).equals(tbsWithout(fin, [CT_SCT_LIST_OID])));
+        },
+      ),
+      { numRuns: 30 },
+    );
+  });
 });
