@@ -257,6 +257,23 @@ export class SqlLogStorage implements LogStorage {
     });
   }
 
+  async findLeafHashes(leafHashes: readonly Uint8Array[]): Promise<(number | undefined)[]> {
+    return this.run("looking up leaf hashes", async () => {
+      const found = new Map<string, number>();
+      for (let at = 0; at < leafHashes.length; at += INSERT_CHUNK) {
+        const chunk = leafHashes.slice(at, at + INSERT_CHUNK).map((h) => Buffer.from(h));
+        const rows = await this.db
+          .selectFrom("tlog_entries")
+          .select(["idx", "leaf_hash"])
+          .where("leaf_hash", "in", chunk)
+          .execute();
+        for (const r of rows)
+          found.set(Buffer.from(r.leaf_hash).toString("hex"), toSafe(r.idx, "a stored index"));
+      }
+      return leafHashes.map((h) => found.get(Buffer.from(h).toString("hex")));
+    });
+  }
+
   async findLeafHash(leafHash: Uint8Array): Promise<number | undefined> {
     return this.run("looking up a leaf hash", async () => {
       const row = await this.db
