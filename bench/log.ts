@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Transparency log append throughput with durable acknowledgement (issue 3, section 6):
 //   node --import tsx bench/log.ts [--entries N] [--clients C] [--kind dsse|artifact] [--no-postgres]
+//   node --import tsx bench/log.ts --latency 1000000   (read latency at a million entries)
 // Starts `cairn serve --dev` (dist/cairn.mjs) on SQLite and on a PostgreSQL the bench starts, and
 // C concurrent HTTP/1.1 keep-alive clients on loopback each POST pre-signed entries (signing is
 // not timed); every answer is an acknowledgement after the entry's batch was committed durably
@@ -19,6 +20,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { generateKey, keySigner } from "../src/core/index.js";
 import { LogNode } from "../src/engines/lognode/index.js";
+import { encodeTileIndex, Sequencer } from "../src/engines/tlog/index.js";
 import { signEnvelope } from "../src/formats/dsse/index.js";
 import { openDataDir } from "../src/runtime/log-node.js";
 import { startPostgres } from "../src/testing/postgres.js";
@@ -29,6 +31,7 @@ const { values: args } = parseArgs({
     clients: { type: "string", default: "64" },
     kind: { type: "string", default: "dsse" },
     "no-postgres": { type: "boolean", default: false },
+    latency: { type: "string" },
   },
 });
 const ENTRIES = Number(args.entries);
@@ -208,6 +211,108 @@ async function runInProcess(backend: string, bodies: Buffer[], database?: string
     await opened.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * --latency N: a SQLite log of N entries (and N stored envelopes) is bulk-loaded through the
+ * sequencer and the search index directly (untimed), then `cairn serve` answers sequential
+ * requests for random indexes and subjects: inclusion proofs, Rekor entries and searches, p50/p99.
+ */
+async function latencyBench(n: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "cairn-bench-lat-"));
+  const data = join(dir, "data");
+  const t = Date.now();
+  const opened = await openDataDir(data);
+  const seq = await Sequencer.open({
+    storage: opened.storage,
+    key: opened.key,
+    origin: opened.origin,
+    maxBatchSize: 8192,
+    maxBatchDelayMs: 1,
+    maxPending: 1 << 20,
+  });
+  const digest = (i: number) => createHash("sha256").update(`subject ${i}`).digest("hex");
+  const CHUNK = 16384;
+  for (let at = 0; at < n; at += CHUNK) {
+    const end = Math.min(n, at + CHUNK);
+    const leaves = [];
+    for (let i = at; i < end; i++) leaves.push(seq.submit(Buffer.from(`{"kind":"bench/v1","i":${i}}`)));
+    await Promise.all(leaves);
+    const records = [];
+    for (let i = at; i < end; i++) {
+      records.push({
+        logIndex: i,
+        envelope: Buffer.from(
+          `{"payloadType":"application/vnd.in-toto+json","payload":"","signatures":[],"i":${i}}`,
+        ),
+        predicateType: i % 2 ? "https://slsa.dev/provenance/v1" : "https://spdx.dev/Document",
+        subjectDigests: [`sha256:${digest(i)}`],
+        signers: [`key:${i % 16}`],
+        integratedTime: 1_700_000_000 + i,
+      });
+    }
+    await opened.searchIndex.putMany!(records);
+    if (process.env.BENCH_DEBUG) log(`loaded ${end} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  }
+  await seq.close();
+  await opened.close();
+  log(`fixture: ${n} entries and stored envelopes (${((Date.now() - t) / 1000).toFixed(1)} s, untimed)`);
+  const started = Date.now();
+  const { port, proc } = await startServe(data, []);
+  log(`cairn serve started on ${n} entries in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  try {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string) =>
+      new Promise<number>((res, rej) => {
+        const t0 = performance.now();
+        request({ host: "127.0.0.1", port, path, agent }, (r) => {
+          r.resume();
+          r.on("end", () =>
+            r.statusCode === 200
+              ? res(performance.now() - t0)
+              : rej(new Error(`${path}: HTTP ${r.statusCode}`)),
+          );
+        })
+          .on("error", rej)
+          .end();
+      });
+    const rows: string[][] = [];
+    const measure = async (what: string, path: (i: number) => string, samples = 1000) => {
+      for (let i = 0; i < samples / 10; i++) await get(path(Math.floor(Math.random() * n)));
+      const lat: number[] = [];
+      for (let i = 0; i < samples; i++) lat.push(await get(path(Math.floor(Math.random() * n))));
+      lat.sort((a, b) => a - b);
+      rows.push([what, String(samples), pct(lat, 50).toFixed(2), pct(lat, 99).toFixed(2)]);
+    };
+    await measure("inclusion proof (cairn API)", (i) => `/cairn/v1/log/proof/inclusion?index=${i}`);
+    await measure("entry + proof + SET (Rekor API)", (i) => `/api/v1/log/entries?logIndex=${i}`);
+    await measure(
+      "search by subject (1 result + proof)",
+      (i) => `/cairn/v1/search?subject=sha256:${digest(i)}`,
+    );
+    await measure(
+      "search by signer + predicate (page of 50)",
+      (i) => `/cairn/v1/search?keyId=${i % 16}&predicateType=https://slsa.dev/provenance/v1`,
+      100,
+    );
+    await measure("level-0 tile", (i) => `/tlog/tile/0/${encodeTileIndex(Math.floor(i / 256 / 2))}`);
+    agent.destroy();
+    const head = ["request", "samples", "p50 ms", "p99 ms"];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+    process.stdout.write(
+      `read latency at ${n} entries, SQLite, one client, sequential (load ${loadavg()[0]!.toFixed(2)}; target: proofs p99 < 5 ms)\n${line(head)}\n${line(widths.map((w) => "-".repeat(w)))}\n${rows.map(line).join("\n")}\n`,
+    );
+  } finally {
+    proc.kill("SIGTERM");
+    await new Promise((r) => proc.once("exit", r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (args.latency !== undefined) {
+  await latencyBench(Number(args.latency));
+  process.exit(0);
 }
 
 const results: Result[] = [];
