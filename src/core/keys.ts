@@ -320,9 +320,17 @@ function privateFromSslib(obj: unknown, scheme?: Scheme): PrivateKey {
   return { key, public: scheme ? { ...pub, scheme } : pub };
 }
 
+// KeyObjects are immutable: a key's fingerprint is computed once (exporting costs more than a verify).
+const fingerprints = new WeakMap<KeyObject, string>();
+
 /** A stable identity for the key material itself (hex SPKI DER), whatever id names it. */
 export function keyFingerprint(k: PublicKey): string {
-  return toHex(k.key.export({ type: "spki", format: "der" }));
+  let f = fingerprints.get(k.key);
+  if (f === undefined) {
+    f = toHex(k.key.export({ type: "spki", format: "der" }));
+    fingerprints.set(k.key, f);
+  }
+  return f;
 }
 
 /** Generates a new key pair. */

@@ -35,7 +35,7 @@ interface Tables {
 
 type Dialect = "sqlite" | "postgres";
 
-/** Key rows per INSERT: 2 parameters a row stays far below SQLite's 32766 and pg's 65535. */
+/** Rows per INSERT: at most 4 parameters a row stays far below SQLite's 32766 and pg's 65535. */
 const INSERT_CHUNK = 1000;
 
 const MIGRATIONS: Record<Dialect, string[]>[] = [
@@ -126,34 +126,36 @@ export class SqlSearchIndex implements SearchIndex {
     return s;
   }
 
+  async putMany(records: readonly IndexRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    if (records.length === 1) return this.put(records[0]!);
+    const indexes = records.map((r) => r.logIndex);
+    if (new Set(indexes).size !== indexes.length)
+      throw cairnError("ERR_USAGE", "putMany takes distinct log indexes");
+    // The common case, one transaction: none of these indexes is stored yet. Otherwise (a repeat
+    // after an unknown outcome) each record goes through put's idempotent check.
+    let fresh = true;
+    await this.run("storing envelopes", async () => {
+      const read = this.db
+        .selectFrom("store_envelopes")
+        .select((eb) => eb.fn.countAll().as("n"))
+        .where("log_index", "in", indexes)
+        .compile();
+      await this.writeTransaction([], read, (row) => {
+        const n = Number((row as { n: unknown } | undefined)?.n ?? 0);
+        if (n > 0) {
+          fresh = false;
+          return [];
+        }
+        return this.writesOf(records);
+      });
+    });
+    if (!fresh) for (const r of records) await this.put(r);
+  }
+
   async put(record: IndexRecord): Promise<void> {
     await this.run("storing an envelope", async () => {
-      const writes: CompiledQuery[] = [
-        this.db
-          .insertInto("store_envelopes")
-          .values({
-            log_index: record.logIndex,
-            // A copy: a caller mutating its buffer later must not change what is written.
-            envelope: Buffer.from(record.envelope),
-            predicate_type: record.predicateType,
-            integrated_time: record.integratedTime,
-          })
-          .compile(),
-      ];
-      const subjects = [...new Set(record.subjectDigests)];
-      for (let at = 0; at < subjects.length; at += INSERT_CHUNK) {
-        const rows = subjects
-          .slice(at, at + INSERT_CHUNK)
-          .map((digest) => ({ digest, log_index: record.logIndex }));
-        writes.push(this.db.insertInto("store_subjects").values(rows).compile());
-      }
-      const signers = [...new Set(record.signers)];
-      for (let at = 0; at < signers.length; at += INSERT_CHUNK) {
-        const rows = signers
-          .slice(at, at + INSERT_CHUNK)
-          .map((signer) => ({ signer, log_index: record.logIndex }));
-        writes.push(this.db.insertInto("store_signers").values(rows).compile());
-      }
+      const writes = this.writesOf([record]);
       const read = this.db
         .selectFrom("store_envelopes")
         .select("envelope")
@@ -166,6 +168,39 @@ export class SqlSearchIndex implements SearchIndex {
         throw cairnError("ERR_STORE_CONFLICT", `log index ${record.logIndex} already holds another envelope`);
       });
     });
+  }
+
+  // The inserts of records: their envelope rows and subject and signer keys, as multi-row
+  // statements (one round trip per table and chunk, not per record: PostgreSQL pays per statement).
+  private writesOf(records: readonly IndexRecord[]): CompiledQuery[] {
+    const writes: CompiledQuery[] = [];
+    const chunked = <T>(rows: T[], f: (chunk: T[]) => CompiledQuery) => {
+      for (let at = 0; at < rows.length; at += INSERT_CHUNK)
+        writes.push(f(rows.slice(at, at + INSERT_CHUNK)));
+    };
+    chunked(
+      records.map((record) => ({
+        log_index: record.logIndex,
+        // A copy: a caller mutating its buffer later must not change what is written.
+        envelope: Buffer.from(record.envelope),
+        predicate_type: record.predicateType,
+        integrated_time: record.integratedTime,
+      })),
+      (rows) => this.db.insertInto("store_envelopes").values(rows).compile(),
+    );
+    chunked(
+      records.flatMap((record) =>
+        [...new Set(record.subjectDigests)].map((digest) => ({ digest, log_index: record.logIndex })),
+      ),
+      (rows) => this.db.insertInto("store_subjects").values(rows).compile(),
+    );
+    chunked(
+      records.flatMap((record) =>
+        [...new Set(record.signers)].map((signer) => ({ signer, log_index: record.logIndex })),
+      ),
+      (rows) => this.db.insertInto("store_signers").values(rows).compile(),
+    );
+    return writes;
   }
 
   async search(q: IndexQuery): Promise<number[]> {

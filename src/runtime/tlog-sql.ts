@@ -36,6 +36,7 @@ interface Tables {
   cairn_schema: { component: string; version: DbInt };
   tlog_entries: { idx: DbInt; leaf_hash: Buffer; data: Buffer; integrated_time: DbInt };
   tlog_head: { id: number; size: DbInt; note: string | null };
+  tlog_sequencer: { id: number; url: string };
 }
 
 type Dialect = "sqlite" | "postgres";
@@ -77,6 +78,15 @@ const MIGRATIONS: Record<Dialect, string[]>[] = [
   {
     sqlite: ["alter table tlog_entries add column integrated_time integer not null default 0"],
     postgres: ["alter table tlog_entries add column integrated_time bigint not null default 0"],
+  },
+  // Version 3: where the current sequencer takes writes (for the other servers to forward them).
+  {
+    sqlite: [
+      "create table if not exists tlog_sequencer (id integer primary key check (id = 1), url text not null)",
+    ],
+    postgres: [
+      "create table if not exists tlog_sequencer (id integer primary key check (id = 1), url text not null)",
+    ],
   },
 ];
 
@@ -257,6 +267,23 @@ export class SqlLogStorage implements LogStorage {
     });
   }
 
+  async findLeafHashes(leafHashes: readonly Uint8Array[]): Promise<(number | undefined)[]> {
+    return this.run("looking up leaf hashes", async () => {
+      const found = new Map<string, number>();
+      for (let at = 0; at < leafHashes.length; at += INSERT_CHUNK) {
+        const chunk = leafHashes.slice(at, at + INSERT_CHUNK).map((h) => Buffer.from(h));
+        const rows = await this.db
+          .selectFrom("tlog_entries")
+          .select(["idx", "leaf_hash"])
+          .where("leaf_hash", "in", chunk)
+          .execute();
+        for (const r of rows)
+          found.set(Buffer.from(r.leaf_hash).toString("hex"), toSafe(r.idx, "a stored index"));
+      }
+      return leafHashes.map((h) => found.get(Buffer.from(h).toString("hex")));
+    });
+  }
+
   async findLeafHash(leafHash: Uint8Array): Promise<number | undefined> {
     return this.run("looking up a leaf hash", async () => {
       const row = await this.db
@@ -265,6 +292,34 @@ export class SqlLogStorage implements LogStorage {
         .where("leaf_hash", "=", Buffer.from(leafHash))
         .executeTakeFirst();
       return row === undefined ? undefined : toSafe(row.idx, "a stored index");
+    });
+  }
+
+  /**
+   * Records the URL where this process, the holder of the sequencer lock, takes writes, so the
+   * other servers of the database can forward theirs (`sequencerUrl`). Call it only while holding
+   * the lock: the last holder's URL stays until the next one advertises (forwarding to a dead
+   * sequencer fails, and the caller answers 503).
+   */
+  async advertiseSequencer(url: string): Promise<void> {
+    await this.run("advertising the sequencer", async () => {
+      await this.db
+        .insertInto("tlog_sequencer")
+        .values({ id: 1, url })
+        .onConflict((oc) => oc.column("id").doUpdateSet({ url }))
+        .execute();
+    });
+  }
+
+  /** The URL the current sequencer advertised, or undefined. */
+  async sequencerUrl(): Promise<string | undefined> {
+    return this.run("reading the sequencer's URL", async () => {
+      const row = await this.db
+        .selectFrom("tlog_sequencer")
+        .select("url")
+        .where("id", "=", 1)
+        .executeTakeFirst();
+      return row?.url;
     });
   }
 

@@ -11,6 +11,7 @@ import { parseJson } from "../core/json.js";
 import type { LogNode } from "../engines/lognode/index.js";
 import type { StoreQuery, StoreResult } from "../engines/store/index.js";
 import { TILE_WIDTH } from "../engines/tlog/index.js";
+import { forwardWrites, type SequencerLocator } from "./forward.js";
 import type { ServiceContext, ServicePlugin } from "./server.js";
 
 /** Where the tiles are served. */
@@ -61,8 +62,14 @@ function storeResultJson(r: StoreResult): Record<string, unknown> {
   };
 }
 
+/** Options of the log and Rekor plugins. */
+export interface LogRoutesOptions {
+  /** Where the sequencer takes writes, for a server that is not it (see forward.ts). */
+  locateSequencer?: SequencerLocator;
+}
+
 /** The log plugin: tiles and cairn's JSON API for one LogNode. */
-export function logRoutes(node: LogNode): ServicePlugin {
+export function logRoutes(node: LogNode, opts: LogRoutesOptions = {}): ServicePlugin {
   return {
     name: "log",
     health: () => node.health(),
@@ -113,7 +120,8 @@ export function logRoutes(node: LogNode): ServicePlugin {
         };
       });
 
-      app.post(`${API_PREFIX}/log/entries`, { preHandler: ctx.requireWriter }, async (req, reply) => {
+      const write = [ctx.requireWriter, forwardWrites(node, opts.locateSequencer)];
+      app.post(`${API_PREFIX}/log/entries`, { preHandler: write }, async (req, reply) => {
         const r = await node.submitNative(req.body);
         ctx.metrics.inc("cairn_tlog_entries_submitted_total", "Entries acknowledged (new or duplicate).");
         return reply.code(r.duplicate ? 200 : 201).send({

@@ -7,7 +7,8 @@ import type { FastifyInstance } from "fastify";
 import { cairnError } from "../core/errors.js";
 import { isJsonObject } from "../core/json.js";
 import type { LogEntryView, LogNode } from "../engines/lognode/index.js";
-import { queryInt } from "./log-routes.js";
+import { forwardWrites } from "./forward.js";
+import { type LogRoutesOptions, queryInt } from "./log-routes.js";
 import { sendProblem } from "./problem.js";
 import type { ServiceContext, ServicePlugin } from "./server.js";
 
@@ -19,14 +20,15 @@ export const MAX_INDEX_RESULTS = 1000;
 export const REKOR_PREFIX = "/api/v1";
 
 /** The Rekor plugin for one LogNode. */
-export function rekorRoutes(node: LogNode): ServicePlugin {
+export function rekorRoutes(node: LogNode, opts: LogRoutesOptions = {}): ServicePlugin {
   // Rekor's treeID is an int64 as a decimal string: derived from the logID so it is stable.
   const treeId = (node.logId.readBigUInt64BE(0) & 0x7fffffffffffffffn).toString();
   const entryJson = (e: LogEntryView) => ({ [e.leafHash.toString("hex")]: node.rekorEntry(e) });
   return {
     name: "rekor",
     register(app: FastifyInstance, ctx: ServiceContext) {
-      app.post(`${REKOR_PREFIX}/log/entries`, { preHandler: ctx.requireWriter }, async (req, reply) => {
+      const write = [ctx.requireWriter, forwardWrites(node, opts.locateSequencer)];
+      app.post(`${REKOR_PREFIX}/log/entries`, { preHandler: write }, async (req, reply) => {
         const r = await node.submitRekor(req.body);
         const location = `${REKOR_PREFIX}/log/entries/${r.uuid}`;
         reply.header("location", location).header("etag", r.uuid);

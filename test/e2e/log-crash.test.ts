@@ -4,7 +4,7 @@
 // the final tree), and every checkpoint ever published is consistent with the final tree. Run on
 // SQLite and on a real PostgreSQL the test starts.
 import assert from "node:assert/strict";
-import { createHash, generateKeyPairSync, sign } from "node:crypto";
+import { createHash, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { describe, test } from "node:test";
 import { verifyCheckpointConsistency, verifyEntryInclusion } from "../../src/engines/tlog/index.js";
 import { noteVerifierFromVkey } from "../../src/formats/tlog/index.js";
@@ -20,6 +20,35 @@ const ROUNDS = 4;
 interface Ack {
   logIndex: number;
   leafHash: string;
+  /** For DSSE statements: the subject digest the store must find it by. */
+  subject?: string;
+}
+
+const PAYLOAD_TYPE = "application/vnd.in-toto+json";
+
+// A DSSE in-toto statement about `digest`, signed with Ed25519 (DSSE protocol.md PAE).
+function dsseSubmission(digest: string, key: KeyObject, publicKey: string) {
+  const payload = Buffer.from(
+    JSON.stringify({
+      _type: "https://in-toto.io/Statement/v1",
+      subject: [{ name: "x", digest: { sha256: digest } }],
+      predicateType: "https://example.com/crash-test",
+      predicate: {},
+    }),
+  );
+  const pae = Buffer.concat([
+    Buffer.from(`DSSEv1 ${PAYLOAD_TYPE.length} ${PAYLOAD_TYPE} ${payload.length} `),
+    payload,
+  ]);
+  return {
+    kind: "dsse",
+    envelope: {
+      payloadType: PAYLOAD_TYPE,
+      payload: payload.toString("base64"),
+      signatures: [{ sig: sign(null, pae, key).toString("base64") }],
+    },
+    publicKeys: [publicKey],
+  };
 }
 
 async function getJson<T>(url: string): Promise<T> {
@@ -40,15 +69,22 @@ async function crashRun(extraArgs: string[]): Promise<void> {
   let seq = 0;
   let failures = 0;
 
+  const edKey = generateKeyPairSync("ed25519");
+  const edPublic = edKey.publicKey.export({ type: "spki", format: "pem" }) as string;
   const worker = async (w: number) => {
     while (running) {
       const data = Buffer.from(`worker ${w} entry ${seq++}`);
-      const body = {
-        kind: "artifact",
-        digest: { sha256: createHash("sha256").update(data).digest("hex") },
-        signature: sign("sha256", data, ec.privateKey).toString("base64"),
-        publicKey,
-      };
+      const digest = createHash("sha256").update(data).digest("hex");
+      // Half the workers log DSSE statements, which the store must also keep before the ack.
+      const body =
+        w % 2 === 0
+          ? {
+              kind: "artifact",
+              digest: { sha256: digest },
+              signature: sign("sha256", data, ec.privateKey).toString("base64"),
+              publicKey,
+            }
+          : dsseSubmission(digest, edKey.privateKey, edPublic);
       const url = server.url;
       try {
         const res = await fetch(`${url}/cairn/v1/log/entries`, {
@@ -63,7 +99,11 @@ async function crashRun(extraArgs: string[]): Promise<void> {
         }
         const r = (await res.json()) as Ack & { inclusionProof: { checkpoint: string } };
         // Acknowledged: it must survive every crash from now on.
-        acks.set(r.leafHash, { logIndex: r.logIndex, leafHash: r.leafHash });
+        acks.set(r.leafHash, {
+          logIndex: r.logIndex,
+          leafHash: r.leafHash,
+          ...(w % 2 === 1 ? { subject: `sha256:${digest}` } : {}),
+        });
         checkpoints.add(r.inclusionProof.checkpoint);
       } catch {
         // The server died mid-request: not acknowledged, so nothing is promised.
@@ -121,6 +161,21 @@ async function crashRun(extraArgs: string[]): Promise<void> {
       );
       verifyCheckpointConsistency(cp, info.checkpoint, p.hashes, vkey);
     }
+    // Every acknowledged DSSE statement is in the store, found by its subject.
+    let statements = 0;
+    for (const a of acks.values()) {
+      if (a.subject === undefined) continue;
+      statements++;
+      const page = await getJson<{ results: { logIndex: number }[] }>(
+        `${server.url}/cairn/v1/search?subject=${a.subject}`,
+      );
+      assert.deepEqual(
+        page.results.map((r) => r.logIndex),
+        [a.logIndex],
+        `statement ${a.logIndex}`,
+      );
+    }
+    assert.ok(statements > 0);
     // The indexes acknowledged are distinct: no entry was given two places, no place two entries.
     assert.equal(new Set([...acks.values()].map((a) => a.logIndex)).size, acks.size);
   } finally {

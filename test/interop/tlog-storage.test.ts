@@ -174,6 +174,23 @@ for (const backend of [memory, sqlite, postgres]) {
       assert.equal(await s.findLeafHash(hashLeaf(Buffer.from("a"))), 0);
       assert.equal(await s.findLeafHash(hashLeaf(Buffer.from("c"))), 2);
       assert.equal(await s.findLeafHash(hashLeaf(Buffer.from("z"))), undefined);
+      if (s.findLeafHashes) {
+        const hs = ["c", "z", "a"].map((x) => hashLeaf(Buffer.from(x)));
+        assert.deepEqual(await s.findLeafHashes(hs), [2, undefined, 0]);
+      }
+    });
+
+    test("records each entry's integration time with it", async () => {
+      const s = await (await backend.site()).open();
+      await s.append({
+        start: 0,
+        leaves: [{ ...leaf("a"), time: 1700000000 }, leaf("b")],
+        checkpoint: cp(2),
+      });
+      if (s.readIntegratedTimes) assert.deepEqual(await s.readIntegratedTimes(0, 2), [1700000000, 0]);
+      await assert.rejects(s.append({ start: 2, leaves: [{ ...leaf("c"), time: -1 }], checkpoint: cp(3) }), {
+        code: "ERR_USAGE",
+      });
     });
 
     test("keeps binary data and large entries byte for byte; stored buffers are copies", async () => {

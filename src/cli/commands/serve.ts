@@ -91,8 +91,9 @@ export function registerServe(program: Command, io: CliIO): void {
             : {}),
         },
       });
+      const locateSequencer = () => opened.storage.sequencerUrl();
       const app = await buildServer({
-        plugins: [logRoutes(node), rekorRoutes(node)],
+        plugins: [logRoutes(node, { locateSequencer }), rekorRoutes(node, { locateSequencer })],
         auth: o.dev ? { mode: "none" } : { mode: "bearer", tokenHashes },
         bodyLimit,
       });
@@ -101,18 +102,25 @@ export function registerServe(program: Command, io: CliIO): void {
       const roleKnown = new Promise<void>((res) => {
         firstRole = res;
       });
+      // The address is known once listening; a takeover later advertises it too.
+      let address: string | undefined;
+      const advertise = async () => {
+        if (address !== undefined && node.isSequencer) await opened.storage.advertiseSequencer(address);
+      };
       const election = runElection(opened.storage, node, stop.signal, (role, err) => {
         app.log.info(
           { role, code: err?.code },
           role === "sequencer" ? "this process is the sequencer" : "following another sequencer",
         );
+        advertise().catch((e) => app.log.error({ code: e?.code }, "could not advertise the sequencer"));
         firstRole();
       });
       await roleKnown;
       // Not secret: what clients pin to verify checkpoints and entries.
       await writeFile(`${dir}/log.vkey`, `${node.vkey}\n`);
       await writeFile(`${dir}/log-public.pem`, node.publicKeyPem);
-      const address = await app.listen({ host, port });
+      address = await app.listen({ host, port });
+      await advertise();
       const info = {
         url: address,
         origin: node.origin,

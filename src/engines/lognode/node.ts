@@ -20,7 +20,13 @@ import {
   parseCheckpoint,
   parseNote,
 } from "../../formats/tlog/index.js";
-import { AttestationStore, type SearchIndex, type SearchPage, type StoreQuery } from "../store/index.js";
+import {
+  AttestationStore,
+  type PreparedEnvelope,
+  type SearchIndex,
+  type SearchPage,
+  type StoreQuery,
+} from "../store/index.js";
 import {
   type EntryLimits,
   hashesOfLeaf,
@@ -35,6 +41,15 @@ import {
   verifyRekorProposedEntry,
   verifySubmission,
 } from "../tlog/index.js";
+
+/** Envelopes per store group commit. */
+const STORE_BATCH = 1024;
+
+interface StoreItem {
+  prepared: PreparedEnvelope;
+  logIndex: number;
+  integratedTime: number;
+}
 
 /** Entry data read per storage call while indexing hashes. */
 const SYNC_CHUNK = 4096;
@@ -125,6 +140,8 @@ export class LogNode {
   private readonly opts: LogNodeOptions;
   private sequencer: Sequencer | undefined;
   private readonly byHash = new Map<string, number[]>();
+  private readonly storeQueue: { item: StoreItem; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  private storeRunning = false;
   private indexedSize = 0;
   private syncing: Promise<void> | undefined;
   private lastSync = 0;
@@ -207,17 +224,48 @@ export class LogNode {
    */
   async submitNative(input: unknown): Promise<NativeSubmitResult> {
     const entry = verifySubmission(input, this.opts.entryLimits);
+    // Checked for the store before it is logged, so nothing is logged that the store refuses. The
+    // store keeps the envelope as the JSON it re-reads and binds to the leaf.
+    const prepared =
+      this.store && entry.kind === "dsse" && isJsonObject(input)
+        ? this.store.prepare({ envelope: Buffer.from(JSON.stringify(input.envelope)), entry })
+        : undefined;
     const r = await this.writer().submitEntry(entry);
     this.dirty = true;
-    let stored = false;
-    if (this.store && entry.kind === "dsse" && isJsonObject(input)) {
-      // The store keeps the envelope as the JSON it re-reads and binds to the leaf; a repeated
-      // add (a resubmission after a crash between the append and this line) is a no-op.
-      const envelope = Buffer.from(JSON.stringify(input.envelope));
-      await this.store.add({ logIndex: r.index, envelope, entry, integratedTime: r.integratedTime });
-      stored = true;
-    }
-    return { ...r, kind: entry.kind, stored };
+    // A crash between the append and this commit loses only the store's copy: resubmitting the
+    // entry returns the logged one (a duplicate) and commits it again (commits are idempotent).
+    if (prepared) await this.commitToStore({ prepared, logIndex: r.index, integratedTime: r.integratedTime });
+    return { ...r, kind: entry.kind, stored: prepared !== undefined };
+  }
+
+  // Group commit: while one store transaction runs, later envelopes wait and go in the next one.
+  private commitToStore(item: StoreItem): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.storeQueue.push({ item, resolve, reject });
+      this.kickStore();
+    });
+  }
+
+  private kickStore(): void {
+    if (this.storeRunning || this.storeQueue.length === 0) return;
+    const batch = this.storeQueue.splice(0, STORE_BATCH);
+    // One record per log index (a duplicate submitted twice at once is committed once).
+    const byIndex = new Map<number, StoreItem>();
+    for (const b of batch) byIndex.set(b.item.logIndex, b.item);
+    this.storeRunning = true;
+    this.store!.commit([...byIndex.values()])
+      .then(
+        () => {
+          for (const b of batch) b.resolve();
+        },
+        (e) => {
+          for (const b of batch) b.reject(e);
+        },
+      )
+      .finally(() => {
+        this.storeRunning = false;
+        this.kickStore();
+      });
   }
 
   /** Verifies and appends a Rekor v1 proposed entry (hashedrekord 0.0.1, dsse 0.0.1). */

@@ -55,6 +55,12 @@ export interface IndexQuery {
 export interface SearchIndex {
   /** Stores a record and its keys (see above). */
   put(record: IndexRecord): Promise<void>;
+  /**
+   * Optional group commit: stores several records (distinct log indexes) with `put`'s semantics
+   * each, in as few durable transactions as the adapter can (one when none is stored yet).
+   * Rejects as a whole with `put`'s errors; repeating it is safe.
+   */
+  putMany?(records: readonly IndexRecord[]): Promise<void>;
   /** The log indexes matching every key of `q`, ascending, each > `q.after`, at most `q.limit`. */
   search(q: IndexQuery): Promise<number[]>;
   /** The record at a log index, or undefined. */

@@ -11,11 +11,11 @@
 import { type Clock, systemClock } from "../../core/clock.js";
 import { fromBase64 } from "../../core/encoding.js";
 import { CairnError, cairnError } from "../../core/errors.js";
-import { type PublicKey, parsePublicKey } from "../../core/index.js";
+import type { PublicKey } from "../../core/index.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import { parseEnvelope } from "../../formats/dsse/index.js";
 import { parseStatement } from "../../formats/intoto/index.js";
-import { dsseLeaf, INTOTO_PAYLOAD_TYPE, type VerifiedEntry } from "../tlog/index.js";
+import { dsseLeaf, INTOTO_PAYLOAD_TYPE, parsePublicKeyCached, type VerifiedEntry } from "../tlog/index.js";
 import type { IndexQuery, IndexRecord, SearchIndex } from "./search-index.js";
 
 /** Default envelope size limit: SBOM attestations run to megabytes (Rekor stops at 100 KB). */
@@ -79,6 +79,11 @@ export interface AcceptedEnvelope {
    * now, so nothing sets this yet.
    */
   identities?: readonly string[];
+}
+
+/** An envelope checked by `AttestationStore.prepare`, waiting for its log index. */
+export interface PreparedEnvelope {
+  readonly record: Omit<IndexRecord, "logIndex" | "integratedTime">;
 }
 
 /** A signer an envelope is indexed under. */
@@ -162,7 +167,7 @@ function leafKeys(leaf: Buffer): PublicKey[] {
       throw invalid("the entry's leaf names no key", `entry.leaf.signatures[${i}]`);
     }
     try {
-      return parsePublicKey(s.publicKey);
+      return parsePublicKeyCached(s.publicKey);
     } catch (e) {
       throw notStored(e, "the entry's leaf holds a bad key", `entry.leaf.signatures[${i}]`);
     }
@@ -321,12 +326,25 @@ export class AttestationStore {
 
   // Binds the bytes to the verified leaf and derives the index keys from them.
   private check(a: AcceptedEnvelope): IndexRecord {
-    if (!Number.isSafeInteger(a.logIndex) || a.logIndex < 0)
+    return this.placed(this.prepare(a), a.logIndex, a.integratedTime);
+  }
+
+  // A prepared envelope at its log index and time.
+  private placed(p: PreparedEnvelope, logIndex: number, time: number | undefined): IndexRecord {
+    if (!Number.isSafeInteger(logIndex) || logIndex < 0)
       throw cairnError("ERR_USAGE", "a log index is an integer >= 0");
-    const integratedTime = a.integratedTime ?? Math.floor(this.clock.now().getTime() / 1000);
+    const integratedTime = time ?? Math.floor(this.clock.now().getTime() / 1000);
     if (!Number.isSafeInteger(integratedTime) || integratedTime < 0) {
       throw cairnError("ERR_USAGE", "integratedTime is an integer of Unix seconds >= 0");
     }
+    return { ...p.record, logIndex, integratedTime };
+  }
+
+  /**
+   * Checks an envelope before it is logged (so nothing is logged that the store would refuse) and
+   * returns what `commit` stores once the log gave it an index. Throws as `add` does.
+   */
+  prepare(a: Omit<AcceptedEnvelope, "logIndex" | "integratedTime">): PreparedEnvelope {
     if (!(a.envelope instanceof Uint8Array)) throw invalid("the envelope must be bytes", "envelope");
     if (a.envelope.length > this.maxEnvelopeBytes) {
       throw cairnError(
@@ -398,14 +416,26 @@ export class AttestationStore {
       signers.add(`identity:${checkKey(id, "an identity", (m) => invalid(m, `identities[${i}]`))}`);
     });
     return {
-      logIndex: a.logIndex,
-      envelope: Buffer.from(a.envelope),
-      predicateType: checkKey(statement.predicateType, "a predicate type", (m) =>
-        invalid(m, "predicateType"),
-      ),
-      subjectDigests: [...digests],
-      signers: [...signers],
-      integratedTime,
+      record: {
+        envelope: Buffer.from(a.envelope),
+        predicateType: checkKey(statement.predicateType, "a predicate type", (m) =>
+          invalid(m, "predicateType"),
+        ),
+        subjectDigests: [...digests],
+        signers: [...signers],
+      },
     };
+  }
+
+  /**
+   * Stores prepared envelopes at the indexes the log gave them, in one durable group commit when
+   * the index supports it (`SearchIndex.putMany`). Idempotent like `add`; the index's errors.
+   */
+  async commit(
+    items: readonly { prepared: PreparedEnvelope; logIndex: number; integratedTime?: number }[],
+  ): Promise<void> {
+    const records = items.map((i) => this.placed(i.prepared, i.logIndex, i.integratedTime));
+    if (this.index.putMany) await this.index.putMany(records);
+    else for (const r of records) await this.index.put(r);
   }
 }

@@ -71,17 +71,40 @@ function invalid(message: string, field?: string): CairnError {
   return cairnError("ERR_TLOG_ENTRY_INVALID", message, field === undefined ? {} : { field });
 }
 
+/** Parsed public keys kept by their text: submitters reuse keys, and parsing one costs more than verifying. */
+export const KEY_CACHE_SIZE = 4096;
+const keyCache = new Map<string, PublicKey>();
+const pemCache = new WeakMap<KeyObject, string>();
+
+/**
+ * `parsePublicKey` with a bounded cache keyed by the exact text (public data; a KeyObject is
+ * immutable, so sharing one is safe). The oldest entry is dropped past KEY_CACHE_SIZE.
+ */
+export function parsePublicKeyCached(text: string): PublicKey {
+  const hit = keyCache.get(text);
+  if (hit) return hit;
+  const k = Object.freeze(parsePublicKey(text));
+  if (keyCache.size >= KEY_CACHE_SIZE) keyCache.delete(keyCache.keys().next().value as string);
+  keyCache.set(text, k);
+  return k;
+}
+
 // One normal form per key, whatever the submitter's encoding: SPKI PEM as Node writes it.
 function spkiPem(key: KeyObject): string {
-  const pub = key.type === "public" ? key : createPublicKey(key);
-  return pub.export({ type: "spki", format: "pem" }) as string;
+  let pem = pemCache.get(key);
+  if (pem === undefined) {
+    const pub = key.type === "public" ? key : createPublicKey(key);
+    pem = pub.export({ type: "spki", format: "pem" }) as string;
+    pemCache.set(key, pem);
+  }
+  return pem;
 }
 
 function readKey(text: unknown, field: string): PublicKey {
   if (typeof text !== "string") throw invalid("a public key is a PEM or JSON string", field);
   if (text.length > 16 * 1024) throw invalid("a public key is at most 16 KiB", field);
   try {
-    return parsePublicKey(text);
+    return parsePublicKeyCached(text);
   } catch (e) {
     throw e instanceof CairnError ? e.underField(field) : e;
   }

@@ -275,7 +275,9 @@ export class Sequencer {
     const settle = (p: Pending) => this.inflight.delete(p.leafHash.toString("hex"));
     try {
       if (this.broken) await this.reload();
-      const found = await Promise.all(batch.map((p) => this.storage.findLeafHash(p.leafHash)));
+      const found = this.storage.findLeafHashes
+        ? await this.storage.findLeafHashes(batch.map((p) => p.leafHash))
+        : await Promise.all(batch.map((p) => this.storage.findLeafHash(p.leafHash)));
       const fresh = batch.filter((_, i) => found[i] === undefined);
       const time = Math.floor(this.clock.now().getTime() / 1000);
       const times = await Promise.all(found.map((f) => (f === undefined ? time : this.timeOf(f))));

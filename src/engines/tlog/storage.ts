@@ -74,6 +74,8 @@ export interface LogStorage {
   readLeafHashes(start: number, end: number): Promise<Buffer[]>;
   /** The index of the first entry with this leaf hash, or undefined (duplicate detection). */
   findLeafHash(leafHash: Uint8Array): Promise<number | undefined>;
+  /** Optional: `findLeafHash` for many hashes in one round trip (a batch's duplicate check). */
+  findLeafHashes?(leafHashes: readonly Uint8Array[]): Promise<(number | undefined)[]>;
   /**
    * The integration times (Unix seconds, 0 when unknown) of entries [start, end), stored in the
    * same transaction as the entries. Optional: storages without it report no times.

@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: Apache-2.0
+// Transparency log append throughput with durable acknowledgement (issue 3, section 6):
+//   node --import tsx bench/log.ts [--entries N] [--clients C] [--kind dsse|artifact] [--no-postgres]
+//   node --import tsx bench/log.ts --latency 1000000   (read latency at a million entries)
+// Starts `cairn serve --dev` (dist/cairn.mjs) on SQLite and on a PostgreSQL the bench starts, and
+// C concurrent HTTP/1.1 keep-alive clients on loopback each POST pre-signed entries (signing is
+// not timed); every answer is an acknowledgement after the entry's batch was committed durably
+// (SQLite WAL synchronous=FULL; PostgreSQL synchronous_commit=on). Also the same entries through
+// the sequencer in process (no HTTP) for the cost split. Prints entries/s, ack latency p50/p99
+// and the ratio to the issue's target (5,000 entries/s on SQLite). No reference log runs here
+// (Rekor and tile-based logs are not installable offline): their published figures are quoted in
+// bench/README.md.
+import { type ChildProcess, spawn } from "node:child_process";
+import { createHash, generateKeyPairSync, sign } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { Agent, request } from "node:http";
+import { cpus, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { generateKey, keySigner } from "../src/core/index.js";
+import { LogNode } from "../src/engines/lognode/index.js";
+import { encodeTileIndex, Sequencer } from "../src/engines/tlog/index.js";
+import { signEnvelope } from "../src/formats/dsse/index.js";
+import { openDataDir } from "../src/runtime/log-node.js";
+import { startPostgres } from "../src/testing/postgres.js";
+
+const { values: args } = parseArgs({
+  options: {
+    entries: { type: "string", default: "20000" },
+    clients: { type: "string", default: "64" },
+    kind: { type: "string", default: "dsse" },
+    "no-postgres": { type: "boolean", default: false },
+    latency: { type: "string" },
+  },
+});
+const ENTRIES = Number(args.entries);
+const CLIENTS = Number(args.clients);
+const TARGET = 5000;
+const CAIRN = fileURLToPath(new URL("../dist/cairn.mjs", import.meta.url));
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+async function makeEntries(n: number): Promise<Buffer[]> {
+  const t = Date.now();
+  const out: Buffer[] = [];
+  if (args.kind === "artifact") {
+    const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const publicKey = ec.publicKey.export({ type: "spki", format: "pem" });
+    for (let i = 0; i < n; i++) {
+      const data = Buffer.from(`artifact ${i} ${t}`);
+      out.push(
+        Buffer.from(
+          JSON.stringify({
+            kind: "artifact",
+            digest: { sha256: createHash("sha256").update(data).digest("hex") },
+            signature: sign("sha256", data, ec.privateKey).toString("base64"),
+            publicKey,
+          }),
+        ),
+      );
+    }
+  } else {
+    const key = generateKey("ed25519");
+    const signer = keySigner(key);
+    const publicKeys = [key.public.key.export({ type: "spki", format: "pem" })];
+    for (let i = 0; i < n; i++) {
+      const statement = {
+        _type: "https://in-toto.io/Statement/v1",
+        subject: [
+          { name: `a${i}`, digest: { sha256: createHash("sha256").update(`${i} ${t}`).digest("hex") } },
+        ],
+        predicateType: "https://slsa.dev/provenance/v1",
+        predicate: { buildDefinition: { buildType: "bench" } },
+      };
+      const envelope = await signEnvelope(
+        "application/vnd.in-toto+json",
+        Buffer.from(JSON.stringify(statement)),
+        [signer],
+      );
+      out.push(Buffer.from(JSON.stringify({ kind: "dsse", envelope, publicKeys })));
+    }
+  }
+  log(`fixture: ${n} signed ${args.kind} entries (${((Date.now() - t) / 1000).toFixed(1)} s, untimed)`);
+  return out;
+}
+
+function startServe(dataDir: string, extra: string[]): Promise<{ port: number; proc: ChildProcess }> {
+  return new Promise((res, rej) => {
+    const proc = spawn(
+      process.execPath,
+      [CAIRN, "serve", "--dev", "--listen", "127.0.0.1:0", "--json", "--data", dataDir, ...extra],
+      {
+        stdio: ["ignore", "pipe", "ignore"],
+      },
+    );
+    let out = "";
+    proc.stdout!.on("data", (d) => {
+      out += d;
+      if (out.includes("\n")) res({ port: Number(new URL(JSON.parse(out).url).port), proc });
+    });
+    proc.on("exit", (c) => rej(new Error(`cairn serve exited ${c}`)));
+  });
+}
+
+interface Result {
+  backend: string;
+  path: string;
+  entries: number;
+  seconds: number;
+  perSecond: number;
+  p50ms?: number;
+  p99ms?: number;
+}
+
+const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
+
+async function httpLoad(port: number, bodies: Buffer[]): Promise<{ seconds: number; lat: number[] }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+  let next = 0;
+  const lat: number[] = [];
+  const post = (body: Buffer) =>
+    new Promise<void>((res, rej) => {
+      const t = performance.now();
+      const req = request(
+        {
+          host: "127.0.0.1",
+          port,
+          method: "POST",
+          path: "/cairn/v1/log/entries",
+          agent,
+          headers: { "content-type": "application/json", "content-length": body.length },
+        },
+        (r) => {
+          r.resume();
+          r.on("end", () => {
+            if (r.statusCode !== 201 && r.statusCode !== 200) rej(new Error(`HTTP ${r.statusCode}`));
+            else {
+              lat.push(performance.now() - t);
+              res();
+            }
+          });
+        },
+      );
+      req.on("error", rej);
+      req.end(body);
+    });
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CLIENTS }, async () => {
+      while (next < bodies.length) await post(bodies[next++]!);
+    }),
+  );
+  const seconds = (performance.now() - t0) / 1000;
+  agent.destroy();
+  return { seconds, lat: lat.sort((a, b) => a - b) };
+}
+
+async function runHttp(backend: string, bodies: Buffer[], database?: string): Promise<Result> {
+  const dir = mkdtempSync(join(tmpdir(), "cairn-bench-log-"));
+  const { port, proc } = await startServe(join(dir, "data"), database ? ["--database", database] : []);
+  try {
+    // Warm up (JIT, connections, first checkpoint), untimed.
+    await httpLoad(port, bodies.slice(0, 500));
+    const { seconds, lat } = await httpLoad(port, bodies.slice(500));
+    const n = bodies.length - 500;
+    return {
+      backend,
+      path: `HTTP, ${CLIENTS} clients`,
+      entries: n,
+      seconds,
+      perSecond: n / seconds,
+      p50ms: pct(lat, 50),
+      p99ms: pct(lat, 99),
+    };
+  } finally {
+    proc.kill("SIGTERM");
+    await new Promise((r) => proc.once("exit", r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function runInProcess(backend: string, bodies: Buffer[], database?: string): Promise<Result> {
+  const dir = mkdtempSync(join(tmpdir(), "cairn-bench-log-"));
+  const opened = await openDataDir(join(dir, "data"), database ? { database } : {});
+  const node = new LogNode({
+    storage: opened.storage,
+    key: opened.key,
+    origin: opened.origin,
+    searchIndex: opened.searchIndex,
+  });
+  await node.becomeSequencer();
+  try {
+    const parsed = bodies.map((b) => JSON.parse(b.toString()));
+    let next = 0;
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from({ length: CLIENTS }, async () => {
+        while (next < parsed.length) await node.submitNative(parsed[next++]);
+      }),
+    );
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      backend,
+      path: "in process, no HTTP",
+      entries: parsed.length,
+      seconds,
+      perSecond: parsed.length / seconds,
+    };
+  } finally {
+    await node.close();
+    await opened.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * --latency N: a SQLite log of N entries (and N stored envelopes) is bulk-loaded through the
+ * sequencer and the search index directly (untimed), then `cairn serve` answers sequential
+ * requests for random indexes and subjects: inclusion proofs, Rekor entries and searches, p50/p99.
+ */
+async function latencyBench(n: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "cairn-bench-lat-"));
+  const data = join(dir, "data");
+  const t = Date.now();
+  const opened = await openDataDir(data);
+  const seq = await Sequencer.open({
+    storage: opened.storage,
+    key: opened.key,
+    origin: opened.origin,
+    maxBatchSize: 8192,
+    maxBatchDelayMs: 1,
+    maxPending: 1 << 20,
+  });
+  const digest = (i: number) => createHash("sha256").update(`subject ${i}`).digest("hex");
+  const CHUNK = 16384;
+  for (let at = 0; at < n; at += CHUNK) {
+    const end = Math.min(n, at + CHUNK);
+    const leaves = [];
+    for (let i = at; i < end; i++) leaves.push(seq.submit(Buffer.from(`{"kind":"bench/v1","i":${i}}`)));
+    await Promise.all(leaves);
+    const records = [];
+    for (let i = at; i < end; i++) {
+      records.push({
+        logIndex: i,
+        envelope: Buffer.from(
+          `{"payloadType":"application/vnd.in-toto+json","payload":"","signatures":[],"i":${i}}`,
+        ),
+        predicateType: i % 2 ? "https://slsa.dev/provenance/v1" : "https://spdx.dev/Document",
+        subjectDigests: [`sha256:${digest(i)}`],
+        signers: [`key:${i % 16}`],
+        integratedTime: 1_700_000_000 + i,
+      });
+    }
+    await opened.searchIndex.putMany!(records);
+    if (process.env.BENCH_DEBUG) log(`loaded ${end} (${((Date.now() - t) / 1000).toFixed(1)} s)`);
+  }
+  await seq.close();
+  await opened.close();
+  log(`fixture: ${n} entries and stored envelopes (${((Date.now() - t) / 1000).toFixed(1)} s, untimed)`);
+  const started = Date.now();
+  const { port, proc } = await startServe(data, []);
+  log(`cairn serve started on ${n} entries in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  try {
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    const get = (path: string) =>
+      new Promise<number>((res, rej) => {
+        const t0 = performance.now();
+        request({ host: "127.0.0.1", port, path, agent }, (r) => {
+          r.resume();
+          r.on("end", () =>
+            r.statusCode === 200
+              ? res(performance.now() - t0)
+              : rej(new Error(`${path}: HTTP ${r.statusCode}`)),
+          );
+        })
+          .on("error", rej)
+          .end();
+      });
+    const rows: string[][] = [];
+    const measure = async (what: string, path: (i: number) => string, samples = 1000) => {
+      for (let i = 0; i < samples / 10; i++) await get(path(Math.floor(Math.random() * n)));
+      const lat: number[] = [];
+      for (let i = 0; i < samples; i++) lat.push(await get(path(Math.floor(Math.random() * n))));
+      lat.sort((a, b) => a - b);
+      rows.push([what, String(samples), pct(lat, 50).toFixed(2), pct(lat, 99).toFixed(2)]);
+    };
+    await measure("inclusion proof (cairn API)", (i) => `/cairn/v1/log/proof/inclusion?index=${i}`);
+    await measure("entry + proof + SET (Rekor API)", (i) => `/api/v1/log/entries?logIndex=${i}`);
+    await measure(
+      "search by subject (1 result + proof)",
+      (i) => `/cairn/v1/search?subject=sha256:${digest(i)}`,
+    );
+    await measure(
+      "search by signer + predicate (page of 50)",
+      (i) => `/cairn/v1/search?keyId=${i % 16}&predicateType=https://slsa.dev/provenance/v1`,
+      100,
+    );
+    await measure("level-0 tile", (i) => `/tlog/tile/0/${encodeTileIndex(Math.floor(i / 256 / 2))}`);
+    agent.destroy();
+    const head = ["request", "samples", "p50 ms", "p99 ms"];
+    const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+    const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+    process.stdout.write(
+      `read latency at ${n} entries, SQLite, one client, sequential (load ${loadavg()[0]!.toFixed(2)}; target: proofs p99 < 5 ms)\n${line(head)}\n${line(widths.map((w) => "-".repeat(w)))}\n${rows.map(line).join("\n")}\n`,
+    );
+  } finally {
+    proc.kill("SIGTERM");
+    await new Promise((r) => proc.once("exit", r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (args.latency !== undefined) {
+  await latencyBench(Number(args.latency));
+  process.exit(0);
+}
+
+const results: Result[] = [];
+const load = loadavg()[0]!;
+if (load > 0.5) log(`warning: load average ${load.toFixed(2)}: other work on this machine skews the figures`);
+const bodies = await makeEntries(ENTRIES + 500);
+results.push(await runHttp("SQLite", bodies));
+results.push(await runInProcess("SQLite", bodies.slice(500)));
+if (!args["no-postgres"]) {
+  const pg = await startPostgres();
+  try {
+    results.push(await runHttp("PostgreSQL", bodies, await pg.createDatabase()));
+    results.push(await runInProcess("PostgreSQL", bodies.slice(500), await pg.createDatabase()));
+  } finally {
+    await pg.stop();
+  }
+}
+
+const rows = results.map((r) => [
+  r.backend,
+  r.path,
+  String(r.entries),
+  r.seconds.toFixed(2),
+  r.perSecond.toFixed(0),
+  r.p50ms === undefined ? "" : r.p50ms.toFixed(1),
+  r.p99ms === undefined ? "" : r.p99ms.toFixed(1),
+  (r.perSecond / TARGET).toFixed(2),
+]);
+const head = ["backend", "path", "entries", "s", "entries/s", "ack p50 ms", "ack p99 ms", `x ${TARGET}/s`];
+const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
+process.stdout.write(
+  `log append, ${args.kind} entries, durable acks (${cpus().length} CPUs, load ${load.toFixed(2)})\n${line(head)}\n${line(widths.map((w) => "-".repeat(w)))}\n${rows.map(line).join("\n")}\n`,
+);
