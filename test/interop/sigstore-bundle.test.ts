@@ -217,7 +217,8 @@ describe("sigstore-js interop: bundles @sigstore/sign makes, verified by cairn",
           const ms = content.messageSignature;
           entry = await w.log.submit({
             kind: "hashedrekord",
-            sha256: ms.messageDigest.digest,
+            algorithm: "sha256",
+            digest: ms.messageDigest.digest,
             signature: ms.signature,
             verifierPem: publicKey,
           });

@@ -7,6 +7,7 @@
 import { createHash, X509Certificate } from "node:crypto";
 import { toBase64, toPem } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
+import type { PrehashAlgorithm } from "../../core/prehashed.js";
 import type { Signer } from "../../core/signer.js";
 import { type Envelope, pae } from "../../formats/dsse/envelope.js";
 import {
@@ -19,8 +20,9 @@ import {
 export type ProposedEntry =
   | {
       kind: "hashedrekord";
-      /** The artifact's SHA-256 digest. */
-      sha256: Uint8Array;
+      /** The artifact's digest, with the hash the signature uses. */
+      algorithm: PrehashAlgorithm;
+      digest: Uint8Array;
       signature: Uint8Array;
       /** PEM of the signer's certificate or SPKI public key. */
       verifierPem: string;
@@ -83,6 +85,16 @@ function checkMessageKey(s: BundleSigner): void {
   }
 }
 
+const HASH_NAME = { sha256: "SHA2_256", sha384: "SHA2_384", sha512: "SHA2_512" } as const;
+
+function digestForKey(s: BundleSigner): PrehashAlgorithm {
+  const k = s.signer.publicKey.key;
+  const curve = k.asymmetricKeyDetails?.namedCurve;
+  if (k.asymmetricKeyType === "ec" && curve === "secp384r1") return "sha384";
+  if (k.asymmetricKeyType === "ec" && curve === "secp521r1") return "sha512";
+  return "sha256";
+}
+
 /** Signs an artifact into a v0.3 message-signature bundle logged through `log`. */
 export async function signBlob(
   artifact: Uint8Array,
@@ -91,11 +103,14 @@ export async function signBlob(
 ): Promise<Bundle> {
   checkCertificateKey(who);
   checkMessageKey(who);
-  const digest = createHash("sha256").update(artifact).digest();
+  // The digest is the one the key's scheme signs with (Sigstore: P-384 with SHA-384).
+  const algorithm = digestForKey(who);
+  const digest = createHash(algorithm).update(artifact).digest();
   const signature = Buffer.from(await who.signer.sign(artifact));
   const entry = await log.submit({
     kind: "hashedrekord",
-    sha256: digest,
+    algorithm,
+    digest,
     signature,
     verifierPem: verifierPem(who),
   });
@@ -104,7 +119,7 @@ export async function signBlob(
   return {
     mediaType: BUNDLE_V03_MEDIA_TYPE,
     verificationMaterial: vm,
-    messageSignature: { messageDigest: { algorithm: "SHA2_256", digest }, signature },
+    messageSignature: { messageDigest: { algorithm: HASH_NAME[algorithm], digest }, signature },
   };
 }
 

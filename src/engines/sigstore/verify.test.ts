@@ -178,6 +178,37 @@ describe("sigstore bundles: sign and verify", () => {
     );
   });
 
+  it("verifies key bundles of every key type cairn makes: ECDSA P-384 and RSA (PSS) messages, Ed25519 attestations", async () => {
+    for (const key of [generateKey("ecdsa", { curve: "P-384" }), generateKey("rsa", { bits: 2048 })]) {
+      const b = roundTrip(await signBlob(artifact, { signer: keySigner(key) }, w.log));
+      const o = { trustedRoot: w.trustedRoot, artifact: { bytes: artifact }, publicKey: key.public.key };
+      assert.equal(verifyBundle(b, o).signer.kind, "key");
+      const alg = key.public.keytype === "ecdsa" ? "sha384" : "sha256";
+      const digest = createHash(alg).update(artifact).digest();
+      assert.ok(verifyBundle(b, { ...o, artifact: { digest: { algorithm: alg, value: digest } } }));
+      assert.equal(b.messageSignature?.messageDigest?.algorithm, alg === "sha384" ? "SHA2_384" : "SHA2_256");
+    }
+    const ed = generateKey("ed25519");
+    await assert.rejects(signBlob(artifact, { signer: keySigner(ed) }, w.log), { code: "ERR_KEY_INVALID" });
+    const st = {
+      _type: "https://in-toto.io/Statement/v1",
+      subject: [{ name: "a", digest: { sha256: "ab".repeat(32) } }],
+      predicateType: "x:y",
+    };
+    const b = roundTrip(
+      await signDsse(
+        "application/vnd.in-toto+json",
+        Buffer.from(JSON.stringify(st)),
+        { signer: keySigner(ed) },
+        w.log,
+      ),
+    );
+    assert.equal(
+      verifyBundle(b, { trustedRoot: w.trustedRoot, publicKey: ed.public.key }).statement?.predicateType,
+      "x:y",
+    );
+  });
+
   it("refuses an expired certificate (not valid at the log's integrated time)", async () => {
     const old = w.identity({
       notBefore: new Date(Date.now() - 3600_000),

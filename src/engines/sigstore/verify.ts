@@ -10,11 +10,11 @@
 //
 // Beyond sigstore-js, cairn also checks the leaf's extended key usage (code signing), that the
 // entry body names the bundle's own key, and the statement's subjects (issue 6, "Facts").
-import { createHash, createPublicKey, type KeyObject, verify as nodeVerify } from "node:crypto";
+import { constants, createHash, createPublicKey, type KeyObject, verify as nodeVerify } from "node:crypto";
 import { fromBase64 } from "../../core/encoding.js";
 import { CairnError, cairnError, type ErrorCode } from "../../core/errors.js";
 import { parseJson } from "../../core/json.js";
-import { verifyPrehashedSha256 } from "../../core/prehashed.js";
+import { type PrehashAlgorithm, verifyPrehashed } from "../../core/prehashed.js";
 import { pae } from "../../formats/dsse/envelope.js";
 import { parseStatement, type Statement } from "../../formats/intoto/statement.js";
 import {
@@ -127,7 +127,18 @@ export function verifyWithKey(
   hash = hashForKey(key),
 ): boolean {
   try {
-    return nodeVerify(hash, data, key, sig);
+    if (nodeVerify(hash, data, key, sig)) return true;
+    // RSA keys: Sigstore's key details name PKCS#1 v1.5 or PSS; cairn's own RSA keys sign with PSS
+    // (securesystemslib's scheme). The key stays fixed, so either padding proves the same signer.
+    if (key.asymmetricKeyType === "rsa") {
+      return nodeVerify(
+        hash,
+        data,
+        { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO },
+        sig,
+      );
+    }
+    return false;
   } catch {
     return false;
   }
@@ -563,62 +574,62 @@ function verifyMessage(
   bodies: RekorBody[],
 ): void {
   const ms = bundle.messageSignature!;
-  if (!artifact)
+  if (!artifact) {
     throw cairnError(
       "ERR_USAGE",
       "a message signature bundle is verified against the artifact or its digest",
     );
-  let sha256: Buffer | undefined;
-  let ok: boolean;
-  if ("bytes" in artifact) {
-    sha256 = createHash("sha256").update(artifact.bytes).digest();
-    if (ms.messageDigest) {
-      const alg = { SHA2_256: "sha256", SHA2_384: "sha384", SHA2_512: "sha512" }[
-        ms.messageDigest.algorithm as string
-      ];
-      if (
-        alg &&
-        !createHash(alg).update(artifact.bytes).digest().equals(Buffer.from(ms.messageDigest.digest))
-      ) {
-        throw fail(
-          "ERR_SIGSTORE_ARTIFACT_MISMATCH",
-          "the bundle's message digest is not the artifact's",
-          "messageSignature.messageDigest",
-        );
-      }
+  }
+  const mismatch = (message: string, field: string) => fail("ERR_SIGSTORE_ARTIFACT_MISMATCH", message, field);
+  // The artifact's digest by algorithm: all of them from the bytes, or the one given.
+  const digestOf = (alg: PrehashAlgorithm): Buffer | undefined => {
+    if ("bytes" in artifact) return createHash(alg).update(artifact.bytes).digest();
+    return artifact.digest.algorithm === alg ? Buffer.from(artifact.digest.value) : undefined;
+  };
+  const declared = ms.messageDigest ? HASH_OF[ms.messageDigest.algorithm as string] : undefined;
+  if (ms.messageDigest && declared) {
+    const mine = digestOf(declared);
+    if (mine && !mine.equals(Buffer.from(ms.messageDigest.digest))) {
+      throw mismatch("the bundle's message digest is not the artifact's", "messageSignature.messageDigest");
     }
-    ok = verifyWithKey(key, artifact.bytes, ms.signature);
-  } else {
-    const d = artifact.digest;
-    if (d.algorithm !== "sha256") throw cairnError("ERR_USAGE", "give the artifact's SHA-256 digest");
-    sha256 = Buffer.from(d.value);
-    if (ms.messageDigest && !sameBytes(ms.messageDigest.digest, sha256)) {
-      throw fail(
-        "ERR_SIGSTORE_ARTIFACT_MISMATCH",
-        "the bundle's message digest is not the artifact's",
-        "messageSignature.messageDigest",
-      );
-    }
-    ok = key.asymmetricKeyType === "ed25519" ? false : verifyPrehashedSha256(key, sha256, ms.signature);
   }
   // The log entries must be about this artifact too.
   for (const body of bodies) {
-    if (body.kind === "hashedrekord" && body.data.algorithm === "sha256" && !body.data.value.equals(sha256)) {
-      throw fail(
-        "ERR_SIGSTORE_ARTIFACT_MISMATCH",
-        "the log entry is for another artifact",
-        "canonicalizedBody",
-      );
+    if (body.kind !== "hashedrekord") continue;
+    const mine = digestOf(body.data.algorithm);
+    if (mine && !body.data.value.equals(mine)) {
+      throw mismatch("the log entry is for another artifact", "canonicalizedBody");
     }
   }
-  if (!ok)
-    throw fail(
-      "ERR_SIGSTORE_ARTIFACT_MISMATCH",
+  let ok: boolean;
+  if ("bytes" in artifact) ok = verifyWithKey(key, artifact.bytes, ms.signature);
+  else {
+    // From a digest alone: ECDSA and RSA only (Ed25519 signs the whole message), with the hash
+    // the key's signatures use.
+    const alg = (hashForKey(key) ?? "sha256") as PrehashAlgorithm;
+    const d = digestOf(alg);
+    if (!d)
+      throw cairnError(
+        "ERR_USAGE",
+        `give the artifact's ${alg.toUpperCase()} digest: the key signs with ${alg}`,
+      );
+    ok = key.asymmetricKeyType !== "ed25519" && verifyPrehashed(key, alg, d, ms.signature);
+  }
+  if (!ok) {
+    throw mismatch(
       "the signature does not verify over this artifact with the signing key",
       "messageSignature.signature",
     );
-  out.artifactDigest = sha256.toString("hex");
+  }
+  const sha256 = digestOf("sha256");
+  if (sha256) out.artifactDigest = sha256.toString("hex");
 }
+
+const HASH_OF: Record<string, PrehashAlgorithm> = {
+  SHA2_256: "sha256",
+  SHA2_384: "sha384",
+  SHA2_512: "sha512",
+};
 
 function verifyDsse(
   bundle: Bundle,
