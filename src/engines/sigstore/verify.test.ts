@@ -288,6 +288,14 @@ describe("sigstore bundles: sign and verify", () => {
         );
       },
       (j) => {
+        // The log's signature under another key name is not the log's.
+        const e = j.verificationMaterial.tlogEntries[0];
+        e.inclusionProof.checkpoint.envelope = e.inclusionProof.checkpoint.envelope.replace(
+          "\u2014 log.cairn.test ",
+          "\u2014 other.cairn.test ",
+        );
+      },
+      (j) => {
         const e = j.verificationMaterial.tlogEntries[0];
         e.integratedTime = String(Number(e.integratedTime) - 1);
       },

@@ -206,7 +206,8 @@ export function verifyBundle(bundle: Bundle, opts: BundleVerifyOptions): Verifie
     const { promised } = bodies[i]!;
     if (promised) timestamps.push({ source: "transparency-log", time: promised });
     tlogResults.push({
-      logIndex: e.logIndex,
+      // Without a promise nothing signs the entry's own logIndex: report the proven one.
+      logIndex: e.inclusionPromise ? e.logIndex : (e.inclusionProof?.logIndex ?? e.logIndex),
       logId: Buffer.from(e.logId.keyId).toString("hex"),
       integratedTime: e.integratedTime,
       kind: `${e.kindVersion.kind}/${e.kindVersion.version}`,
@@ -374,6 +375,15 @@ function verifyTlogEntry(
   return { promised, body };
 }
 
+/** The host of a log's base URL, or undefined when it is not a URL (then names are not checked). */
+function logName(baseUrl: string): string | undefined {
+  try {
+    return new URL(baseUrl).host || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A Rekor checkpoint: a signed note whose signature lines carry the first 4 bytes of the log id as
  * key hint and a signature by the log's key over the note text; its root and size must be the
@@ -395,7 +405,13 @@ function verifyCheckpoint(
   }
   const hint = Buffer.from((log.checkpointKeyId ?? log.logId).keyId).readUInt32BE(0);
   const data = Buffer.from(note.text, "utf8");
-  const ok = note.signatures.some((s) => s.keyId === hint && verifyWithKey(key, data, s.signature));
+  // The key name is the log's host (Rekor v1 and v2 sign as it; sigstore-js looks for it in the
+  // baseUrl): a signature under another name is not the log's, whatever its key hint.
+  const name = logName(log.baseUrl);
+  const ok = note.signatures.some(
+    (s) =>
+      s.keyId === hint && (name === undefined || s.name === name) && verifyWithKey(key, data, s.signature),
+  );
   if (!ok) throw fail("ERR_SIGSTORE_TLOG_INVALID", "the checkpoint is not signed by the log's key", field);
   let cp: ReturnType<typeof parseCheckpoint>;
   try {
