@@ -193,7 +193,8 @@ export function verifyBundle(bundle: Bundle, opts: BundleVerifyOptions): Verifie
     throw fail("ERR_SIGSTORE_CERTIFICATE_INVALID", "the signing certificate is a CA certificate");
   const signingKey = leaf ? leaf.publicKey : opts.publicKey!;
 
-  // (1) Timestamps. The signature the RFC 3161 tokens stamp: the message signature or the DSSE one.
+  // (1) and (3) Log entries (proof, checkpoint, promise, body) and timestamps: inclusion promises
+  // and RFC 3161 tokens, which stamp the message signature or the DSSE one.
   const sigBytes = bundle.messageSignature
     ? Buffer.from(bundle.messageSignature.signature)
     : fromBase64(bundle.dsseEnvelope!.signatures[0]!.sig, "dsseEnvelope.signatures[0].sig");
@@ -253,36 +254,39 @@ export function verifyBundle(bundle: Bundle, opts: BundleVerifyOptions): Verifie
     }
   }
 
-  // (4) The signature over the content.
-  const result: VerifiedBundle = {
-    version,
-    signer: leaf
-      ? {
-          kind: "certificate",
-          identity: undefined as unknown as CertificateIdentity,
-          certificate: leaf.der,
-          publicKey: signingKey,
-        }
-      : { kind: "key", publicKey: signingKey },
-    timestamps,
-    signedAt: timestamps.length ? new Date(Math.min(...timestamps.map((t) => t.time.getTime()))) : undefined,
-    tlogEntries: tlogResults,
-  };
-  if (bundle.messageSignature)
+  // (4) The signature over the content, and a statement's subjects.
+  const content: ContentResult = {};
+  if (bundle.messageSignature) {
     verifyMessage(
       bundle,
       signingKey,
       opts.artifact,
-      result,
+      content,
       bodies.map((b) => b.body),
     );
-  else verifyDsse(bundle, signingKey, opts.artifact, result);
+  } else verifyDsse(bundle, signingKey, opts.artifact, content);
 
   // (5) Identity policy, last: a valid signature by someone else is a policy refusal.
-  if (leaf && result.signer.kind === "certificate")
-    result.signer.identity = checkIdentityPolicy(leaf, opts.policy!);
-  return result;
+  const signer: VerifiedBundle["signer"] = leaf
+    ? {
+        kind: "certificate",
+        identity: checkIdentityPolicy(leaf, opts.policy!),
+        certificate: leaf.der,
+        publicKey: signingKey,
+      }
+    : { kind: "key", publicKey: signingKey };
+  return {
+    version,
+    signer,
+    timestamps,
+    signedAt: timestamps.length ? new Date(Math.min(...timestamps.map((t) => t.time.getTime()))) : undefined,
+    tlogEntries: tlogResults,
+    ...content,
+  };
 }
+
+/** What the content checks establish: the artifact's digest, or the verified DSSE payload. */
+type ContentResult = Pick<VerifiedBundle, "artifactDigest" | "payloadType" | "payload" | "statement">;
 
 /** Verifies one entry; returns its integrated time when an inclusion promise proved it. */
 function verifyTlogEntry(
@@ -586,7 +590,7 @@ function verifyMessage(
   bundle: Bundle,
   key: KeyObject,
   artifact: ArtifactInput | undefined,
-  out: VerifiedBundle,
+  out: ContentResult,
   bodies: RekorBody[],
 ): void {
   const ms = bundle.messageSignature!;
@@ -651,7 +655,7 @@ function verifyDsse(
   bundle: Bundle,
   key: KeyObject,
   artifact: ArtifactInput | undefined,
-  out: VerifiedBundle,
+  out: ContentResult,
 ): void {
   const env = bundle.dsseEnvelope!;
   const payload = fromBase64(env.payload, "dsseEnvelope.payload");
