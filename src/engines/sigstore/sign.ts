@@ -49,6 +49,32 @@ export interface TransparencyLogPort {
   submit(entry: ProposedEntry): Promise<TransparencyLogEntry>;
 }
 
+/**
+ * An RFC 3161 timestamp authority, as a signer sees it.
+ *
+ * Contract: `timestamp` resolves with a DER TimeStampResp (RFC 3161 2.4.2) whose messageImprint
+ * is the SHA-256 of `signature` (the bytes the bundle's signature field holds), granted. It
+ * rejects with transport errors when the authority cannot be reached; retrying is safe.
+ */
+export interface TimestampAuthorityPort {
+  timestamp(signature: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Optional extras for signing. */
+export interface SignOptions {
+  /** Authorities to ask for RFC 3161 timestamps over the signature, besides the log's promise. */
+  timestampAuthorities?: TimestampAuthorityPort[];
+}
+
+async function stamp(vm: Bundle["verificationMaterial"], sig: Uint8Array, o: SignOptions): Promise<void> {
+  const tsas = o.timestampAuthorities ?? [];
+  if (tsas.length === 0) return;
+  const tokens = await Promise.all(tsas.map((t) => t.timestamp(sig)));
+  vm.timestampVerificationData = {
+    rfc3161Timestamps: tokens.map((t) => ({ signedTimestamp: Buffer.from(t) })),
+  };
+}
+
 /** Who signs: a signer (key reference) and, for keyless-style bundles, its certificate. */
 export interface BundleSigner {
   signer: Signer;
@@ -100,6 +126,7 @@ export async function signBlob(
   artifact: Uint8Array,
   who: BundleSigner,
   log: TransparencyLogPort,
+  options: SignOptions = {},
 ): Promise<Bundle> {
   checkCertificateKey(who);
   checkMessageKey(who);
@@ -116,6 +143,7 @@ export async function signBlob(
   });
   const vm = keyMaterial(who);
   vm.tlogEntries = [entry];
+  await stamp(vm, signature, options);
   return {
     mediaType: BUNDLE_V03_MEDIA_TYPE,
     verificationMaterial: vm,
@@ -129,6 +157,7 @@ export async function signDsse(
   payload: Uint8Array,
   who: BundleSigner,
   log: TransparencyLogPort,
+  options: SignOptions = {},
 ): Promise<Bundle> {
   checkCertificateKey(who);
   const sig = await who.signer.sign(pae(payloadType, payload));
@@ -142,5 +171,6 @@ export async function signDsse(
   const entry = await log.submit({ kind: "dsse", envelope, verifierPems: [verifierPem(who)] });
   const vm = keyMaterial(who);
   vm.tlogEntries = [entry];
+  await stamp(vm, sig, options);
   return { mediaType: BUNDLE_V03_MEDIA_TYPE, verificationMaterial: vm, dsseEnvelope: { ...envelope } };
 }
