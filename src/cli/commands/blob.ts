@@ -224,7 +224,7 @@ function render(io: CliIO, v: VerifiedBundle, json?: boolean): void {
           }
         : { kind: "key" },
     signedAt: v.signedAt?.toISOString(),
-    timestamps: v.timestamps.map((t) => ({ source: t.source, time: t.time.toISOString() })),
+    timestamps: v.timestamps.map((t) => ({ source: t.source, by: t.by, time: t.time.toISOString() })),
     tlogEntries: v.tlogEntries,
     ...(v.artifactDigest ? { artifactDigest: { sha256: v.artifactDigest } } : {}),
     ...(v.statement ? { predicateType: v.statement.predicateType, subject: v.statement.subject } : {}),

@@ -16,6 +16,7 @@ import { parseDer } from "../../formats/sigstore/der.js";
 import {
   ecPair,
   makeTestCa,
+  makeTestTsa,
   type SigstoreWorld,
   sigstoreWorld,
   TEST_ISSUER,
@@ -335,6 +336,24 @@ describe("sigstore bundles: sign and verify", () => {
       };
     });
     refuses(() => verifyBundle(bad, opts), "ERR_SIGSTORE_TIMESTAMP_INVALID");
+    // A token signed by a certificate without the timeStamping EKU (RFC 3161 2.3).
+    const rogue = makeTestTsa({ noTimeStampingEku: true });
+    const rogueRoot = structuredClone(w.trustedRoot);
+    rogueRoot.timestampAuthorities = [
+      {
+        uri: "https://rogue.cairn.test",
+        certChain: { certificates: [{ rawBytes: rogue.leaf }, { rawBytes: rogue.root }] },
+      },
+    ];
+    const rogueStamped = tamper(noPromise, (j) => {
+      j.verificationMaterial.timestampVerificationData = {
+        rfc3161Timestamps: [{ signedTimestamp: timestampResponse(rogue, sig).toString("base64") }],
+      };
+    });
+    refuses(
+      () => verifyBundle(rogueStamped, { ...opts, trustedRoot: rogueRoot }),
+      "ERR_SIGSTORE_TIMESTAMP_INVALID",
+    );
     // A token for a time the certificate was not valid at.
     const late = tamper(noPromise, (j) => {
       j.verificationMaterial.timestampVerificationData = {

@@ -73,6 +73,8 @@ export interface BundleVerifyOptions {
 export interface VerifiedTimestamp {
   source: "transparency-log" | "timestamp-authority";
   time: Date;
+  /** Who vouches for it: the log id (hex), or the timestamp authority's URI. */
+  by: string;
 }
 
 export interface VerifiedTlogEntry {
@@ -205,7 +207,13 @@ export function verifyBundle(bundle: Bundle, opts: BundleVerifyOptions): Verifie
   );
   bundle.verificationMaterial.tlogEntries.forEach((e, i) => {
     const { promised } = bodies[i]!;
-    if (promised) timestamps.push({ source: "transparency-log", time: promised });
+    if (promised) {
+      timestamps.push({
+        source: "transparency-log",
+        time: promised,
+        by: Buffer.from(e.logId.keyId).toString("hex"),
+      });
+    }
     tlogResults.push({
       // Without a promise nothing signs the entry's own logIndex: report the proven one.
       logIndex: e.inclusionPromise ? e.logIndex : (e.inclusionProof?.logIndex ?? e.logIndex),
@@ -216,12 +224,9 @@ export function verifyBundle(bundle: Bundle, opts: BundleVerifyOptions): Verifie
   });
   const tsas = bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps ?? [];
   tsas.forEach((t, i) => {
-    timestamps.push({
-      source: "timestamp-authority",
-      time: verifyRfc3161(t.signedTimestamp, sigBytes, root.timestampAuthorities, i),
-    });
+    timestamps.push(verifyRfc3161(t.signedTimestamp, sigBytes, root.timestampAuthorities, i));
   });
-  const seen = new Set(timestamps.map((t) => `${t.source}:${t.time.getTime()}`));
+  const seen = new Set(timestamps.map((t) => `${t.source} ${t.by} ${t.time.getTime()}`));
   // sigstore-js refuses duplicate timestamps: one proof counted twice is not two proofs.
   if (seen.size !== timestamps.length) {
     throw fail("ERR_SIGSTORE_TIMESTAMP_INVALID", "the bundle holds the same timestamp twice");
@@ -545,7 +550,7 @@ function verifyRfc3161(
   signature: Buffer,
   tsas: readonly CertificateAuthority[],
   i: number,
-): Date {
+): VerifiedTimestamp {
   const F = `verificationMaterial.timestampVerificationData.rfc3161Timestamps[${i}]`;
   const tok = parseTimestampResponse(der);
   // RFC 3161 2.4.2: messageImprint is the hash of the time-stamped data, here the signature.
@@ -570,6 +575,8 @@ function verifyRfc3161(
       continue;
     }
     const signer = chain[0]!;
+    // RFC 3161 2.3: the TSA's certificate has the (critical) timeStamping extended key usage.
+    if (!signer.extKeyUsage?.includes(OID.timeStamping)) continue;
     if (
       tok.signerSerial &&
       !(sameBytes(signer.serial, tok.signerSerial) && sameBytes(signer.issuer, tok.signerIssuer))
@@ -577,7 +584,9 @@ function verifyRfc3161(
       continue;
     if (checkPath(chain, tok.genTime) !== undefined) continue;
     const hash = signer.publicKey.asymmetricKeyType === "ed25519" ? null : tok.digestAlgorithm;
-    if (verifyWithKey(signer.publicKey, tok.signedAttributes, tok.signature, hash)) return tok.genTime;
+    if (verifyWithKey(signer.publicKey, tok.signedAttributes, tok.signature, hash)) {
+      return { source: "timestamp-authority", time: tok.genTime, by: ca.uri };
+    }
   }
   throw fail(
     "ERR_SIGSTORE_TIMESTAMP_INVALID",
