@@ -4,6 +4,7 @@
 // --log-dir until the Rekor API client lands; verification is offline against --trusted-root.
 
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { basename, resolve } from "node:path";
 import type { Command } from "commander";
 import { fromHex, parsePemBlocks } from "../../core/encoding.js";
@@ -95,18 +96,20 @@ async function writeBundle(io: CliIO, o: SignOpts, b: Bundle, what: string): Pro
   } else write(io.stdout, `${what} into ${o.bundle} (log index ${e.logIndex})`);
 }
 
-/** FILE_OR_DIGEST: `sha256:<hex>` names a digest, anything else a file. */
+/**
+ * FILE_OR_DIGEST (the Sigstore conformance CLI protocol): `sha256:HEX` (or sha384/sha512) of the
+ * right length that is not a file on disk names a digest; anything else is a file.
+ */
 async function artifactOf(io: CliIO, arg: string): Promise<ArtifactInput> {
+  const path = resolve(io.cwd, arg);
   const m = /^(sha256|sha384|sha512):([0-9a-fA-F]+)$/.exec(arg);
-  if (m) {
+  if (m && !existsSync(path)) {
     const alg = m[1] as "sha256" | "sha384" | "sha512";
-    const value = fromHex(m[2]!.toLowerCase(), "digest");
-    if (value.length !== { sha256: 32, sha384: 48, sha512: 64 }[alg]) {
-      throw cairnError("ERR_USAGE", `${arg} is not a ${alg} digest`);
+    if (m[2]!.length === { sha256: 64, sha384: 96, sha512: 128 }[alg]) {
+      return { digest: { algorithm: alg, value: fromHex(m[2]!.toLowerCase(), "digest") } };
     }
-    return { digest: { algorithm: alg, value } };
   }
-  return { bytes: await readFileRequired(resolve(io.cwd, arg), "artifact") };
+  return { bytes: await readFileRequired(path, "artifact") };
 }
 
 interface VerifyOpts {
