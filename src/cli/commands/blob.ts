@@ -5,8 +5,10 @@
 
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import type { Command } from "commander";
+import { hashFile } from "../../core/digest.js";
 import { fromHex, parsePemBlocks } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
@@ -109,8 +111,26 @@ async function artifactOf(io: CliIO, arg: string): Promise<ArtifactInput> {
       return { digest: { algorithm: alg, value: fromHex(m[2]!.toLowerCase(), "digest") } };
     }
   }
+  // A large file is hashed in a stream (bounded memory) and verified from its digests.
+  const size = await stat(path).then(
+    (st) => st.size,
+    () => 0,
+  );
+  if (size > MAX_IN_MEMORY_ARTIFACT) {
+    const set = await hashFile(path, { algorithms: ["sha256", "sha384", "sha512"] });
+    return {
+      digests: {
+        sha256: fromHex(set.sha256!, "sha256"),
+        sha384: fromHex(set.sha384!, "sha384"),
+        sha512: fromHex(set.sha512!, "sha512"),
+      },
+    };
+  }
   return { bytes: await readFileRequired(path, "artifact") };
 }
+
+/** Artifacts up to this size are read whole; larger ones are hashed in a stream. */
+const MAX_IN_MEMORY_ARTIFACT = 64 * 1024 * 1024;
 
 interface VerifyOpts {
   bundle: string;

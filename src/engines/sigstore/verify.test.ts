@@ -85,6 +85,25 @@ describe("sigstore bundles: sign and verify", () => {
     assert.equal(v.artifactDigest, digest.toString("hex"));
   });
 
+  it("verifies from a set of digests (a large file hashed in a stream), message and DSSE alike", () => {
+    const digests = {
+      sha256: createHash("sha256").update(artifact).digest(),
+      sha512: createHash("sha512").update(artifact).digest(),
+    };
+    assert.equal(
+      verifyBundle(blob, { ...opts, artifact: { digests } }).artifactDigest,
+      digests.sha256.toString("hex"),
+    );
+    refuses(
+      () =>
+        verifyBundle(blob, {
+          ...opts,
+          artifact: { digests: { sha256: createHash("sha256").update("x").digest() } },
+        }),
+      "ERR_SIGSTORE_ARTIFACT_MISMATCH",
+    );
+  });
+
   it("refuses another artifact", () => {
     refuses(
       () => verifyBundle(blob, { ...opts, artifact: { bytes: Buffer.from("other") } }),

@@ -49,10 +49,24 @@ import { type CertificateIdentity, checkIdentityPolicy, type IdentityPolicy } fr
 /** The in-toto payload type (in-toto attestation spec v1, envelope.md). */
 export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
 
-/** What the bundle must be about: the artifact bytes, or only their digest. */
+/**
+ * What the bundle must be about: the artifact bytes, one digest of them, or several (a large file
+ * hashed in a stream). From digests, message signatures verify for ECDSA and RSA keys only.
+ */
 export type ArtifactInput =
   | { bytes: Uint8Array }
-  | { digest: { algorithm: "sha256" | "sha384" | "sha512"; value: Uint8Array } };
+  | { digest: { algorithm: PrehashAlgorithm; value: Uint8Array } }
+  | { digests: Partial<Record<PrehashAlgorithm, Uint8Array>> };
+
+/** The artifact's digest under `alg`, when the input gives or allows it. */
+function digestOf(artifact: ArtifactInput, alg: PrehashAlgorithm): Buffer | undefined {
+  if ("bytes" in artifact) return createHash(alg).update(artifact.bytes).digest();
+  if ("digest" in artifact) {
+    return artifact.digest.algorithm === alg ? Buffer.from(artifact.digest.value) : undefined;
+  }
+  const d = artifact.digests[alg];
+  return d ? Buffer.from(d) : undefined;
+}
 
 export interface BundleVerifyOptions {
   trustedRoot: TrustedRoot;
@@ -610,14 +624,9 @@ function verifyMessage(
     );
   }
   const mismatch = (message: string, field: string) => fail("ERR_SIGSTORE_ARTIFACT_MISMATCH", message, field);
-  // The artifact's digest by algorithm: all of them from the bytes, or the one given.
-  const digestOf = (alg: PrehashAlgorithm): Buffer | undefined => {
-    if ("bytes" in artifact) return createHash(alg).update(artifact.bytes).digest();
-    return artifact.digest.algorithm === alg ? Buffer.from(artifact.digest.value) : undefined;
-  };
   const declared = ms.messageDigest ? HASH_OF[ms.messageDigest.algorithm as string] : undefined;
   if (ms.messageDigest && declared) {
-    const mine = digestOf(declared);
+    const mine = digestOf(artifact, declared);
     if (mine && !mine.equals(Buffer.from(ms.messageDigest.digest))) {
       throw mismatch("the bundle's message digest is not the artifact's", "messageSignature.messageDigest");
     }
@@ -625,7 +634,7 @@ function verifyMessage(
   // The log entries must be about this artifact too.
   for (const body of bodies) {
     if (body.kind !== "hashedrekord") continue;
-    const mine = digestOf(body.data.algorithm);
+    const mine = digestOf(artifact, body.data.algorithm);
     if (mine && !body.data.value.equals(mine)) {
       throw mismatch("the log entry is for another artifact", "canonicalizedBody");
     }
@@ -636,7 +645,7 @@ function verifyMessage(
     // From a digest alone: ECDSA and RSA only (Ed25519 signs the whole message), with the hash
     // the key's signatures use.
     const alg = (hashForKey(key) ?? "sha256") as PrehashAlgorithm;
-    const d = digestOf(alg);
+    const d = digestOf(artifact, alg);
     if (!d)
       throw cairnError(
         "ERR_USAGE",
@@ -650,7 +659,7 @@ function verifyMessage(
       "messageSignature.signature",
     );
   }
-  const sha256 = digestOf("sha256");
+  const sha256 = digestOf(artifact, "sha256");
   if (sha256) out.artifactDigest = sha256.toString("hex");
 }
 
@@ -696,12 +705,10 @@ function verifyDsse(
       "dsseEnvelope.payloadType",
     );
   }
-  const want =
-    "bytes" in artifact
-      ? (["sha256", "sha384", "sha512"] as const).map(
-          (a) => [a, createHash(a).update(artifact.bytes).digest("hex")] as const,
-        )
-      : ([[artifact.digest.algorithm, Buffer.from(artifact.digest.value).toString("hex")]] as const);
+  const want = (["sha256", "sha384", "sha512"] as const).flatMap((a) => {
+    const d = digestOf(artifact, a);
+    return d ? [[a, d.toString("hex")] as const] : [];
+  });
   const hit = out.statement.subject.some((s) =>
     want.some(([alg, hex]) => s.digest[alg]?.toLowerCase() === hex),
   );
@@ -712,9 +719,8 @@ function verifyDsse(
       "dsseEnvelope.payload.subject",
     );
   }
-  if ("bytes" in artifact) out.artifactDigest = createHash("sha256").update(artifact.bytes).digest("hex");
-  else if (artifact.digest.algorithm === "sha256")
-    out.artifactDigest = Buffer.from(artifact.digest.value).toString("hex");
+  const sha256 = digestOf(artifact, "sha256");
+  if (sha256) out.artifactDigest = sha256.toString("hex");
 }
 
 /** A public key from PEM text (SPKI) or a certificate, for --key. */
