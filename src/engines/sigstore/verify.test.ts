@@ -525,6 +525,30 @@ describe("sigstore bundles: sign and verify", () => {
     );
   });
 
+  it("property: what signBlob makes verifies for its artifact and for no other", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 512 }),
+        fc.uint8Array({ minLength: 1, maxLength: 64 }),
+        async (a, b) => {
+          const art = Buffer.from(a);
+          const other = Buffer.concat([art, Buffer.from(b)]);
+          const bundle = roundTrip(
+            await signBlob(art, { signer: id.signer, certificate: id.certificate }, w.log),
+          );
+          verifyBundle(bundle, { ...opts, artifact: { bytes: art } });
+          try {
+            verifyBundle(bundle, { ...opts, artifact: { bytes: other } });
+          } catch (e) {
+            return code(e) === "ERR_SIGSTORE_ARTIFACT_MISMATCH";
+          }
+          return false;
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
   it("a log clock outside the log key's validity is refused", async () => {
     const key = ecPair();
     const log = new LocalRekorLog({
