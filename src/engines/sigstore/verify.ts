@@ -10,7 +10,7 @@
 //
 // Beyond sigstore-js, cairn also checks the leaf's extended key usage (code signing), that the
 // entry body names the bundle's own key, and the statement's subjects (issue 6, "Facts").
-import { constants, createHash, createPublicKey, type KeyObject, verify as nodeVerify } from "node:crypto";
+import { constants, createHash, type KeyObject, verify as nodeVerify } from "node:crypto";
 import { fromBase64 } from "../../core/encoding.js";
 import { CairnError, cairnError, type ErrorCode } from "../../core/errors.js";
 import { parseJson } from "../../core/json.js";
@@ -721,13 +721,4 @@ function verifyDsse(
   }
   const sha256 = digestOf(artifact, "sha256");
   if (sha256) out.artifactDigest = sha256.toString("hex");
-}
-
-/** A public key from PEM text (SPKI) or a certificate, for --key. */
-export function publicKeyFromPem(pem: string): KeyObject {
-  try {
-    return createPublicKey(pem);
-  } catch (err) {
-    throw cairnError("ERR_KEY_INVALID", "the key is not a PEM public key or certificate", {}, { cause: err });
-  }
 }
