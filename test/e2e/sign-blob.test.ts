@@ -165,6 +165,53 @@ describe("cairn sign-blob and verify-blob (docs/sign-blob.md)", () => {
     assert.ok(bad.stderr.includes("ERR_SIGSTORE_ARTIFACT_MISMATCH"), bad.stderr);
   });
 
+  it("verifies a workload (X.509-SVID) signature by SPIFFE ID alone", async () => {
+    const pub = parsePublicKey(readFileSync(join(t.dir, "signer.pub"), "utf8"));
+    const ca = makeTestCa("workloads");
+    const ct = ecPair();
+    const svid = issueLeaf(ca, pub.key.export({ type: "spki", format: "der" }), {
+      uri: "spiffe://example.com/ns/build/sa/ci",
+      ctlog: ct,
+    });
+    writeFileSync(join(t.dir, "svid.crt"), toPem("CERTIFICATE", svid));
+    writeFileSync(
+      join(t.dir, "w-chain.pem"),
+      toPem("CERTIFICATE", ca.interCert) + toPem("CERTIFICATE", ca.rootCert),
+    );
+    writeFileSync(join(t.dir, "w-ct.pub"), ct.publicKey.export({ type: "spki", format: "pem" }) as string);
+    writeFileSync(join(t.dir, "w.txt"), "workload output\n");
+    await ok([
+      "sign-blob",
+      "w.txt",
+      "--key",
+      "signer",
+      "--certificate",
+      "svid.crt",
+      "--bundle",
+      "w.sigstore.json",
+      "--log-dir",
+      "log",
+    ]);
+    await ok([
+      "trust",
+      "root",
+      "-o",
+      "w-root.json",
+      "--log-dir",
+      "log",
+      "--ca",
+      "https://ca.example.com=w-chain.pem",
+      "--ctlog",
+      "https://ct.example.com=w-ct.pub",
+      "--valid-from",
+      "2020-01-01T00:00:00Z",
+    ]);
+    const w = ["verify-blob", "w.txt", "--bundle", "w.sigstore.json", "--trusted-root", "w-root.json"];
+    await ok([...w, "--certificate-spiffe-id-regexp", "spiffe://example\\.com/ns/build/sa/[^/]+"]);
+    const other = await cairn([...w, "--certificate-spiffe-id", "spiffe://example.com/ns/prod/sa/ci"], t.dir);
+    assert.equal(other.code, 11, other.stderr);
+  });
+
   it("bad input: one error line naming the file, the documented exit code, no partial bundle", async () => {
     writeFileSync(
       join(t.dir, "broken.json"),

@@ -217,10 +217,13 @@ async function verify(io: CliIO, arg: string, o: VerifyOpts): Promise<VerifiedBu
     throw cairnError("ERR_USAGE", "this bundle carries a certificate: verify it by identity, not --key");
   if (!o.key && !hasCert)
     throw cairnError("ERR_USAGE", "this bundle was signed with a key: give it with --key");
-  if (hasCert && (!policy || !(policy.identity || policy.spiffeId) || !policy.issuer)) {
+  // cosign asks for both the identity and the issuer; a SPIFFE ID names its trust domain itself,
+  // and workload certificates need not carry an OIDC issuer.
+  const named = policy && (policy.identity || policy.spiffeId);
+  if (hasCert && (!named || (!policy.issuer && !policy.spiffeId))) {
     throw cairnError(
       "ERR_USAGE",
-      "give the expected signer (--certificate-identity[-regexp] or --certificate-spiffe-id[-regexp]) and --certificate-oidc-issuer[-regexp]",
+      "give the expected signer: --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp], or --certificate-spiffe-id[-regexp]",
     );
   }
   const artifact = await artifactOf(io, arg);
