@@ -192,6 +192,16 @@ describe("sigstore-js interop: bundles cairn makes", () => {
     };
     assert.equal(jsVerify(root, j, artifact), undefined);
     assert.equal(cairnVerify(j, opts), undefined);
+    // The same token with its TSTInfo in BER's constructed OCTET STRING: both refuse it.
+    j.verificationMaterial.timestampVerificationData = {
+      rfc3161Timestamps: [
+        {
+          signedTimestamp: timestampResponse(w.tsa, sig, new Date(), { berContent: true }).toString("base64"),
+        },
+      ],
+    };
+    assert.ok(jsVerify(root, j, artifact));
+    assert.equal(cairnVerify(j, opts), "ERR_SIGSTORE_TIMESTAMP_INVALID");
   });
 
   it("RFC 3161 timestamps requested while signing (a timestamp-authority port) are accepted by both", async () => {
