@@ -168,6 +168,17 @@ function validAt(range: TimeRange | undefined, t: Date): boolean {
   return keyValidAt({ validFor: range }, t);
 }
 
+// Trusted-root certificates, parsed once per trusted root object (they are read-only).
+const trustedCache = new WeakMap<Uint8Array, CertificateInfo>();
+function trustedCertificate(der: Uint8Array): CertificateInfo {
+  let c = trustedCache.get(der);
+  if (!c) {
+    c = parseCertificate(der);
+    trustedCache.set(der, c);
+  }
+  return c;
+}
+
 /** The trusted log a bundle's logId names: by its log id, or its checkpoint key id (v0.2 roots). */
 function findLog(
   logs: readonly TransparencyLogInstance[],
@@ -480,7 +491,7 @@ function verifyChain(leaf: CertificateInfo, t: Date, cas: readonly CertificateAu
   let why = "no certificate authority of the trusted root was valid at the signing time";
   for (const ca of cas) {
     if (!validAt(ca.validFor, t)) continue;
-    const chain = ca.certChain.certificates.map((c) => parseCertificate(c.rawBytes));
+    const chain = ca.certChain.certificates.map((c) => trustedCertificate(c.rawBytes));
     const start = chain.findIndex((c) => issued(c, leaf));
     if (start < 0) {
       why = "the certificate was not issued by a certificate authority of the trusted root";
@@ -584,7 +595,7 @@ function verifyRfc3161(
     if (!validAt(ca.validFor, tok.genTime)) continue;
     let chain: CertificateInfo[];
     try {
-      chain = ca.certChain.certificates.map((c) => parseCertificate(c.rawBytes));
+      chain = ca.certChain.certificates.map((c) => trustedCertificate(c.rawBytes));
     } catch {
       continue;
     }
