@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { constants, createHash, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { supportsPrehashed, verifyPrehashedSha256 } from "./prehashed.js";
+import { supportsPrehashed, verifyPrehashed, verifyPrehashedSha256 } from "./prehashed.js";
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest();
 
@@ -105,6 +105,28 @@ describe("verifyPrehashedSha256", () => {
     assert.ok(!verifyPrehashedSha256(ed.publicKey, d, sign(null, msg, ed.privateKey)));
     // A private key is not a verification key.
     assert.ok(!verifyPrehashedSha256(ec256.privateKey, d, sig));
+  });
+
+  it("SHA-384 and SHA-512 digests: P-384 with SHA-384, RSA PKCS#1 v1.5 and PSS with SHA-512", () => {
+    const msg = Buffer.from("other digests");
+    const d384 = createHash("sha384").update(msg).digest();
+    const d512 = createHash("sha512").update(msg).digest();
+    const ecSig = sign("sha384", msg, ec384.privateKey);
+    assert.ok(verifyPrehashed(ec384.publicKey, "sha384", d384, ecSig));
+    assert.ok(!verifyPrehashed(ec384.publicKey, "sha256", sha256(msg), ecSig));
+    assert.ok(!verifyPrehashed(ec384.publicKey, "sha384", d512.subarray(0, 48), ecSig));
+    const pkcs1 = sign("sha512", msg, rsa.privateKey);
+    assert.ok(verifyPrehashed(rsa.publicKey, "sha512", d512, pkcs1));
+    assert.ok(!verifyPrehashed(rsa.publicKey, "sha384", d384, pkcs1));
+    const pss = sign("sha512", msg, {
+      key: rsa.privateKey,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: 64,
+    });
+    assert.ok(verifyPrehashed(rsa.publicKey, "sha512", d512, pss));
+    assert.ok(
+      !verifyPrehashed(rsa.publicKey, "sha512", d512, sign("sha512", Buffer.from("x"), rsa.privateKey)),
+    );
   });
 
   it("property: random bytes are never a valid signature", () => {

@@ -159,8 +159,16 @@ function verifyEcdsaPrehashed(key: KeyObject, digest: Uint8Array, sig: Uint8Arra
   return mod(xa, n) === r;
 }
 
-// RFC 8017 9.2 note 1: DigestInfo prefix for SHA-256.
-const SHA256_DIGEST_INFO = Buffer.from("3031300d060960864801650304020105000420", "hex");
+/** Digests the prehashed verifiers take, with their sizes. */
+export type PrehashAlgorithm = "sha256" | "sha384" | "sha512";
+const DIGEST_SIZE: Record<PrehashAlgorithm, number> = { sha256: 32, sha384: 48, sha512: 64 };
+
+// RFC 8017 9.2 note 1: DigestInfo prefixes.
+const DIGEST_INFO: Record<PrehashAlgorithm, Buffer> = {
+  sha256: Buffer.from("3031300d060960864801650304020105000420", "hex"),
+  sha384: Buffer.from("3041300d060960864801650304020205000430", "hex"),
+  sha512: Buffer.from("3051300d060960864801650304020305000440", "hex"),
+};
 
 function rsaRaw(key: KeyObject, sig: Uint8Array, padding: number): Buffer | undefined {
   try {
@@ -170,18 +178,23 @@ function rsaRaw(key: KeyObject, sig: Uint8Array, padding: number): Buffer | unde
   }
 }
 
-function mgf1(seed: Buffer, length: number): Buffer {
+function mgf1(alg: PrehashAlgorithm, seed: Buffer, length: number): Buffer {
   const out: Buffer[] = [];
-  for (let c = 0; out.length * 32 < length; c++) {
+  for (let c = 0; out.length * DIGEST_SIZE[alg] < length; c++) {
     const counter = Buffer.alloc(4);
     counter.writeUInt32BE(c);
-    out.push(createHash("sha256").update(seed).update(counter).digest());
+    out.push(createHash(alg).update(seed).update(counter).digest());
   }
   return Buffer.concat(out).subarray(0, length);
 }
 
-// RFC 8017 9.1.2 EMSA-PSS-VERIFY with SHA-256 and MGF1-SHA-256, any salt length.
-function verifyPssPrehashed(key: KeyObject, digest: Uint8Array, sig: Uint8Array): boolean {
+// RFC 8017 9.1.2 EMSA-PSS-VERIFY with the digest's hash for both the message and MGF1, any salt length.
+function verifyPssPrehashed(
+  key: KeyObject,
+  alg: PrehashAlgorithm,
+  digest: Uint8Array,
+  sig: Uint8Array,
+): boolean {
   const modBits = key.asymmetricKeyDetails?.modulusLength;
   if (modBits === undefined) return false;
   const raw = rsaRaw(key, sig, constants.RSA_NO_PADDING);
@@ -191,25 +204,30 @@ function verifyPssPrehashed(key: KeyObject, digest: Uint8Array, sig: Uint8Array)
   // The integer is k bytes; when emLen < k its leading byte must be zero.
   if (raw.length > emLen && raw.subarray(0, raw.length - emLen).some((b) => b !== 0)) return false;
   const em = raw.subarray(raw.length - emLen);
-  const hLen = 32;
+  const hLen = DIGEST_SIZE[alg];
   if (emLen < hLen + 2 || em[emLen - 1] !== 0xbc) return false;
   const maskedDb = em.subarray(0, emLen - hLen - 1);
   const h = em.subarray(emLen - hLen - 1, emLen - 1);
   const topBits = 8 * emLen - emBits;
   const topMask = 0xff >> topBits;
   if ((maskedDb[0]! & ~topMask & 0xff) !== 0) return false;
-  const db = Buffer.from(mgf1(h, maskedDb.length).map((b, i) => b ^ maskedDb[i]!));
+  const db = Buffer.from(mgf1(alg, h, maskedDb.length).map((b, i) => b ^ maskedDb[i]!));
   db[0]! &= topMask;
   const one = db.findIndex((b) => b !== 0);
   if (one < 0 || db[one] !== 0x01) return false;
   const salt = db.subarray(one + 1);
-  const h2 = createHash("sha256").update(Buffer.alloc(8)).update(digest).update(salt).digest();
+  const h2 = createHash(alg).update(Buffer.alloc(8)).update(digest).update(salt).digest();
   return h2.equals(h);
 }
 
-function verifyPkcs1Prehashed(key: KeyObject, digest: Uint8Array, sig: Uint8Array): boolean {
+function verifyPkcs1Prehashed(
+  key: KeyObject,
+  alg: PrehashAlgorithm,
+  digest: Uint8Array,
+  sig: Uint8Array,
+): boolean {
   const raw = rsaRaw(key, sig, constants.RSA_PKCS1_PADDING);
-  return raw?.equals(Buffer.concat([SHA256_DIGEST_INFO, digest])) === true;
+  return raw?.equals(Buffer.concat([DIGEST_INFO[alg], digest])) === true;
 }
 
 /** Key types `verifyPrehashedSha256` supports. Ed25519 signs the message itself, never a digest. */
@@ -228,9 +246,23 @@ export function supportsPrehashed(key: KeyObject): boolean {
  * length). False for anything else, never throws for a bad signature.
  */
 export function verifyPrehashedSha256(key: KeyObject, digest: Uint8Array, sig: Uint8Array): boolean {
-  if (digest.length !== 32 || key.type !== "public" || !supportsPrehashed(key)) return false;
+  return verifyPrehashed(key, "sha256", digest, sig);
+}
+
+/**
+ * As verifyPrehashedSha256, for a SHA-256, SHA-384 or SHA-512 digest (Sigstore pairs P-384 keys
+ * with SHA-384: PKIX_ECDSA_P384_SHA_384).
+ */
+export function verifyPrehashed(
+  key: KeyObject,
+  alg: PrehashAlgorithm,
+  digest: Uint8Array,
+  sig: Uint8Array,
+): boolean {
+  if (DIGEST_SIZE[alg] === undefined || digest.length !== DIGEST_SIZE[alg]) return false;
+  if (key.type !== "public" || !supportsPrehashed(key)) return false;
   // The signature is attacker-controlled: bound it before any big-number work (RSA-16384 max).
   if (sig.length === 0 || sig.length > 2048) return false;
   if (key.asymmetricKeyType === "ec") return verifyEcdsaPrehashed(key, digest, sig);
-  return verifyPkcs1Prehashed(key, digest, sig) || verifyPssPrehashed(key, digest, sig);
+  return verifyPkcs1Prehashed(key, alg, digest, sig) || verifyPssPrehashed(key, alg, digest, sig);
 }

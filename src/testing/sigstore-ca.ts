@@ -212,7 +212,7 @@ export interface TestTsa {
   rootName: Buffer;
 }
 
-export function makeTestTsa(): TestTsa {
+export function makeTestTsa(o: { noTimeStampingEku?: boolean } = {}): TestTsa {
   const rootKey = ecPair();
   const key = ecPair();
   const rootName = dn("cairn test TSA root");
@@ -239,7 +239,13 @@ export function makeTestTsa(): TestTsa {
       spki: key.spki,
       notBefore: nb,
       notAfter: na,
-      extensions: [extension(OID.extKeyUsage, true, derSeq(derOid(OID.timeStamping)))],
+      extensions: [
+        extension(
+          OID.extKeyUsage,
+          true,
+          derSeq(derOid(o.noTimeStampingEku ? OID.codeSigning : OID.timeStamping)),
+        ),
+      ],
     }),
     rootKey.privateKey,
   );

@@ -192,6 +192,41 @@ describe("sigstore-js interop: bundles cairn makes", () => {
     };
     assert.equal(jsVerify(root, j, artifact), undefined);
     assert.equal(cairnVerify(j, opts), undefined);
+    // The same token with its TSTInfo in BER's constructed OCTET STRING: both refuse it.
+    j.verificationMaterial.timestampVerificationData = {
+      rfc3161Timestamps: [
+        {
+          signedTimestamp: timestampResponse(w.tsa, sig, new Date(), { berContent: true }).toString("base64"),
+        },
+      ],
+    };
+    assert.ok(jsVerify(root, j, artifact));
+    assert.equal(cairnVerify(j, opts), "ERR_SIGSTORE_TIMESTAMP_INVALID");
+  });
+
+  it("RFC 3161 timestamps requested while signing (a timestamp-authority port) are accepted by both", async () => {
+    const id = w.identity();
+    const tsa = { timestamp: async (sig: Uint8Array) => timestampResponse(w.tsa, sig) };
+    const st = {
+      _type: "https://in-toto.io/Statement/v1",
+      subject: [{ name: "a", digest: { sha256: createHash("sha256").update(artifact).digest("hex") } }],
+      predicateType: "https://cairn.dev/t/v1",
+      predicate: {},
+    };
+    for (const b of [
+      await signBlob(artifact, { signer: id.signer, certificate: id.certificate }, w.log, {
+        timestampAuthorities: [tsa],
+      }),
+      await signDsse("application/vnd.in-toto+json", Buffer.from(JSON.stringify(st)), id, w.log, {
+        timestampAuthorities: [tsa],
+      }),
+    ]) {
+      const j = json(b);
+      assert.equal(j.verificationMaterial.timestampVerificationData.rfc3161Timestamps.length, 1);
+      assert.equal(jsVerify(root, j, b.messageSignature ? artifact : undefined), undefined);
+      const v = verifyBundle(parseBundle(j), opts);
+      assert.deepEqual(v.timestamps.map((t) => t.source).sort(), ["timestamp-authority", "transparency-log"]);
+    }
   });
 
   it("the trusted root cairn builds round-trips through sigstore-js", () => {
@@ -217,7 +252,8 @@ describe("sigstore-js interop: bundles @sigstore/sign makes, verified by cairn",
           const ms = content.messageSignature;
           entry = await w.log.submit({
             kind: "hashedrekord",
-            sha256: ms.messageDigest.digest,
+            algorithm: "sha256",
+            digest: ms.messageDigest.digest,
             signature: ms.signature,
             verifierPem: publicKey,
           });

@@ -4,8 +4,11 @@
 // --log-dir until the Rekor API client lands; verification is offline against --trusted-root.
 
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
+import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import type { Command } from "commander";
+import { hashFile } from "../../core/digest.js";
 import { fromHex, parsePemBlocks } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
@@ -95,19 +98,39 @@ async function writeBundle(io: CliIO, o: SignOpts, b: Bundle, what: string): Pro
   } else write(io.stdout, `${what} into ${o.bundle} (log index ${e.logIndex})`);
 }
 
-/** FILE_OR_DIGEST: `sha256:<hex>` names a digest, anything else a file. */
+/**
+ * FILE_OR_DIGEST (the Sigstore conformance CLI protocol): `sha256:HEX` (or sha384/sha512) of the
+ * right length that is not a file on disk names a digest; anything else is a file.
+ */
 async function artifactOf(io: CliIO, arg: string): Promise<ArtifactInput> {
+  const path = resolve(io.cwd, arg);
   const m = /^(sha256|sha384|sha512):([0-9a-fA-F]+)$/.exec(arg);
-  if (m) {
+  if (m && !existsSync(path)) {
     const alg = m[1] as "sha256" | "sha384" | "sha512";
-    const value = fromHex(m[2]!.toLowerCase(), "digest");
-    if (value.length !== { sha256: 32, sha384: 48, sha512: 64 }[alg]) {
-      throw cairnError("ERR_USAGE", `${arg} is not a ${alg} digest`);
+    if (m[2]!.length === { sha256: 64, sha384: 96, sha512: 128 }[alg]) {
+      return { digest: { algorithm: alg, value: fromHex(m[2]!.toLowerCase(), "digest") } };
     }
-    return { digest: { algorithm: alg, value } };
   }
-  return { bytes: await readFileRequired(resolve(io.cwd, arg), "artifact") };
+  // A large file is hashed in a stream (bounded memory) and verified from its digests.
+  const size = await stat(path).then(
+    (st) => st.size,
+    () => 0,
+  );
+  if (size > MAX_IN_MEMORY_ARTIFACT) {
+    const set = await hashFile(path, { algorithms: ["sha256", "sha384", "sha512"] });
+    return {
+      digests: {
+        sha256: fromHex(set.sha256!, "sha256"),
+        sha384: fromHex(set.sha384!, "sha384"),
+        sha512: fromHex(set.sha512!, "sha512"),
+      },
+    };
+  }
+  return { bytes: await readFileRequired(path, "artifact") };
 }
+
+/** Artifacts up to this size are read whole; larger ones are hashed in a stream. */
+const MAX_IN_MEMORY_ARTIFACT = 64 * 1024 * 1024;
 
 interface VerifyOpts {
   bundle: string;
@@ -194,10 +217,13 @@ async function verify(io: CliIO, arg: string, o: VerifyOpts): Promise<VerifiedBu
     throw cairnError("ERR_USAGE", "this bundle carries a certificate: verify it by identity, not --key");
   if (!o.key && !hasCert)
     throw cairnError("ERR_USAGE", "this bundle was signed with a key: give it with --key");
-  if (hasCert && (!policy || !(policy.identity || policy.spiffeId) || !policy.issuer)) {
+  // cosign asks for both the identity and the issuer; a SPIFFE ID names its trust domain itself,
+  // and workload certificates need not carry an OIDC issuer.
+  const named = policy && (policy.identity || policy.spiffeId);
+  if (hasCert && (!named || (!policy.issuer && !policy.spiffeId))) {
     throw cairnError(
       "ERR_USAGE",
-      "give the expected signer (--certificate-identity[-regexp] or --certificate-spiffe-id[-regexp]) and --certificate-oidc-issuer[-regexp]",
+      "give the expected signer: --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp], or --certificate-spiffe-id[-regexp]",
     );
   }
   const artifact = await artifactOf(io, arg);
@@ -224,7 +250,7 @@ function render(io: CliIO, v: VerifiedBundle, json?: boolean): void {
           }
         : { kind: "key" },
     signedAt: v.signedAt?.toISOString(),
-    timestamps: v.timestamps.map((t) => ({ source: t.source, time: t.time.toISOString() })),
+    timestamps: v.timestamps.map((t) => ({ source: t.source, by: t.by, time: t.time.toISOString() })),
     tlogEntries: v.tlogEntries,
     ...(v.artifactDigest ? { artifactDigest: { sha256: v.artifactDigest } } : {}),
     ...(v.statement ? { predicateType: v.statement.predicateType, subject: v.statement.subject } : {}),

@@ -13,7 +13,7 @@ import { createHash, createPublicKey, type KeyObject, sign as nodeSign, X509Cert
 import type { Clock } from "../../core/clock.js";
 import { fromBase64 } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
-import { verifyPrehashedSha256 } from "../../core/prehashed.js";
+import { verifyPrehashed } from "../../core/prehashed.js";
 import { pae } from "../../formats/dsse/envelope.js";
 import type { TransparencyLogEntry } from "../../formats/sigstore/bundle.js";
 import { buildDsseBody, buildHashedRekordBody } from "../../formats/sigstore/rekor.js";
@@ -87,12 +87,12 @@ export class LocalRekorLog implements TransparencyLogPort {
   private body(p: ProposedEntry): Buffer {
     if (p.kind === "hashedrekord") {
       const key = keyOfPem(p.verifierPem, "verifierPem");
-      if (p.sha256.length !== 32 || !verifyPrehashedSha256(key, p.sha256, p.signature)) {
+      if (!verifyPrehashed(key, p.algorithm, p.digest, p.signature)) {
         throw cairnError("ERR_SIGNATURE_INVALID", "the signature does not verify over the artifact digest", {
           field: "signature",
         });
       }
-      return buildHashedRekordBody(p.sha256, p.signature, p.verifierPem);
+      return buildHashedRekordBody(p.algorithm, p.digest, p.signature, p.verifierPem);
     }
     const env = p.envelope;
     if (env.signatures.length === 0 || env.signatures.length !== p.verifierPems.length) {

@@ -7,6 +7,7 @@
 import { createHash, X509Certificate } from "node:crypto";
 import { toBase64, toPem } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
+import type { PrehashAlgorithm } from "../../core/prehashed.js";
 import type { Signer } from "../../core/signer.js";
 import { type Envelope, pae } from "../../formats/dsse/envelope.js";
 import {
@@ -19,8 +20,9 @@ import {
 export type ProposedEntry =
   | {
       kind: "hashedrekord";
-      /** The artifact's SHA-256 digest. */
-      sha256: Uint8Array;
+      /** The artifact's digest, with the hash the signature uses. */
+      algorithm: PrehashAlgorithm;
+      digest: Uint8Array;
       signature: Uint8Array;
       /** PEM of the signer's certificate or SPKI public key. */
       verifierPem: string;
@@ -45,6 +47,32 @@ export type ProposedEntry =
  */
 export interface TransparencyLogPort {
   submit(entry: ProposedEntry): Promise<TransparencyLogEntry>;
+}
+
+/**
+ * An RFC 3161 timestamp authority, as a signer sees it.
+ *
+ * Contract: `timestamp` resolves with a DER TimeStampResp (RFC 3161 2.4.2) whose messageImprint
+ * is the SHA-256 of `signature` (the bytes the bundle's signature field holds), granted. It
+ * rejects with transport errors when the authority cannot be reached; retrying is safe.
+ */
+export interface TimestampAuthorityPort {
+  timestamp(signature: Uint8Array): Promise<Uint8Array>;
+}
+
+/** Optional extras for signing. */
+export interface SignOptions {
+  /** Authorities to ask for RFC 3161 timestamps over the signature, besides the log's promise. */
+  timestampAuthorities?: TimestampAuthorityPort[];
+}
+
+async function stamp(vm: Bundle["verificationMaterial"], sig: Uint8Array, o: SignOptions): Promise<void> {
+  const tsas = o.timestampAuthorities ?? [];
+  if (tsas.length === 0) return;
+  const tokens = await Promise.all(tsas.map((t) => t.timestamp(sig)));
+  vm.timestampVerificationData = {
+    rfc3161Timestamps: tokens.map((t) => ({ signedTimestamp: Buffer.from(t) })),
+  };
 }
 
 /** Who signs: a signer (key reference) and, for keyless-style bundles, its certificate. */
@@ -83,28 +111,43 @@ function checkMessageKey(s: BundleSigner): void {
   }
 }
 
+const HASH_NAME = { sha256: "SHA2_256", sha384: "SHA2_384", sha512: "SHA2_512" } as const;
+
+function digestForKey(s: BundleSigner): PrehashAlgorithm {
+  const k = s.signer.publicKey.key;
+  const curve = k.asymmetricKeyDetails?.namedCurve;
+  if (k.asymmetricKeyType === "ec" && curve === "secp384r1") return "sha384";
+  if (k.asymmetricKeyType === "ec" && curve === "secp521r1") return "sha512";
+  return "sha256";
+}
+
 /** Signs an artifact into a v0.3 message-signature bundle logged through `log`. */
 export async function signBlob(
   artifact: Uint8Array,
   who: BundleSigner,
   log: TransparencyLogPort,
+  options: SignOptions = {},
 ): Promise<Bundle> {
   checkCertificateKey(who);
   checkMessageKey(who);
-  const digest = createHash("sha256").update(artifact).digest();
+  // The digest is the one the key's scheme signs with (Sigstore: P-384 with SHA-384).
+  const algorithm = digestForKey(who);
+  const digest = createHash(algorithm).update(artifact).digest();
   const signature = Buffer.from(await who.signer.sign(artifact));
   const entry = await log.submit({
     kind: "hashedrekord",
-    sha256: digest,
+    algorithm,
+    digest,
     signature,
     verifierPem: verifierPem(who),
   });
   const vm = keyMaterial(who);
   vm.tlogEntries = [entry];
+  await stamp(vm, signature, options);
   return {
     mediaType: BUNDLE_V03_MEDIA_TYPE,
     verificationMaterial: vm,
-    messageSignature: { messageDigest: { algorithm: "SHA2_256", digest }, signature },
+    messageSignature: { messageDigest: { algorithm: HASH_NAME[algorithm], digest }, signature },
   };
 }
 
@@ -114,6 +157,7 @@ export async function signDsse(
   payload: Uint8Array,
   who: BundleSigner,
   log: TransparencyLogPort,
+  options: SignOptions = {},
 ): Promise<Bundle> {
   checkCertificateKey(who);
   const sig = await who.signer.sign(pae(payloadType, payload));
@@ -127,5 +171,6 @@ export async function signDsse(
   const entry = await log.submit({ kind: "dsse", envelope, verifierPems: [verifierPem(who)] });
   const vm = keyMaterial(who);
   vm.tlogEntries = [entry];
+  await stamp(vm, sig, options);
   return { mediaType: BUNDLE_V03_MEDIA_TYPE, verificationMaterial: vm, dsseEnvelope: { ...envelope } };
 }

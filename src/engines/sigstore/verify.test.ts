@@ -16,6 +16,7 @@ import { parseDer } from "../../formats/sigstore/der.js";
 import {
   ecPair,
   makeTestCa,
+  makeTestTsa,
   type SigstoreWorld,
   sigstoreWorld,
   TEST_ISSUER,
@@ -82,6 +83,25 @@ describe("sigstore bundles: sign and verify", () => {
     const digest = createHash("sha256").update(artifact).digest();
     const v = verifyBundle(blob, { ...opts, artifact: { digest: { algorithm: "sha256", value: digest } } });
     assert.equal(v.artifactDigest, digest.toString("hex"));
+  });
+
+  it("verifies from a set of digests (a large file hashed in a stream), message and DSSE alike", () => {
+    const digests = {
+      sha256: createHash("sha256").update(artifact).digest(),
+      sha512: createHash("sha512").update(artifact).digest(),
+    };
+    assert.equal(
+      verifyBundle(blob, { ...opts, artifact: { digests } }).artifactDigest,
+      digests.sha256.toString("hex"),
+    );
+    refuses(
+      () =>
+        verifyBundle(blob, {
+          ...opts,
+          artifact: { digests: { sha256: createHash("sha256").update("x").digest() } },
+        }),
+      "ERR_SIGSTORE_ARTIFACT_MISMATCH",
+    );
   });
 
   it("refuses another artifact", () => {
@@ -178,6 +198,37 @@ describe("sigstore bundles: sign and verify", () => {
     );
   });
 
+  it("verifies key bundles of every key type cairn makes: ECDSA P-384 and RSA (PSS) messages, Ed25519 attestations", async () => {
+    for (const key of [generateKey("ecdsa", { curve: "P-384" }), generateKey("rsa", { bits: 2048 })]) {
+      const b = roundTrip(await signBlob(artifact, { signer: keySigner(key) }, w.log));
+      const o = { trustedRoot: w.trustedRoot, artifact: { bytes: artifact }, publicKey: key.public.key };
+      assert.equal(verifyBundle(b, o).signer.kind, "key");
+      const alg = key.public.keytype === "ecdsa" ? "sha384" : "sha256";
+      const digest = createHash(alg).update(artifact).digest();
+      assert.ok(verifyBundle(b, { ...o, artifact: { digest: { algorithm: alg, value: digest } } }));
+      assert.equal(b.messageSignature?.messageDigest?.algorithm, alg === "sha384" ? "SHA2_384" : "SHA2_256");
+    }
+    const ed = generateKey("ed25519");
+    await assert.rejects(signBlob(artifact, { signer: keySigner(ed) }, w.log), { code: "ERR_KEY_INVALID" });
+    const st = {
+      _type: "https://in-toto.io/Statement/v1",
+      subject: [{ name: "a", digest: { sha256: "ab".repeat(32) } }],
+      predicateType: "x:y",
+    };
+    const b = roundTrip(
+      await signDsse(
+        "application/vnd.in-toto+json",
+        Buffer.from(JSON.stringify(st)),
+        { signer: keySigner(ed) },
+        w.log,
+      ),
+    );
+    assert.equal(
+      verifyBundle(b, { trustedRoot: w.trustedRoot, publicKey: ed.public.key }).statement?.predicateType,
+      "x:y",
+    );
+  });
+
   it("refuses an expired certificate (not valid at the log's integrated time)", async () => {
     const old = w.identity({
       notBefore: new Date(Date.now() - 3600_000),
@@ -257,6 +308,14 @@ describe("sigstore bundles: sign and verify", () => {
         );
       },
       (j) => {
+        // The log's signature under another key name is not the log's.
+        const e = j.verificationMaterial.tlogEntries[0];
+        e.inclusionProof.checkpoint.envelope = e.inclusionProof.checkpoint.envelope.replace(
+          "\u2014 log.cairn.test ",
+          "\u2014 other.cairn.test ",
+        );
+      },
+      (j) => {
         const e = j.verificationMaterial.tlogEntries[0];
         e.integratedTime = String(Number(e.integratedTime) - 1);
       },
@@ -296,6 +355,24 @@ describe("sigstore bundles: sign and verify", () => {
       };
     });
     refuses(() => verifyBundle(bad, opts), "ERR_SIGSTORE_TIMESTAMP_INVALID");
+    // A token signed by a certificate without the timeStamping EKU (RFC 3161 2.3).
+    const rogue = makeTestTsa({ noTimeStampingEku: true });
+    const rogueRoot = structuredClone(w.trustedRoot);
+    rogueRoot.timestampAuthorities = [
+      {
+        uri: "https://rogue.cairn.test",
+        certChain: { certificates: [{ rawBytes: rogue.leaf }, { rawBytes: rogue.root }] },
+      },
+    ];
+    const rogueStamped = tamper(noPromise, (j) => {
+      j.verificationMaterial.timestampVerificationData = {
+        rfc3161Timestamps: [{ signedTimestamp: timestampResponse(rogue, sig).toString("base64") }],
+      };
+    });
+    refuses(
+      () => verifyBundle(rogueStamped, { ...opts, trustedRoot: rogueRoot }),
+      "ERR_SIGSTORE_TIMESTAMP_INVALID",
+    );
     // A token for a time the certificate was not valid at.
     const late = tamper(noPromise, (j) => {
       j.verificationMaterial.timestampVerificationData = {
@@ -445,6 +522,30 @@ describe("sigstore bundles: sign and verify", () => {
         },
       ),
       { numRuns: 200 },
+    );
+  });
+
+  it("property: what signBlob makes verifies for its artifact and for no other", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ maxLength: 512 }),
+        fc.uint8Array({ minLength: 1, maxLength: 64 }),
+        async (a, b) => {
+          const art = Buffer.from(a);
+          const other = Buffer.concat([art, Buffer.from(b)]);
+          const bundle = roundTrip(
+            await signBlob(art, { signer: id.signer, certificate: id.certificate }, w.log),
+          );
+          verifyBundle(bundle, { ...opts, artifact: { bytes: art } });
+          try {
+            verifyBundle(bundle, { ...opts, artifact: { bytes: other } });
+          } catch (e) {
+            return code(e) === "ERR_SIGSTORE_ARTIFACT_MISMATCH";
+          }
+          return false;
+        },
+      ),
+      { numRuns: 15 },
     );
   });
 

@@ -10,11 +10,11 @@
 //
 // Beyond sigstore-js, cairn also checks the leaf's extended key usage (code signing), that the
 // entry body names the bundle's own key, and the statement's subjects (issue 6, "Facts").
-import { createHash, createPublicKey, type KeyObject, verify as nodeVerify } from "node:crypto";
+import { constants, createHash, type KeyObject, verify as nodeVerify } from "node:crypto";
 import { fromBase64 } from "../../core/encoding.js";
 import { CairnError, cairnError, type ErrorCode } from "../../core/errors.js";
 import { parseJson } from "../../core/json.js";
-import { verifyPrehashedSha256 } from "../../core/prehashed.js";
+import { type PrehashAlgorithm, verifyPrehashed } from "../../core/prehashed.js";
 import { pae } from "../../formats/dsse/envelope.js";
 import { parseStatement, type Statement } from "../../formats/intoto/statement.js";
 import {
@@ -49,10 +49,24 @@ import { type CertificateIdentity, checkIdentityPolicy, type IdentityPolicy } fr
 /** The in-toto payload type (in-toto attestation spec v1, envelope.md). */
 export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
 
-/** What the bundle must be about: the artifact bytes, or only their digest. */
+/**
+ * What the bundle must be about: the artifact bytes, one digest of them, or several (a large file
+ * hashed in a stream). From digests, message signatures verify for ECDSA and RSA keys only.
+ */
 export type ArtifactInput =
   | { bytes: Uint8Array }
-  | { digest: { algorithm: "sha256" | "sha384" | "sha512"; value: Uint8Array } };
+  | { digest: { algorithm: PrehashAlgorithm; value: Uint8Array } }
+  | { digests: Partial<Record<PrehashAlgorithm, Uint8Array>> };
+
+/** The artifact's digest under `alg`, when the input gives or allows it. */
+function digestOf(artifact: ArtifactInput, alg: PrehashAlgorithm): Buffer | undefined {
+  if ("bytes" in artifact) return createHash(alg).update(artifact.bytes).digest();
+  if ("digest" in artifact) {
+    return artifact.digest.algorithm === alg ? Buffer.from(artifact.digest.value) : undefined;
+  }
+  const d = artifact.digests[alg];
+  return d ? Buffer.from(d) : undefined;
+}
 
 export interface BundleVerifyOptions {
   trustedRoot: TrustedRoot;
@@ -73,6 +87,8 @@ export interface BundleVerifyOptions {
 export interface VerifiedTimestamp {
   source: "transparency-log" | "timestamp-authority";
   time: Date;
+  /** Who vouches for it: the log id (hex), or the timestamp authority's URI. */
+  by: string;
 }
 
 export interface VerifiedTlogEntry {
@@ -127,7 +143,18 @@ export function verifyWithKey(
   hash = hashForKey(key),
 ): boolean {
   try {
-    return nodeVerify(hash, data, key, sig);
+    if (nodeVerify(hash, data, key, sig)) return true;
+    // RSA keys: Sigstore's key details name PKCS#1 v1.5 or PSS; cairn's own RSA keys sign with PSS
+    // (securesystemslib's scheme). The key stays fixed, so either padding proves the same signer.
+    if (key.asymmetricKeyType === "rsa") {
+      return nodeVerify(
+        hash,
+        data,
+        { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: constants.RSA_PSS_SALTLEN_AUTO },
+        sig,
+      );
+    }
+    return false;
   } catch {
     return false;
   }
@@ -139,6 +166,17 @@ function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolea
 
 function validAt(range: TimeRange | undefined, t: Date): boolean {
   return keyValidAt({ validFor: range }, t);
+}
+
+// Trusted-root certificates, parsed once per trusted root object (they are read-only).
+const trustedCache = new WeakMap<Uint8Array, CertificateInfo>();
+function trustedCertificate(der: Uint8Array): CertificateInfo {
+  let c = trustedCache.get(der);
+  if (!c) {
+    c = parseCertificate(der);
+    trustedCache.set(der, c);
+  }
+  return c;
 }
 
 /** The trusted log a bundle's logId names: by its log id, or its checkpoint key id (v0.2 roots). */
@@ -182,7 +220,8 @@ export function verifyBundle(bundle: Bundle, opts: BundleVerifyOptions): Verifie
     throw fail("ERR_SIGSTORE_CERTIFICATE_INVALID", "the signing certificate is a CA certificate");
   const signingKey = leaf ? leaf.publicKey : opts.publicKey!;
 
-  // (1) Timestamps. The signature the RFC 3161 tokens stamp: the message signature or the DSSE one.
+  // (1) and (3) Log entries (proof, checkpoint, promise, body) and timestamps: inclusion promises
+  // and RFC 3161 tokens, which stamp the message signature or the DSSE one.
   const sigBytes = bundle.messageSignature
     ? Buffer.from(bundle.messageSignature.signature)
     : fromBase64(bundle.dsseEnvelope!.signatures[0]!.sig, "dsseEnvelope.signatures[0].sig");
@@ -193,9 +232,16 @@ export function verifyBundle(bundle: Bundle, opts: BundleVerifyOptions): Verifie
   );
   bundle.verificationMaterial.tlogEntries.forEach((e, i) => {
     const { promised } = bodies[i]!;
-    if (promised) timestamps.push({ source: "transparency-log", time: promised });
+    if (promised) {
+      timestamps.push({
+        source: "transparency-log",
+        time: promised,
+        by: Buffer.from(e.logId.keyId).toString("hex"),
+      });
+    }
     tlogResults.push({
-      logIndex: e.logIndex,
+      // Without a promise nothing signs the entry's own logIndex: report the proven one.
+      logIndex: e.inclusionPromise ? e.logIndex : (e.inclusionProof?.logIndex ?? e.logIndex),
       logId: Buffer.from(e.logId.keyId).toString("hex"),
       integratedTime: e.integratedTime,
       kind: `${e.kindVersion.kind}/${e.kindVersion.version}`,
@@ -203,12 +249,9 @@ export function verifyBundle(bundle: Bundle, opts: BundleVerifyOptions): Verifie
   });
   const tsas = bundle.verificationMaterial.timestampVerificationData?.rfc3161Timestamps ?? [];
   tsas.forEach((t, i) => {
-    timestamps.push({
-      source: "timestamp-authority",
-      time: verifyRfc3161(t.signedTimestamp, sigBytes, root.timestampAuthorities, i),
-    });
+    timestamps.push(verifyRfc3161(t.signedTimestamp, sigBytes, root.timestampAuthorities, i));
   });
-  const seen = new Set(timestamps.map((t) => `${t.source}:${t.time.getTime()}`));
+  const seen = new Set(timestamps.map((t) => `${t.source} ${t.by} ${t.time.getTime()}`));
   // sigstore-js refuses duplicate timestamps: one proof counted twice is not two proofs.
   if (seen.size !== timestamps.length) {
     throw fail("ERR_SIGSTORE_TIMESTAMP_INVALID", "the bundle holds the same timestamp twice");
@@ -241,36 +284,39 @@ export function verifyBundle(bundle: Bundle, opts: BundleVerifyOptions): Verifie
     }
   }
 
-  // (4) The signature over the content.
-  const result: VerifiedBundle = {
-    version,
-    signer: leaf
-      ? {
-          kind: "certificate",
-          identity: undefined as unknown as CertificateIdentity,
-          certificate: leaf.der,
-          publicKey: signingKey,
-        }
-      : { kind: "key", publicKey: signingKey },
-    timestamps,
-    signedAt: timestamps.length ? new Date(Math.min(...timestamps.map((t) => t.time.getTime()))) : undefined,
-    tlogEntries: tlogResults,
-  };
-  if (bundle.messageSignature)
+  // (4) The signature over the content, and a statement's subjects.
+  const content: ContentResult = {};
+  if (bundle.messageSignature) {
     verifyMessage(
       bundle,
       signingKey,
       opts.artifact,
-      result,
+      content,
       bodies.map((b) => b.body),
     );
-  else verifyDsse(bundle, signingKey, opts.artifact, result);
+  } else verifyDsse(bundle, signingKey, opts.artifact, content);
 
   // (5) Identity policy, last: a valid signature by someone else is a policy refusal.
-  if (leaf && result.signer.kind === "certificate")
-    result.signer.identity = checkIdentityPolicy(leaf, opts.policy!);
-  return result;
+  const signer: VerifiedBundle["signer"] = leaf
+    ? {
+        kind: "certificate",
+        identity: checkIdentityPolicy(leaf, opts.policy!),
+        certificate: leaf.der,
+        publicKey: signingKey,
+      }
+    : { kind: "key", publicKey: signingKey };
+  return {
+    version,
+    signer,
+    timestamps,
+    signedAt: timestamps.length ? new Date(Math.min(...timestamps.map((t) => t.time.getTime()))) : undefined,
+    tlogEntries: tlogResults,
+    ...content,
+  };
 }
+
+/** What the content checks establish: the artifact's digest, or the verified DSSE payload. */
+type ContentResult = Pick<VerifiedBundle, "artifactDigest" | "payloadType" | "payload" | "statement">;
 
 /** Verifies one entry; returns its integrated time when an inclusion promise proved it. */
 function verifyTlogEntry(
@@ -363,6 +409,15 @@ function verifyTlogEntry(
   return { promised, body };
 }
 
+/** The host of a log's base URL, or undefined when it is not a URL (then names are not checked). */
+function logName(baseUrl: string): string | undefined {
+  try {
+    return new URL(baseUrl).host || undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * A Rekor checkpoint: a signed note whose signature lines carry the first 4 bytes of the log id as
  * key hint and a signature by the log's key over the note text; its root and size must be the
@@ -384,7 +439,13 @@ function verifyCheckpoint(
   }
   const hint = Buffer.from((log.checkpointKeyId ?? log.logId).keyId).readUInt32BE(0);
   const data = Buffer.from(note.text, "utf8");
-  const ok = note.signatures.some((s) => s.keyId === hint && verifyWithKey(key, data, s.signature));
+  // The key name is the log's host (Rekor v1 and v2 sign as it; sigstore-js looks for it in the
+  // baseUrl): a signature under another name is not the log's, whatever its key hint.
+  const name = logName(log.baseUrl);
+  const ok = note.signatures.some(
+    (s) =>
+      s.keyId === hint && (name === undefined || s.name === name) && verifyWithKey(key, data, s.signature),
+  );
   if (!ok) throw fail("ERR_SIGSTORE_TLOG_INVALID", "the checkpoint is not signed by the log's key", field);
   let cp: ReturnType<typeof parseCheckpoint>;
   try {
@@ -430,7 +491,7 @@ function verifyChain(leaf: CertificateInfo, t: Date, cas: readonly CertificateAu
   let why = "no certificate authority of the trusted root was valid at the signing time";
   for (const ca of cas) {
     if (!validAt(ca.validFor, t)) continue;
-    const chain = ca.certChain.certificates.map((c) => parseCertificate(c.rawBytes));
+    const chain = ca.certChain.certificates.map((c) => trustedCertificate(c.rawBytes));
     const start = chain.findIndex((c) => issued(c, leaf));
     if (start < 0) {
       why = "the certificate was not issued by a certificate authority of the trusted root";
@@ -514,7 +575,7 @@ function verifyRfc3161(
   signature: Buffer,
   tsas: readonly CertificateAuthority[],
   i: number,
-): Date {
+): VerifiedTimestamp {
   const F = `verificationMaterial.timestampVerificationData.rfc3161Timestamps[${i}]`;
   const tok = parseTimestampResponse(der);
   // RFC 3161 2.4.2: messageImprint is the hash of the time-stamped data, here the signature.
@@ -534,11 +595,13 @@ function verifyRfc3161(
     if (!validAt(ca.validFor, tok.genTime)) continue;
     let chain: CertificateInfo[];
     try {
-      chain = ca.certChain.certificates.map((c) => parseCertificate(c.rawBytes));
+      chain = ca.certChain.certificates.map((c) => trustedCertificate(c.rawBytes));
     } catch {
       continue;
     }
     const signer = chain[0]!;
+    // RFC 3161 2.3: the TSA's certificate has the (critical) timeStamping extended key usage.
+    if (!signer.extKeyUsage?.includes(OID.timeStamping)) continue;
     if (
       tok.signerSerial &&
       !(sameBytes(signer.serial, tok.signerSerial) && sameBytes(signer.issuer, tok.signerIssuer))
@@ -546,7 +609,9 @@ function verifyRfc3161(
       continue;
     if (checkPath(chain, tok.genTime) !== undefined) continue;
     const hash = signer.publicKey.asymmetricKeyType === "ed25519" ? null : tok.digestAlgorithm;
-    if (verifyWithKey(signer.publicKey, tok.signedAttributes, tok.signature, hash)) return tok.genTime;
+    if (verifyWithKey(signer.publicKey, tok.signedAttributes, tok.signature, hash)) {
+      return { source: "timestamp-authority", time: tok.genTime, by: ca.uri };
+    }
   }
   throw fail(
     "ERR_SIGSTORE_TIMESTAMP_INVALID",
@@ -559,72 +624,67 @@ function verifyMessage(
   bundle: Bundle,
   key: KeyObject,
   artifact: ArtifactInput | undefined,
-  out: VerifiedBundle,
+  out: ContentResult,
   bodies: RekorBody[],
 ): void {
   const ms = bundle.messageSignature!;
-  if (!artifact)
+  if (!artifact) {
     throw cairnError(
       "ERR_USAGE",
       "a message signature bundle is verified against the artifact or its digest",
     );
-  let sha256: Buffer | undefined;
-  let ok: boolean;
-  if ("bytes" in artifact) {
-    sha256 = createHash("sha256").update(artifact.bytes).digest();
-    if (ms.messageDigest) {
-      const alg = { SHA2_256: "sha256", SHA2_384: "sha384", SHA2_512: "sha512" }[
-        ms.messageDigest.algorithm as string
-      ];
-      if (
-        alg &&
-        !createHash(alg).update(artifact.bytes).digest().equals(Buffer.from(ms.messageDigest.digest))
-      ) {
-        throw fail(
-          "ERR_SIGSTORE_ARTIFACT_MISMATCH",
-          "the bundle's message digest is not the artifact's",
-          "messageSignature.messageDigest",
-        );
-      }
+  }
+  const mismatch = (message: string, field: string) => fail("ERR_SIGSTORE_ARTIFACT_MISMATCH", message, field);
+  const declared = ms.messageDigest ? HASH_OF[ms.messageDigest.algorithm as string] : undefined;
+  if (ms.messageDigest && declared) {
+    const mine = digestOf(artifact, declared);
+    if (mine && !mine.equals(Buffer.from(ms.messageDigest.digest))) {
+      throw mismatch("the bundle's message digest is not the artifact's", "messageSignature.messageDigest");
     }
-    ok = verifyWithKey(key, artifact.bytes, ms.signature);
-  } else {
-    const d = artifact.digest;
-    if (d.algorithm !== "sha256") throw cairnError("ERR_USAGE", "give the artifact's SHA-256 digest");
-    sha256 = Buffer.from(d.value);
-    if (ms.messageDigest && !sameBytes(ms.messageDigest.digest, sha256)) {
-      throw fail(
-        "ERR_SIGSTORE_ARTIFACT_MISMATCH",
-        "the bundle's message digest is not the artifact's",
-        "messageSignature.messageDigest",
-      );
-    }
-    ok = key.asymmetricKeyType === "ed25519" ? false : verifyPrehashedSha256(key, sha256, ms.signature);
   }
   // The log entries must be about this artifact too.
   for (const body of bodies) {
-    if (body.kind === "hashedrekord" && body.data.algorithm === "sha256" && !body.data.value.equals(sha256)) {
-      throw fail(
-        "ERR_SIGSTORE_ARTIFACT_MISMATCH",
-        "the log entry is for another artifact",
-        "canonicalizedBody",
-      );
+    if (body.kind !== "hashedrekord") continue;
+    const mine = digestOf(artifact, body.data.algorithm);
+    if (mine && !body.data.value.equals(mine)) {
+      throw mismatch("the log entry is for another artifact", "canonicalizedBody");
     }
   }
-  if (!ok)
-    throw fail(
-      "ERR_SIGSTORE_ARTIFACT_MISMATCH",
+  let ok: boolean;
+  if ("bytes" in artifact) ok = verifyWithKey(key, artifact.bytes, ms.signature);
+  else {
+    // From a digest alone: ECDSA and RSA only (Ed25519 signs the whole message), with the hash
+    // the key's signatures use.
+    const alg = (hashForKey(key) ?? "sha256") as PrehashAlgorithm;
+    const d = digestOf(artifact, alg);
+    if (!d)
+      throw cairnError(
+        "ERR_USAGE",
+        `give the artifact's ${alg.toUpperCase()} digest: the key signs with ${alg}`,
+      );
+    ok = key.asymmetricKeyType !== "ed25519" && verifyPrehashed(key, alg, d, ms.signature);
+  }
+  if (!ok) {
+    throw mismatch(
       "the signature does not verify over this artifact with the signing key",
       "messageSignature.signature",
     );
-  out.artifactDigest = sha256.toString("hex");
+  }
+  const sha256 = digestOf(artifact, "sha256");
+  if (sha256) out.artifactDigest = sha256.toString("hex");
 }
+
+const HASH_OF: Record<string, PrehashAlgorithm> = {
+  SHA2_256: "sha256",
+  SHA2_384: "sha384",
+  SHA2_512: "sha512",
+};
 
 function verifyDsse(
   bundle: Bundle,
   key: KeyObject,
   artifact: ArtifactInput | undefined,
-  out: VerifiedBundle,
+  out: ContentResult,
 ): void {
   const env = bundle.dsseEnvelope!;
   const payload = fromBase64(env.payload, "dsseEnvelope.payload");
@@ -656,12 +716,10 @@ function verifyDsse(
       "dsseEnvelope.payloadType",
     );
   }
-  const want =
-    "bytes" in artifact
-      ? (["sha256", "sha384", "sha512"] as const).map(
-          (a) => [a, createHash(a).update(artifact.bytes).digest("hex")] as const,
-        )
-      : ([[artifact.digest.algorithm, Buffer.from(artifact.digest.value).toString("hex")]] as const);
+  const want = (["sha256", "sha384", "sha512"] as const).flatMap((a) => {
+    const d = digestOf(artifact, a);
+    return d ? [[a, d.toString("hex")] as const] : [];
+  });
   const hit = out.statement.subject.some((s) =>
     want.some(([alg, hex]) => s.digest[alg]?.toLowerCase() === hex),
   );
@@ -672,16 +730,6 @@ function verifyDsse(
       "dsseEnvelope.payload.subject",
     );
   }
-  if ("bytes" in artifact) out.artifactDigest = createHash("sha256").update(artifact.bytes).digest("hex");
-  else if (artifact.digest.algorithm === "sha256")
-    out.artifactDigest = Buffer.from(artifact.digest.value).toString("hex");
-}
-
-/** A public key from PEM text (SPKI) or a certificate, for --key. */
-export function publicKeyFromPem(pem: string): KeyObject {
-  try {
-    return createPublicKey(pem);
-  } catch (err) {
-    throw cairnError("ERR_KEY_INVALID", "the key is not a PEM public key or certificate", {}, { cause: err });
-  }
+  const sha256 = digestOf(artifact, "sha256");
+  if (sha256) out.artifactDigest = sha256.toString("hex");
 }

@@ -438,12 +438,13 @@ export function isSupportedEntryKind(kv: KindVersion): boolean {
 // --- building canonical bodies (what a log records for a proposed entry) ---
 
 /**
- * The canonical hashedrekord 0.0.1 body for a signature over an artifact's SHA-256 digest, with
+ * The canonical hashedrekord 0.0.1 body for a signature over an artifact's digest, with
  * the signer's key or certificate as PEM (rekor pkg/types/hashedrekord/v0.0.1 Canonicalize: only
  * the digest, the signature and the key are kept).
  */
 export function buildHashedRekordBody(
-  sha256: Uint8Array,
+  algorithm: RekorDigestAlgorithm,
+  digest: Uint8Array,
   signature: Uint8Array,
   verifierPem: string,
 ): Buffer {
@@ -452,7 +453,7 @@ export function buildHashedRekordBody(
       apiVersion: "0.0.1",
       kind: "hashedrekord",
       spec: {
-        data: { hash: { algorithm: "sha256", value: Buffer.from(sha256).toString("hex") } },
+        data: { hash: { algorithm, value: Buffer.from(digest).toString("hex") } },
         signature: {
           content: Buffer.from(signature).toString("base64"),
           publicKey: { content: Buffer.from(verifierPem, "utf8").toString("base64") },
