@@ -597,14 +597,15 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
     .description("re-sign snapshot and timestamp with the online keys: new versions, expiry renewed")
     .argument("<dir>", "the repository")
     .option("--key <key...>", "snapshot and timestamp private key(s) (default: from the config)")
+    .option("--full", "read every role's file, not only those changed since the last refresh")
     .option("--json", "print the versions as JSON")
-    .action(async (dir: string, o: { key?: string[]; json?: boolean }) => {
+    .action(async (dir: string, o: { key?: string[]; full?: boolean; json?: boolean }) => {
       const repo = repoAt(io, dir);
       const refs =
         o.key !== undefined && o.key.length > 0
           ? o.key.map((k) => signerRef(io, k))
           : [...(await refsFor(io, repo, "snapshot")), ...(await refsFor(io, repo, "timestamp"))];
-      const v = await repo.refresh(await signers(io, refs));
+      const v = await repo.refresh(await signers(io, refs), { full: o.full === true });
       render(io, o.json, v, `snapshot v${v.snapshot}, timestamp v${v.timestamp}`);
     });
 
