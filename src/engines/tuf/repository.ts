@@ -1052,7 +1052,7 @@ export class TufRepository {
     const toRead = roles.filter((r) => changed === undefined || changed.has(r) || !Object.hasOwn(index!, r));
     const staged = await this.#loadAll(toRead);
     const read = new Map<string, Staged<SignedBase> | undefined>();
-    toRead.forEach((r, i) => read.set(r, staged[i]));
+    for (let i = 0; i < toRead.length; i++) read.set(toRead[i]!, staged[i]);
     const next: RoleIndex = Object.create(null);
     for (const r of roles) {
       let e: IndexEntry | undefined;
@@ -1269,7 +1269,7 @@ export class TufRepository {
     const toRead = entries.filter((e) => !quick.has(e.name));
     const loaded = await this.#loadAll(toRead.map((e) => e.name));
     const byName = new Map<string, Staged<SignedBase> | undefined>();
-    toRead.forEach((e, i) => byName.set(e.name, loaded[i]));
+    for (let i = 0; i < toRead.length; i++) byName.set(toRead[i]!.name, loaded[i]);
     let missing = 0;
     for (let i = 0; i < entries.length; i++) {
       const { name, chain } = entries[i]!;
