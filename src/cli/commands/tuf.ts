@@ -690,7 +690,10 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
       const repo = repoAt(io, dir);
       const target = resolve(io.cwd, out);
       await mkdir(target, { recursive: true });
-      const r = await repo.publish(directoryFileArea(target));
+      const r = await repo.publish(
+        directoryFileArea(target),
+        o.json ? undefined : progressBar(io, "publishing"),
+      );
       render(
         io,
         o.json,

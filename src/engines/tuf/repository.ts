@@ -1111,7 +1111,7 @@ export class TufRepository {
    * problem), and a versioned file already published is never changed: until timestamp.json is
    * replaced, clients see the previous set, whose files are all still there.
    */
-  async publish(out: FileArea): Promise<PublishReport> {
+  async publish(out: FileArea, onProgress?: (done: number, total: number) => void): Promise<PublishReport> {
     const plan = await this.#plan(await publishedMeta(out, this.limits));
     const problems = plan.problems;
     // Pre-flight: a published version must never change (clients may hold it already).
@@ -1159,6 +1159,7 @@ export class TufRepository {
       throw cairnError("ERR_TUF_REPOSITORY_INCONSISTENT", `nothing published: ${problems.join("; ")}`);
     }
     const written: string[] = [];
+    const total = todoTargets.length + todo.length;
     // Target contents first, in batches (memory holds one batch), then the targets roles together,
     // then snapshot, root versions and timestamp one by one, timestamp last (TUF 7: clients only
     // see the new set once timestamp.json names it, and by then every file it reaches is there).
@@ -1177,15 +1178,18 @@ export class TufRepository {
       });
       await writeAll(out, batch);
       for (const f of chunk) written.push(f.name);
+      onProgress?.(written.length, total);
     }
     const roles = todo.filter((f) => plan.roleFiles.has(f.name));
     await writeAll(out, roles);
     for (const f of roles) written.push(f.name);
+    onProgress?.(written.length, total);
     for (const f of todo) {
       if (plan.roleFiles.has(f.name)) continue;
       await out.write(f.name, f.bytes);
       written.push(f.name);
     }
+    onProgress?.(written.length, total);
     return { written, unchanged, versions: plan.versions };
   }
 
