@@ -482,7 +482,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       `tuf-pep458: ${tuf.bins} bins, ${tuf.targets} targets, snapshot ${tuf.snapshotBytes} bytes; built in-process: ${build}\n` +
         `tuf-pep458: add one target + refresh + publish (CLI): ${tuf.addOne.totalS.toFixed(3)} s ` +
-        `(add ${tuf.addOne.addS.toFixed(3)}, refresh ${tuf.addOne.refreshS.toFixed(3)}, publish ${tuf.addOne.publishS.toFixed(3)})\n` +
+        `(add ${tuf.addOne.addS.toFixed(3)}, refresh ${tuf.addOne.refreshS.toFixed(3)}, publish ${tuf.addOne.publishS.toFixed(3)}; CPU ${tuf.addOne.totalCpuS.toFixed(2)} s)\n` +
         `tuf-pep458: a returning client fetching the changed target downloads ${tuf.returning.bytes} bytes in ${tuf.returning.requests} requests\n`,
     );
   }

@@ -64,7 +64,7 @@ export function directoryFileArea(dir: string): FileArea {
       await writeFileAtomic(p, bytes);
       await syncDir(dirname(p));
     },
-    writeMany: (files) => writeManyIn(files.map((f) => ({ path: path(f.name), bytes: f.bytes }))),
+    writeMany: async (files) => writeManyIn(files.map((f) => ({ path: path(f.name), bytes: f.bytes }))),
     remove: async (name) => {
       const p = path(name);
       await rm(p, { force: true }).catch((e) => {

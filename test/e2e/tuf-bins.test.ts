@@ -220,5 +220,8 @@ describe("cairn tuf delegate --succinct-bins, add, publish, client download", ()
     assert.match(tty.out, /300 target\(s\) in targets/);
     const json = await runIn(["tuf", "add", "repo2", "dist", "--json"], true);
     assert.equal(json.err, "");
+    await runIn(["tuf", "refresh", "repo2"], true);
+    const pub = await runIn(["tuf", "publish", "repo2", "out2"], true);
+    assert.match(pub.err, /publishing \[#{30}\] 30\d\/30\d\n$/);
   });
 });

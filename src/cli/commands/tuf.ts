@@ -12,7 +12,14 @@ import type { PublicKey } from "../../core/keys.js";
 import type { Signer } from "../../core/signer.js";
 import { initTrustedRoot, isTargetCurrent, TufClient } from "../../engines/tuf/index.js";
 import { type ExpiryConfig, type TargetInput, TufRepository } from "../../engines/tuf/repository.js";
-import { TOP_LEVEL_ROLES, type TopLevelRole } from "../../formats/tuf/index.js";
+import {
+  publishTrust,
+  TRUST_KINDS,
+  type TrustItem,
+  type TrustKind,
+  trustBundlePath,
+} from "../../engines/tuf/trust.js";
+import { parseDateTime, TOP_LEVEL_ROLES, type TopLevelRole } from "../../formats/tuf/index.js";
 import { readFileIfExists, readFileRequired, writeFileAtomic } from "../../runtime/fs.js";
 import { httpFetcher } from "../../runtime/http.js";
 import { loadPublicKeyFile, loadSigner } from "../../runtime/keyfiles.js";
@@ -387,6 +394,70 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
     );
 
   tuf
+    .command("trust")
+    .description(
+      "publish trust material (layout keys, CA roots, log keys) as the KIND bundle target, replacing the previous one",
+    )
+    .argument("<dir>", "the repository")
+    .requiredOption("--kind <kind>", `one of ${TRUST_KINDS.join(", ")}`)
+    .requiredOption(
+      "--item <name=file...>",
+      "NAME=FILE: each key or certificate trusted (all others are revoked)",
+    )
+    .requiredOption("--valid-until <date>", "end of the items' validity: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ")
+    .option("--valid-from <date>", "start of the items' validity (default: from the start)")
+    .option("--role <name>", "the targets role that lists the bundle", "targets")
+    .option("--key <key...>", "private key(s) of the role (default: from the config)")
+    .action(
+      async (
+        dir: string,
+        o: {
+          kind: string;
+          item: string[];
+          validUntil: string;
+          validFrom?: string;
+          role: string;
+          key?: string[];
+        },
+      ) => {
+        if (!(TRUST_KINDS as readonly string[]).includes(o.kind))
+          throw cairnError("ERR_USAGE", `--kind must be one of ${TRUST_KINDS.join(", ")}`);
+        const date = (v: string, flag: string) => {
+          const d = parseDateTime(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v);
+          if (d === undefined)
+            throw cairnError("ERR_USAGE", `${flag} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ`);
+          return d;
+        };
+        const notAfter = date(o.validUntil, "--valid-until");
+        const notBefore = o.validFrom === undefined ? undefined : date(o.validFrom, "--valid-from");
+        const items: TrustItem[] = [];
+        for (const it of o.item) {
+          const eq = it.indexOf("=");
+          if (eq <= 0) throw cairnError("ERR_USAGE", `--item "${it}" must be NAME=FILE`);
+          const file = resolve(io.cwd, it.slice(eq + 1));
+          items.push({
+            name: it.slice(0, eq),
+            notAfter,
+            ...(notBefore !== undefined ? { notBefore } : {}),
+            key: (await readFileRequired(file, "trust item")).toString("utf8"),
+          });
+        }
+        const repo = repoAt(io, dir);
+        await publishTrust(
+          repo,
+          o.kind as TrustKind,
+          items,
+          await signers(io, await targetsRefs(io, repo, o.role, o.key)),
+          o.role,
+        );
+        write(
+          io.stdout,
+          `${trustBundlePath(o.kind as TrustKind)}: ${items.map((i) => i.name).join(", ")} until ${o.validUntil}; run "cairn tuf refresh" then "cairn tuf publish"`,
+        );
+      },
+    );
+
+  tuf
     .command("remove")
     .description("remove targets from a role")
     .argument("<dir>", "the repository")
@@ -597,14 +668,15 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
     .description("re-sign snapshot and timestamp with the online keys: new versions, expiry renewed")
     .argument("<dir>", "the repository")
     .option("--key <key...>", "snapshot and timestamp private key(s) (default: from the config)")
+    .option("--full", "read every role's file, not only those changed since the last refresh")
     .option("--json", "print the versions as JSON")
-    .action(async (dir: string, o: { key?: string[]; json?: boolean }) => {
+    .action(async (dir: string, o: { key?: string[]; full?: boolean; json?: boolean }) => {
       const repo = repoAt(io, dir);
       const refs =
         o.key !== undefined && o.key.length > 0
           ? o.key.map((k) => signerRef(io, k))
           : [...(await refsFor(io, repo, "snapshot")), ...(await refsFor(io, repo, "timestamp"))];
-      const v = await repo.refresh(await signers(io, refs));
+      const v = await repo.refresh(await signers(io, refs), { full: o.full === true });
       render(io, o.json, v, `snapshot v${v.snapshot}, timestamp v${v.timestamp}`);
     });
 
@@ -618,7 +690,10 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
       const repo = repoAt(io, dir);
       const target = resolve(io.cwd, out);
       await mkdir(target, { recursive: true });
-      const r = await repo.publish(directoryFileArea(target));
+      const r = await repo.publish(
+        directoryFileArea(target),
+        o.json ? undefined : progressBar(io, "publishing"),
+      );
       render(
         io,
         o.json,

@@ -4,10 +4,15 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { systemClock } from "../../core/clock.js";
 import { cairnError, exitCodeFor } from "../../core/errors.js";
+// tuf: trust distribution
+import { type PublicKey, parsePublicKey } from "../../core/keys.js";
 import { runInspection } from "../../engines/intoto/runlib.js";
 import { parseLayoutDocument, type VerifyReport, verifySupplyChain } from "../../engines/intoto/verify.js";
+import { fetchTrust, TufClient, trustBundlePath } from "../../engines/tuf/index.js";
 import { readFileIfExists, readFileRequired } from "../../runtime/fs.js";
+import { httpFetcher } from "../../runtime/http.js";
 import { loadPublicKeyFile } from "../../runtime/keyfiles.js";
+import { directoryMetadataStore } from "../../runtime/tuf-store.js";
 import { type CliIO, color, write } from "../io.js";
 
 const KEY_TYPES = ["rsa", "ed25519", "ecdsa"];
@@ -29,10 +34,17 @@ export function registerVerify(program: Command, io: CliIO): void {
       "verify a supply chain: layout signatures and expiry, links, thresholds, artifact rules, inspections",
     )
     .requiredOption("-l, --layout <path>", "the signed root layout")
-    .requiredOption(
+    .option(
       "-k, --layout-keys <paths...>",
       "public keys that must each have signed the layout (PEM or securesystemslib JSON)",
     )
+    // tuf: layout keys distributed through a TUF repository (issue 4, section 3)
+    .option(
+      "--trust-metadata-dir <dir>",
+      "instead of -k: a TUF client directory (root.json trusted) whose repository publishes the layout keys",
+    )
+    .option("--trust-metadata-url <url>", "with --trust-metadata-dir: the repository's metadata URL")
+    .option("--trust-targets-url <url>", "with --trust-metadata-dir: the repository's targets URL")
     .option(
       "-t, --key-types <types...>",
       "key types for --layout-keys, by position (rsa, ed25519, ecdsa); detected when omitted",
@@ -43,22 +55,31 @@ export function registerVerify(program: Command, io: CliIO): void {
     .action(
       async (o: {
         layout: string;
-        layoutKeys: string[];
+        layoutKeys?: string[];
+        trustMetadataDir?: string;
+        trustMetadataUrl?: string;
+        trustTargetsUrl?: string;
         keyTypes?: string[];
         linkDir: string;
         param?: string[];
         json?: boolean;
       }) => {
-        if (o.keyTypes && o.keyTypes.length !== o.layoutKeys.length) {
+        if ((o.layoutKeys === undefined) === (o.trustMetadataDir === undefined)) {
+          throw cairnError("ERR_USAGE", "give the layout keys: -k FILES or --trust-metadata-dir (not both)");
+        }
+        if (o.keyTypes && o.keyTypes.length !== (o.layoutKeys ?? []).length) {
           throw cairnError("ERR_USAGE", "--key-types must give one type per --layout-keys file");
         }
         for (const t of o.keyTypes ?? []) {
           if (!KEY_TYPES.includes(t))
             throw cairnError("ERR_USAGE", `--key-types: "${t}" is not one of ${KEY_TYPES.join(", ")}`);
         }
-        const keys = await Promise.all(
-          o.layoutKeys.map((k, i) => loadPublicKeyFile(resolve(io.cwd, k), o.keyTypes?.[i])),
-        );
+        const keys =
+          o.layoutKeys !== undefined
+            ? await Promise.all(
+                o.layoutKeys.map((k, i) => loadPublicKeyFile(resolve(io.cwd, k), o.keyTypes?.[i])),
+              )
+            : await trustedLayoutKeys(io, o);
         const layoutPath = resolve(io.cwd, o.layout);
         const layout = parseLayoutDocument(await readFileRequired(layoutPath, "layout"), o.layout);
         const report = await verifySupplyChain(
@@ -127,4 +148,30 @@ export function renderReport(io: CliIO, r: VerifyReport, layoutFile: string, ind
     );
   }
   return lines.join("\n");
+}
+
+// tuf: layout keys from a TUF repository (issue 4, section 3) ------------------------------------
+
+/**
+ * The layout keys valid now in the repository's layout-key bundle, fetched through a TUF client
+ * (its metadata updated first, so a rotation or revocation is seen). Each must have signed the
+ * layout, as with -k.
+ */
+async function trustedLayoutKeys(
+  io: CliIO,
+  o: { trustMetadataDir?: string; trustMetadataUrl?: string; trustTargetsUrl?: string },
+): Promise<PublicKey[]> {
+  if (o.trustMetadataUrl === undefined || o.trustTargetsUrl === undefined) {
+    throw cairnError("ERR_USAGE", "--trust-metadata-dir needs --trust-metadata-url and --trust-targets-url");
+  }
+  const client = new TufClient({
+    metadataUrl: o.trustMetadataUrl,
+    targetBaseUrl: o.trustTargetsUrl,
+    store: directoryMetadataStore(resolve(io.cwd, o.trustMetadataDir!)),
+    fetcher: httpFetcher({ userAgent: "cairn-verify" }),
+  });
+  const path = trustBundlePath("layout-key");
+  const items = await fetchTrust(client, "layout-key", systemClock.now());
+  if (items.length === 0) throw cairnError("ERR_TUF_TARGET_NOT_FOUND", `${path} lists no layout key`);
+  return items.map((i) => parsePublicKey(i.key, `${path}:${i.name}`));
 }

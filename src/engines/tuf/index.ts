@@ -4,3 +4,4 @@ export * from "./client.js";
 export * from "./ports.js";
 export * from "./repository.js";
 export * from "./repository-ports.js";
+export * from "./trust.js";

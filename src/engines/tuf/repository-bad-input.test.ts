@@ -189,9 +189,12 @@ describe("TUF repository: bad input is refused with its code and nothing written
     const doc = JSON.parse(Buffer.from(store.files.get(name)!).toString());
     (doc.signed as Targets).targets["alice/tool"]!.length = 2;
     store.files.set(name, Buffer.from(JSON.stringify(doc)));
-    await repo.refresh([sg(k.online)]);
+    // A full refresh reads every file (an incremental one trusts its journal of edits, and the
+    // hand edit is not in it: the published set then stays as it was).
+    await repo.refresh([sg(k.online)], { full: true });
     await refused(repo.publish(out), { code: "ERR_TUF_REPOSITORY_INCONSISTENT", names: () => ["alice"] });
     assert.deepEqual(out.snapshot(), published);
+    assert.ok((await repo.problems()).some((p) => p.includes("alice")));
   });
 });
 

@@ -199,6 +199,70 @@ describe("TUF repository: succinct hash-bin delegations (TAP 15)", () => {
     }
   });
 
+  it("an incremental refresh lists what a full one lists, even after an edit that crashed part-way", async () => {
+    const { k, store, repo } = await setup();
+    await repo.delegate({ name: "b", keys: [k.bins.public], bins: 16 }, [sg(k.targets), sg(k.bins)]);
+    await repo.addTargets("targets", files(40), [sg(k.bins)]);
+    await repo.refresh([sg(k.online)]);
+    const metaAfter = async (area: MemoryArea, full: boolean) => {
+      const r = new TufRepository({ store: area });
+      await r.refresh([sg(k.online)], { full });
+      return ((await r.metadata("snapshot"))!.signed as Snapshot).meta;
+    };
+    const edit = (r: TufRepository) =>
+      r.addTargets(
+        "targets",
+        files(40).map((f) => ({ ...f, bytes: Buffer.concat([f.bytes, Buffer.from("v2")]) })),
+        [sg(k.bins)],
+      );
+    const probe = store.clone();
+    const before = probe.writes;
+    await edit(new TufRepository({ store: probe }));
+    const writes = probe.writes - before;
+    for (let fail = 0; fail <= writes; fail++) {
+      const area = store.clone();
+      area.failAfter = fail;
+      await edit(new TufRepository({ store: area })).catch(() => {});
+      area.failAfter = undefined;
+      assert.deepEqual(
+        await metaAfter(area.clone(), false),
+        await metaAfter(area.clone(), true),
+        `after ${fail} writes`,
+      );
+    }
+  });
+
+  it("refuses to publish once an unchanged, already published bin has expired", async () => {
+    const k = { root: key(), targets: key(), online: key(), bins: key() };
+    let now = new Date();
+    const clock = { now: () => now };
+    const repo = await TufRepository.init(
+      new MemoryArea(),
+      {
+        keys: {
+          root: [k.root.public],
+          targets: [k.targets.public],
+          snapshot: [k.online.public],
+          timestamp: [k.online.public],
+        },
+        signers: [sg(k.root), sg(k.targets), sg(k.online)],
+        expiry: { delegated: 10 * 86400, targets: 100 * 86400, root: 100 * 86400 },
+      },
+      { clock },
+    );
+    await repo.delegate({ name: "b", keys: [k.bins.public], bins: 4 }, [sg(k.targets), sg(k.bins)]);
+    await repo.refresh([sg(k.online)]);
+    const out = new MemoryArea();
+    await repo.publish(out);
+    now = new Date(now.getTime() + 11 * 86400_000);
+    await repo.refresh([sg(k.online)]);
+    await assert.rejects(repo.publish(out), (e: CairnError) => {
+      assert.equal(e.code, "ERR_TUF_REPOSITORY_INCONSISTENT");
+      assert.match(e.message, /b-0 metadata expired/);
+      return true;
+    });
+  });
+
   it("accepts a bin's metadata signed offline by the bins' key, inside its bin only", async () => {
     const { k, repo } = await setup();
     await repo.delegate({ name: "b", keys: [k.bins.public], bins: 8 }, [sg(k.targets), sg(k.bins)]);

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Updater } from "tuf-js";
-import { type CairnError, cairnError } from "../../core/errors.js";
+import type { CairnError } from "../../core/errors.js";
 import { generateKey, type PrivateKey } from "../../core/keys.js";
 import { keySigner, type Signer } from "../../core/signer.js";
 import {
@@ -24,59 +24,12 @@ import {
   type Targets,
   tufSigner,
 } from "../../formats/tuf/index.js";
+import { AREA_BASE, areaFetcher, MemoryArea } from "../../testing/tuf-area.js";
 import { MemoryStore, sha256 } from "../../testing/tuf-repo.js";
 import { initTrustedRoot, TufClient } from "./client.js";
-import type { Fetcher } from "./ports.js";
 import { TufRepository } from "./repository.js";
-import type { FileArea } from "./repository-ports.js";
 
-/** A FileArea in memory; `failAfter` makes the write after that many writes fail (a crash). */
-class MemoryArea implements FileArea {
-  readonly files = new Map<string, Uint8Array>();
-  writes = 0;
-  failAfter: number | undefined;
-  async read(name: string) {
-    const b = this.files.get(name);
-    return b === undefined ? undefined : Uint8Array.from(b);
-  }
-  async write(name: string, bytes: Uint8Array) {
-    if (this.failAfter !== undefined && this.writes >= this.failAfter) {
-      throw cairnError("ERR_IO", `injected failure writing ${name}`);
-    }
-    this.writes++;
-    this.files.set(name, Uint8Array.from(bytes));
-  }
-  async remove(name: string) {
-    this.files.delete(name);
-  }
-  snapshot(): Record<string, string> {
-    return Object.fromEntries([...this.files].map(([k, v]) => [k, sha256(v)]).sort());
-  }
-  clone(): MemoryArea {
-    const c = new MemoryArea();
-    for (const [k, v] of this.files) c.files.set(k, v);
-    return c;
-  }
-}
-
-const BASE = "http://repo.test";
-
-/** A Fetcher serving a published area as a static web server would. */
-function areaFetcher(out: () => MemoryArea): Fetcher {
-  return {
-    fetch: async (url, maxBytes) => {
-      const name = url
-        .slice(BASE.length + 1)
-        .split("/")
-        .map(decodeURIComponent)
-        .join("/");
-      const b = await out().read(name);
-      if (b !== undefined && b.length > maxBytes)
-        throw cairnError("ERR_TUF_BOUND_EXCEEDED", `${url} too large`);
-      return b;
-    },
-  };
-}
+const BASE = AREA_BASE;
 
 async function newClient(out: () => MemoryArea, store?: MemoryStore) {
   const s = store ?? new MemoryStore();

@@ -25,6 +25,7 @@ import {
   newSnapshot,
   newTargets,
   newTimestamp,
+  parseDateTime,
   parseMetadata,
   parseMetadataBytes,
   publicKeysFor,
@@ -172,6 +173,28 @@ function enc(role: string): string {
 
 /** Names in the working area. */
 const CONFIG = "config.json";
+/**
+ * INDEX (`index.json`): each targets role's version, length, SHA-256 and expiry, as refresh last
+ * read them. CHANGED (`changed.json`): the roles edited since, recorded before each edit. Together:
+ * for every role not in CHANGED, INDEX describes its current file, so refresh and publish read
+ * only the roles in CHANGED and those whose published version differs. Derived data: refresh
+ * --full rebuilds both from the files, and publish still checks every role it reads.
+ */
+const INDEX = "index.json";
+const CHANGED = "changed.json";
+
+/** One targets role in INDEX. */
+interface IndexEntry {
+  version: number;
+  length: number;
+  sha256: string;
+  expires: string;
+}
+type RoleIndex = Record<string, IndexEntry>;
+
+function metaOfEntry(e: IndexEntry): MetaFile {
+  return { version: e.version, length: e.length, hashes: { sha256: e.sha256 } };
+}
 const rootName = (v: number) => `metadata/root/${v}.json`;
 const roleName = (role: string) => `metadata/${enc(role)}.json`;
 const blobName = (sha256: string) => `blobs/${sha256}`;
@@ -824,6 +847,7 @@ export class TufRepository {
     const bytes = serializeMetadata(empty, "pretty");
     const files: AreaFile[] = [];
     for (const n of bins.roleNames()) files.push({ name: roleName(n), bytes });
+    await this.#markChanged(bins.roleNames());
     await writeAll(this.store, files);
     await this.#editTargets(delegator, own.unmatched, (t) => {
       t.delegations = { keys: { ...keys }, succinct_roles: info };
@@ -887,6 +911,7 @@ export class TufRepository {
       checkLengthAndHashes(f.bytes, entry, `target ${f.path}`);
     }
     for (const f of files) await this.store.write(blobName(sha256(f.bytes)), f.bytes);
+    await this.#markChanged([role]);
     await this.store.write(roleName(role), bytes);
     return signed;
   }
@@ -991,7 +1016,10 @@ export class TufRepository {
    * lists every targets role's current version (with length and hashes when configured), the
    * timestamp the new snapshot; both versions are bumped and their expiry set from now.
    */
-  async refresh(signers: readonly Signer[]): Promise<{ snapshot: number; timestamp: number }> {
+  async refresh(
+    signers: readonly Signer[],
+    opts: { full?: boolean } = {},
+  ): Promise<{ snapshot: number; timestamp: number }> {
     const root = await this.root();
     const config = await this.config();
     const snap = matchSigners(root.keys, root.roles.snapshot!.keyids, signers);
@@ -1004,7 +1032,7 @@ export class TufRepository {
         throw notInRole("snapshot or timestamp", s);
       }
     }
-    return this.#refreshWith(root, config, snap.matched, ts.matched, false);
+    return this.#refreshWith(root, config, snap.matched, ts.matched, false, opts.full === true);
   }
 
   async #refreshWith(
@@ -1013,15 +1041,37 @@ export class TufRepository {
     snapSigners: Signer[],
     tsSigners: Signer[],
     first: boolean,
+    full = false,
   ): Promise<{ snapshot: number; timestamp: number }> {
+    // Only the roles changed since the last refresh are read (see INDEX): one changed bin among
+    // 16,384 costs one read. `full` (or no index yet) reads every role.
+    const index = full || first ? undefined : await this.#index();
+    const changed = index === undefined ? undefined : await this.#changedRoles();
     const meta: Array<[string, MetaFile]> = [];
     const roles = (await this.#roles()).map((e) => e.name);
-    const staged = await this.#loadAll(roles);
-    for (let i = 0; i < roles.length; i++) {
-      const cur = staged[i];
-      if (cur === undefined) continue; // delegated, not yet submitted: publish refuses until it is
-      meta.push([`${roles[i]}.json`, this.#metaOf(config, cur.bytes, cur.md.signed.version)]);
+    const toRead = roles.filter((r) => changed === undefined || changed.has(r) || !Object.hasOwn(index!, r));
+    const staged = await this.#loadAll(toRead);
+    const read = new Map<string, Staged<SignedBase> | undefined>();
+    for (let i = 0; i < toRead.length; i++) read.set(toRead[i]!, staged[i]);
+    const next: RoleIndex = Object.create(null);
+    for (const r of roles) {
+      let e: IndexEntry | undefined;
+      if (read.has(r)) {
+        const cur = read.get(r);
+        if (cur !== undefined)
+          e = {
+            version: cur.md.signed.version,
+            length: cur.bytes.length,
+            sha256: sha256(cur.bytes),
+            expires: cur.md.signed.expires,
+          };
+      } else e = index![r];
+      if (e === undefined) continue; // delegated, not yet submitted: publish refuses until it is
+      next[r] = e;
+      meta.push([`${r}.json`, config.metaHashes ? metaOfEntry(e) : { version: e.version }]);
     }
+    // The index first: it is right for every role not in the journal, whatever happens next.
+    await this.store.write(INDEX, Buffer.from(JSON.stringify(next)));
     const oldSnap = first ? undefined : await this.#load("snapshot");
     const oldTs = first ? undefined : await this.#load("timestamp");
     const snapshot = newSnapshot({
@@ -1036,6 +1086,7 @@ export class TufRepository {
       snapshot: this.#metaOf(config, snapBytes, snapshot.version),
     });
     await this.#save("timestamp", await signMetadata(timestamp, tsSigners));
+    await this.store.write(CHANGED, Buffer.from("[]"));
     return { snapshot: snapshot.version, timestamp: timestamp.version };
   }
 
@@ -1060,7 +1111,7 @@ export class TufRepository {
    * problem), and a versioned file already published is never changed: until timestamp.json is
    * replaced, clients see the previous set, whose files are all still there.
    */
-  async publish(out: FileArea): Promise<PublishReport> {
+  async publish(out: FileArea, onProgress?: (done: number, total: number) => void): Promise<PublishReport> {
     const plan = await this.#plan(await publishedMeta(out, this.limits));
     const problems = plan.problems;
     // Pre-flight: a published version must never change (clients may hold it already).
@@ -1108,6 +1159,7 @@ export class TufRepository {
       throw cairnError("ERR_TUF_REPOSITORY_INCONSISTENT", `nothing published: ${problems.join("; ")}`);
     }
     const written: string[] = [];
+    const total = todoTargets.length + todo.length;
     // Target contents first, in batches (memory holds one batch), then the targets roles together,
     // then snapshot, root versions and timestamp one by one, timestamp last (TUF 7: clients only
     // see the new set once timestamp.json names it, and by then every file it reaches is there).
@@ -1126,15 +1178,18 @@ export class TufRepository {
       });
       await writeAll(out, batch);
       for (const f of chunk) written.push(f.name);
+      onProgress?.(written.length, total);
     }
     const roles = todo.filter((f) => plan.roleFiles.has(f.name));
     await writeAll(out, roles);
     for (const f of roles) written.push(f.name);
+    onProgress?.(written.length, total);
     for (const f of todo) {
       if (plan.roleFiles.has(f.name)) continue;
       await out.write(f.name, f.bytes);
       written.push(f.name);
     }
+    onProgress?.(written.length, total);
     return { written, unchanged, versions: plan.versions };
   }
 
@@ -1190,13 +1245,49 @@ export class TufRepository {
     const seenBlobs = new Set<string>();
     let targetsVersion = 0;
     const entries = await this.#roles();
-    const staged = await this.#loadAll(entries.map((e) => e.name));
     const settled = new Set<string>();
+    // Settled without reading: the index describes the file (not in the journal) and says it is
+    // the published version, below settled delegators ("targets" itself is always read).
+    const index = published.size > 0 ? await this.#index() : undefined;
+    const changed = index === undefined ? undefined : await this.#changedRoles();
+    const quick = new Set<string>();
+    if (index !== undefined && changed !== undefined) {
+      const targetsBytes = (await this.#load("targets"))?.bytes;
+      const tWas = published.get("targets.json");
+      const targetsSettled =
+        targetsBytes !== undefined &&
+        !changed.has("targets") &&
+        tWas?.hashes?.sha256?.toLowerCase() === sha256(targetsBytes);
+      for (const { name, chain } of entries) {
+        if (name === "targets" || changed.has(name) || !Object.hasOwn(index, name)) continue;
+        const e = index[name]!;
+        const was = published.get(`${name}.json`);
+        if (was?.version !== e.version || was.hashes?.sha256?.toLowerCase() !== e.sha256) continue;
+        if (
+          !chain.every((l) => (l.delegatorName === "targets" ? targetsSettled : quick.has(l.delegatorName)))
+        )
+          continue;
+        quick.add(name);
+      }
+    }
+    const toRead = entries.filter((e) => !quick.has(e.name));
+    const loaded = await this.#loadAll(toRead.map((e) => e.name));
+    const byName = new Map<string, Staged<SignedBase> | undefined>();
+    for (let i = 0; i < toRead.length; i++) byName.set(toRead[i]!.name, loaded[i]);
     let missing = 0;
     for (let i = 0; i < entries.length; i++) {
       const { name, chain } = entries[i]!;
       const link = chain[chain.length - 1];
-      const st = staged[i];
+      if (quick.has(name)) {
+        const e = index![name]!;
+        const parsed = parseDateTime(e.expires);
+        if (parsed === undefined || parsed.getTime() <= now.getTime())
+          problems.push(`${name} metadata expired at ${e.expires}`);
+        expectMeta.set(`${name}.json`, config.metaHashes ? metaOfEntry(e) : { version: e.version });
+        settled.add(name);
+        continue;
+      }
+      const st = byName.get(name);
       if (st === undefined) {
         // Name the first few: 16,384 unsigned bins would make an unreadable message.
         if (++missing <= 10) problems.push(`role ${name} has no metadata yet (its developer must submit it)`);
@@ -1283,7 +1374,10 @@ export class TufRepository {
       const tm = t.meta["snapshot.json"];
       if (tm.version !== s.version || !sameMeta(tm, this.#metaOf(config, snap.bytes, s.version), true))
         stale = true;
-      if (stale) problems.push("snapshot or timestamp does not describe the current metadata: run refresh");
+      if (stale)
+        problems.push(
+          "snapshot or timestamp does not describe the current metadata: run refresh (--full if files were edited by hand)",
+        );
       files.push({ name: `metadata/${s.version}.snapshot.json`, bytes: snap.bytes });
     }
     for (const r of roots) files.push({ name: `metadata/${r.md.signed.version}.root.json`, bytes: r.bytes });
@@ -1318,7 +1412,10 @@ export class TufRepository {
 
   async #save(role: string, md: Metadata<SignedBase>): Promise<Uint8Array> {
     parseMetadata(structuredClone(md), roleTypeOf(role) as RoleType, { limits: this.limits });
-    const bytes = serializeMetadata(md, "pretty");
+    // Every client downloads the snapshot at each update: compact (16% smaller than pretty with
+    // 16,384 bins, and canonical already). The other roles stay readable in the working area.
+    const bytes = serializeMetadata(md, role === "snapshot" || role === "timestamp" ? "compact" : "pretty");
+    if (role !== "snapshot" && role !== "timestamp") await this.#markChanged([role]);
     await this.store.write(roleName(role), bytes);
     return bytes;
   }
@@ -1358,6 +1455,45 @@ export class TufRepository {
       keyids: link.role.keyids,
       threshold: link.role.threshold,
     };
+  }
+
+  /** The role index refresh wrote (see INDEX), or undefined when there is none or it is unreadable. */
+  async #index(): Promise<RoleIndex | undefined> {
+    const b = await this.store.read(INDEX);
+    if (b === undefined) return undefined;
+    try {
+      const v = JSON.parse(Buffer.from(b).toString("utf8")) as unknown;
+      if (typeof v !== "object" || v === null || Array.isArray(v)) return undefined;
+      return Object.assign(Object.create(null), v) as RoleIndex;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** The roles in the journal (see CHANGED), or undefined when there is no journal. */
+  async #changedRoles(): Promise<Set<string> | undefined> {
+    const b = await this.store.read(CHANGED);
+    if (b === undefined) return undefined;
+    try {
+      const v = JSON.parse(Buffer.from(b).toString("utf8")) as unknown;
+      return Array.isArray(v) && v.every((x) => typeof x === "string") ? new Set(v) : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /**
+   * Write-ahead: records that `roles` are about to change, before their files are written, so a
+   * crash between the two leaves them listed (refresh then reads them: harmless). Without a
+   * journal (no refresh yet, an adopted repository) nothing is recorded: the next refresh reads
+   * every role anyway.
+   */
+  async #markChanged(roles: Iterable<string>): Promise<void> {
+    const cur = await this.#changedRoles();
+    if (cur === undefined) return;
+    const before = cur.size;
+    for (const r of roles) cur.add(r);
+    if (cur.size !== before) await this.store.write(CHANGED, Buffer.from(JSON.stringify([...cur])));
   }
 
   /** Edits a targets role: version bumped, expiry renewed, signed afresh by `signers` (its keys). */
@@ -1444,6 +1580,7 @@ export class TufRepository {
       parseMetadata(md, "targets", { limits: this.limits });
       files.push({ name: roleName(list[i]!), bytes: serializeMetadata(md, "pretty") });
     }
+    await this.#markChanged(list);
     await writeAll(this.store, files);
   }
 
