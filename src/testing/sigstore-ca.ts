@@ -5,17 +5,6 @@
 // the trusted root naming them all. (The real CA is src/engines/ca, on another branch.)
 import { createHash, generateKeyPairSync, type KeyObject, sign } from "node:crypto";
 import type { Clock } from "../core/clock.js";
-import { generateKey, type PrivateKey } from "../core/keys.js";
-import { keySigner, type Signer } from "../core/signer.js";
-import { LocalRekorLog } from "../engines/sigstore/local-log.js";
-import { buildTrustedRoot } from "../engines/sigstore/trust-root.js";
-import { MemoryLogStorage, Sequencer } from "../engines/tlog/index.js";
-import {
-  type EmbeddedSct,
-  OID,
-  sctListExtensionValue,
-  sctSignedData,
-} from "../formats/sigstore/certificate.js";
 import {
   derBitString,
   derBool,
@@ -29,8 +18,15 @@ import {
   derUtf8,
   TAG,
   tlv,
-} from "../formats/sigstore/der.js";
+} from "../core/der.js";
+import { generateKey, type PrivateKey } from "../core/keys.js";
+import { keySigner, type Signer } from "../core/signer.js";
+import { LocalRekorLog } from "../engines/sigstore/local-log.js";
+import { buildTrustedRoot } from "../engines/sigstore/trust-root.js";
+import { MemoryLogStorage, Sequencer } from "../engines/tlog/index.js";
+import { type EmbeddedSct, OID, sctSignedData } from "../formats/sigstore/certificate.js";
 import type { TrustedRoot } from "../formats/sigstore/trusted-root.js";
+import { sctListExtensionValue } from "../formats/x509/index.js";
 
 const ECDSA_SHA256 = derSeq(derOid("1.2.840.10045.4.3.2"));
 const SHA256_ALG = derSeq(derOid("2.16.840.1.101.3.4.2.1"));

@@ -12,7 +12,7 @@ import { generateKey } from "../../core/keys.js";
 import { keySigner } from "../../core/signer.js";
 import { type Bundle, bundleToJson, parseBundle } from "../../formats/sigstore/bundle.js";
 import { parseCertificate } from "../../formats/sigstore/certificate.js";
-import { parseDer } from "../../formats/sigstore/der.js";
+import { parseDer } from "../../core/der.js";
 import {
   ecPair,
   makeTestCa,

@@ -5,8 +5,9 @@
 // signed certificate timestamps with the precertificate TBS they sign (RFC 6962 3.2, 3.3).
 // node:crypto checks signatures; this module only reads the DER.
 import { type KeyObject, X509Certificate } from "node:crypto";
-import { cairnError } from "../../core/errors.js";
-import { derSeq, parseDer, TAG, tlv } from "./der.js";
+import { derSeq, parseDer, TAG, tlv } from "../../core/der.js";
+import { CairnError, cairnError } from "../../core/errors.js";
+import { parseSctListExtension, precertSignedData, type Sct } from "../x509/index.js";
 
 export const OID = {
   basicConstraints: "2.5.29.19",
@@ -70,17 +71,7 @@ export interface SubjectAltNames {
 }
 
 /** One SCT from the embedded list (RFC 6962 3.2 SignedCertificateTimestamp). */
-export interface EmbeddedSct {
-  version: number;
-  logId: Buffer;
-  /** Milliseconds since the epoch. */
-  timestamp: bigint;
-  extensions: Buffer;
-  /** RFC 5246 7.4.1.4.1 HashAlgorithm and SignatureAlgorithm. */
-  hashAlgorithm: number;
-  signatureAlgorithm: number;
-  signature: Buffer;
-}
+export type EmbeddedSct = Sct;
 
 /** A parsed certificate: node's object for crypto, and the fields a Sigstore verifier reads. */
 export interface CertificateInfo {
@@ -217,38 +208,19 @@ export function fulcioIssuer(cert: CertificateInfo): string | undefined {
   return v1?.value.toString("utf8");
 }
 
-/** Most SCTs we read from one certificate. */
-export const MAX_SCTS = 16;
-
 /**
- * The embedded SCTs (RFC 6962 3.3): the extension value is an OCTET STRING holding a TLS
- * SignedCertificateTimestampList (uint16-prefixed list of uint16-prefixed serialized SCTs).
+ * The embedded SCTs (RFC 6962 3.3), read with the one SCT parser (src/formats/x509/sct.ts,
+ * bounded by its MAX_SCTS); a malformed list is ERR_SIGSTORE_CERTIFICATE_INVALID.
  */
 export function embeddedScts(cert: CertificateInfo): EmbeddedSct[] {
   const e = cert.extensions.find((x) => x.oid === OID.sctList);
   if (!e) return [];
-  const list = parseDer(e.value).expect(TAG.OCTET_STRING).value;
-  const r = new TlsReader(list);
-  const all = r.vec(2);
-  r.end();
-  const out: EmbeddedSct[] = [];
-  const lr = new TlsReader(all);
-  while (!lr.done()) {
-    if (out.length >= MAX_SCTS) throw invalid(`more than ${MAX_SCTS} SCTs`);
-    const s = new TlsReader(lr.vec(2));
-    const sct: EmbeddedSct = {
-      version: s.uint(1),
-      logId: s.bytes(32),
-      timestamp: BigInt(s.uint(4)) * 2n ** 32n + BigInt(s.uint(4)),
-      extensions: s.vec(2),
-      hashAlgorithm: s.uint(1),
-      signatureAlgorithm: s.uint(1),
-      signature: s.vec(2),
-    };
-    s.end();
-    out.push(sct);
+  try {
+    return parseSctListExtension(e.value);
+  } catch (err) {
+    if (err instanceof CairnError && err.code === "ERR_X509_INVALID") throw invalid(err.message);
+    throw err;
   }
-  return out;
 }
 
 /**
@@ -270,69 +242,14 @@ export function precertificateTbs(cert: CertificateInfo): Buffer {
 }
 
 /**
- * RFC 6962 3.2 digitally-signed struct of an SCT over a precertificate entry: sct_version,
- * signature_type certificate_timestamp (0), timestamp, entry_type precert_entry (1),
- * issuer_key_hash (SHA-256 of the issuer's SPKI), the TBS (uint24-prefixed), and the extensions.
+ * RFC 6962 3.2 digitally-signed struct of an SCT over a precertificate entry, given the issuer's
+ * key hash (SHA-256 of its SPKI) and the precertificate's TBS.
  */
 export function sctSignedData(sct: EmbeddedSct, issuerKeyHash: Uint8Array, tbs: Uint8Array): Buffer {
-  const head = Buffer.alloc(12);
-  head[0] = sct.version;
-  head[1] = 0;
-  head.writeBigUInt64BE(sct.timestamp, 2);
-  head.writeUInt16BE(1, 10);
-  const len = Buffer.alloc(3);
-  len.writeUIntBE(tbs.length, 0, 3);
-  const extLen = Buffer.alloc(2);
-  extLen.writeUInt16BE(sct.extensions.length);
-  return Buffer.concat([head, issuerKeyHash, len, tbs, extLen, sct.extensions]);
-}
-
-/** Serializes an SCT list extension value (the inverse of embeddedScts), for issuing. */
-export function sctListExtensionValue(scts: readonly EmbeddedSct[]): Buffer {
-  const items = scts.map((s) => {
-    const b = Buffer.alloc(1 + 32 + 8);
-    b[0] = s.version;
-    Buffer.from(s.logId).copy(b, 1);
-    b.writeBigUInt64BE(s.timestamp, 33);
-    const u16 = (x: Buffer) => {
-      const l = Buffer.alloc(2);
-      l.writeUInt16BE(x.length);
-      return Buffer.concat([l, x]);
-    };
-    return u16(
-      Buffer.concat([
-        b,
-        u16(s.extensions),
-        Buffer.from([s.hashAlgorithm, s.signatureAlgorithm]),
-        u16(s.signature),
-      ]),
-    );
+  return precertSignedData({
+    timestamp: sct.timestamp,
+    issuerKeyHash,
+    tbsCertificate: tbs,
+    extensions: sct.extensions,
   });
-  const body = Buffer.concat(items);
-  const l = Buffer.alloc(2);
-  l.writeUInt16BE(body.length);
-  return tlv(TAG.OCTET_STRING, Buffer.concat([l, body]));
-}
-
-class TlsReader {
-  private off = 0;
-  constructor(private readonly buf: Buffer) {}
-  bytes(n: number): Buffer {
-    if (this.off + n > this.buf.length) throw invalid("truncated SCT list");
-    const b = this.buf.subarray(this.off, this.off + n);
-    this.off += n;
-    return b;
-  }
-  uint(n: number): number {
-    return this.bytes(n).readUIntBE(0, n);
-  }
-  vec(lenBytes: number): Buffer {
-    return this.bytes(this.uint(lenBytes));
-  }
-  done(): boolean {
-    return this.off === this.buf.length;
-  }
-  end(): void {
-    if (!this.done()) throw invalid("trailing bytes in SCT list");
-  }
 }

@@ -5,7 +5,9 @@ import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { derSeq, derUint, parseDer, TAG, tlv } from "../../core/der.js";
 import { ecPair, issueLeaf, makeTestCa, makeTestTsa, timestampResponse } from "../../testing/sigstore-ca.js";
+import { sctListExtensionValue } from "../x509/index.js";
 import {
   embeddedScts,
   fulcioExtension,
@@ -13,9 +15,7 @@ import {
   OID,
   parseCertificate,
   precertificateTbs,
-  sctListExtensionValue,
 } from "./certificate.js";
-import { derSeq, derUint, parseDer, TAG, tlv } from "./der.js";
 import { parseTimestampResponse } from "./rfc3161.js";
 
 describe("RFC 3161 timestamp responses", () => {

@@ -4,8 +4,9 @@
 // a CMS ContentInfo of SignedData (RFC 5652 3, 5.1-5.4) whose encapsulated content is a TSTInfo.
 // DER only: an indefinite length or a constructed (BER) OCTET STRING is refused. Parsing proves
 // nothing; the engine checks the signature with a trusted timestamp authority's key.
+
+import { type Der, parseDer, TAG } from "../../core/der.js";
 import { cairnError } from "../../core/errors.js";
-import { type Der, parseDer, TAG } from "./der.js";
 
 export const OID_SIGNED_DATA = "1.2.840.113549.1.7.2";
 export const OID_TST_INFO = "1.2.840.113549.1.9.16.1.4";

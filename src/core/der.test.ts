@@ -5,9 +5,9 @@ import assert from "node:assert/strict";
 import { X509Certificate } from "node:crypto";
 import { describe, it } from "node:test";
 import fc from "fast-check";
-import { CairnError } from "../../core/errors.js";
-import { makeTestCa } from "../../testing/sigstore-ca.js";
+import { makeTestCa } from "../testing/sigstore-ca.js";
 import { derOid, derSeq, derTime, derUint, derUtf8, parseDer, TAG, tlv } from "./der.js";
+import { CairnError } from "./errors.js";
 
 describe("DER", () => {
   it("property: INTEGER, OBJECT IDENTIFIER and UTF8String round-trip", () => {

@@ -1,9 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
 // A small strict DER reader and writer (ITU-T X.690 8 and 10: definite, minimal lengths; single
-// byte tags), enough for what a Sigstore verifier must read inside certificates and RFC 3161
-// tokens: extensions, SCT lists, CMS SignedData. Input is untrusted: every read is bounds-checked,
+// byte tags), the one cairn uses: what a Sigstore verifier reads inside certificates and RFC 3161
+// tokens (extensions, SCT lists, CMS SignedData) and the extension values the CA writes. Input is untrusted: every read is bounds-checked,
 // nesting is bounded, and nothing is decoded before it is asked for.
-import { cairnError } from "../../core/errors.js";
+import { cairnError } from "./errors.js";
 
 /** Deepest nesting `children()` will follow (certificates and CMS stay under 12). */
 export const MAX_DER_DEPTH = 32;
@@ -135,6 +135,14 @@ export class Der {
       return this.value.toString("latin1");
     throw bad(`tag 0x${this.tag.toString(16)} is not a string`);
   }
+}
+
+/**
+ * Reads the TLV that starts at `off` of `buf` (it may be followed by more bytes), never reading
+ * past `buf`. Throws ERR_ENCODING_INVALID.
+ */
+export function readDerAt(buf: Buffer, off: number): Der {
+  return readTlv(buf, off, 0);
 }
 
 function readTlv(buf: Buffer, off: number, depth: number): Der {
