@@ -7,12 +7,12 @@ import { createHash } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import fc from "fast-check";
 import { fixedClock } from "../../core/clock.js";
+import { parseDer } from "../../core/der.js";
 import { CairnError } from "../../core/errors.js";
 import { generateKey } from "../../core/keys.js";
 import { keySigner } from "../../core/signer.js";
 import { type Bundle, bundleToJson, parseBundle } from "../../formats/sigstore/bundle.js";
 import { parseCertificate } from "../../formats/sigstore/certificate.js";
-import { parseDer } from "../../core/der.js";
 import {
   ecPair,
   makeTestCa,
