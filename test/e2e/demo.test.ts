@@ -74,7 +74,7 @@ test("the demo runs cairn's main job end to end and refuses every tampered artif
   ]) {
     assert.ok(summary.includes(`  ${line}\n`), `the summary lacks "${line}":\n${summary}`);
   }
-  assert.doesNotMatch(summary, /FAIL/);
+  assert.doesNotMatch(summary, /^ {2}FAIL /m);
   assert.match(r.stdout, /demo passed in [\d.]+ s/);
   assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at /, "no stack traces");
   // It cleans up after itself, the server's data included.
