@@ -354,6 +354,7 @@ inspect:
   );
 
   heading("3. Sigstore: Carol signs the tarball into a Sigstore bundle");
+  say("sign-blob logs in a local log (sigstore-log, SQLite) whose key the trusted root names");
   signBlob(release, "demo-project.tar.gz", carolKey, "demo-project.sigstore.json", "sigstore-log");
   trustRoot(release, "trusted_root.json", "sigstore-log");
   expectPass(
