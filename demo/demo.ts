@@ -14,6 +14,8 @@
 //     someone else, a tampered tarball against its bundle and against the log.
 // Prints a summary of every check with its exit code; exits 0 only when every genuine check
 // passed and every tampered one was refused.
+// Flags: --keep keeps the temporary directory; --spawn runs every command as its own cairn process
+// (demo/commands.ts).
 import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -161,10 +163,10 @@ try {
   for (const d of Object.values(dirs)) mkdirSync(d);
 
   heading("1. in-toto: keys. Alice owns the project, Bob and Carol are functionaries");
-  keyGenerate(dirs.owner!, "alice", "ed25519");
-  keyGenerate(dirs.bob!, "bob", "ed25519");
+  await keyGenerate(dirs.owner!, "alice", "ed25519");
+  await keyGenerate(dirs.bob!, "bob", "ed25519");
   // ECDSA P-256: the key cosign and skopeo check image signatures with.
-  keyGenerate(dirs.carol!, "carol", "ecdsa");
+  await keyGenerate(dirs.carol!, "carol", "ecdsa");
   cpSync(join(dirs.bob!, "bob.pub"), join(dirs.owner!, "bob.pub"));
   cpSync(join(dirs.carol!, "carol.pub"), join(dirs.owner!, "carol.pub"));
 
@@ -240,10 +242,10 @@ inspect:
 `;
   writeFileSync(join(dirs.owner!, "layout.yaml"), desc);
   console.log(desc);
-  layoutCreate(dirs.owner!, "layout.yaml", "alice", "root.layout");
+  await layoutCreate(dirs.owner!, "layout.yaml", "alice", "root.layout");
 
   heading("1. in-toto: Bob clones the project, recording what he produced");
-  cairn(dirs.bob!, [
+  await cairn(dirs.bob!, [
     "run",
     "--step-name",
     "clone",
@@ -257,7 +259,7 @@ inspect:
   cpSync(join(dirs.bob!, "demo-project"), join(dirs.carol!, "demo-project"), { recursive: true });
 
   heading("1. in-toto: Carol updates the version (not one command: record start / stop)");
-  cairn(dirs.carol!, [
+  await cairn(dirs.carol!, [
     "record",
     "start",
     "--step-name",
@@ -268,7 +270,7 @@ inspect:
     "demo-project",
   ]);
   writeFileSync(join(dirs.carol!, "demo-project", "foo.py"), 'VERSION = "foo-v1"\nprint("Hello in-toto")\n');
-  cairn(dirs.carol!, [
+  await cairn(dirs.carol!, [
     "record",
     "stop",
     "--step-name",
@@ -280,7 +282,7 @@ inspect:
   ]);
 
   heading("1. in-toto: Carol packages it");
-  cairn(dirs.carol!, [
+  await cairn(dirs.carol!, [
     "run",
     "--step-name",
     "package",
@@ -319,7 +321,7 @@ inspect:
   }
   expectPass(
     "genuine package, in-toto supply chain (cairn verify)",
-    intotoVerify(final, "root.layout", "alice.pub", "."),
+    await intotoVerify(final, "root.layout", "alice.pub", "."),
   );
 
   heading("2. OCI: the package becomes an image in an OCI image layout on disk");
@@ -332,7 +334,7 @@ inspect:
   const identity = "example.com/demo-project";
   const imageDigest = await buildImage(join(release, "image"), tarball, "v1");
   say(`cairn's library wrote ${image}: one layer, the tarball; the image is ${imageDigest}`);
-  ociSign(release, image, carolKey, identity);
+  await ociSign(release, image, carolKey, identity);
   // SLSA provenance v1: the image was built from the tarball the in-toto layout verified.
   const provenance = newProvenanceV1({
     buildType: "https://example.com/demo-project/package/v1",
@@ -344,22 +346,25 @@ inspect:
     ],
   });
   writeFileSync(join(release, "provenance.json"), `${JSON.stringify(provenance, null, 2)}\n`);
-  ociAttest(release, image, carolKey, "provenance.json", SLSA_PROVENANCE_V1);
-  ociTree(release, image);
+  await ociAttest(release, image, carolKey, "provenance.json", SLSA_PROVENANCE_V1);
+  await ociTree(release, image);
   say("the client checks the image's signatures and its provenance with Carol's public key");
-  expectPass("genuine image signatures (cairn oci verify)", ociVerify(release, image, "carol.pub", identity));
+  expectPass(
+    "genuine image signatures (cairn oci verify)",
+    await ociVerify(release, image, "carol.pub", identity),
+  );
   expectPass(
     "genuine image provenance (cairn oci verify-attestation)",
-    ociVerifyAttestation(release, image, "carol.pub", SLSA_PROVENANCE_V1),
+    await ociVerifyAttestation(release, image, "carol.pub", SLSA_PROVENANCE_V1),
   );
 
   heading("3. Sigstore: Carol signs the tarball into a Sigstore bundle");
   say("sign-blob logs in a local log (sigstore-log, SQLite) whose key the trusted root names");
-  signBlob(release, "demo-project.tar.gz", carolKey, "demo-project.sigstore.json", "sigstore-log");
-  trustRoot(release, "trusted_root.json", "sigstore-log");
+  await signBlob(release, "demo-project.tar.gz", carolKey, "demo-project.sigstore.json", "sigstore-log");
+  await trustRoot(release, "trusted_root.json", "sigstore-log");
   expectPass(
     "genuine tarball, Sigstore bundle (cairn verify-blob)",
-    verifyBlob(
+    await verifyBlob(
       release,
       "demo-project.tar.gz",
       "demo-project.sigstore.json",
@@ -380,8 +385,14 @@ inspect:
   const bundle = JSON.parse(readFileSync(join(release, "demo-project.sigstore.json"), "utf8"));
   writeFileSync(join(release, "demo-project.tar.gz.sig"), `${bundle.messageSignature.signature}\n`);
   say("publish the image's provenance and the package's signature (the server verifies both first)");
-  logUpload(release, server, { envelope: "provenance.dsse.json" }, "carol.pub", "provenance-entry.json");
-  const up = logUpload(
+  await logUpload(
+    release,
+    server,
+    { envelope: "provenance.dsse.json" },
+    "carol.pub",
+    "provenance-entry.json",
+  );
+  const up = await logUpload(
     release,
     server,
     { artifact: "demo-project.tar.gz", signature: "demo-project.tar.gz.sig" },
@@ -390,7 +401,7 @@ inspect:
   );
   const packageIndex = Number(/logged at index (\d+)/.exec(up.stdout)?.[1]);
   say("what do we know about this image?");
-  const found = logSearch(release, server, imageDigest);
+  const found = await logSearch(release, server, imageDigest);
   expectPass(
     "the log knows the image's provenance (cairn log search)",
     found,
@@ -398,15 +409,15 @@ inspect:
     "found",
   );
   // `log upload -o` keeps no entry body, so `log verify --artifact` needs the entry from `log get`.
-  logGet(release, server, packageIndex, "package-entry.json");
+  await logGet(release, server, packageIndex, "package-entry.json");
   say("offline, with only the log's verifier key: are the entries in the log?");
   expectPass(
     "provenance is in the log (cairn log verify)",
-    logVerify(release, vkey, "provenance-entry.json"),
+    await logVerify(release, vkey, "provenance-entry.json"),
   );
   expectPass(
     "tarball's signature is in the log (cairn log verify --artifact)",
-    logVerify(release, vkey, "package-entry.json", "demo-project.tar.gz"),
+    await logVerify(release, vkey, "package-entry.json", "demo-project.tar.gz"),
   );
   say("stop the server (SIGTERM: it writes what waits and exits 0)");
   const stopped = await server.stop();
@@ -432,33 +443,33 @@ inspect:
   expectRefusal(
     "tampered package, in-toto supply chain (cairn verify)",
     "ERR_INTOTO_RULE_FAILED",
-    intotoVerify(final, "root.layout", "alice.pub", "."),
+    await intotoVerify(final, "root.layout", "alice.pub", "."),
   );
   const evilTarball = join("..", "final", "demo-project.tar.gz");
   expectRefusal(
     "tampered tarball, Sigstore bundle (cairn verify-blob)",
     "ERR_SIGSTORE_ARTIFACT_MISMATCH",
-    verifyBlob(release, evilTarball, "demo-project.sigstore.json", "trusted_root.json", "carol.pub"),
+    await verifyBlob(release, evilTarball, "demo-project.sigstore.json", "trusted_root.json", "carol.pub"),
   );
   expectRefusal(
     "tampered tarball, transparency log entry (cairn log verify --artifact)",
     "ERR_TLOG_PROOF_INVALID",
-    logVerify(release, vkey, "package-entry.json", evilTarball),
+    await logVerify(release, vkey, "package-entry.json", evilTarball),
   );
 
   heading("5. Refusals: Mallory ships her own image as v1, signed with her key");
-  keyGenerate(dirs.mallory!, "mallory", "ecdsa");
+  await keyGenerate(dirs.mallory!, "mallory", "ecdsa");
   const evilDigest = await buildImage(
     join(release, "image"),
     readFileSync(join(final, "demo-project.tar.gz")),
     "v1",
   );
   say(`the tag v1 in the layout now names Mallory's image ${evilDigest}`);
-  ociSign(release, image, join("..", "mallory", "mallory"), identity);
+  await ociSign(release, image, join("..", "mallory", "mallory"), identity);
   expectRefusal(
     "image signed by another key (cairn oci verify)",
     "ERR_OCI_SIGNATURE_INVALID",
-    ociVerify(release, image, "carol.pub", identity),
+    await ociVerify(release, image, "carol.pub", identity),
   );
 
   heading("5. Refusals: Mallory moves Carol's signature onto her image");
@@ -472,7 +483,7 @@ inspect:
   expectRefusal(
     "tampered image with a moved signature (cairn oci verify)",
     "ERR_OCI_SIGNATURE_SUBJECT_MISMATCH",
-    ociVerify(release, image, "carol.pub", identity),
+    await ociVerify(release, image, "carol.pub", identity),
   );
 
   const ok = summary();

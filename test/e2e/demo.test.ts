@@ -3,17 +3,24 @@
 // as an OCI image in a layout (signed, attested, verified), a Sigstore bundle, the transparency
 // log served on SQLite (upload, search, offline verification), and the refusals of everything
 // tampered. This is also the worked example of docs/layout.md, docs/run.md and docs/verify.md.
+// The demo runs each command through the CLI's entry point, main(argv, io), in its own process
+// (`--spawn` runs each as a process of its own; the other e2e tests spawn the built CLI).
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { test } from "node:test";
 
 const DEMO = resolve(import.meta.dirname, "..", "..", "dist", "demo", "demo.js");
 
 test("the demo runs cairn's main job end to end and refuses every tampered artifact", () => {
   assert.ok(existsSync(DEMO), `${DEMO} is missing: run "npm run build" first`);
+  // Run from an empty directory: every file the demo's commands write must land in the demo's own
+  // temporary directory (the in-process CLI honours its injected cwd), none here.
+  const cwd = mkdtempSync(join(tmpdir(), "cairn-demo-cwd-"));
   const r = spawnSync(process.execPath, [DEMO], {
+    cwd,
     encoding: "utf8",
     env: { ...process.env, NO_COLOR: "1" },
     timeout: 300_000,
@@ -81,4 +88,6 @@ test("the demo runs cairn's main job end to end and refuses every tampered artif
   const workDir = /^working in (\S+)$/m.exec(r.stdout)?.[1];
   assert.ok(workDir, "the demo names its temporary directory");
   assert.ok(!existsSync(workDir), `${workDir} is left behind`);
+  assert.deepEqual(readdirSync(cwd), [], "the demo wrote into the directory it was started from");
+  rmSync(cwd, { recursive: true, force: true });
 });
