@@ -346,6 +346,9 @@ inspect:
     ],
   });
   writeFileSync(join(release, "provenance.json"), `${JSON.stringify(provenance, null, 2)}\n`);
+  say(
+    `provenance.json (SLSA v1): built from ${provenance.buildDefinition.resolvedDependencies!.map((d) => `${d.name} sha256:${d.digest?.sha256?.slice(0, 12)}…`).join(" and ")}`,
+  );
   await ociAttest(release, image, carolKey, "provenance.json", SLSA_PROVENANCE_V1);
   await ociTree(release, image);
   say("the client checks the image's signatures and its provenance with Carol's public key");
