@@ -46,7 +46,7 @@ export function registerKey(program: Command, io: CliIO): void {
         if (!Number.isSafeInteger(bits) || bits < 2048)
           throw cairnError("ERR_USAGE", "--bits must be at least 2048");
         const passphrase = o.passphraseEnv ? passphraseFrom(io, o.passphraseEnv) : undefined;
-        const pub = await writeNewKeyPair(path, o.type as KeyType, {
+        const pub = await writeNewKeyPair(resolve(io.cwd, path), o.type as KeyType, {
           bits,
           ...(passphrase !== undefined ? { passphrase } : {}),
         });
@@ -64,7 +64,7 @@ export function registerKey(program: Command, io: CliIO): void {
     .argument("<path>")
     .option("--json", "as JSON")
     .action(async (path: string, o: { json?: boolean }) => {
-      const pub = await loadPublicKeyFile(path);
+      const pub = await loadPublicKeyFile(resolve(io.cwd, path));
       if (o.json)
         write(
           io.stdout,
