@@ -6,22 +6,48 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError } from "commander";
 import { asCairnError, EXIT_CODE } from "../core/errors.js";
 import { readEnvironment } from "../runtime/env.js";
-import { registerBlob } from "./commands/blob.js";
-import { registerCa } from "./commands/ca.js";
-import { registerKey } from "./commands/key.js";
-import { registerLayout } from "./commands/layout.js";
-import { registerLog } from "./commands/log.js";
-import { registerOci } from "./commands/oci.js";
-import { registerRecord, registerRun } from "./commands/run.js";
-import { registerServe } from "./commands/serve.js";
-import { registerTrust } from "./commands/trust.js";
-import { registerTuf } from "./commands/tuf.js";
-import { registerVerify } from "./commands/verify.js";
 import type { CliIO } from "./io.js";
 
 export const VERSION = "0.1.0";
 
-export function buildProgram(io: CliIO): Command {
+type Register = (program: Command, io: CliIO) => void;
+
+/**
+ * Every top-level command, with the module that defines it. A module is loaded only when one of
+ * its commands runs (or for help over all of them): the build splits each into its own chunk, so
+ * `cairn run` does not pay for loading the HTTP server, the SQL layer or the ASN.1 packages.
+ * The order here is the order of `cairn --help`.
+ */
+const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: () => Promise<Register[]>]> = [
+  [
+    ["run", "record"],
+    async () => {
+      const m = await import("./commands/run.js");
+      return [m.registerRun, m.registerRecord];
+    },
+  ],
+  [["layout"], async () => [(await import("./commands/layout.js")).registerLayout]],
+  [["verify"], async () => [(await import("./commands/verify.js")).registerVerify]],
+  [["key"], async () => [(await import("./commands/key.js")).registerKey]],
+  [["tuf"], async () => [(await import("./commands/tuf.js")).registerTuf]],
+  [["oci"], async () => [(await import("./commands/oci.js")).registerOci]],
+  [["log"], async () => [(await import("./commands/log.js")).registerLog]],
+  [["serve"], async () => [(await import("./commands/serve.js")).registerServe]],
+  [["ca"], async () => [(await import("./commands/ca.js")).registerCa]],
+  [
+    ["sign-blob", "attest-blob", "verify-blob", "verify-blob-attestation"],
+    async () => [(await import("./commands/blob.js")).registerBlob],
+  ],
+  [["trust"], async () => [(await import("./commands/trust.js")).registerTrust]],
+];
+
+/** The command's name: the first argument that is not an option (undefined for `cairn --help`). */
+function commandName(argv: readonly string[]): string | undefined {
+  return argv.find((a) => !a.startsWith("-"));
+}
+
+/** The program with the commands `argv` needs: the one it names, or all of them. */
+export async function buildProgram(io: CliIO, argv: readonly string[] = []): Promise<Command> {
   const program = new Command("cairn")
     .description("cairn secures software artifacts from the first build step to the machine that runs them")
     .version(VERSION)
@@ -31,21 +57,13 @@ export function buildProgram(io: CliIO): Command {
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     });
-  registerRun(program, io);
-  registerRecord(program, io);
-  registerLayout(program, io);
-  registerVerify(program, io);
-  registerKey(program, io);
-  registerTuf(program, io);
-  registerOci(program, io);
-  // --- log service (src/services) ---
-  registerLog(program, io);
-  registerServe(program, io);
-  // --- certificate authority (src/engines/ca) ---
-  registerCa(program, io);
-  // --- sigstore bundles (src/engines/sigstore) ---
-  registerBlob(program, io);
-  registerTrust(program, io);
+  const name = commandName(argv);
+  const named = COMMANDS.filter(([names]) => name !== undefined && names.includes(name));
+  // `cairn --version` needs no command; help and an unknown name get all of them.
+  const versionOnly = name === undefined && argv.some((a) => a === "--version" || a === "-V");
+  for (const [, load] of named.length > 0 ? named : versionOnly ? [] : COMMANDS) {
+    for (const register of await load()) register(program, io);
+  }
   for (const c of program.commands) {
     c.exitOverride();
     for (const sub of c.commands) sub.exitOverride();
@@ -57,7 +75,7 @@ export function buildProgram(io: CliIO): Command {
 export async function main(argv: string[], io: CliIO): Promise<number> {
   process.exitCode = undefined;
   try {
-    await buildProgram(io).parseAsync(argv, { from: "user" });
+    await (await buildProgram(io, argv)).parseAsync(argv, { from: "user" });
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) {
