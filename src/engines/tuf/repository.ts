@@ -5,6 +5,7 @@
 // root rotation and key revocation, and publishing as static files. I/O only through FileArea
 // (./repository-ports.ts). Nothing is published unless the whole set verifies as a client would
 // verify it, and timestamp.json is written last, so a crash never leaves an inconsistent set.
+import { canonicalBytes } from "../../core/canonical.js";
 import { type Clock, systemClock } from "../../core/clock.js";
 import { digestHex } from "../../core/digest.js";
 import { cairnError } from "../../core/errors.js";
@@ -663,8 +664,16 @@ export class TufRepository {
         if (l === undefined) byBin.set(b, [[p, file]]);
         else l.push([p, file]);
       }
+      // Updating from a directory: a bin none of whose entries changed is left as it is.
       await this.#editBins(bins, signers, byBin.keys(), (name, t) => {
-        for (const [p, file] of byBin.get(name)!) setTarget(t, p, file);
+        let changed = false;
+        for (const [p, file] of byBin.get(name)!) {
+          const was = Object.hasOwn(t.targets, p) ? t.targets[p] : undefined;
+          if (was !== undefined && sameTargetFile(was, file)) continue;
+          setTarget(t, p, file);
+          changed = true;
+        }
+        return changed;
       });
     }
     return added;
@@ -1562,7 +1571,7 @@ export class TufRepository {
     b: BinsInfo,
     signers: readonly Signer[],
     names: Iterable<string>,
-    edit: (name: string, t: Targets) => void,
+    edit: (name: string, t: Targets) => boolean | undefined,
   ): Promise<void> {
     const chosen = this.#binSigners(b, signers);
     const list = [...names];
@@ -1570,17 +1579,20 @@ export class TufRepository {
     const cur = await this.#loadAll(list);
     const expires = formatDateTime(this.#expires(config.expiry.delegated));
     const files: AreaFile[] = [];
+    const touched: string[] = [];
     for (let i = 0; i < list.length; i++) {
       const c = cur[i];
       const t = (c === undefined ? newTargets({ expires }) : structuredClone(c.md.signed)) as Targets;
+      // `false`: nothing changed in this bin; it keeps its version (clients need not fetch it).
+      if (edit(list[i]!, t) === false && c !== undefined) continue;
       if (c !== undefined) t.version = c.md.signed.version + 1;
       t.expires = expires;
-      edit(list[i]!, t);
       const md = await signMetadata(t, chosen);
       parseMetadata(md, "targets", { limits: this.limits });
       files.push({ name: roleName(list[i]!), bytes: serializeMetadata(md, "pretty") });
+      touched.push(list[i]!);
     }
-    await this.#markChanged(list);
+    await this.#markChanged(touched);
     await writeAll(this.store, files);
   }
 
@@ -1757,6 +1769,11 @@ function checkRootSigned(
   } catch (e) {
     problems.push(`root version ${v} (by its own keys): ${(e as Error).message}`);
   }
+}
+
+/** Same length, hashes and custom metadata (canonical JSON): re-adding it changes nothing. */
+function sameTargetFile(a: TargetFile, b: TargetFile): boolean {
+  return Buffer.compare(Buffer.from(canonicalBytes(a)), Buffer.from(canonicalBytes(b))) === 0;
 }
 
 function sameMeta(got: MetaFile, want: MetaFile, versionKnown = false): boolean {
