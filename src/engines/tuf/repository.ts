@@ -1348,17 +1348,19 @@ export class TufRepository {
       roleFiles.push({ name: `metadata/${t.version}.${name}.json`, bytes: st.bytes });
     }
     if (missing > 10) problems.push(`${missing - 10} more roles have no metadata yet`);
-    // Target contents (TUF 5.7: clients check length and hashes; a missing blob would 404). Read
-    // in batches and dropped: publish reads them again to write them.
+    // Target contents (TUF 5.7: clients check length and hashes; a missing blob would 404). Only
+    // their presence matters here (publish reads them to write them): `has` when the area has it,
+    // else read in batches and dropped.
+    const store = this.store;
     for (let i = 0; i < targetFiles.length; i += PUBLISH_BATCH) {
       const chunk = targetFiles.slice(i, i + PUBLISH_BATCH);
-      const got = await readAll(
-        this.store,
-        chunk.map((f) => blobName(f.blob)),
-      );
-      chunk.forEach((f, j) => {
-        if (got[j] === undefined) problems.push(`no content for ${f.name}: add the file`);
-      });
+      const names = chunk.map((f) => blobName(f.blob));
+      const present =
+        store.has !== undefined
+          ? await Promise.all(names.map((n) => store.has!(n)))
+          : (await readAll(store, names)).map((b) => b !== undefined);
+      for (let j = 0; j < chunk.length; j++)
+        if (!present[j]) problems.push(`no content for ${chunk[j]!.name}: add the file`);
     }
     // Snapshot (TUF 5.5) and timestamp (TUF 5.4).
     const snap = await this.#load("snapshot");
