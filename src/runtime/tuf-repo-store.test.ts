@@ -28,6 +28,9 @@ describe("directoryFileArea", () => {
     for (const f of files.slice(1)) assert.deepEqual(Buffer.from((await area.read(f.name))!), f.bytes);
     assert.equal(Buffer.from((await area.read("t/0/0/f0"))!).toString(), "last wins");
     assert.equal(await area.read("t/none"), undefined);
+    assert.equal(await area.has!("t/0/0/f0"), true);
+    assert.equal(await area.has!("t/none"), false);
+    assert.equal(await area.has!("t/0"), false, "a directory holds no content");
     const names = all(join(dir, "a"));
     assert.equal(names.length, 600);
     assert.ok(names.every((n) => !n.endsWith(".tmp")));

@@ -10,6 +10,7 @@ import {
   openSync,
   readFileSync,
   renameSync,
+  statSync,
   unlinkSync,
   writeSync,
 } from "node:fs";
@@ -54,6 +55,15 @@ export function directoryFileArea(dir: string): FileArea {
   };
   return {
     read: async (name) => readSync(path(name)),
+    has: async (name) => {
+      const p = path(name);
+      try {
+        return statSync(p).isFile();
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+        throw cairnError("ERR_IO", `cannot read ${p}: ${(e as NodeJS.ErrnoException).code}`, { file: p });
+      }
+    },
     write: async (name, bytes) => {
       const p = path(name);
       try {

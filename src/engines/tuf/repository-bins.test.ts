@@ -178,6 +178,31 @@ describe("TUF repository: succinct hash-bin delegations (TAP 15)", () => {
     assert.deepEqual(await repo.problems(), []);
   });
 
+  it("updating from the same set again re-signs only the bins whose targets changed", async () => {
+    const { k, repo } = await setup();
+    await repo.delegate({ name: "b", keys: [k.bins.public], bins: 16 }, [sg(k.targets), sg(k.bins)]);
+    const list = files(64);
+    await repo.addTargets("targets", list, [sg(k.bins)]);
+    const versions = async () => {
+      const out: Record<string, number> = {};
+      for (const r of (await repo.targetsRoles()).slice(1))
+        out[r] = ((await repo.metadata(r))!.signed as Targets).version;
+      return out;
+    };
+    const before = await versions();
+    await repo.addTargets("targets", files(64), [sg(k.bins)]);
+    assert.deepEqual(await versions(), before);
+    const changed = files(64);
+    changed[9] = { ...changed[9]!, bytes: Buffer.from("package 9, rebuilt\n") };
+    await repo.addTargets("targets", changed, [sg(k.bins)]);
+    const after = await versions();
+    const bumped = Object.keys(after).filter((r) => after[r] !== before[r]);
+    assert.deepEqual(bumped, [binOf(changed[9]!.path, 4)]);
+    // Custom metadata counts as a change too.
+    await repo.addTargets("targets", [{ ...changed[3]!, custom: { channel: "beta" } }], [sg(k.bins)]);
+    assert.equal((await versions())[binOf(changed[3]!.path, 4)], after[binOf(changed[3]!.path, 4)]! + 1);
+  });
+
   it("a publish failing after any write leaves a set clients update from, and completes when rerun", async () => {
     const { k, repo, out } = await setup();
     await repo.delegate({ name: "b", keys: [k.bins.public], bins: 4 }, [sg(k.targets), sg(k.bins)]);

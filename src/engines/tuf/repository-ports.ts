@@ -30,6 +30,11 @@ export interface FileArea {
    * all; none is visible before the call starts. Files given twice: the last wins.
    */
   writeMany?(files: readonly AreaFile[]): Promise<void>;
+  /**
+   * Optional: whether a name holds content, without reading it (the consistency check asks this
+   * of 65,536 target contents). Same answers as `read(name) !== undefined`; failure is ERR_IO.
+   */
+  has?(name: string): Promise<boolean>;
 }
 
 /** A named file for FileArea.writeMany. */

@@ -5,6 +5,7 @@
 // root rotation and key revocation, and publishing as static files. I/O only through FileArea
 // (./repository-ports.ts). Nothing is published unless the whole set verifies as a client would
 // verify it, and timestamp.json is written last, so a crash never leaves an inconsistent set.
+import { canonicalBytes } from "../../core/canonical.js";
 import { type Clock, systemClock } from "../../core/clock.js";
 import { digestHex } from "../../core/digest.js";
 import { cairnError } from "../../core/errors.js";
@@ -25,7 +26,6 @@ import {
   newSnapshot,
   newTargets,
   newTimestamp,
-  parseDateTime,
   parseMetadata,
   parseMetadataBytes,
   publicKeysFor,
@@ -663,8 +663,16 @@ export class TufRepository {
         if (l === undefined) byBin.set(b, [[p, file]]);
         else l.push([p, file]);
       }
+      // Updating from a directory: a bin none of whose entries changed is left as it is.
       await this.#editBins(bins, signers, byBin.keys(), (name, t) => {
-        for (const [p, file] of byBin.get(name)!) setTarget(t, p, file);
+        let changed = false;
+        for (const [p, file] of byBin.get(name)!) {
+          const was = Object.hasOwn(t.targets, p) ? t.targets[p] : undefined;
+          if (was !== undefined && sameTargetFile(was, file)) continue;
+          setTarget(t, p, file);
+          changed = true;
+        }
+        return changed;
       });
     }
     return added;
@@ -1072,10 +1080,11 @@ export class TufRepository {
     }
     // The index first: it is right for every role not in the journal, whatever happens next.
     await this.store.write(INDEX, Buffer.from(JSON.stringify(next)));
-    const oldSnap = first ? undefined : await this.#load("snapshot");
+    // The staged timestamp names the staged snapshot's version: no need to parse a 2 MB snapshot
+    // for it (a crash between the two writes leaves a snapshot that was never published).
     const oldTs = first ? undefined : await this.#load("timestamp");
     const snapshot = newSnapshot({
-      version: (oldSnap?.md.signed.version ?? 0) + 1,
+      version: ((oldTs?.md.signed as Timestamp | undefined)?.meta["snapshot.json"].version ?? 0) + 1,
       expires: this.#expires(config.expiry.snapshot),
       meta,
     });
@@ -1271,6 +1280,7 @@ export class TufRepository {
       }
     }
     const toRead = entries.filter((e) => !quick.has(e.name));
+    const nowText = formatDateTime(now);
     const loaded = await this.#loadAll(toRead.map((e) => e.name));
     const byName = new Map<string, Staged<SignedBase> | undefined>();
     for (let i = 0; i < toRead.length; i++) byName.set(toRead[i]!.name, loaded[i]);
@@ -1280,8 +1290,9 @@ export class TufRepository {
       const link = chain[chain.length - 1];
       if (quick.has(name)) {
         const e = index![name]!;
-        const parsed = parseDateTime(e.expires);
-        if (parsed === undefined || parsed.getTime() <= now.getTime())
+        // TUF 4.2 date-times (YYYY-MM-DDTHH:MM:SSZ) sort as text in time order: no parsing for
+        // 16,384 bins. An entry not of that shape counts as expired.
+        if (typeof e.expires !== "string" || e.expires.length !== 20 || e.expires <= nowText)
           problems.push(`${name} metadata expired at ${e.expires}`);
         expectMeta.set(`${name}.json`, config.metaHashes ? metaOfEntry(e) : { version: e.version });
         settled.add(name);
@@ -1337,17 +1348,19 @@ export class TufRepository {
       roleFiles.push({ name: `metadata/${t.version}.${name}.json`, bytes: st.bytes });
     }
     if (missing > 10) problems.push(`${missing - 10} more roles have no metadata yet`);
-    // Target contents (TUF 5.7: clients check length and hashes; a missing blob would 404). Read
-    // in batches and dropped: publish reads them again to write them.
+    // Target contents (TUF 5.7: clients check length and hashes; a missing blob would 404). Only
+    // their presence matters here (publish reads them to write them): `has` when the area has it,
+    // else read in batches and dropped.
+    const store = this.store;
     for (let i = 0; i < targetFiles.length; i += PUBLISH_BATCH) {
       const chunk = targetFiles.slice(i, i + PUBLISH_BATCH);
-      const got = await readAll(
-        this.store,
-        chunk.map((f) => blobName(f.blob)),
-      );
-      chunk.forEach((f, j) => {
-        if (got[j] === undefined) problems.push(`no content for ${f.name}: add the file`);
-      });
+      const names = chunk.map((f) => blobName(f.blob));
+      const present =
+        store.has !== undefined
+          ? await Promise.all(names.map((n) => store.has!(n)))
+          : (await readAll(store, names)).map((b) => b !== undefined);
+      for (let j = 0; j < chunk.length; j++)
+        if (!present[j]) problems.push(`no content for ${chunk[j]!.name}: add the file`);
     }
     // Snapshot (TUF 5.5) and timestamp (TUF 5.4).
     const snap = await this.#load("snapshot");
@@ -1411,7 +1424,8 @@ export class TufRepository {
   }
 
   async #save(role: string, md: Metadata<SignedBase>): Promise<Uint8Array> {
-    parseMetadata(structuredClone(md), roleTypeOf(role) as RoleType, { limits: this.limits });
+    // Validated as a reader would (parseMetadata neither changes nor freezes what it checks).
+    parseMetadata(md, roleTypeOf(role) as RoleType, { limits: this.limits });
     // Every client downloads the snapshot at each update: compact (16% smaller than pretty with
     // 16,384 bins, and canonical already). The other roles stay readable in the working area.
     const bytes = serializeMetadata(md, role === "snapshot" || role === "timestamp" ? "compact" : "pretty");
@@ -1562,7 +1576,7 @@ export class TufRepository {
     b: BinsInfo,
     signers: readonly Signer[],
     names: Iterable<string>,
-    edit: (name: string, t: Targets) => void,
+    edit: (name: string, t: Targets) => boolean | undefined,
   ): Promise<void> {
     const chosen = this.#binSigners(b, signers);
     const list = [...names];
@@ -1570,17 +1584,20 @@ export class TufRepository {
     const cur = await this.#loadAll(list);
     const expires = formatDateTime(this.#expires(config.expiry.delegated));
     const files: AreaFile[] = [];
+    const touched: string[] = [];
     for (let i = 0; i < list.length; i++) {
       const c = cur[i];
       const t = (c === undefined ? newTargets({ expires }) : structuredClone(c.md.signed)) as Targets;
+      // `false`: nothing changed in this bin; it keeps its version (clients need not fetch it).
+      if (edit(list[i]!, t) === false && c !== undefined) continue;
       if (c !== undefined) t.version = c.md.signed.version + 1;
       t.expires = expires;
-      edit(list[i]!, t);
       const md = await signMetadata(t, chosen);
       parseMetadata(md, "targets", { limits: this.limits });
       files.push({ name: roleName(list[i]!), bytes: serializeMetadata(md, "pretty") });
+      touched.push(list[i]!);
     }
-    await this.#markChanged(list);
+    await this.#markChanged(touched);
     await writeAll(this.store, files);
   }
 
@@ -1757,6 +1774,11 @@ function checkRootSigned(
   } catch (e) {
     problems.push(`root version ${v} (by its own keys): ${(e as Error).message}`);
   }
+}
+
+/** Same length, hashes and custom metadata (canonical JSON): re-adding it changes nothing. */
+function sameTargetFile(a: TargetFile, b: TargetFile): boolean {
+  return Buffer.compare(Buffer.from(canonicalBytes(a)), Buffer.from(canonicalBytes(b))) === 0;
 }
 
 function sameMeta(got: MetaFile, want: MetaFile, versionKnown = false): boolean {

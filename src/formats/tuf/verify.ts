@@ -19,6 +19,22 @@ import {
   TOP_LEVEL_ROLES,
 } from "./metadata.js";
 
+/**
+ * Key fingerprints by key object: a DER export costs more than the signature check, and 16,384
+ * bins are all verified with one key object (publicKeysFor reuses it).
+ */
+const FINGERPRINTS = new WeakMap<object, string>();
+function fingerprintOf(k: PublicKey): string {
+  const key = k.key;
+  let fp = FINGERPRINTS.get(key);
+  if (fp === undefined) {
+    // keyFingerprint reads only the key object.
+    fp = keyFingerprint({ key } as PublicKey);
+    FINGERPRINTS.set(key, fp);
+  }
+  return fp;
+}
+
 /** The "_type" a role's metadata must have: its own name for top-level roles, else "targets". */
 export function roleTypeOf(roleName: string): RoleType {
   return (TOP_LEVEL_ROLES as readonly string[]).includes(roleName) ? (roleName as RoleType) : "targets";
@@ -78,7 +94,7 @@ export function checkSignatures(
       continue;
     }
     // The same key material listed under two key ids is one key (threshold counting, TUF 4.2 note).
-    const fp = keyFingerprint(k);
+    const fp = fingerprintOf(k);
     if (counted.has(fp)) {
       report.duplicate.push(s.keyid);
       continue;
