@@ -12,6 +12,7 @@ import {
   signingCertificateJson,
   trustBundleJson,
 } from "../engines/ca/index.js";
+import type { ServicePlugin } from "./server.js";
 
 export interface FulcioRoutesOptions {
   service: CaService;
@@ -123,4 +124,18 @@ export async function fulcioRoutes(app: FastifyInstance, opts: FulcioRoutesOptio
       })),
     }),
   );
+}
+
+/**
+ * The Fulcio v2 routes as a `buildServer` plugin, beside the log's: `cairn serve --ca DIR`. The
+ * Fulcio plugin is registered encapsulated, so its error handler (Fulcio's statuses) answers only
+ * its routes. Certificate requests carry their own credential (the ID token): no bearer token.
+ */
+export function caRoutes(service: CaService, opts: Omit<FulcioRoutesOptions, "service"> = {}): ServicePlugin {
+  return {
+    name: "ca",
+    async register(app: FastifyInstance) {
+      await app.register(fulcioRoutes, { ...opts, service });
+    },
+  };
 }
