@@ -1,0 +1,208 @@
+// SPDX-License-Identifier: Apache-2.0
+// The keyless story end to end (issue 6, sections 1 and 2): `cairn ca init`, then one `cairn
+// serve --ca` process (the built CLI, 127.0.0.1, a free port) serving the transparency log, the
+// Rekor v1 API and the Fulcio v2 API, its CT log recording precertificates in the same log. The
+// real `sigstore` client signs and attests with an ID token from the test OIDC issuer (an ephemeral
+// key, a certificate from cairn's CA, an entry in cairn's log); `cairn trust root` builds the
+// trusted root from the two directories; `cairn verify-blob` and @sigstore/verify's offline
+// Verifier accept the bundles, and cairn refuses another identity (exit 11) and a tampered
+// artifact (exit 10).
+import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { bundleFromJSON } from "@sigstore/bundle";
+import { TrustedRoot } from "@sigstore/protobuf-specs";
+import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
+import { attest, sign } from "sigstore";
+import { startTestIssuer, type TestIssuer } from "../../src/testing/oidc-issuer.js";
+import { cairn, tempDir } from "../e2e/cli.js";
+import { type Served, serve } from "../e2e/serve.js";
+
+const IDENTITY = "dev@example.com";
+const PASSPHRASE = "a long passphrase for the test CA";
+const STATEMENT_TYPE = "application/vnd.in-toto+json";
+// The sigstore client's default is 5 s per request; this machine may be loaded.
+const CLIENT = { timeout: 60_000, retry: { retries: 0 } };
+
+let issuer: TestIssuer;
+let served: Served;
+let work: ReturnType<typeof tempDir>;
+const file = (name: string) => join(work.dir, name);
+const artifact = Buffer.from("release 1.0: signed without a long-lived key\n");
+
+before(async () => {
+  work = tempDir("keyless");
+  issuer = await startTestIssuer();
+  writeFileSync(
+    file("issuers.yaml"),
+    `issuers:\n  - issuerUrl: ${issuer.url}\n    audience: sigstore\n    type: email\n`,
+  );
+  writeFileSync(file("ca-pass"), `${PASSPHRASE}\n`, { mode: 0o600 });
+  const init = await cairn(["ca", "init", "ca", "--org", "cairn.test"], work.dir, {
+    CAIRN_KEY_PASSPHRASE: PASSPHRASE,
+  });
+  assert.equal(init.code, 0, init.stderr);
+  // The passphrase from a file; the environment has none. Sigstore clients send no bearer token:
+  // Rekor writes are open (--dev), as they are on Rekor.
+  served = await serve(
+    [
+      "--data",
+      "data",
+      "--dev",
+      "--ca",
+      "ca",
+      "--oidc-issuers",
+      "issuers.yaml",
+      "--ca-passphrase-file",
+      "ca-pass",
+      "--batch-delay-ms",
+      "1",
+    ],
+    work.dir,
+    { CAIRN_KEY_PASSPHRASE: "" },
+  );
+  const root = await cairn(
+    ["trust", "root", "-o", "trusted_root.json", "--serve-data", "data", "--ca-dir", "ca"],
+    work.dir,
+  );
+  assert.equal(root.code, 0, root.stderr);
+  writeFileSync(file("release.tar.gz"), artifact);
+});
+
+after(async () => {
+  await served?.stop();
+  await issuer?.close();
+  work?.cleanup();
+});
+
+const token = (email = IDENTITY) => issuer.mint({ sub: `user-${email}`, email, email_verified: true });
+
+const verifyBlob = (args: string[], identity = IDENTITY) =>
+  cairn(
+    [
+      ...args,
+      "--trusted-root",
+      "trusted_root.json",
+      "--certificate-identity",
+      identity,
+      "--certificate-oidc-issuer",
+      issuer.url,
+      "--json",
+    ],
+    work.dir,
+  );
+
+function sigstoreVerifier(): Verifier {
+  const root = TrustedRoot.fromJSON(JSON.parse(readFileSync(file("trusted_root.json"), "utf8")));
+  return new Verifier(toTrustMaterial(root));
+}
+
+describe("keyless signing with the sigstore client against cairn serve --ca", () => {
+  it("serves the CA beside the log", () => {
+    const info = served.info as Served["info"] & { ca?: { ctLogID: string; issuers: string[] } };
+    assert.deepEqual(info.ca?.issuers, [issuer.url]);
+  });
+
+  it("sigstore.sign(): cairn verify-blob and @sigstore/verify accept the bundle; another identity is exit 11, a tampered artifact exit 10", async () => {
+    const bundle = await sign(artifact, {
+      fulcioURL: served.url,
+      rekorURL: served.url,
+      identityToken: await token(),
+      ...CLIENT,
+    });
+    writeFileSync(file("release.sigstore.json"), JSON.stringify(bundle));
+
+    const ok = await verifyBlob(["verify-blob", "release.tar.gz", "--bundle", "release.sigstore.json"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    // From the digest alone, too.
+    const digest = `sha256:${createHash("sha256").update(artifact).digest("hex")}`;
+    const byDigest = await verifyBlob(["verify-blob", digest, "--bundle", "release.sigstore.json"]);
+    assert.equal(byDigest.code, 0, byDigest.stderr);
+
+    const other = await verifyBlob(
+      ["verify-blob", "release.tar.gz", "--bundle", "release.sigstore.json"],
+      "ops@example.com",
+    );
+    assert.equal(other.code, 11, other.stderr);
+
+    writeFileSync(file("tampered.tar.gz"), Buffer.concat([artifact, Buffer.from("tampered\n")]));
+    const tampered = await verifyBlob([
+      "verify-blob",
+      "tampered.tar.gz",
+      "--bundle",
+      "release.sigstore.json",
+    ]);
+    assert.equal(tampered.code, 10, tampered.stderr);
+
+    const signer = sigstoreVerifier().verify(toSignedEntity(bundleFromJSON(bundle), artifact), {
+      subjectAlternativeName: IDENTITY,
+      extensions: { issuer: issuer.url },
+    });
+    assert.equal(signer.identity?.subjectAlternativeName, IDENTITY);
+    assert.throws(() => sigstoreVerifier().verify(toSignedEntity(bundleFromJSON(bundle), Buffer.from("x"))));
+  });
+
+  it("sigstore.attest(): cairn verify-blob-attestation and @sigstore/verify accept the DSSE bundle", async () => {
+    const statement = Buffer.from(
+      JSON.stringify({
+        _type: "https://in-toto.io/Statement/v1",
+        subject: [
+          { name: "release.tar.gz", digest: { sha256: createHash("sha256").update(artifact).digest("hex") } },
+        ],
+        predicateType: "https://slsa.dev/provenance/v1",
+        predicate: { buildDefinition: { buildType: "https://cairn.test/build" } },
+      }),
+    );
+    const bundle = await attest(statement, STATEMENT_TYPE, {
+      fulcioURL: served.url,
+      rekorURL: served.url,
+      identityToken: await token(),
+      ...CLIENT,
+    });
+    writeFileSync(file("release.intoto.sigstore.json"), JSON.stringify(bundle));
+
+    const ok = await verifyBlob([
+      "verify-blob-attestation",
+      "release.tar.gz",
+      "--bundle",
+      "release.intoto.sigstore.json",
+      "--type",
+      "https://slsa.dev/provenance/v1",
+    ]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const other = await verifyBlob(
+      ["verify-blob-attestation", "release.tar.gz", "--bundle", "release.intoto.sigstore.json"],
+      "ops@example.com",
+    );
+    assert.equal(other.code, 11, other.stderr);
+    const tampered = await verifyBlob([
+      "verify-blob-attestation",
+      "tampered.tar.gz",
+      "--bundle",
+      "release.intoto.sigstore.json",
+    ]);
+    assert.equal(tampered.code, 10, tampered.stderr);
+
+    const signer = sigstoreVerifier().verify(toSignedEntity(bundleFromJSON(bundle)), {
+      subjectAlternativeName: IDENTITY,
+      extensions: { issuer: issuer.url },
+    });
+    assert.equal(signer.identity?.subjectAlternativeName, IDENTITY);
+  });
+
+  it("the precertificates are in the server's own log, beside the signatures", async () => {
+    // Two certificates (precertificate leaves) and two Rekor entries: one log, one database.
+    const get = async (path: string) =>
+      (await fetch(`${served.url}${path}`)).json() as Promise<Record<string, unknown>>;
+    assert.equal((await get("/cairn/v1/log")).treeSize, 4);
+    const kinds = [];
+    for (let i = 0; i < 4; i++) {
+      const leaf = Buffer.from((await get(`/cairn/v1/log/entries/${i}`)).leaf as string, "base64");
+      // RFC 6962 3.4: version v1 (0), timestamped_entry (0), 8-byte timestamp, precert_entry (1).
+      kinds.push(leaf[0] === 0 && leaf[1] === 0 && leaf.readUInt16BE(10) === 1 ? "precert" : "rekor");
+    }
+    assert.deepEqual(kinds, ["precert", "rekor", "precert", "rekor"]);
+  });
+});
