@@ -9,7 +9,7 @@
 // artifact (exit 10).
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { bundleFromJSON } from "@sigstore/bundle";
@@ -45,12 +45,12 @@ before(async () => {
   });
   assert.equal(init.code, 0, init.stderr);
   // The passphrase from a file; the environment has none. Sigstore clients send no bearer token:
-  // Rekor writes are open (--dev), as they are on Rekor.
+  // Rekor writes are open (--open-rekor), as they are on Rekor; cairn's own write API is not.
   served = await serve(
     [
       "--data",
       "data",
-      "--dev",
+      "--open-rekor",
       "--ca",
       "ca",
       "--oidc-issuers",
@@ -192,6 +192,16 @@ describe("keyless signing with the sigstore client against cairn serve --ca", ()
     assert.equal(signer.identity?.subjectAlternativeName, IDENTITY);
   });
 
+  it("cairn's own write API still needs a token with --open-rekor", async () => {
+    const res = await fetch(`${served.url}/cairn/v1/log/entries`, {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ kind: "artifact" }),
+    });
+    assert.equal(res.status, 401);
+    assert.equal(((await res.json()) as { code: string }).code, "ERR_HTTP_UNAUTHORIZED");
+  });
+
   it("the precertificates are in the server's own log, beside the signatures", async () => {
     // Two certificates (precertificate leaves) and two Rekor entries: one log, one database.
     const get = async (path: string) =>
@@ -204,5 +214,66 @@ describe("keyless signing with the sigstore client against cairn serve --ca", ()
       kinds.push(leaf[0] === 0 && leaf[1] === 0 && leaf.readUInt16BE(10) === 1 ? "precert" : "rekor");
     }
     assert.deepEqual(kinds, ["precert", "rekor", "precert", "rekor"]);
+  });
+});
+
+describe("cairn serve --ca refuses a bad setup before it listens", () => {
+  const start = (data: string, args: string[], env: Record<string, string> = {}) =>
+    cairn(["serve", "--data", data, "--listen", "127.0.0.1:0", "--json", ...args], work.dir, {
+      CAIRN_KEY_PASSPHRASE: "",
+      ...env,
+    });
+  const codeOf = (stderr: string) => /ERR_[A-Z_]+/.exec(stderr)?.[0];
+
+  it("an issuer without an audience: exit 12, ERR_FIELD_INVALID", async () => {
+    writeFileSync(file("bad-issuers.json"), JSON.stringify([{ issuerUrl: issuer.url, type: "email" }]));
+    const r = await start("d1", [
+      "--ca",
+      "ca",
+      "--oidc-issuers",
+      "bad-issuers.json",
+      "--ca-passphrase-file",
+      "ca-pass",
+    ]);
+    assert.equal(r.code, 12, r.stderr);
+    assert.equal(codeOf(r.stderr), "ERR_FIELD_INVALID");
+  });
+
+  it("an issuer file that is not YAML: exit 12", async () => {
+    writeFileSync(file("bad-issuers.yaml"), "issuers: [\n");
+    const r = await start("d2", [
+      "--ca",
+      "ca",
+      "--oidc-issuers",
+      "bad-issuers.yaml",
+      "--ca-passphrase-file",
+      "ca-pass",
+    ]);
+    assert.equal(r.code, 12, r.stderr);
+    assert.equal(codeOf(r.stderr), "ERR_YAML_MALFORMED");
+  });
+
+  it("no passphrase: exit 2; a wrong one: refused, nothing served", async () => {
+    const none = await start("d3", ["--ca", "ca", "--oidc-issuers", "issuers.yaml"]);
+    assert.equal(none.code, 2, none.stderr);
+    assert.equal(codeOf(none.stderr), "ERR_USAGE");
+    const wrong = await start(
+      "d4",
+      ["--ca", "ca", "--oidc-issuers", "issuers.yaml", "--ca-passphrase-env", "P"],
+      {
+        P: "not the passphrase",
+      },
+    );
+    assert.equal(codeOf(wrong.stderr), "ERR_KEY_PASSPHRASE");
+    assert.ok(!wrong.stderr.includes("not the passphrase"), "the passphrase is never printed");
+    assert.ok(!wrong.stdout.includes('"url"'), "nothing was served");
+    assert.ok(!existsSync(file("d4")), "nothing was opened or written");
+  });
+
+  it("CA flags without --ca, --ca without issuers: exit 2", async () => {
+    const a = await start("d5", ["--oidc-issuers", "issuers.yaml"]);
+    assert.equal(a.code, 2, a.stderr);
+    const b = await start("d6", ["--ca", "ca", "--ca-passphrase-file", "ca-pass"]);
+    assert.equal(b.code, 2, b.stderr);
   });
 });

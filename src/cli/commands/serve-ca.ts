@@ -22,15 +22,20 @@ import { caRoutes, type ServicePlugin } from "../../services/index.js";
 import type { CliIO } from "../io.js";
 
 export interface ServeCaFlags {
+  openRekor?: boolean;
   ca?: string;
   oidcIssuers?: string;
   caPassphraseEnv?: string;
   caPassphraseFile?: string;
 }
 
-/** Adds the CA's flags to `cairn serve`. */
+/** Adds the flags of keyless signing (the CA, Rekor writes from Sigstore clients) to `cairn serve`. */
 export function caServeOptions(cmd: Command): Command {
   return cmd
+    .option(
+      "--open-rekor",
+      "accept Rekor API writes without a token (Sigstore clients send none; entries are verified first)",
+    )
     .option("--ca <dir>", "also serve the Fulcio v2 API from this CA directory (cairn ca init)")
     .option("--oidc-issuers <file>", "the CA's trusted OIDC issuers (JSON or YAML; required with --ca)")
     .option(
@@ -60,14 +65,14 @@ export interface ServedCa {
 }
 
 /**
- * The CA's route plugin for `cairn serve`, or undefined without `--ca`. Loads (decrypts) the CA
- * keys and checks the issuer file before the server listens, so a bad setup stops the start.
+ * Loads the CA for `cairn serve`, or undefined without `--ca`: decrypts its keys and checks the
+ * issuer file first, so a bad setup stops the start before anything is opened or written. The
+ * route plugin is made once the server's log is open (`plugin(node)`).
  */
 export async function caServePlugin(
   io: CliIO,
   o: ServeCaFlags,
-  node: LogNode,
-): Promise<{ plugin: ServicePlugin; info: ServedCa } | undefined> {
+): Promise<{ plugin: (node: LogNode) => ServicePlugin; info: ServedCa } | undefined> {
   if (o.ca === undefined) {
     if (o.oidcIssuers !== undefined || o.caPassphraseEnv !== undefined || o.caPassphraseFile !== undefined)
       throw cairnError("ERR_USAGE", "--oidc-issuers and --ca-passphrase-* go with --ca DIR");
@@ -78,12 +83,17 @@ export async function caServePlugin(
   const dir = resolve(io.cwd, o.ca);
   const issuers = await readIssuerConfigFile(resolve(io.cwd, o.oidcIssuers));
   const loaded = await loadCaDirectory(dir, await passphrase(io, o));
-  const service = caServiceFrom(loaded, {
-    issuers,
-    // The CT log records into this server's log: durable before any SCT is signed. On a server
-    // that is not the sequencer the append is refused, and the CA answers 503 (retry).
-    log: sequencerCertificateLog({ submit: (leaf) => node.appendLeaf(leaf) }),
-  });
   const { ct } = await describeCaDirectory(dir);
-  return { plugin: caRoutes(service), info: { ctLogID: ct.logId, issuers: issuers.map((i) => i.issuerUrl) } };
+  return {
+    info: { ctLogID: ct.logId, issuers: issuers.map((i) => i.issuerUrl) },
+    plugin: (node) =>
+      caRoutes(
+        caServiceFrom(loaded, {
+          issuers,
+          // The CT log records into this server's log: durable before any SCT is signed. On a
+          // server that is not the sequencer the append is refused and the CA answers 503 (retry).
+          log: sequencerCertificateLog({ submit: (leaf) => node.appendLeaf(leaf) }),
+        }),
+      ),
+  };
 }

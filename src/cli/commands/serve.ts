@@ -61,6 +61,7 @@ export function registerServe(program: Command, io: CliIO): void {
     }
     const { host, port } = parseListen(o.listen);
     const bodyLimit = intFlag(o.bodyLimit, "--body-limit");
+    const ca = await caServePlugin(io, o);
     const opened = await openDataDir(dir, {
       ...(o.origin !== undefined ? { origin: o.origin } : {}),
       ...(o.database !== undefined ? { database: o.database } : {}),
@@ -91,12 +92,11 @@ export function registerServe(program: Command, io: CliIO): void {
       },
     });
     const locateSequencer = () => opened.storage.sequencerUrl();
-    const ca = await caServePlugin(io, o, node);
     const app = await buildServer({
       plugins: [
         logRoutes(node, { locateSequencer }),
-        rekorRoutes(node, { locateSequencer }),
-        ...(ca ? [ca.plugin] : []),
+        rekorRoutes(node, { locateSequencer, openWrites: o.openRekor === true }),
+        ...(ca ? [ca.plugin(node)] : []),
       ],
       auth: o.dev ? { mode: "none" } : { mode: "bearer", tokenHashes },
       bodyLimit,
