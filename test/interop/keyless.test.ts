@@ -192,6 +192,70 @@ describe("keyless signing with the sigstore client against cairn serve --ca", ()
     assert.equal(signer.identity?.subjectAlternativeName, IDENTITY);
   });
 
+  it("cairn sign-blob and attest-blob sign keyless against the same server; both verifiers accept the bundles", async () => {
+    writeFileSync(file("token"), `${await token()}\n`, { mode: 0o600 });
+    const keyless = ["--fulcio-url", served.url, "--rekor-url", served.url, "--identity-token", "token"];
+    const signed = await cairn(
+      ["sign-blob", "release.tar.gz", "--bundle", "cairn.sigstore.json", ...keyless],
+      work.dir,
+    );
+    assert.equal(signed.code, 0, signed.stderr);
+    const ok = await verifyBlob(["verify-blob", "release.tar.gz", "--bundle", "cairn.sigstore.json"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const other = await verifyBlob(
+      ["verify-blob", "release.tar.gz", "--bundle", "cairn.sigstore.json"],
+      "ops@example.com",
+    );
+    assert.equal(other.code, 11, other.stderr);
+    const bundle = JSON.parse(readFileSync(file("cairn.sigstore.json"), "utf8"));
+    sigstoreVerifier().verify(toSignedEntity(bundleFromJSON(bundle), artifact), {
+      subjectAlternativeName: IDENTITY,
+      extensions: { issuer: issuer.url },
+    });
+
+    // One token buys one certificate (the CA's replay guard): attesting needs a fresh one.
+    writeFileSync(file("token"), `${await token()}\n`, { mode: 0o600 });
+    writeFileSync(file("predicate.json"), JSON.stringify({ builder: { id: "https://cairn.test/builder" } }));
+    const attested = await cairn(
+      [
+        "attest-blob",
+        "release.tar.gz",
+        "--predicate",
+        "predicate.json",
+        "--type",
+        "https://slsa.dev/provenance/v1",
+        "--bundle",
+        "cairn.intoto.sigstore.json",
+        ...keyless,
+      ],
+      work.dir,
+    );
+    assert.equal(attested.code, 0, attested.stderr);
+    const att = await verifyBlob([
+      "verify-blob-attestation",
+      "release.tar.gz",
+      "--bundle",
+      "cairn.intoto.sigstore.json",
+      "--type",
+      "https://slsa.dev/provenance/v1",
+    ]);
+    assert.equal(att.code, 0, att.stderr);
+    const attBundle = JSON.parse(readFileSync(file("cairn.intoto.sigstore.json"), "utf8"));
+    sigstoreVerifier().verify(toSignedEntity(bundleFromJSON(attBundle)), {
+      subjectAlternativeName: IDENTITY,
+      extensions: { issuer: issuer.url },
+    });
+
+    // A replayed token is refused by the CA (401, ERR_CA_TOKEN_REPLAYED) and nothing is signed.
+    const replay = await cairn(
+      ["sign-blob", "release.tar.gz", "--bundle", "replay.json", ...keyless],
+      work.dir,
+    );
+    assert.equal(replay.code, 11, replay.stderr);
+    assert.match(replay.stderr, /ERR_CA_TOKEN_REPLAYED/);
+    assert.ok(!existsSync(file("replay.json")));
+  });
+
   it("cairn's own write API still needs a token with --open-rekor", async () => {
     const res = await fetch(`${served.url}/cairn/v1/log/entries`, {
       method: "POST",
@@ -203,17 +267,17 @@ describe("keyless signing with the sigstore client against cairn serve --ca", ()
   });
 
   it("the precertificates are in the server's own log, beside the signatures", async () => {
-    // Two certificates (precertificate leaves) and two Rekor entries: one log, one database.
+    // Four certificates (precertificate leaves) and four Rekor entries: one log, one database.
     const get = async (path: string) =>
       (await fetch(`${served.url}${path}`)).json() as Promise<Record<string, unknown>>;
-    assert.equal((await get("/cairn/v1/log")).treeSize, 4);
+    assert.equal((await get("/cairn/v1/log")).treeSize, 8);
     const kinds = [];
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < 8; i++) {
       const leaf = Buffer.from((await get(`/cairn/v1/log/entries/${i}`)).leaf as string, "base64");
       // RFC 6962 3.4: version v1 (0), timestamped_entry (0), 8-byte timestamp, precert_entry (1).
       kinds.push(leaf[0] === 0 && leaf[1] === 0 && leaf.readUInt16BE(10) === 1 ? "precert" : "rekor");
     }
-    assert.deepEqual(kinds, ["precert", "rekor", "precert", "rekor"]);
+    assert.deepEqual(kinds, ["precert", "rekor", "precert", "rekor", "precert", "rekor", "precert", "rekor"]);
   });
 });
 
