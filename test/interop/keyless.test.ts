@@ -105,6 +105,41 @@ describe("keyless signing with the sigstore client against cairn serve --ca", ()
     assert.deepEqual(info.ca?.issuers, [issuer.url]);
   });
 
+  it("cairn trust root reads the log key, the CA chains and the CT key with their validity", async () => {
+    type Range = { start: string; end?: string };
+    type Root = {
+      tlogs: { baseUrl: string; publicKey: { validFor: Range } }[];
+      ctlogs: { logId: { keyId: string }; publicKey: { validFor: Range } }[];
+      certificateAuthorities: { certChain: { certificates: unknown[] }; validFor: Range }[];
+    };
+    const read = (name: string) => JSON.parse(readFileSync(file(name), "utf8")) as Root;
+    const root = read("trusted_root.json");
+    const now = Date.now();
+    assert.equal(root.tlogs.length, 1);
+    assert.equal(root.tlogs[0]!.baseUrl, `https://${served.info.origin}`);
+    assert.ok(Date.parse(root.tlogs[0]!.publicKey.validFor.start) <= now);
+    assert.equal(root.ctlogs.length, 1);
+    const info = served.info as Served["info"] & { ca: { ctLogID: string } };
+    assert.equal(root.ctlogs[0]!.logId.keyId, info.ca.ctLogID);
+    assert.equal(root.certificateAuthorities.length, 1);
+    const ca = root.certificateAuthorities[0]!;
+    assert.equal(ca.certChain.certificates.length, 2, "intermediate and root");
+    assert.ok(Date.parse(ca.validFor.start) <= now && Date.parse(ca.validFor.end!) > now);
+    assert.ok(Date.parse(root.ctlogs[0]!.publicKey.validFor.start) <= Date.parse(ca.validFor.start));
+
+    // After a rotation, both intermediates are listed, each with its own validity.
+    const rotate = await cairn(["ca", "rotate", "ca"], work.dir, { CAIRN_KEY_PASSPHRASE: PASSPHRASE });
+    assert.equal(rotate.code, 0, rotate.stderr);
+    const again = await cairn(
+      ["trust", "root", "-o", "rotated_root.json", "--serve-data", "data", "--ca-dir", "ca"],
+      work.dir,
+    );
+    assert.equal(again.code, 0, again.stderr);
+    const rotated = read("rotated_root.json");
+    assert.equal(rotated.certificateAuthorities.length, 2);
+    assert.equal(rotated.ctlogs.length, 1);
+  });
+
   it("sigstore.sign(): cairn verify-blob and @sigstore/verify accept the bundle; another identity is exit 11, a tampered artifact exit 10", async () => {
     const bundle = await sign(artifact, {
       fulcioURL: served.url,
