@@ -3,7 +3,13 @@
 // /api/v2/signingCert, GET /api/v2/trustBundle, GET /api/v2/configuration, over the CA engine.
 // Routes and limits only: the engine decides. Errors are RFC 9457 problem details carrying
 // cairn's stable code; the status follows Fulcio's (400 bad request, 401 bad token, 429 limited).
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerHookHandler,
+} from "fastify";
 import { asCairnError, type CairnError, type ErrorCode } from "../core/errors.js";
 import {
   type CaService,
@@ -18,6 +24,11 @@ export interface FulcioRoutesOptions {
   service: CaService;
   /** Largest request body, bytes (default MAX_REQUEST_BYTES, 64 KiB). */
   bodyLimit?: number;
+  /**
+   * Runs before a certificate request (cairn serve: `forwardWrites`, so a server that is not the
+   * log's sequencer passes the request to the one that is, whose CT log can append).
+   */
+  preHandler?: preHandlerHookHandler;
 }
 
 const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
@@ -102,7 +113,8 @@ export async function fulcioRoutes(app: FastifyInstance, opts: FulcioRoutesOptio
   app.setErrorHandler((err, req, reply) => sendProblem(reply, err, req));
 
   // fulcio.proto CreateSigningCertificate: "post: /api/v2/signingCert", answered 201 Created.
-  app.post("/api/v2/signingCert", { bodyLimit }, async (req, reply) => {
+  const routeOpts = { bodyLimit, ...(opts.preHandler ? { preHandler: opts.preHandler } : {}) };
+  app.post("/api/v2/signingCert", routeOpts, async (req, reply) => {
     const issued = await service.createSigningCertificate(req.body);
     req.log.info({ identity: issued.principal.id, logIndex: issued.sct?.index }, "issued a certificate");
     return reply.code(201).type("application/json").send(signingCertificateJson(issued));

@@ -18,7 +18,7 @@ import {
   readSecretFile,
 } from "../../runtime/ca-store.js";
 import { readVariable } from "../../runtime/env.js";
-import { caRoutes, type ServicePlugin } from "../../services/index.js";
+import { caRoutes, forwardWrites, type SequencerLocator, type ServicePlugin } from "../../services/index.js";
 import type { CliIO } from "../io.js";
 
 export interface ServeCaFlags {
@@ -72,7 +72,9 @@ export interface ServedCa {
 export async function caServePlugin(
   io: CliIO,
   o: ServeCaFlags,
-): Promise<{ plugin: (node: LogNode) => ServicePlugin; info: ServedCa } | undefined> {
+): Promise<
+  { plugin: (node: LogNode, locateSequencer?: SequencerLocator) => ServicePlugin; info: ServedCa } | undefined
+> {
   if (o.ca === undefined) {
     if (o.oidcIssuers !== undefined || o.caPassphraseEnv !== undefined || o.caPassphraseFile !== undefined)
       throw cairnError("ERR_USAGE", "--oidc-issuers and --ca-passphrase-* go with --ca DIR");
@@ -86,14 +88,17 @@ export async function caServePlugin(
   const { ct } = await describeCaDirectory(dir);
   return {
     info: { ctLogID: ct.logId, issuers: issuers.map((i) => i.issuerUrl) },
-    plugin: (node) =>
+    plugin: (node, locateSequencer) =>
       caRoutes(
         caServiceFrom(loaded, {
           issuers,
-          // The CT log records into this server's log: durable before any SCT is signed. On a
-          // server that is not the sequencer the append is refused and the CA answers 503 (retry).
+          // The CT log records into this server's log: durable before any SCT is signed.
           log: sequencerCertificateLog({ submit: (leaf) => node.appendLeaf(leaf) }),
         }),
+        // Servers sharing one database: certificate requests go to the sequencer (its CT log can
+        // append, and its replay guard and rate limits see every request); when it cannot be
+        // reached the CA answers 503 with Retry-After.
+        { preHandler: forwardWrites(node, locateSequencer) },
       ),
   };
 }

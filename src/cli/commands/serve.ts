@@ -96,7 +96,7 @@ export function registerServe(program: Command, io: CliIO): void {
       plugins: [
         logRoutes(node, { locateSequencer }),
         rekorRoutes(node, { locateSequencer, openWrites: o.openRekor === true }),
-        ...(ca ? [ca.plugin(node)] : []),
+        ...(ca ? [ca.plugin(node, locateSequencer)] : []),
       ],
       auth: o.dev ? { mode: "none" } : { mode: "bearer", tokenHashes },
       bodyLimit,
