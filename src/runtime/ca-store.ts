@@ -7,7 +7,7 @@ import { createHash, createPublicKey, generateKeyPairSync } from "node:crypto";
 import { isAbsolute, join } from "node:path";
 import { type Clock, systemClock } from "../core/clock.js";
 import { toPem } from "../core/encoding.js";
-import { cairnError } from "../core/errors.js";
+import { CairnError, cairnError } from "../core/errors.js";
 import { isJsonObject, parseJson } from "../core/json.js";
 import { parsePrivateKey } from "../core/keys.js";
 import { keySigner, type Signer } from "../core/signer.js";
@@ -23,10 +23,12 @@ import {
   type IssuingCa,
   type OidcIssuerConfig,
   OidcVerifier,
+  parseIssuerConfigs,
   type RateLimitOptions,
   type TokenReuse,
   x509,
 } from "../engines/ca/index.js";
+import { readDescription } from "./documents.js";
 import { readFileRequired, writeFileAtomic } from "./fs.js";
 import { httpFetcher } from "./http.js";
 import { loadSigner } from "./keyfiles.js";
@@ -280,4 +282,43 @@ export function caServiceFrom(loaded: LoadedCa, setup: CaServiceSetup): CaServic
     ...(setup.rateLimit ? { rateLimit: setup.rateLimit } : {}),
     ...(setup.tokenReuse ? { tokenReuse: setup.tokenReuse } : {}),
   });
+}
+
+/** Largest issuer configuration or passphrase file read. */
+const MAX_CONFIG_BYTES = 1024 * 1024;
+
+/**
+ * Reads the trusted OIDC issuers of a CA server from a file: JSON (`.json`) or YAML, either a list
+ * of issuers or `{issuers: [...]}` (the fields of docs/ca.md). Errors name the file and the field
+ * (`issuers[0].audience`); the codes are ERR_FIELD_INVALID, ERR_JSON_*, ERR_YAML_MALFORMED,
+ * ERR_NOT_FOUND.
+ */
+export async function readIssuerConfigFile(path: string): Promise<OidcIssuerConfig[]> {
+  const size = (await readFileRequired(path, "OIDC issuer configuration")).length;
+  if (size > MAX_CONFIG_BYTES)
+    throw cairnError("ERR_JSON_TOO_LARGE", "the issuer configuration is too large", { file: path });
+  const doc = await readDescription(path);
+  const list = isJsonObject(doc) && "issuers" in doc ? doc.issuers : doc;
+  try {
+    const issuers = parseIssuerConfigs(list);
+    if (issuers.length === 0)
+      throw cairnError("ERR_FIELD_INVALID", "name at least one trusted issuer", { field: "issuers" });
+    return issuers;
+  } catch (e) {
+    throw e instanceof CairnError ? e.inFile(path) : e;
+  }
+}
+
+/**
+ * Reads a secret (a key passphrase) from a file: its first line, without the line ending. An
+ * empty secret is refused (ERR_USAGE): CA keys are never used unencrypted. The secret is never
+ * part of an error message.
+ */
+export async function readSecretFile(path: string, what = "passphrase file"): Promise<string> {
+  const bytes = await readFileRequired(path, what);
+  if (bytes.length > MAX_CONFIG_BYTES)
+    throw cairnError("ERR_USAGE", `the ${what} is too large`, { file: path });
+  const secret = bytes.toString("utf8").split(/\r?\n/, 1)[0] ?? "";
+  if (secret === "") throw cairnError("ERR_USAGE", `the ${what} is empty`, { file: path });
+  return secret;
 }

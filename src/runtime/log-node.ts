@@ -4,8 +4,14 @@
 // store databases (SQLite files in the directory, or one PostgreSQL database); and the sequencer
 // election: the process that takes the log's sequencer lock writes, the others serve reads and
 // try again every `retryMs` (a SIGKILLed holder's lock is released by the kernel or the server).
-import { createPrivateKey, generateKeyPairSync, type KeyObject, randomBytes } from "node:crypto";
-import { mkdir } from "node:fs/promises";
+import {
+  createPrivateKey,
+  createPublicKey,
+  generateKeyPairSync,
+  type KeyObject,
+  randomBytes,
+} from "node:crypto";
+import { mkdir, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { CairnError, cairnError } from "../core/errors.js";
 import { isJsonObject, parseJson } from "../core/json.js";
@@ -59,7 +65,9 @@ export async function openDataDir(
     origin = opts.origin ?? DEFAULT_ORIGIN;
     if (!isValidKeyName(origin))
       throw cairnError("ERR_USAGE", `the origin ${JSON.stringify(origin)} has spaces or "+"`);
-    await writeFileAtomic(f.settings, `${JSON.stringify({ origin }, null, 2)}\n`);
+    // createdAt: the start of the log key's validity in trusted roots (cairn trust root --serve-data).
+    const createdAt = new Date(Math.floor(Date.now() / 1000) * 1000 - 1000).toISOString();
+    await writeFileAtomic(f.settings, `${JSON.stringify({ origin, createdAt }, null, 2)}\n`);
   } else if (opts.origin !== undefined && opts.origin !== origin) {
     throw cairnError("ERR_USAGE", `this log's origin is ${JSON.stringify(origin)}; it cannot change`);
   }
@@ -112,6 +120,41 @@ async function loadOrCreateKey(path: string): Promise<KeyObject> {
   const { privateKey } = generateKeyPairSync("ed25519");
   await writeFileAtomic(path, privateKey.export({ type: "pkcs8", format: "pem" }) as string, 0o600);
   return privateKey;
+}
+
+/** The public side of a data directory, for trusted roots: origin, log key and since when it signs. */
+export interface DataDirIdentity {
+  origin: string;
+  publicKey: KeyObject;
+  /** log.json's createdAt; for a directory made before it was recorded, the key file's mtime. */
+  createdAt: Date;
+}
+
+/** Reads a data directory's origin and log key without opening its databases. */
+export async function describeDataDir(dir: string): Promise<DataDirIdentity> {
+  const f = dataFiles(dir);
+  const bytes = await readFileIfExists(f.settings);
+  if (!bytes)
+    throw cairnError("ERR_NOT_FOUND", "not a cairn serve data directory (no log.json)", { file: f.settings });
+  const o = parseJson(bytes, f.settings, { maxBytes: 64 * 1024, maxDepth: 4 });
+  if (!isJsonObject(o) || typeof o.origin !== "string")
+    throw cairnError("ERR_FIELD_INVALID", "log.json needs an origin string", {
+      file: f.settings,
+      field: "origin",
+    });
+  const keyBytes = await readFileIfExists(f.key);
+  if (!keyBytes) throw cairnError("ERR_NOT_FOUND", "the data directory has no log key", { file: f.key });
+  let publicKey: KeyObject;
+  try {
+    publicKey = createPublicKey(createPrivateKey({ key: keyBytes, format: "pem" }));
+  } catch (e) {
+    throw cairnError("ERR_KEY_INVALID", "not a PEM private key", { file: f.key }, { cause: e });
+  }
+  let createdAt = typeof o.createdAt === "string" ? new Date(o.createdAt) : undefined;
+  if (createdAt === undefined || Number.isNaN(createdAt.getTime())) {
+    createdAt = new Date(Math.floor((await stat(f.key)).mtimeMs / 1000) * 1000 - 1000);
+  }
+  return { origin: o.origin, publicKey, createdAt };
 }
 
 /** The SHA-256 hashes (hex) of the write tokens: one per line in DIR/tokens; empty when none. */

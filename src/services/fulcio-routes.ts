@@ -3,7 +3,13 @@
 // /api/v2/signingCert, GET /api/v2/trustBundle, GET /api/v2/configuration, over the CA engine.
 // Routes and limits only: the engine decides. Errors are RFC 9457 problem details carrying
 // cairn's stable code; the status follows Fulcio's (400 bad request, 401 bad token, 429 limited).
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
+import type {
+  FastifyError,
+  FastifyInstance,
+  FastifyReply,
+  FastifyRequest,
+  preHandlerHookHandler,
+} from "fastify";
 import { asCairnError, type CairnError, type ErrorCode } from "../core/errors.js";
 import {
   type CaService,
@@ -12,11 +18,17 @@ import {
   signingCertificateJson,
   trustBundleJson,
 } from "../engines/ca/index.js";
+import type { ServicePlugin } from "./server.js";
 
 export interface FulcioRoutesOptions {
   service: CaService;
   /** Largest request body, bytes (default MAX_REQUEST_BYTES, 64 KiB). */
   bodyLimit?: number;
+  /**
+   * Runs before a certificate request (cairn serve: `forwardWrites`, so a server that is not the
+   * log's sequencer passes the request to the one that is, whose CT log can append).
+   */
+  preHandler?: preHandlerHookHandler;
 }
 
 const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
@@ -101,7 +113,8 @@ export async function fulcioRoutes(app: FastifyInstance, opts: FulcioRoutesOptio
   app.setErrorHandler((err, req, reply) => sendProblem(reply, err, req));
 
   // fulcio.proto CreateSigningCertificate: "post: /api/v2/signingCert", answered 201 Created.
-  app.post("/api/v2/signingCert", { bodyLimit }, async (req, reply) => {
+  const routeOpts = { bodyLimit, ...(opts.preHandler ? { preHandler: opts.preHandler } : {}) };
+  app.post("/api/v2/signingCert", routeOpts, async (req, reply) => {
     const issued = await service.createSigningCertificate(req.body);
     req.log.info({ identity: issued.principal.id, logIndex: issued.sct?.index }, "issued a certificate");
     return reply.code(201).type("application/json").send(signingCertificateJson(issued));
@@ -123,4 +136,18 @@ export async function fulcioRoutes(app: FastifyInstance, opts: FulcioRoutesOptio
       })),
     }),
   );
+}
+
+/**
+ * The Fulcio v2 routes as a `buildServer` plugin, beside the log's: `cairn serve --ca DIR`. The
+ * Fulcio plugin is registered encapsulated, so its error handler (Fulcio's statuses) answers only
+ * its routes. Certificate requests carry their own credential (the ID token): no bearer token.
+ */
+export function caRoutes(service: CaService, opts: Omit<FulcioRoutesOptions, "service"> = {}): ServicePlugin {
+  return {
+    name: "ca",
+    async register(app: FastifyInstance) {
+      await app.register(fulcioRoutes, { ...opts, service });
+    },
+  };
 }

@@ -19,15 +19,25 @@ export const MAX_INDEX_RESULTS = 1000;
 
 export const REKOR_PREFIX = "/api/v1";
 
+export interface RekorRoutesOptions extends LogRoutesOptions {
+  /**
+   * Accept createLogEntry without a bearer token (`cairn serve --open-rekor`). Sigstore clients
+   * (sigstore-js, cosign) send none; Rekor's public instance takes writes from anyone, since every
+   * entry's signature is verified before it is logged. cairn's own write API still needs a token.
+   */
+  openWrites?: boolean;
+}
+
 /** The Rekor plugin for one LogNode. */
-export function rekorRoutes(node: LogNode, opts: LogRoutesOptions = {}): ServicePlugin {
+export function rekorRoutes(node: LogNode, opts: RekorRoutesOptions = {}): ServicePlugin {
   // Rekor's treeID is an int64 as a decimal string: derived from the logID so it is stable.
   const treeId = (node.logId.readBigUInt64BE(0) & 0x7fffffffffffffffn).toString();
   const entryJson = (e: LogEntryView) => ({ [e.leafHash.toString("hex")]: node.rekorEntry(e) });
   return {
     name: "rekor",
     register(app: FastifyInstance, ctx: ServiceContext) {
-      const write = [ctx.requireWriter, forwardWrites(node, opts.locateSequencer)];
+      const forward = forwardWrites(node, opts.locateSequencer);
+      const write = opts.openWrites ? [forward] : [ctx.requireWriter, forward];
       app.post(`${REKOR_PREFIX}/log/entries`, { preHandler: write }, async (req, reply) => {
         const r = await node.submitRekor(req.body);
         const location = `${REKOR_PREFIX}/log/entries/${r.uuid}`;

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // cairn sign-blob | attest-blob | verify-blob | verify-blob-attestation: Sigstore bundles (v0.3
-// written, v0.1-v0.3 read) with cosign's flag names. Signing logs through the local log in
-// --log-dir until the Rekor API client lands; verification is offline against --trusted-root.
+// written, v0.1-v0.3 read) with cosign's flag names. Signing logs through a Rekor v1 API
+// (--rekor-url) or the local log in --log-dir, with a key or keyless (an ephemeral key certified by
+// a Fulcio v2 API for an OIDC token); verification is offline against --trusted-root.
 
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
@@ -12,12 +13,15 @@ import { hashFile } from "../../core/digest.js";
 import { fromHex, parsePemBlocks } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
+import { generateKey } from "../../core/keys.js";
+import { keySigner } from "../../core/signer.js";
 import {
   type ArtifactInput,
   type IdentityPolicy,
   type Matcher,
   signBlob,
   signDsse,
+  type TransparencyLogPort,
   type VerifiedBundle,
   verifyBundle,
 } from "../../engines/sigstore/index.js";
@@ -30,12 +34,16 @@ import {
 import { readFileRequired, writeFileAtomic } from "../../runtime/fs.js";
 import { loadPublicKeyFile, loadSigner } from "../../runtime/keyfiles.js";
 import { openLocalLog } from "../../runtime/sigstore-log.js";
+import { fulcioCertificate, rekorHttpLog } from "../../runtime/sigstore-remote.js";
 import { type CliIO, write } from "../io.js";
 import { passphraseFrom, signerRef } from "./key.js";
 
 interface SignOpts {
   bundle: string;
   key?: string;
+  fulcioUrl?: string;
+  rekorUrl?: string;
+  identityToken?: string;
   certificate?: string;
   logDir: string;
   logUrl?: string;
@@ -51,15 +59,31 @@ function signOptions(c: Command): Command {
     .option("--log-dir <dir>", "the local transparency log (created when new)", ".cairn/log")
     .option("--log-url <url>", "the base URL a new local log is known by (its trusted-root entry)")
     .option("--passphrase-env <NAME>", "the private key's passphrase is in this environment variable")
+    .option("--fulcio-url <url>", "keyless: get a certificate for an ephemeral key from this Fulcio v2 API")
+    .option("--identity-token <token>", "keyless: the OIDC ID token (or a file holding it) for --fulcio-url")
+    .option("--rekor-url <url>", "log in this Rekor v1 API instead of the local log (token: CAIRN_TOKEN)")
     .option("--json", "print the result as JSON");
 }
 
+/** --identity-token: the token itself, or (as cosign takes it) a file holding it. */
+async function identityToken(io: CliIO, v: string): Promise<string> {
+  if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(v)) return v;
+  return (await readFileRequired(resolve(io.cwd, v), "identity token file")).toString("utf8").trim();
+}
+
 async function signer(io: CliIO, o: SignOpts) {
+  if (o.fulcioUrl !== undefined || o.identityToken !== undefined) {
+    // Keyless: an ephemeral key that lives only in this process, certified for the token's identity.
+    if (o.key || o.certificate)
+      throw cairnError("ERR_USAGE", "keyless signing (--fulcio-url) takes no --key or --certificate");
+    if (o.fulcioUrl === undefined || o.identityToken === undefined)
+      throw cairnError("ERR_USAGE", "keyless signing needs --fulcio-url and --identity-token");
+    const s = keySigner(generateKey("ecdsa", { curve: "P-256" }));
+    const token = await identityToken(io, o.identityToken);
+    return { signer: s, certificate: await fulcioCertificate({ url: o.fulcioUrl, token, signer: s }) };
+  }
   if (!o.key) {
-    throw cairnError(
-      "ERR_USAGE",
-      "give --key: keyless signing needs cairn's certificate authority, which comes next",
-    );
+    throw cairnError("ERR_USAGE", "give --key, or --fulcio-url and --identity-token for keyless signing");
   }
   const s = await loadSigner(signerRef(io, o.key), passphraseFrom(io, o.passphraseEnv));
   let certificate: Buffer | undefined;
@@ -73,11 +97,11 @@ async function signer(io: CliIO, o: SignOpts) {
   return certificate ? { signer: s, certificate } : { signer: s };
 }
 
-async function withLog<T>(
-  io: CliIO,
-  o: SignOpts,
-  fn: (log: Awaited<ReturnType<typeof openLocalLog>>["log"]) => Promise<T>,
-): Promise<T> {
+async function withLog<T>(io: CliIO, o: SignOpts, fn: (log: TransparencyLogPort) => Promise<T>): Promise<T> {
+  if (o.rekorUrl !== undefined)
+    return fn(
+      rekorHttpLog({ url: o.rekorUrl, ...(io.env.token !== undefined ? { token: io.env.token } : {}) }),
+    );
   const l = await openLocalLog(resolve(io.cwd, o.logDir), o.logUrl);
   try {
     return await fn(l.log);

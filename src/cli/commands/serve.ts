@@ -8,8 +8,9 @@ import { LogNode } from "../../engines/lognode/index.js";
 import { createToken, dataFiles, openDataDir, readTokenHashes, runElection } from "../../runtime/log-node.js";
 import { buildServer, DEFAULT_BODY_LIMIT, logRoutes, rekorRoutes, tokenHash } from "../../services/index.js";
 import { type CliIO, write } from "../io.js";
+import { caServeOptions, caServePlugin, type ServeCaFlags } from "./serve-ca.js";
 
-interface ServeFlags {
+interface ServeFlags extends ServeCaFlags {
   listen: string;
   data?: string;
   database?: string;
@@ -38,7 +39,7 @@ export function parseListen(v: string): { host: string; port: number } {
 }
 
 export function registerServe(program: Command, io: CliIO): void {
-  program
+  const cmd = program
     .command("serve")
     .description("serve the transparency log, attestation search and the Rekor v1 API over HTTP")
     .option("--listen <host:port>", "address to listen on (port 0: any free port)", "127.0.0.1:3000")
@@ -50,97 +51,101 @@ export function registerServe(program: Command, io: CliIO): void {
     .option("--body-limit <bytes>", "largest request body", String(DEFAULT_BODY_LIMIT))
     .option("--batch-size <n>", "entries per sequenced batch (default 256)")
     .option("--batch-delay-ms <ms>", "longest wait for a batch to fill (default 25)")
-    .option("--json", "print the listening address and log identity as JSON")
-    .action(async (o: ServeFlags) => {
-      if (o.data === undefined) throw cairnError("ERR_USAGE", "--data DIR is required");
-      const dir = resolve(io.cwd, o.data);
-      if (o.newToken) {
-        write(io.stdout, await createToken(dir, tokenHash));
-        return;
-      }
-      const { host, port } = parseListen(o.listen);
-      const bodyLimit = intFlag(o.bodyLimit, "--body-limit");
-      const opened = await openDataDir(dir, {
-        ...(o.origin !== undefined ? { origin: o.origin } : {}),
-        ...(o.database !== undefined ? { database: o.database } : {}),
-      });
-      const files = dataFiles(dir);
-      let tokenHashes: string[] = [];
-      if (!o.dev) {
-        tokenHashes = await readTokenHashes(dir);
-        if (tokenHashes.length === 0) {
-          // First start: one token, readable only by the owner; its hash is what the server keeps.
-          const token = await createToken(dir, tokenHash);
-          await writeFile(files.initialToken, `${token}\n`, { mode: 0o600 });
-          tokenHashes = await readTokenHashes(dir);
-          io.stderr.write(
-            `cairn: a first write token is in ${files.initialToken} (move it somewhere safe)\n`,
-          );
-        }
-      }
-      const node = new LogNode({
-        storage: opened.storage,
-        key: opened.key,
-        origin: opened.origin,
-        searchIndex: opened.searchIndex,
-        maxEnvelopeBytes: bodyLimit,
-        sequencer: {
-          ...(o.batchSize !== undefined ? { maxBatchSize: intFlag(o.batchSize, "--batch-size") } : {}),
-          ...(o.batchDelayMs !== undefined
-            ? { maxBatchDelayMs: intFlag(o.batchDelayMs, "--batch-delay-ms", 0) }
-            : {}),
-        },
-      });
-      const locateSequencer = () => opened.storage.sequencerUrl();
-      const app = await buildServer({
-        plugins: [logRoutes(node, { locateSequencer }), rekorRoutes(node, { locateSequencer })],
-        auth: o.dev ? { mode: "none" } : { mode: "bearer", tokenHashes },
-        bodyLimit,
-      });
-      const stop = new AbortController();
-      let firstRole: () => void = () => {};
-      const roleKnown = new Promise<void>((res) => {
-        firstRole = res;
-      });
-      // The address is known once listening; a takeover later advertises it too.
-      let address: string | undefined;
-      const advertise = async () => {
-        if (address !== undefined && node.isSequencer) await opened.storage.advertiseSequencer(address);
-      };
-      const election = runElection(opened.storage, node, stop.signal, (role, err) => {
-        app.log.info(
-          { role, code: err?.code },
-          role === "sequencer" ? "this process is the sequencer" : "following another sequencer",
-        );
-        advertise().catch((e) => app.log.error({ code: e?.code }, "could not advertise the sequencer"));
-        firstRole();
-      });
-      await roleKnown;
-      // Not secret: what clients pin to verify checkpoints and entries.
-      await writeFile(`${dir}/log.vkey`, `${node.vkey}\n`);
-      await writeFile(`${dir}/log-public.pem`, node.publicKeyPem);
-      address = await app.listen({ host, port });
-      await advertise();
-      const info = {
-        url: address,
-        origin: node.origin,
-        vkey: node.vkey,
-        logID: node.logId.toString("hex"),
-        auth: o.dev ? "none" : "bearer",
-        sequencer: node.isSequencer,
-      };
-      if (o.json) write(io.stdout, JSON.stringify(info));
-      else write(io.stdout, `cairn: serving ${node.origin} on ${address}${o.dev ? " (dev: no auth)" : ""}`);
-      await new Promise<void>((res) => {
-        const done = () => res();
-        process.once("SIGINT", done);
-        process.once("SIGTERM", done);
-      });
-      // Stop taking requests, write what waits, release the lock, close the databases.
-      await app.close();
-      stop.abort();
-      await election;
-      await node.close();
-      await opened.close();
+    .option("--json", "print the listening address and log identity as JSON");
+  caServeOptions(cmd).action(async (o: ServeFlags) => {
+    if (o.data === undefined) throw cairnError("ERR_USAGE", "--data DIR is required");
+    const dir = resolve(io.cwd, o.data);
+    if (o.newToken) {
+      write(io.stdout, await createToken(dir, tokenHash));
+      return;
+    }
+    const { host, port } = parseListen(o.listen);
+    const bodyLimit = intFlag(o.bodyLimit, "--body-limit");
+    const ca = await caServePlugin(io, o);
+    const opened = await openDataDir(dir, {
+      ...(o.origin !== undefined ? { origin: o.origin } : {}),
+      ...(o.database !== undefined ? { database: o.database } : {}),
     });
+    const files = dataFiles(dir);
+    let tokenHashes: string[] = [];
+    if (!o.dev) {
+      tokenHashes = await readTokenHashes(dir);
+      if (tokenHashes.length === 0) {
+        // First start: one token, readable only by the owner; its hash is what the server keeps.
+        const token = await createToken(dir, tokenHash);
+        await writeFile(files.initialToken, `${token}\n`, { mode: 0o600 });
+        tokenHashes = await readTokenHashes(dir);
+        io.stderr.write(`cairn: a first write token is in ${files.initialToken} (move it somewhere safe)\n`);
+      }
+    }
+    const node = new LogNode({
+      storage: opened.storage,
+      key: opened.key,
+      origin: opened.origin,
+      searchIndex: opened.searchIndex,
+      maxEnvelopeBytes: bodyLimit,
+      sequencer: {
+        ...(o.batchSize !== undefined ? { maxBatchSize: intFlag(o.batchSize, "--batch-size") } : {}),
+        ...(o.batchDelayMs !== undefined
+          ? { maxBatchDelayMs: intFlag(o.batchDelayMs, "--batch-delay-ms", 0) }
+          : {}),
+      },
+    });
+    const locateSequencer = () => opened.storage.sequencerUrl();
+    const app = await buildServer({
+      plugins: [
+        logRoutes(node, { locateSequencer }),
+        rekorRoutes(node, { locateSequencer, openWrites: o.openRekor === true }),
+        ...(ca ? [ca.plugin(node, locateSequencer)] : []),
+      ],
+      auth: o.dev ? { mode: "none" } : { mode: "bearer", tokenHashes },
+      bodyLimit,
+    });
+    const stop = new AbortController();
+    let firstRole: () => void = () => {};
+    const roleKnown = new Promise<void>((res) => {
+      firstRole = res;
+    });
+    // The address is known once listening; a takeover later advertises it too.
+    let address: string | undefined;
+    const advertise = async () => {
+      if (address !== undefined && node.isSequencer) await opened.storage.advertiseSequencer(address);
+    };
+    const election = runElection(opened.storage, node, stop.signal, (role, err) => {
+      app.log.info(
+        { role, code: err?.code },
+        role === "sequencer" ? "this process is the sequencer" : "following another sequencer",
+      );
+      advertise().catch((e) => app.log.error({ code: e?.code }, "could not advertise the sequencer"));
+      firstRole();
+    });
+    await roleKnown;
+    // Not secret: what clients pin to verify checkpoints and entries.
+    await writeFile(`${dir}/log.vkey`, `${node.vkey}\n`);
+    await writeFile(`${dir}/log-public.pem`, node.publicKeyPem);
+    address = await app.listen({ host, port });
+    await advertise();
+    const info = {
+      url: address,
+      origin: node.origin,
+      vkey: node.vkey,
+      logID: node.logId.toString("hex"),
+      auth: o.dev ? "none" : "bearer",
+      sequencer: node.isSequencer,
+      ...(ca ? { ca: ca.info } : {}),
+    };
+    if (o.json) write(io.stdout, JSON.stringify(info));
+    else write(io.stdout, `cairn: serving ${node.origin} on ${address}${o.dev ? " (dev: no auth)" : ""}`);
+    await new Promise<void>((res) => {
+      const done = () => res();
+      process.once("SIGINT", done);
+      process.once("SIGTERM", done);
+    });
+    // Stop taking requests, write what waits, release the lock, close the databases.
+    await app.close();
+    stop.abort();
+    await election;
+    await node.close();
+    await opened.close();
+  });
 }

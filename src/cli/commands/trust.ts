@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // cairn trust root: build the trusted_root.json that Sigstore verifiers (cairn's, sigstore-js,
 // cosign) use to check cairn's bundles: the local log's key, other log and CT log keys, CA and
-// timestamp authority chains, each valid from --valid-from.
+// timestamp authority chains, each valid from --valid-from. `--serve-data` and `--ca-dir` read
+// them straight from a `cairn serve` data directory and a `cairn ca init` directory.
 import { createPublicKey, type KeyObject } from "node:crypto";
 import { resolve } from "node:path";
 import type { Command } from "commander";
@@ -9,7 +10,9 @@ import { parsePemBlocks } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
 import { type AuthoritySpec, buildTrustedRoot, type LogKeySpec } from "../../engines/sigstore/index.js";
 import { serializeTrustedRoot } from "../../formats/sigstore/index.js";
+import { describeCaDirectory } from "../../runtime/ca-store.js";
 import { readFileRequired, writeFileAtomic } from "../../runtime/fs.js";
+import { describeDataDir } from "../../runtime/log-node.js";
 import { localLogKeys } from "../../runtime/sigstore-log.js";
 import { type CliIO, write } from "../io.js";
 
@@ -22,6 +25,9 @@ interface RootOpts {
   ctlog: string[];
   ca: string[];
   tsa: string[];
+  serveData: string[];
+  caDir: string[];
+  caUrl?: string;
   validFrom?: string;
   json?: boolean;
 }
@@ -60,6 +66,22 @@ export function registerTrust(program: Command, io: CliIO): void {
     .description("build trusted_root.json for cairn's log, CT logs, CA and timestamp authorities")
     .requiredOption("-o, --output <file>", "where to write trusted_root.json")
     .option("--log-dir <dir>", "a local transparency log (cairn sign-blob --log-dir) to trust", collect, [])
+    .option(
+      "--serve-data <dir>",
+      "a cairn serve data directory: its log key, valid from the log's creation, at https://ORIGIN",
+      collect,
+      [],
+    )
+    .option(
+      "--ca-dir <dir>",
+      "a cairn CA directory: every intermediate's chain with its validity, and the CT log key",
+      collect,
+      [],
+    )
+    .option(
+      "--ca-url <url>",
+      "the URL the --ca-dir CA and its CT log are known by (default https://ORIGIN's host)",
+    )
     .option("--tlog <url=key.pem>", "a transparency log: base URL and PEM public key", collect, [])
     .option(
       "--ctlog <url=key.pem>",
@@ -100,7 +122,39 @@ export function registerTrust(program: Command, io: CliIO): void {
         const [url, file] = pair(v, "tlog");
         tlogs.push({ baseUrl: url, publicKey: await pemKey(io, file), validity });
       }
+      let host = "cairn.local";
+      for (const dir of o.serveData) {
+        const d = await describeDataDir(resolve(io.cwd, dir));
+        host = d.origin.split("/")[0]!;
+        // Sigstore verifiers look for the checkpoint's key name (the origin) in the log's baseUrl.
+        tlogs.push({
+          baseUrl: `https://${d.origin}`,
+          publicKey: d.publicKey,
+          validity: o.validFrom ? validity : { start: d.createdAt },
+        });
+      }
       const ctlogs: LogKeySpec[] = [];
+      const caSpecs: AuthoritySpec[] = [];
+      const caUrl = o.caUrl ?? `https://${host}`;
+      for (const dir of o.caDir) {
+        const d = await describeCaDirectory(resolve(io.cwd, dir));
+        // One authority per intermediate, valid while it is: certificates issued before a
+        // rotation keep verifying against the chain that issued them.
+        for (const c of d.chains) {
+          caSpecs.push({
+            uri: caUrl,
+            chain: c.certificates.flatMap((p) => parsePemBlocks(p).map((b) => b.der)),
+            validity: o.validFrom ? validity : { start: new Date(c.notBefore), end: new Date(c.notAfter) },
+          });
+        }
+        // The CT key was made with the CA: valid from its first certificate.
+        const since = d.chains.map((c) => new Date(c.notBefore).getTime());
+        ctlogs.push({
+          baseUrl: `${caUrl.replace(/\/$/, "")}/ct`,
+          publicKey: createPublicKey(d.ct.publicKey),
+          validity: o.validFrom || since.length === 0 ? validity : { start: new Date(Math.min(...since)) },
+        });
+      }
       for (const v of o.ctlog) {
         const [url, file] = pair(v, "ctlog");
         ctlogs.push({ baseUrl: url, publicKey: await pemKey(io, file), validity });
@@ -118,7 +172,7 @@ export function registerTrust(program: Command, io: CliIO): void {
       const root = buildTrustedRoot({
         tlogs,
         ctlogs,
-        certificateAuthorities: await authorities(o.ca, "ca"),
+        certificateAuthorities: [...caSpecs, ...(await authorities(o.ca, "ca"))],
         timestampAuthorities: await authorities(o.tsa, "tsa"),
       });
       await writeFileAtomic(resolve(io.cwd, o.output), `${serializeTrustedRoot(root, 2)}\n`);

@@ -290,6 +290,18 @@ export class LogNode {
     };
   }
 
+  /**
+   * Appends a leaf another engine built and checked itself: the CA's CT log records RFC 6962 3.4
+   * MerkleTreeLeaf bytes here (engines/ca `CertificateLogPort`), so certificates and signatures
+   * share one log. Resolves once durable; a repeated leaf returns the existing index. Throws
+   * ERR_TLOG_SEQUENCER_LOCKED on a process that is not the sequencer.
+   */
+  async appendLeaf(leaf: Uint8Array): Promise<{ index: number; duplicate: boolean }> {
+    const r = await this.writer().submit(leaf);
+    this.dirty = true;
+    return { index: r.index, duplicate: r.duplicate };
+  }
+
   /** Builds the Rekor LogEntry of an entry view (body, SET, proof in hex). */
   rekorEntry(v: LogEntryView): RekorLogEntry {
     return {
