@@ -75,6 +75,17 @@ const MIGRATIONS: Record<Dialect, string[]>[] = [
          primary key (signer, log_index))`,
     ],
   },
+  // Version 2: reading one envelope's keys by log index (get) must not scan the key tables.
+  {
+    sqlite: [
+      "create index if not exists store_subjects_log_index on store_subjects (log_index)",
+      "create index if not exists store_signers_log_index on store_signers (log_index)",
+    ],
+    postgres: [
+      "create index if not exists store_subjects_log_index on store_subjects (log_index)",
+      "create index if not exists store_signers_log_index on store_signers (log_index)",
+    ],
+  },
 ];
 
 const MIGRATE_KEY = createHash("sha256")
