@@ -13,6 +13,7 @@
 
 // revoke: trusted roots and revocation lists
 import { createHash } from "node:crypto";
+import { parsePemBlocks } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import { type PublicKey, parsePublicKey } from "../../core/keys.js";
@@ -23,6 +24,7 @@ import {
   REVOCATIONS_MAX_BYTES,
   type Revocation,
   type RevocationList,
+  type RevokedSubject,
   revokedError,
   serializeRevocations,
 } from "../../formats/revocation/index.js";
@@ -312,4 +314,76 @@ export async function fetchLayoutKeys(
   );
   if (r) throw revokedError(r, "a layout key");
   return keys;
+}
+
+/** The kinds `revokedSubjectOf` takes: `key` and `certificate` name a file, the others a value. */
+export const REVOKE_KINDS = [
+  "key",
+  "certificate",
+  "identity",
+  "spiffe-id",
+  "spiffe-id-regexp",
+  "keyid",
+  "spki-sha256",
+  "certificate-sha256",
+] as const;
+
+/**
+ * What `KIND=VALUE` revokes: `key` (a public key's text, PEM or securesystemslib JSON: by its SPKI
+ * hash, which also matches it as a layout key or a CA key), `certificate` (PEM or DER: by its
+ * SHA-256), `identity` (a SAN, from `issuer` or any), a SPIFFE ID or pattern, or a hash or key id
+ * given as is. Throws ERR_USAGE for an unknown kind, ERR_REVOCATION_INVALID for a bad value.
+ */
+export function revokedSubjectOf(
+  kind: string,
+  value: string,
+  o: { material?: Uint8Array; issuer?: string } = {},
+): RevokedSubject {
+  const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+  let s: RevokedSubject;
+  switch (kind) {
+    case "key": {
+      const k = parsePublicKey(Buffer.from(o.material ?? []).toString("utf8"), value);
+      s = { kind: "spki_sha256", sha256: sha(k.key.export({ type: "spki", format: "der" })) };
+      break;
+    }
+    case "certificate": {
+      const m = Buffer.from(o.material ?? []);
+      const pem = parsePemBlocks(m.toString("latin1")).find((b) => b.label === "CERTIFICATE");
+      s = { kind: "certificate_sha256", sha256: sha(pem ? pem.der : m) };
+      break;
+    }
+    case "identity":
+      s = { kind: "identity", san: value, ...(o.issuer !== undefined ? { issuer: o.issuer } : {}) };
+      break;
+    case "spiffe-id":
+      s = { kind: "spiffe_id", exact: value };
+      break;
+    case "spiffe-id-regexp":
+      s = { kind: "spiffe_id_regexp", regexp: value };
+      break;
+    case "keyid":
+      s = { kind: "keyid", keyid: value.toLowerCase() };
+      break;
+    case "spki-sha256":
+      s = { kind: "spki_sha256", sha256: value.toLowerCase() };
+      break;
+    case "certificate-sha256":
+      s = { kind: "certificate_sha256", sha256: value.toLowerCase() };
+      break;
+    default:
+      throw cairnError(
+        "ERR_USAGE",
+        `revoke what? ${JSON.stringify(kind)} is not one of ${REVOKE_KINDS.join(", ")}`,
+      );
+  }
+  if (o.issuer !== undefined && s.kind !== "identity")
+    throw cairnError("ERR_USAGE", "an issuer goes with an identity revocation only");
+  // Checked as a published list would be (a bad hash or pattern is refused before publishing).
+  parseRevocations(
+    serializeRevocations({
+      revocations: [{ id: "check", reason: "check", effective: new Date(0), scope: "all", subject: s }],
+    }),
+  );
+  return s;
 }
