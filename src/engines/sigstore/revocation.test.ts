@@ -22,6 +22,7 @@ import {
   sigstoreWorld,
   TEST_ISSUER,
   TEST_LOG_URL,
+  timestampResponse,
 } from "../../testing/sigstore-ca.js";
 import { MemoryLogStorage, Sequencer } from "../tlog/index.js";
 import { LocalRekorLog } from "./local-log.js";
@@ -135,6 +136,25 @@ describe("revocation in bundle verification", () => {
     verifyBundle(b, opts);
     const revocations = revoke({ kind: "spiffe_id_regexp", regexp: "spiffe://cairn\\.test/ns/ci/.*" });
     refuses(() => verifyBundle(b, { ...opts, revocations }), "ERR_IDENTITY_REVOKED");
+  });
+
+  it("an RFC 3161 token proves the time too; every proven time must predate the revocation", () => {
+    const revocations = revoke({ kind: "spki_sha256", sha256: keySpki });
+    const stamped = (at: Date, keepPromise: boolean) => {
+      const j = JSON.parse(JSON.stringify(bundleToJson(keyNew)));
+      if (!keepPromise) delete j.verificationMaterial.tlogEntries[0].inclusionPromise;
+      const sig = Buffer.from(j.messageSignature.signature, "base64");
+      j.verificationMaterial.timestampVerificationData = {
+        rfc3161Timestamps: [{ signedTimestamp: timestampResponse(w.tsa, sig, at).toString("base64") }],
+      };
+      return parseBundle(j);
+    };
+    // Only the authority's time, before the effective time: accepted.
+    verifyBundle(stamped(BEFORE, false), { ...keyOpts, revocations });
+    // Only the authority's time, after it: refused.
+    refuses(() => verifyBundle(stamped(AFTER, false), { ...keyOpts, revocations }), "ERR_KEY_REVOKED");
+    // The authority says before, the log's promise says after: refused (every proven time counts).
+    refuses(() => verifyBundle(stamped(BEFORE, true), { ...keyOpts, revocations }), "ERR_KEY_REVOKED");
   });
 
   it("a bundle whose time is not proven (no promise, no RFC 3161 token) is refused by a matching revocation", () => {
