@@ -208,6 +208,34 @@ describe("rotation and revocation through the TUF trust repository (docs/trust.m
     assert.equal((await verify("new-cert.sigstore.json", "cert", ["--trusted-root", "root-2.json"])).code, 0);
   });
 
+  it("a revoked layout key: cairn verify refuses the layout after the next update (exit 11)", async () => {
+    await ok(["key", "generate", "owner"]);
+    writeFileSync(join(t.dir, "layout.yaml"), "expires: 30d\nsteps: []\n");
+    await ok(["layout", "create", "layout.yaml", "--key", "owner", "--output", "root.layout"]);
+    await ok(
+      ["tuf", "trust", "trust-repo", "--kind", "layout-key", "--item", "owner=owner.pub"].concat([
+        "--valid-until",
+        "2099-01-01",
+      ]),
+    );
+    await publish();
+    const verifyLayout = () => cairn(["verify", "-l", "root.layout", ...tuf()], t.dir);
+    assert.equal((await verifyLayout()).code, 0);
+    const effective = iso(Math.floor(Date.now() / 1000) - 60);
+    await ok(
+      ["tuf", "trust", "trust-repo", "--revoke", "key=owner.pub", "--effective", effective].concat([
+        "--reason",
+        "laptop stolen",
+        "--id",
+        "owner-leak",
+      ]),
+    );
+    await publish();
+    const r = await verifyLayout();
+    assert.equal(r.code, 11, r.stderr);
+    assert.match(r.stderr, /ERR_KEY_REVOKED/);
+  });
+
   it("an unreachable trust repository is a transport error (exit 14), never a pass", async () => {
     const r = await cairn(
       [
