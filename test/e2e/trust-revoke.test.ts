@@ -6,7 +6,8 @@
 // effective time; the verifier's TUF client refreshes; what was signed before still verifies,
 // what the revoked key signed after is refused (exit 11, ERR_KEY_REVOKED), and what the old CA or
 // old log key made after their end is refused (exit 10). An unreachable repository is exit 14.
-// The certificates come from the test CA of src/testing, as in sign-blob.test.ts.
+// The certificates come from cairn's CA (`cairn ca init`, `cairn ca rotate`), issued through its
+// engine (the Fulcio API needs an OIDC issuer: test/interop covers that path).
 import assert from "node:assert/strict";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
@@ -14,9 +15,11 @@ import type { AddressInfo } from "node:net";
 import { join, normalize, sep } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { systemClock } from "../../src/core/clock.js";
 import { toPem } from "../../src/core/encoding.js";
 import { parsePublicKey } from "../../src/core/keys.js";
-import { ecPair, issueLeaf, makeTestCa, type TestCa } from "../../src/testing/sigstore-ca.js";
+import { CertificateAuthority, CtLog, spkiOf } from "../../src/engines/ca/index.js";
+import { loadCaDirectory } from "../../src/runtime/ca-store.js";
 import { type CliResult, cairn, tempDir } from "./cli.js";
 
 const LOG_URL = "https://log.example.com";
@@ -28,8 +31,9 @@ describe("rotation and revocation through the TUF trust repository (docs/trust.m
   const out = join(t.dir, "out");
   let server: Server;
   let base: string;
+  const PASSPHRASE = "a long test passphrase";
   const ok = async (args: string[]): Promise<CliResult> => {
-    const r = await cairn(args, t.dir);
+    const r = await cairn(args, t.dir, { CAIRN_KEY_PASSPHRASE: PASSPHRASE });
     assert.equal(r.code, 0, `cairn ${args.join(" ")}\n${r.stderr}`);
     return r;
   };
@@ -78,20 +82,31 @@ describe("rotation and revocation through the TUF trust repository (docs/trust.m
     await ok(["tuf", "refresh", "trust-repo"]);
     await ok(["tuf", "publish", "trust-repo", "out"]);
   };
-  let ca1: TestCa;
-  let ca2: TestCa;
-  const ct = ecPair();
-  const leaf = (ca: TestCa, file: string) => {
-    const pub = parsePublicKey(readFileSync(join(t.dir, "signer.pub"), "utf8"));
-    const der = issueLeaf(ca, pub.key.export({ type: "spki", format: "der" }), {
-      email: "dev@example.com",
-      issuer: ISSUER,
-      ctlog: ct,
-    });
-    writeFileSync(join(t.dir, file), toPem("CERTIFICATE", der));
+  /** Issues a certificate for signer.pub from cairn's CA in `myca`; writes it and its CA chain. */
+  const issue = async (leafFile: string, chainFile: string) => {
+    const loaded = await loadCaDirectory(join(t.dir, "myca"), PASSPHRASE);
+    const ct = new CtLog(loaded.ctSigner, { append: async () => ({ index: 0 }) }, systemClock);
+    const ca = new CertificateAuthority({ issuers: loaded.issuers, clock: systemClock, ctLog: ct });
+    const key = parsePublicKey(readFileSync(join(t.dir, "signer.pub"), "utf8")).key;
+    const got = await ca.issue(
+      { key, spki: spkiOf(key), kind: "ecdsa-p256" },
+      {
+        san: { email: "dev@example.com" },
+        spiffe: false,
+        challenge: "",
+        id: leafFile,
+        extensions: { issuer: ISSUER },
+      },
+    );
+    writeFileSync(join(t.dir, leafFile), toPem("CERTIFICATE", got.certificate));
+    writeFileSync(
+      join(t.dir, chainFile),
+      got.chain
+        .slice(1)
+        .map((c) => toPem("CERTIFICATE", c))
+        .join(""),
+    );
   };
-  const chain = (ca: TestCa, file: string) =>
-    writeFileSync(join(t.dir, file), toPem("CERTIFICATE", ca.interCert) + toPem("CERTIFICATE", ca.rootCert));
 
   before(async () => {
     server = createServer((req, res) => {
@@ -109,13 +124,11 @@ describe("rotation and revocation through the TUF trust repository (docs/trust.m
     writeFileSync(join(t.dir, "release.tar.gz"), "release bytes\n");
     for (const k of ["root", "targets", "online"]) await ok(["key", "generate", k]);
     await ok(["key", "generate", "signer", "--type", "ecdsa"]);
-    writeFileSync(join(t.dir, "ct.pub"), ct.publicKey.export({ type: "spki", format: "pem" }) as string);
-    ca1 = makeTestCa("example one");
-    ca2 = makeTestCa("example two");
-    chain(ca1, "ca1.pem");
-    chain(ca2, "ca2.pem");
-    leaf(ca1, "signer-ca1.crt");
-    leaf(ca2, "signer-ca2.crt");
+    // cairn's CA: a certificate from its first intermediate, then a rotation and one from the new.
+    await ok(["ca", "init", "myca", "--org", "example"]);
+    await issue("signer-ca1.crt", "ca1.pem");
+    await ok(["ca", "rotate", "myca"]);
+    await issue("signer-ca2.crt", "ca2.pem");
   });
 
   after(async () => {
@@ -136,7 +149,7 @@ describe("rotation and revocation through the TUF trust repository (docs/trust.m
     );
     await sign("old-key.sigstore.json", "log1");
     await sign("old-cert.sigstore.json", "log1", "signer-ca1.crt");
-    const common = ["--ctlog", "https://ct.example.com=ct.pub", "--valid-from", "2020-01-01T00:00:00Z"];
+    const common = ["--ctlog", "https://ct.example.com=myca/ct.pub", "--valid-from", "2020-01-01T00:00:00Z"];
     await ok([
       "trust",
       "root",
