@@ -4,8 +4,10 @@
 // to (never silently replaced); an unreachable, expired or rolled-back repository is refused
 // (never a pass); layout keys named by a revocation effective by now are refused.
 import assert from "node:assert/strict";
+import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
-import { cairnError } from "../../core/errors.js";
+import { toPem } from "../../core/encoding.js";
+import { CairnError, cairnError } from "../../core/errors.js";
 import { exportKeyFiles, generateKey, type PrivateKey } from "../../core/keys.js";
 import { keySigner, type Signer } from "../../core/signer.js";
 import type { Revocation } from "../../formats/revocation/index.js";
@@ -23,6 +25,7 @@ import {
   publishRevocations,
   publishTrust,
   publishTrustedRoot,
+  revokedSubjectOf,
   TRUSTED_ROOT_TARGET,
 } from "./trust.js";
 
@@ -184,5 +187,70 @@ describe("trusted root and revocations through TUF", () => {
     // Tomorrow, the owner key's revocation is in effect.
     const tomorrow = new Date(Date.now() + DAY + 60_000);
     await rejectsWith(fetchLayoutKeys(client(), tomorrow), "ERR_KEY_REVOKED");
+  });
+});
+
+describe("revocation subjects from the command line's KIND=VALUE", () => {
+  const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+  const codeOf = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (e) {
+      assert.ok(e instanceof CairnError, String(e));
+      return e.code;
+    }
+    return "none";
+  };
+
+  it("names a key by its SPKI hash (PEM or securesystemslib JSON alike), a certificate by its DER hash", () => {
+    const k = generateKey("ecdsa");
+    const spki = sha(k.public.key.export({ type: "spki", format: "der" }));
+    const files = exportKeyFiles(k);
+    for (const text of [files.publicText, k.public.key.export({ type: "spki", format: "pem" }) as string]) {
+      assert.deepEqual(revokedSubjectOf("key", "k.pub", { material: Buffer.from(text) }), {
+        kind: "spki_sha256",
+        sha256: spki,
+      });
+    }
+    const der = Buffer.from("30030201", "hex");
+    const want = { kind: "certificate_sha256", sha256: sha(der) };
+    assert.deepEqual(
+      revokedSubjectOf("certificate", "c.pem", { material: Buffer.from(toPem("CERTIFICATE", der)) }),
+      want,
+    );
+    assert.deepEqual(revokedSubjectOf("certificate", "c.der", { material: der }), want);
+    assert.deepEqual(revokedSubjectOf("identity", "dev@example.com", { issuer: "https://i" }), {
+      kind: "identity",
+      san: "dev@example.com",
+      issuer: "https://i",
+    });
+    assert.deepEqual(revokedSubjectOf("keyid", "AB".repeat(32)), { kind: "keyid", keyid: "ab".repeat(32) });
+  });
+
+  it("refuses unknown kinds and misplaced issuers (usage) and bad values (the list's own checks)", () => {
+    assert.equal(
+      codeOf(() => revokedSubjectOf("password", "x")),
+      "ERR_USAGE",
+    );
+    assert.equal(
+      codeOf(() => revokedSubjectOf("keyid", "ab".repeat(32), { issuer: "https://i" })),
+      "ERR_USAGE",
+    );
+    assert.equal(
+      codeOf(() => revokedSubjectOf("keyid", "abc")),
+      "ERR_REVOCATION_INVALID",
+    );
+    assert.equal(
+      codeOf(() => revokedSubjectOf("spiffe-id", "https://x")),
+      "ERR_REVOCATION_INVALID",
+    );
+    assert.equal(
+      codeOf(() => revokedSubjectOf("spiffe-id-regexp", "(")),
+      "ERR_REVOCATION_INVALID",
+    );
+    assert.equal(
+      codeOf(() => revokedSubjectOf("key", "k.pub", { material: Buffer.from("junk") })),
+      "ERR_KEY_INVALID",
+    );
   });
 });
