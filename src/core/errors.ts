@@ -306,6 +306,19 @@ export const ERROR_CATALOG = {
     "format",
     "A SPIFFE ID breaks the SPIFFE ID spec (scheme, trust domain, path segments, length).",
   ],
+  // --- revoke: revocations of keys and identities (src/formats/revocation, issue 6 section 4) ---
+  ERR_REVOCATION_INVALID: [
+    "format",
+    "A revocation list (revocations.json) is malformed or has a field outside its domain.",
+  ],
+  ERR_KEY_REVOKED: [
+    "policy",
+    "The signature verifies but its key or certificate (signing key, leaf or CA certificate, layout key) was revoked at or before its proven signing time, or it has no proven time.",
+  ],
+  ERR_IDENTITY_REVOKED: [
+    "policy",
+    "The signature verifies but its signer's identity (SAN and issuer, or SPIFFE ID) was revoked at or before its proven signing time, or it has no proven time.",
+  ],
   ERR_NOT_FOUND: ["not-found", "A file, key or link that is needed does not exist."],
   ERR_IO: ["transport", "A file could not be read or written."],
   ERR_COMMAND_FAILED: ["transport", "A command could not be started."],

@@ -32,7 +32,8 @@ describe("Rekor v1 client parts", () => {
   test("proposed entries name the kind and carry the verifier PEM base64-encoded", () => {
     const h = rekorProposedEntry({
       kind: "hashedrekord",
-      sha256: Buffer.alloc(32, 1),
+      algorithm: "sha256",
+      digest: Buffer.alloc(32, 1),
       signature: Buffer.from("sig"),
       verifierPem: "-----BEGIN PUBLIC KEY-----\n",
     }) as {

@@ -34,7 +34,7 @@ export function rekorProposedEntry(p: ProposedEntry): Record<string, unknown> {
       apiVersion: "0.0.1",
       kind: "hashedrekord",
       spec: {
-        data: { hash: { algorithm: "sha256", value: Buffer.from(p.sha256).toString("hex") } },
+        data: { hash: { algorithm: p.algorithm, value: Buffer.from(p.digest).toString("hex") } },
         signature: { content: toBase64(p.signature), publicKey: { content: pem(p.verifierPem) } },
       },
     };

@@ -25,6 +25,9 @@ import {
   type VerifiedBundle,
   verifyBundle,
 } from "../../engines/sigstore/index.js";
+// revoke: the trusted root and revocations from a TUF trust repository (issue 6, section 4)
+import { fetchSigstoreTrust, TufClient } from "../../engines/tuf/index.js";
+import type { RevocationList } from "../../formats/revocation/index.js";
 import {
   type Bundle,
   parseBundleJson,
@@ -32,9 +35,11 @@ import {
   serializeBundle,
 } from "../../formats/sigstore/index.js";
 import { readFileRequired, writeFileAtomic } from "../../runtime/fs.js";
+import { httpFetcher } from "../../runtime/http.js";
 import { loadPublicKeyFile, loadSigner } from "../../runtime/keyfiles.js";
 import { openLocalLog } from "../../runtime/sigstore-log.js";
 import { fulcioCertificate, rekorHttpLog } from "../../runtime/sigstore-remote.js";
+import { directoryMetadataStore } from "../../runtime/tuf-store.js";
 import { type CliIO, write } from "../io.js";
 import { passphraseFrom, signerRef } from "./key.js";
 
@@ -160,6 +165,9 @@ interface VerifyOpts {
   bundle: string;
   key?: string;
   trustedRoot?: string;
+  trustMetadataDir?: string;
+  trustMetadataUrl?: string;
+  trustTargetsUrl?: string;
   certificateIdentity?: string;
   certificateIdentityRegexp?: string;
   certificateOidcIssuer?: string;
@@ -174,32 +182,41 @@ interface VerifyOpts {
 }
 
 function verifyOptions(c: Command): Command {
-  return c
-    .requiredOption("--bundle <file>", "the Sigstore bundle (v0.1, v0.2 or v0.3)")
-    .option(
-      "--trusted-root <file>",
-      "trusted_root.json naming the CAs, logs, CT logs and timestamp authorities",
-    )
-    .option("--key <file>", "public key (PEM or securesystemslib JSON), for bundles signed with a key")
-    .option("--certificate-identity <id>", "the expected signer: a SAN email or URI, exactly")
-    .option("--certificate-identity-regexp <re>", "the expected signer, as a regular expression (anchored)")
-    .option("--certificate-oidc-issuer <url>", "the expected OIDC issuer, exactly")
-    .option(
-      "--certificate-oidc-issuer-regexp <re>",
-      "the expected OIDC issuer, as a regular expression (anchored)",
-    )
-    .option("--certificate-spiffe-id <id>", "the expected SPIFFE ID (an X.509-SVID), exactly")
-    .option(
-      "--certificate-spiffe-id-regexp <re>",
-      "the expected SPIFFE ID, as a regular expression (anchored)",
-    )
-    .option("--certificate-github-workflow-repository <uri>", "CI claim: the source repository")
-    .option("--certificate-github-workflow-ref <ref>", "CI claim: the source repository ref")
-    .option(
-      "--certificate-github-workflow-name <re>",
-      "CI claim: the workflow (build signer URI), regular expression",
-    )
-    .option("--json", "print what was verified as JSON");
+  return (
+    c
+      .requiredOption("--bundle <file>", "the Sigstore bundle (v0.1, v0.2 or v0.3)")
+      .option(
+        "--trusted-root <file>",
+        "trusted_root.json naming the CAs, logs, CT logs and timestamp authorities",
+      )
+      // revoke: the same flags as cairn verify's layout keys from TUF
+      .option(
+        "--trust-metadata-dir <dir>",
+        "instead of --trusted-root: a TUF client directory (root.json trusted) whose repository publishes the trusted root and revocations",
+      )
+      .option("--trust-metadata-url <url>", "with --trust-metadata-dir: the repository's metadata URL")
+      .option("--trust-targets-url <url>", "with --trust-metadata-dir: the repository's targets URL")
+      .option("--key <file>", "public key (PEM or securesystemslib JSON), for bundles signed with a key")
+      .option("--certificate-identity <id>", "the expected signer: a SAN email or URI, exactly")
+      .option("--certificate-identity-regexp <re>", "the expected signer, as a regular expression (anchored)")
+      .option("--certificate-oidc-issuer <url>", "the expected OIDC issuer, exactly")
+      .option(
+        "--certificate-oidc-issuer-regexp <re>",
+        "the expected OIDC issuer, as a regular expression (anchored)",
+      )
+      .option("--certificate-spiffe-id <id>", "the expected SPIFFE ID (an X.509-SVID), exactly")
+      .option(
+        "--certificate-spiffe-id-regexp <re>",
+        "the expected SPIFFE ID, as a regular expression (anchored)",
+      )
+      .option("--certificate-github-workflow-repository <uri>", "CI claim: the source repository")
+      .option("--certificate-github-workflow-ref <ref>", "CI claim: the source repository ref")
+      .option(
+        "--certificate-github-workflow-name <re>",
+        "CI claim: the workflow (build signer URI), regular expression",
+      )
+      .option("--json", "print what was verified as JSON")
+  );
 }
 
 function matcher(exact: string | undefined, regexp: string | undefined, flag: string): Matcher | undefined {
@@ -227,10 +244,19 @@ function policyOf(o: VerifyOpts): IdentityPolicy | undefined {
 }
 
 async function verify(io: CliIO, arg: string, o: VerifyOpts): Promise<VerifiedBundle> {
-  if (!o.trustedRoot)
-    throw cairnError("ERR_USAGE", "give --trusted-root: cairn verifies bundles offline against it");
-  const rootPath = resolve(io.cwd, o.trustedRoot);
-  const trustedRoot = parseTrustedRootJson(await readFileRequired(rootPath, "trusted root"), rootPath);
+  if ((o.trustedRoot === undefined) === (o.trustMetadataDir === undefined))
+    throw cairnError(
+      "ERR_USAGE",
+      "give --trusted-root FILE or --trust-metadata-dir DIR (a TUF trust repository), not both",
+    );
+  let trustedRoot: ReturnType<typeof parseTrustedRootJson>;
+  let revocations: RevocationList | undefined;
+  if (o.trustedRoot !== undefined) {
+    const rootPath = resolve(io.cwd, o.trustedRoot);
+    trustedRoot = parseTrustedRootJson(await readFileRequired(rootPath, "trusted root"), rootPath);
+  } else {
+    ({ trustedRoot, revocations } = await fetchSigstoreTrust(trustClient(io, o)));
+  }
   const bundlePath = resolve(io.cwd, o.bundle);
   const bundle = parseBundleJson(await readFileRequired(bundlePath, "bundle"), bundlePath);
   const policy = policyOf(o);
@@ -254,9 +280,23 @@ async function verify(io: CliIO, arg: string, o: VerifyOpts): Promise<VerifiedBu
   const publicKey = o.key ? (await loadPublicKeyFile(resolve(io.cwd, o.key))).key : undefined;
   return verifyBundle(bundle, {
     trustedRoot,
+    ...(revocations ? { revocations } : {}),
     artifact,
     ...(publicKey ? { publicKey } : {}),
     ...(policy ? { policy } : {}),
+  });
+}
+
+/** A TUF client for the trust repository: refreshed before use, so rotations and revocations are seen. */
+function trustClient(io: CliIO, o: VerifyOpts): TufClient {
+  if (o.trustMetadataUrl === undefined || o.trustTargetsUrl === undefined) {
+    throw cairnError("ERR_USAGE", "--trust-metadata-dir needs --trust-metadata-url and --trust-targets-url");
+  }
+  return new TufClient({
+    metadataUrl: o.trustMetadataUrl,
+    targetBaseUrl: o.trustTargetsUrl,
+    store: directoryMetadataStore(resolve(io.cwd, o.trustMetadataDir!)),
+    fetcher: httpFetcher({ userAgent: "cairn-verify-blob" }),
   });
 }
 

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // cairn trust root: build the trusted_root.json that Sigstore verifiers (cairn's, sigstore-js,
 // cosign) use to check cairn's bundles: the local log's key, other log and CT log keys, CA and
-// timestamp authority chains, each valid from --valid-from. `--serve-data` and `--ca-dir` read
-// them straight from a `cairn serve` data directory and a `cairn ca init` directory.
-import { createPublicKey, type KeyObject } from "node:crypto";
+// timestamp authority chains, each valid from --valid-from (and, for a rotated-out key or chain,
+// until --valid-until). `--serve-data` and `--ca-dir` read them straight from a `cairn serve` data
+// directory and a `cairn ca init` directory.
+import { createPublicKey, type KeyObject, X509Certificate } from "node:crypto";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import { parsePemBlocks } from "../../core/encoding.js";
@@ -29,6 +30,7 @@ interface RootOpts {
   caDir: string[];
   caUrl?: string;
   validFrom?: string;
+  validUntil: string[];
   json?: boolean;
 }
 
@@ -57,6 +59,10 @@ async function pemChain(io: CliIO, file: string): Promise<Buffer[]> {
   if (certs.length === 0)
     throw cairnError("ERR_KEY_INVALID", "no PEM certificates in the file", { file: path });
   return certs;
+}
+
+function certStart(der: Uint8Array): Date {
+  return new Date(new X509Certificate(Buffer.from(der)).validFrom);
 }
 
 export function registerTrust(program: Command, io: CliIO): void {
@@ -105,22 +111,44 @@ export function registerTrust(program: Command, io: CliIO): void {
       "--valid-from <time>",
       "start of the validity of everything named (RFC 3339; default: now for keys, a local log's creation for --log-dir, the certificates' validity for authorities)",
     )
+    // revoke: rotation keeps the old key or chain with an end of validity (issue 6, section 4)
+    .option(
+      "--valid-until <source=time>",
+      "end the validity of one source (a --log-dir DIR, or the FILE of a --tlog/--ctlog/--ca/--tsa): it stays trusted for what was signed before (RFC 3339)",
+      collect,
+      [],
+    )
     .option("--json", "print a summary as JSON")
     .action(async (o: RootOpts) => {
       const start = o.validFrom ? new Date(o.validFrom) : new Date();
       if (Number.isNaN(start.getTime()))
         throw cairnError("ERR_USAGE", `--valid-from ${o.validFrom} is not a time`);
       const validity = { start };
+      const ends = new Map<string, Date>();
+      for (const v of o.validUntil) {
+        const [source, time] = pair(v, "valid-until");
+        const end = new Date(time);
+        if (Number.isNaN(end.getTime())) throw cairnError("ERR_USAGE", `--valid-until ${v}: not a time`);
+        ends.set(source, end);
+      }
+      const used = new Set<string>();
+      /** The validity of `source`, ended when --valid-until names it. */
+      const ending = <T extends { start: Date } | undefined>(source: string, v: T) => {
+        const end = ends.get(source);
+        if (end === undefined) return v;
+        used.add(source);
+        return { start: v?.start ?? new Date(0), end };
+      };
       const tlogs: LogKeySpec[] = [];
       for (const dir of o.logDir) {
         const { config, key } = await localLogKeys(resolve(io.cwd, dir));
         // A local log's key is valid from the log's creation unless --valid-from says otherwise.
         const from = o.validFrom ? validity : { start: new Date(config.createdAt) };
-        tlogs.push({ baseUrl: config.baseUrl, publicKey: createPublicKey(key), validity: from });
+        tlogs.push({ baseUrl: config.baseUrl, publicKey: createPublicKey(key), validity: ending(dir, from) });
       }
       for (const v of o.tlog) {
         const [url, file] = pair(v, "tlog");
-        tlogs.push({ baseUrl: url, publicKey: await pemKey(io, file), validity });
+        tlogs.push({ baseUrl: url, publicKey: await pemKey(io, file), validity: ending(file, validity) });
       }
       let host = "cairn.local";
       for (const dir of o.serveData) {
@@ -130,7 +158,7 @@ export function registerTrust(program: Command, io: CliIO): void {
         tlogs.push({
           baseUrl: `https://${d.origin}`,
           publicKey: d.publicKey,
-          validity: o.validFrom ? validity : { start: d.createdAt },
+          validity: ending(dir, o.validFrom ? validity : { start: d.createdAt }),
         });
       }
       const ctlogs: LogKeySpec[] = [];
@@ -157,7 +185,7 @@ export function registerTrust(program: Command, io: CliIO): void {
       }
       for (const v of o.ctlog) {
         const [url, file] = pair(v, "ctlog");
-        ctlogs.push({ baseUrl: url, publicKey: await pemKey(io, file), validity });
+        ctlogs.push({ baseUrl: url, publicKey: await pemKey(io, file), validity: ending(file, validity) });
       }
       const authorities = async (list: string[], flag: string): Promise<AuthoritySpec[]> => {
         const out: AuthoritySpec[] = [];
@@ -165,15 +193,22 @@ export function registerTrust(program: Command, io: CliIO): void {
           const [uri, file] = pair(v, flag);
           // An authority is valid from its certificates' validity unless --valid-from says otherwise.
           const chain = await pemChain(io, file);
-          out.push(o.validFrom ? { uri, chain, validity } : { uri, chain });
+          // Ended without --valid-from: from the first certificate's notBefore.
+          const own = o.validFrom ? validity : ends.has(file) ? { start: certStart(chain[0]!) } : undefined;
+          const range = ending(file, own);
+          out.push(range ? { uri, chain, validity: range } : { uri, chain });
         }
         return out;
       };
+      const certificateAuthorities = await authorities(o.ca, "ca");
+      const timestampAuthorities = await authorities(o.tsa, "tsa");
+      for (const source of ends.keys())
+        if (!used.has(source)) throw cairnError("ERR_USAGE", `--valid-until ${source}: no such source`);
       const root = buildTrustedRoot({
         tlogs,
         ctlogs,
-        certificateAuthorities: [...caSpecs, ...(await authorities(o.ca, "ca"))],
-        timestampAuthorities: await authorities(o.tsa, "tsa"),
+        certificateAuthorities: [...caSpecs, ...certificateAuthorities],
+        timestampAuthorities,
       });
       await writeFileAtomic(resolve(io.cwd, o.output), `${serializeTrustedRoot(root, 2)}\n`);
       const summary = {

@@ -13,8 +13,14 @@ import type { Signer } from "../../core/signer.js";
 import { initTrustedRoot, isTargetCurrent, TufClient } from "../../engines/tuf/index.js";
 import { type ExpiryConfig, type TargetInput, TufRepository } from "../../engines/tuf/repository.js";
 import {
+  publishRevocations,
   publishTrust,
+  publishTrustedRoot,
+  REVOCATIONS_TARGET,
+  REVOKE_KINDS,
+  revokedSubjectOf,
   TRUST_KINDS,
+  TRUSTED_ROOT_TARGET,
   type TrustItem,
   type TrustKind,
   trustBundlePath,
@@ -396,31 +402,55 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
   tuf
     .command("trust")
     .description(
-      "publish trust material (layout keys, CA roots, log keys) as the KIND bundle target, replacing the previous one",
+      "publish trust material: a KIND bundle (layout keys, CA roots, log keys) replacing the previous one, the Sigstore trusted root (--trusted-root), or a revocation (--revoke)",
     )
     .argument("<dir>", "the repository")
-    .requiredOption("--kind <kind>", `one of ${TRUST_KINDS.join(", ")}`)
-    .requiredOption(
-      "--item <name=file...>",
-      "NAME=FILE: each key or certificate trusted (all others are revoked)",
-    )
-    .requiredOption("--valid-until <date>", "end of the items' validity: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ")
+    .option("--kind <kind>", `one of ${TRUST_KINDS.join(", ")}`)
+    .option("--item <name=file...>", "NAME=FILE: each key or certificate trusted (all others are revoked)")
+    .option("--valid-until <date>", "end of the items' validity: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ")
     .option("--valid-from <date>", "start of the items' validity (default: from the start)")
+    // revoke: the Sigstore trusted root and revocations as targets (issue 6, section 4)
+    .option("--trusted-root <file>", "publish this trusted_root.json as cairn-trust/trusted_root.json")
+    .option(
+      "--revoke <kind=value>",
+      `add a revocation to cairn-trust/revocations.json: ${REVOKE_KINDS.join("|")}=FILE_OR_VALUE`,
+    )
+    .option("--issuer <url>", "with --revoke identity=SAN: only certificates from this OIDC issuer")
+    .option(
+      "--effective <time>",
+      "with --revoke: refused when signed at or after this time (YYYY-MM-DDTHH:MM:SSZ)",
+    )
+    .option("--reason <text>", "with --revoke: why (shown by verifiers that refuse)")
+    .option("--id <id>", "with --revoke: the revocation's name (default: KIND-EFFECTIVE)")
+    .option("--all", "with --revoke: refuse what was signed before the effective time too")
     .option("--role <name>", "the targets role that lists the bundle", "targets")
     .option("--key <key...>", "private key(s) of the role (default: from the config)")
     .action(
       async (
         dir: string,
         o: {
-          kind: string;
-          item: string[];
-          validUntil: string;
+          kind?: string;
+          item?: string[];
+          validUntil?: string;
           validFrom?: string;
+          trustedRoot?: string;
+          revoke?: string;
+          issuer?: string;
+          effective?: string;
+          reason?: string;
+          id?: string;
+          all?: boolean;
           role: string;
           key?: string[];
         },
       ) => {
-        if (!(TRUST_KINDS as readonly string[]).includes(o.kind))
+        const modes = [o.kind !== undefined, o.trustedRoot !== undefined, o.revoke !== undefined];
+        if (modes.filter(Boolean).length !== 1)
+          throw cairnError("ERR_USAGE", "give one of --kind (with --item), --trusted-root or --revoke");
+        if (o.trustedRoot !== undefined || o.revoke !== undefined) return trustRootOrRevoke(io, dir, o);
+        if (o.item === undefined || o.validUntil === undefined)
+          throw cairnError("ERR_USAGE", "--kind needs --item and --valid-until");
+        if (!(TRUST_KINDS as readonly string[]).includes(o.kind!))
           throw cairnError("ERR_USAGE", `--kind must be one of ${TRUST_KINDS.join(", ")}`);
         const date = (v: string, flag: string) => {
           const d = parseDateTime(/^\d{4}-\d{2}-\d{2}$/.test(v) ? `${v}T00:00:00Z` : v);
@@ -428,7 +458,7 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
             throw cairnError("ERR_USAGE", `${flag} must be YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ`);
           return d;
         };
-        const notAfter = date(o.validUntil, "--valid-until");
+        const notAfter = date(o.validUntil!, "--valid-until");
         const notBefore = o.validFrom === undefined ? undefined : date(o.validFrom, "--valid-from");
         const items: TrustItem[] = [];
         for (const it of o.item) {
@@ -725,4 +755,62 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
         ].join("\n"),
       );
     });
+}
+
+// revoke: cairn tuf trust --trusted-root FILE | --revoke KIND=VALUE (issue 6, section 4) -----------
+
+async function trustRootOrRevoke(
+  io: CliIO,
+  dir: string,
+  o: {
+    trustedRoot?: string;
+    revoke?: string;
+    issuer?: string;
+    effective?: string;
+    reason?: string;
+    id?: string;
+    all?: boolean;
+    role: string;
+    key?: string[];
+  },
+): Promise<void> {
+  const repo = repoAt(io, dir);
+  const sign = async () => signers(io, await targetsRefs(io, repo, o.role, o.key));
+  if (o.trustedRoot !== undefined) {
+    const bytes = await readFileRequired(resolve(io.cwd, o.trustedRoot), "trusted root");
+    await publishTrustedRoot(repo, bytes, await sign(), o.role);
+    write(
+      io.stdout,
+      `${TRUSTED_ROOT_TARGET}: ${o.trustedRoot}; run "cairn tuf refresh" then "cairn tuf publish"`,
+    );
+    return;
+  }
+  const spec = o.revoke!;
+  const eq = spec.indexOf("=");
+  if (eq <= 0) throw cairnError("ERR_USAGE", `--revoke "${spec}" must be KIND=FILE_OR_VALUE`);
+  const kind = spec.slice(0, eq);
+  const value = spec.slice(eq + 1);
+  if (o.effective === undefined || o.reason === undefined)
+    throw cairnError("ERR_USAGE", "--revoke needs --effective and --reason");
+  const effective = parseDateTime(o.effective);
+  if (effective === undefined) throw cairnError("ERR_USAGE", "--effective must be YYYY-MM-DDTHH:MM:SSZ");
+  const material =
+    kind === "key" || kind === "certificate"
+      ? await readFileRequired(resolve(io.cwd, value), kind === "key" ? "public key" : "certificate")
+      : undefined;
+  const subject = revokedSubjectOf(kind, value, {
+    ...(material ? { material } : {}),
+    ...(o.issuer !== undefined ? { issuer: o.issuer } : {}),
+  });
+  const id = o.id ?? `${kind}-${o.effective}`;
+  const list = await publishRevocations(
+    repo,
+    [{ id, reason: o.reason, effective, scope: o.all ? "all" : "signed-after", subject }],
+    await sign(),
+    o.role,
+  );
+  write(
+    io.stdout,
+    `${REVOCATIONS_TARGET}: revoked ${id} (${list.revocations.length} in all); run "cairn tuf refresh" then "cairn tuf publish"`,
+  );
 }

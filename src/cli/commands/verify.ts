@@ -5,10 +5,10 @@ import type { Command } from "commander";
 import { systemClock } from "../../core/clock.js";
 import { cairnError, exitCodeFor } from "../../core/errors.js";
 // tuf: trust distribution
-import { type PublicKey, parsePublicKey } from "../../core/keys.js";
+import type { PublicKey } from "../../core/keys.js";
 import { runInspection } from "../../engines/intoto/runlib.js";
 import { parseLayoutDocument, type VerifyReport, verifySupplyChain } from "../../engines/intoto/verify.js";
-import { fetchTrust, TufClient, trustBundlePath } from "../../engines/tuf/index.js";
+import { fetchLayoutKeys, TufClient } from "../../engines/tuf/index.js";
 import { readFileIfExists, readFileRequired } from "../../runtime/fs.js";
 import { httpFetcher } from "../../runtime/http.js";
 import { loadPublicKeyFile } from "../../runtime/keyfiles.js";
@@ -74,14 +74,19 @@ export function registerVerify(program: Command, io: CliIO): void {
           if (!KEY_TYPES.includes(t))
             throw cairnError("ERR_USAGE", `--key-types: "${t}" is not one of ${KEY_TYPES.join(", ")}`);
         }
+        const layoutPath = resolve(io.cwd, o.layout);
+        const layout = parseLayoutDocument(await readFileRequired(layoutPath, "layout"), o.layout);
+        // The key ids the layout claims signatures by (revoke: a revoked one refuses, fail closed).
+        const claimed =
+          layout.format === "metablock"
+            ? layout.metablock.signatures.map((x) => x.keyid)
+            : layout.envelope.signatures.map((x) => x.keyid ?? "");
         const keys =
           o.layoutKeys !== undefined
             ? await Promise.all(
                 o.layoutKeys.map((k, i) => loadPublicKeyFile(resolve(io.cwd, k), o.keyTypes?.[i])),
               )
-            : await trustedLayoutKeys(io, o);
-        const layoutPath = resolve(io.cwd, o.layout);
-        const layout = parseLayoutDocument(await readFileRequired(layoutPath, "layout"), o.layout);
+            : await trustedLayoutKeys(io, o, claimed);
         const report = await verifySupplyChain(
           {
             layout,
@@ -160,6 +165,7 @@ export function renderReport(io: CliIO, r: VerifyReport, layoutFile: string, ind
 async function trustedLayoutKeys(
   io: CliIO,
   o: { trustMetadataDir?: string; trustMetadataUrl?: string; trustTargetsUrl?: string },
+  signatureKeyids: string[],
 ): Promise<PublicKey[]> {
   if (o.trustMetadataUrl === undefined || o.trustTargetsUrl === undefined) {
     throw cairnError("ERR_USAGE", "--trust-metadata-dir needs --trust-metadata-url and --trust-targets-url");
@@ -170,8 +176,6 @@ async function trustedLayoutKeys(
     store: directoryMetadataStore(resolve(io.cwd, o.trustMetadataDir!)),
     fetcher: httpFetcher({ userAgent: "cairn-verify" }),
   });
-  const path = trustBundlePath("layout-key");
-  const items = await fetchTrust(client, "layout-key", systemClock.now());
-  if (items.length === 0) throw cairnError("ERR_TUF_TARGET_NOT_FOUND", `${path} lists no layout key`);
-  return items.map((i) => parsePublicKey(i.key, `${path}:${i.name}`));
+  // revoke: revocations apply to layout keys, and to any key id the layout claims a signature by.
+  return fetchLayoutKeys(client, systemClock.now(), signatureKeyids);
 }

@@ -17,6 +17,13 @@ import { parseJson } from "../../core/json.js";
 import { type PrehashAlgorithm, verifyPrehashed } from "../../core/prehashed.js";
 import { pae } from "../../formats/dsse/envelope.js";
 import { parseStatement, type Statement } from "../../formats/intoto/statement.js";
+// revoke: revocation lists (issue 6, section 4)
+import {
+  findRevocation,
+  type RevocationList,
+  revokedError,
+  type SignatureSubject,
+} from "../../formats/revocation/index.js";
 import {
   type Bundle,
   bundleLeafCertificate,
@@ -82,6 +89,11 @@ export interface BundleVerifyOptions {
   ctlogThreshold?: number;
   /** Verified timestamps needed (default 1): inclusion promises and RFC 3161 tokens. */
   timestampThreshold?: number;
+  /**
+   * Revoked keys, certificates and identities (issue 6, section 4): checked last, against the
+   * verified timestamps only; a match is ERR_KEY_REVOKED / ERR_IDENTITY_REVOKED (exit 11).
+   */
+  revocations?: RevocationList;
 }
 
 export interface VerifiedTimestamp {
@@ -272,8 +284,10 @@ export function verifyBundle(bundle: Bundle, opts: BundleVerifyOptions): Verifie
   }
 
   // (2) The signing key.
+  let chainUsed: CertificateInfo[] = [];
   if (leaf) {
-    const issuer = verifyChainAtAll(leaf, timestamps, root.certificateAuthorities);
+    const { issuer, chain: path } = verifyChainAtAll(leaf, timestamps, root.certificateAuthorities);
+    chainUsed = path;
     const scts = verifyScts(leaf, issuer, root.ctlogs);
     const ctThreshold = opts.ctlogThreshold ?? 1;
     if (scts < ctThreshold) {
@@ -305,6 +319,36 @@ export function verifyBundle(bundle: Bundle, opts: BundleVerifyOptions): Verifie
         publicKey: signingKey,
       }
     : { kind: "key", publicKey: signingKey };
+  // (6) Revocations, after everything verified: a revoked signer is a policy refusal that names
+  // the revocation. Only verified timestamps count as the time of signing (a bundle's own
+  // integratedTime without a promise is the signer's claim); with none, a match refuses.
+  if (opts.revocations) {
+    const spki = (k: KeyObject) =>
+      createHash("sha256")
+        .update(k.export({ type: "spki", format: "der" }))
+        .digest("hex");
+    const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+    const subject: SignatureSubject = {
+      spkiSha256: [signingKey, ...chainUsed.map((c) => c.publicKey)].map(spki),
+      certificateSha256: leaf ? [leaf.der, ...chainUsed.map((c) => c.der)].map(sha) : [],
+      ...(signer.kind === "certificate"
+        ? {
+            identity: {
+              sans: signer.identity.sans,
+              issuer: signer.identity.issuer,
+              spiffeId: signer.identity.spiffeId,
+            },
+          }
+        : {}),
+    };
+    const r = findRevocation(
+      opts.revocations,
+      subject,
+      timestamps.map((t) => t.time),
+    );
+    if (r)
+      throw revokedError(r, leaf ? "the signing certificate, its chain or its identity" : "the signing key");
+  }
   return {
     version,
     signer,
@@ -467,7 +511,7 @@ function verifyChainAtAll(
   leaf: CertificateInfo,
   times: VerifiedTimestamp[],
   cas: readonly CertificateAuthority[],
-): CertificateInfo {
+): { issuer: CertificateInfo; chain: CertificateInfo[] } {
   // RFC 5280 4.2.1.12 and Fulcio: the leaf signs code. (sigstore-js does not check this.)
   if (!leaf.extKeyUsage?.includes(OID.codeSigning)) {
     throw fail(
@@ -482,12 +526,23 @@ function verifyChainAtAll(
     );
   }
   let issuer: CertificateInfo | undefined;
-  for (const t of times) issuer = verifyChain(leaf, t.time, cas);
+  // Every CA certificate a verified path went through (revocations match any of them).
+  const used = new Set<CertificateInfo>();
+  for (const t of times) {
+    const path = verifyChain(leaf, t.time, cas);
+    issuer = path[0];
+    for (const c of path) used.add(c);
+  }
   if (!issuer) throw fail("ERR_SIGSTORE_CERTIFICATE_INVALID", "the certificate's signing time is not proven");
-  return issuer;
+  return { issuer, chain: [...used] };
 }
 
-function verifyChain(leaf: CertificateInfo, t: Date, cas: readonly CertificateAuthority[]): CertificateInfo {
+/** The trusted part of a verified path at `t`: the leaf's issuer first, up to the root. */
+function verifyChain(
+  leaf: CertificateInfo,
+  t: Date,
+  cas: readonly CertificateAuthority[],
+): CertificateInfo[] {
   let why = "no certificate authority of the trusted root was valid at the signing time";
   for (const ca of cas) {
     if (!validAt(ca.validFor, t)) continue;
@@ -499,7 +554,7 @@ function verifyChain(leaf: CertificateInfo, t: Date, cas: readonly CertificateAu
     }
     const path = [leaf, ...chain.slice(start)];
     const problem = checkPath(path, t);
-    if (problem === undefined) return chain[start]!;
+    if (problem === undefined) return chain.slice(start);
     why = problem;
   }
   throw fail("ERR_SIGSTORE_CERTIFICATE_INVALID", why);

@@ -536,6 +536,17 @@ export class TufRepository {
     return (await this.#load(role))?.bytes;
   }
 
+  /**
+   * The content of a target `role` lists (kept in the repository), or undefined when it does not
+   * list `path`. (revoke: read the current revocation list before adding to it.)
+   */
+  async targetContent(role: string, path: string): Promise<Uint8Array | undefined> {
+    const t = (await this.#load(role))?.md.signed as Targets | undefined;
+    const file = t?.targets[path];
+    const digest = file?.hashes.sha256?.toLowerCase();
+    return digest === undefined ? undefined : this.store.read(blobName(digest));
+  }
+
   /** Every targets role: "targets", then the delegated roles, preorder. */
   async targetsRoles(): Promise<string[]> {
     const out: string[] = [];

@@ -10,9 +10,25 @@
 // Its bytes are checked against the TUF-signed length and hashes before they are parsed (TUF 5.7),
 // so what it says is what the repository's targets keys signed. A bundle is bounded; an item
 // outside its validity period is not trusted; revoking is publishing a bundle without the item.
+
+// revoke: trusted roots and revocation lists
+import { createHash } from "node:crypto";
+import { parsePemBlocks } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
+import { type PublicKey, parsePublicKey } from "../../core/keys.js";
 import type { Signer } from "../../core/signer.js";
+import {
+  findRevocation,
+  parseRevocations,
+  REVOCATIONS_MAX_BYTES,
+  type Revocation,
+  type RevocationList,
+  type RevokedSubject,
+  revokedError,
+  serializeRevocations,
+} from "../../formats/revocation/index.js";
+import { parseTrustedRootJson, type TrustedRoot } from "../../formats/sigstore/trusted-root.js";
 import { fieldKey, formatDateTime, parseDateTime } from "../../formats/tuf/index.js";
 import type { TufClient } from "./client.js";
 import type { TufRepository } from "./repository.js";
@@ -168,4 +184,206 @@ export async function publishTrust(
     [{ path: trustBundlePath(kind), bytes: buildTrustBundle(kind, items) }],
     signers,
   );
+}
+
+// revoke: the Sigstore trusted root and the revocation list (issue 6, section 4) -----------------
+
+/** The target path of the Sigstore trusted root (CA certificates, log, CT and timestamp keys). */
+export const TRUSTED_ROOT_TARGET = "cairn-trust/trusted_root.json";
+/** The target path of the revocation list. */
+export const REVOCATIONS_TARGET = "cairn-trust/revocations.json";
+/** A trusted root is bounded like a trust bundle. */
+export const TRUSTED_ROOT_MAX_BYTES = TRUST_BUNDLE_MAX_BYTES;
+
+/**
+ * Publishes a Sigstore trusted root as `cairn-trust/trusted_root.json` of `role`, replacing the
+ * previous one. Its bytes are parsed first (ERR_SIGSTORE_TRUSTED_ROOT_INVALID): a broken root is
+ * never published.
+ */
+export async function publishTrustedRoot(
+  repo: TufRepository,
+  bytes: Uint8Array,
+  signers: readonly Signer[],
+  role = "targets",
+): Promise<TrustedRoot> {
+  if (bytes.length > TRUSTED_ROOT_MAX_BYTES)
+    throw cairnError("ERR_USAGE", `a trusted root is at most ${TRUSTED_ROOT_MAX_BYTES} bytes`);
+  const root = parseTrustedRootJson(bytes, TRUSTED_ROOT_TARGET);
+  await repo.addTargets(role, [{ path: TRUSTED_ROOT_TARGET, bytes }], signers);
+  return root;
+}
+
+/** The revocation list `role` lists now (empty when it lists none). */
+export async function currentRevocations(repo: TufRepository, role = "targets"): Promise<RevocationList> {
+  const bytes = await repo.targetContent(role, REVOCATIONS_TARGET);
+  return bytes === undefined ? { revocations: [] } : parseRevocations(bytes, REVOCATIONS_TARGET);
+}
+
+/**
+ * Adds revocations to the list `role` publishes (ids must be new: a revocation is never silently
+ * replaced) and signs the new list. Returns the whole list.
+ */
+export async function publishRevocations(
+  repo: TufRepository,
+  add: readonly Revocation[],
+  signers: readonly Signer[],
+  role = "targets",
+): Promise<RevocationList> {
+  const list = await currentRevocations(repo, role);
+  for (const r of add) {
+    if (list.revocations.some((x) => x.id === r.id))
+      throw cairnError("ERR_USAGE", `a revocation ${JSON.stringify(r.id)} is already published`);
+    list.revocations.push(r);
+  }
+  await repo.addTargets(role, [{ path: REVOCATIONS_TARGET, bytes: serializeRevocations(list) }], signers);
+  return list;
+}
+
+/** Downloads a target through the client, bounded, or undefined when no trusted role lists it. */
+async function fetchTarget(
+  client: TufClient,
+  path: string,
+  maxBytes: number,
+): Promise<Uint8Array | undefined> {
+  const info = await client.getTargetInfo(path);
+  if (info === undefined) return undefined;
+  if (info.file.length > maxBytes) {
+    throw cairnError("ERR_TUF_BOUND_EXCEEDED", `${path} is ${info.file.length} bytes`, {
+      field: fieldKey("signed.targets", path),
+    });
+  }
+  return client.downloadTarget(info);
+}
+
+/** What a verifier trusts, as the trust repository publishes it now. */
+export interface SigstoreTrust {
+  trustedRoot: TrustedRoot;
+  revocations: RevocationList;
+}
+
+/**
+ * Refreshes the client (TUF 5: a rotation or revocation published since the last run is seen
+ * now; an expired or rolled-back repository is refused) and returns the trusted root and the
+ * revocation list, each checked against its TUF-signed length and hashes before it is parsed.
+ * ERR_TUF_TARGET_NOT_FOUND when no trusted root is published; no revocation list is an empty
+ * one. Transport failures are the client's ERR_IO: never a pass.
+ */
+export async function fetchSigstoreTrust(client: TufClient): Promise<SigstoreTrust> {
+  await client.refresh();
+  const root = await fetchTarget(client, TRUSTED_ROOT_TARGET, TRUSTED_ROOT_MAX_BYTES);
+  if (root === undefined)
+    throw cairnError("ERR_TUF_TARGET_NOT_FOUND", `the trust repository publishes no ${TRUSTED_ROOT_TARGET}`);
+  return {
+    trustedRoot: parseTrustedRootJson(root, TRUSTED_ROOT_TARGET),
+    revocations: await fetchRevocations(client, false),
+  };
+}
+
+/** The published revocation list (refreshing first unless told not to); empty when none is published. */
+export async function fetchRevocations(client: TufClient, refresh = true): Promise<RevocationList> {
+  if (refresh) await client.refresh();
+  const bytes = await fetchTarget(client, REVOCATIONS_TARGET, REVOCATIONS_MAX_BYTES);
+  return bytes === undefined ? { revocations: [] } : parseRevocations(bytes, REVOCATIONS_TARGET);
+}
+
+/**
+ * The layout keys valid now, with the revocation list applied. A layout's signatures carry no
+ * proven time: the only bound on when they were made is `now` (they exist as we verify), so a
+ * revocation that names a layout key (by key id or SPKI hash) and is effective by `now` refuses
+ * (ERR_KEY_REVOKED, fail closed) whatever the layout says of itself: whether the key is still
+ * listed, or the layout carries a signature under its key id (`signatureKeyids`).
+ */
+export async function fetchLayoutKeys(
+  client: TufClient,
+  now: Date,
+  signatureKeyids: readonly string[] = [],
+): Promise<PublicKey[]> {
+  const path = trustBundlePath("layout-key");
+  const items = await fetchTrust(client, "layout-key", now);
+  if (items.length === 0) throw cairnError("ERR_TUF_TARGET_NOT_FOUND", `${path} lists no layout key`);
+  const keys = items.map((i) => parsePublicKey(i.key, `${path}:${i.name}`));
+  const revocations = await fetchRevocations(client, false);
+  const spki = (k: PublicKey) =>
+    createHash("sha256")
+      .update(k.key.export({ type: "spki", format: "der" }))
+      .digest("hex");
+  const r = findRevocation(
+    revocations,
+    { keyids: [...keys.map((k) => k.keyid), ...signatureKeyids], spkiSha256: keys.map(spki) },
+    [now],
+  );
+  if (r) throw revokedError(r, "a layout key");
+  return keys;
+}
+
+/** The kinds `revokedSubjectOf` takes: `key` and `certificate` name a file, the others a value. */
+export const REVOKE_KINDS = [
+  "key",
+  "certificate",
+  "identity",
+  "spiffe-id",
+  "spiffe-id-regexp",
+  "keyid",
+  "spki-sha256",
+  "certificate-sha256",
+] as const;
+
+/**
+ * What `KIND=VALUE` revokes: `key` (a public key's text, PEM or securesystemslib JSON: by its SPKI
+ * hash, which also matches it as a layout key or a CA key), `certificate` (PEM or DER: by its
+ * SHA-256), `identity` (a SAN, from `issuer` or any), a SPIFFE ID or pattern, or a hash or key id
+ * given as is. Throws ERR_USAGE for an unknown kind, ERR_REVOCATION_INVALID for a bad value.
+ */
+export function revokedSubjectOf(
+  kind: string,
+  value: string,
+  o: { material?: Uint8Array; issuer?: string } = {},
+): RevokedSubject {
+  const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+  let s: RevokedSubject;
+  switch (kind) {
+    case "key": {
+      const k = parsePublicKey(Buffer.from(o.material ?? []).toString("utf8"), value);
+      s = { kind: "spki_sha256", sha256: sha(k.key.export({ type: "spki", format: "der" })) };
+      break;
+    }
+    case "certificate": {
+      const m = Buffer.from(o.material ?? []);
+      const pem = parsePemBlocks(m.toString("latin1")).find((b) => b.label === "CERTIFICATE");
+      s = { kind: "certificate_sha256", sha256: sha(pem ? pem.der : m) };
+      break;
+    }
+    case "identity":
+      s = { kind: "identity", san: value, ...(o.issuer !== undefined ? { issuer: o.issuer } : {}) };
+      break;
+    case "spiffe-id":
+      s = { kind: "spiffe_id", exact: value };
+      break;
+    case "spiffe-id-regexp":
+      s = { kind: "spiffe_id_regexp", regexp: value };
+      break;
+    case "keyid":
+      s = { kind: "keyid", keyid: value.toLowerCase() };
+      break;
+    case "spki-sha256":
+      s = { kind: "spki_sha256", sha256: value.toLowerCase() };
+      break;
+    case "certificate-sha256":
+      s = { kind: "certificate_sha256", sha256: value.toLowerCase() };
+      break;
+    default:
+      throw cairnError(
+        "ERR_USAGE",
+        `revoke what? ${JSON.stringify(kind)} is not one of ${REVOKE_KINDS.join(", ")}`,
+      );
+  }
+  if (o.issuer !== undefined && s.kind !== "identity")
+    throw cairnError("ERR_USAGE", "an issuer goes with an identity revocation only");
+  // Checked as a published list would be (a bad hash or pattern is refused before publishing).
+  parseRevocations(
+    serializeRevocations({
+      revocations: [{ id: "check", reason: "check", effective: new Date(0), scope: "all", subject: s }],
+    }),
+  );
+  return s;
 }
