@@ -255,6 +255,9 @@ export class OciLayout {
       await flush(w);
       const digest = `${algorithm}:${await w.digest()}` as OciDigest;
       writer = undefined;
+      // The batch buffers are not needed while the blob is synced (several may be syncing).
+      buf = Buffer.alloc(0);
+      inFlight = undefined;
       const final = this.blobPath(digest);
       if (opts.size !== undefined && n !== opts.size) {
         throw cairnError("ERR_OCI_DIGEST_MISMATCH", `blob is ${n} bytes, expected ${opts.size}`, {
