@@ -3,14 +3,13 @@
 // the network costs three passes over its bytes: the socket read, SHA-256, and the copy into the
 // page cache. On the main thread the first two are serial; a worker thread that hashes and writes
 // each batch while the main thread reads the next one overlaps them (bench/ oci-copy, the pull
-// direction). The worker is one process-wide pool, started on first use and never keeping the
+// direction). The workers are one process-wide pool, started on first use and never keeping the
 // process alive when idle.
 //
 // Ownership: a buffer given to `write` belongs to the writer until the promise gives it back
 // (to the worker it is transferred, not copied); the caller fills another one meanwhile.
 import { createHash } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
-import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { cairnError } from "../core/errors.js";
 
@@ -139,11 +138,16 @@ let workers: HashWorker[] = [];
 let nextWorker = 0;
 let nextId = 0;
 
-/** Hashing threads at most: the main thread reads sockets, these hash and write. */
-export const MAX_HASH_WORKERS = 2;
+/**
+ * Hashing threads at most: the main thread reads sockets, these hash and write. One per blob
+ * transfer of a default copy (DEFAULT_COPY_CONCURRENCY), not one per core: a write the kernel
+ * holds back (dirty-page throttling while other processes fill the disk) then stalls one blob,
+ * not every blob sharing its thread (seen in bench/ on a loaded machine).
+ */
+export const MAX_HASH_WORKERS = 4;
 
 function pickWorker(): HashWorker {
-  const size = Math.max(1, Math.min(MAX_HASH_WORKERS, availableParallelism()));
+  const size = MAX_HASH_WORKERS;
   if (workers.length < size) workers.push(new HashWorker());
   const w = workers[nextWorker % workers.length]!;
   nextWorker++;
