@@ -42,6 +42,7 @@ import {
   verifyDigest,
 } from "../formats/oci/index.js";
 import { readFileIfExists, writeFileAtomic } from "./fs.js";
+import { type HashWriter, mainThreadHashWriter, workerHashWriter } from "./hash-writer.js";
 
 /** Largest index.json accepted (it grows by one entry, a few hundred bytes, per tag). */
 export const MAX_LAYOUT_INDEX_BYTES = 16 * 1024 * 1024;
@@ -110,14 +111,8 @@ async function exists(path: string): Promise<boolean> {
 
 /** Bytes gathered before one write of a streamed blob (small network chunks are batched). */
 export const BLOB_WRITE_BATCH_BYTES = 2 * 1024 * 1024;
-
-async function writeAll(fh: FileHandle, chunk: Uint8Array): Promise<void> {
-  let off = 0;
-  while (off < chunk.byteLength) {
-    const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off);
-    off += bytesWritten;
-  }
-}
+/** Blobs at least this large (or of unknown size) are hashed and written by a worker thread. */
+export const HASH_WORKER_MIN_BYTES = 8 * 1024 * 1024;
 
 async function* chunksOf(source: BlobSource): AsyncIterable<Uint8Array> {
   if (source instanceof Uint8Array) {
@@ -212,30 +207,29 @@ export class OciLayout {
     const tmp = join(this.dir, `.cairn-tmp-${randomBytes(8).toString("hex")}`);
     let fh: FileHandle | undefined;
     // Chunks are copied into one of two batch buffers of about BLOB_WRITE_BATCH_BYTES that only
-    // this function holds, hashed there (so what is hashed is exactly what is written, even if a
-    // source reuses its buffers), and each full buffer is written while the other is filled: two
-    // buffers for the whole blob, not one allocation per batch. Nothing is kept before the checks
-    // below pass.
+    // this function holds (so what is hashed is exactly what is written, even if a source reuses
+    // its buffers); each full buffer is hashed and written (by a worker thread for a large blob,
+    // see hash-writer.ts) while the other is filled. Nothing is kept before the checks below pass.
     const known = source instanceof Uint8Array ? source.byteLength : opts.size;
     const batchSize = Math.max(1, Math.min(BLOB_WRITE_BATCH_BYTES, known ?? BLOB_WRITE_BATCH_BYTES));
-    let buf: Buffer = Buffer.allocUnsafe(batchSize);
-    let spare: Buffer | undefined;
+    const offThread = known === undefined || known >= HASH_WORKER_MIN_BYTES;
+    let buf: Buffer = Buffer.allocUnsafeSlow(batchSize);
+    let inFlight: Promise<Buffer> | undefined;
     let used = 0;
-    let writing: Promise<void> = Promise.resolve();
-    const flush = async (file: FileHandle) => {
-      await writing;
+    let writer: HashWriter | undefined;
+    const flush = async (w: HashWriter) => {
       if (used === 0) return;
-      const full = buf;
-      writing = writeAll(file, full.subarray(0, used));
-      writing.catch(() => {}); // awaited later; not an unhandled rejection meanwhile
-      // The spare buffer's write (the one awaited above) is done: it can be filled again.
-      buf = spare ?? Buffer.allocUnsafe(batchSize);
-      spare = full;
+      const previous = inFlight;
+      inFlight = w.write(buf, used);
+      inFlight.catch(() => {}); // awaited later; not an unhandled rejection meanwhile
       used = 0;
+      // The buffer of the write before this one comes back to be filled again.
+      buf = previous === undefined ? Buffer.allocUnsafeSlow(batchSize) : await previous;
     };
     try {
       fh = await open(tmp, "wx", 0o644);
-      const hash = createHash(algorithm);
+      const w = offThread ? workerHashWriter(fh, algorithm) : mainThreadHashWriter(fh, algorithm);
+      writer = w;
       let n = 0;
       for await (const chunk of chunksOf(source)) {
         n += chunk.byteLength;
@@ -253,15 +247,17 @@ export class OciLayout {
         for (let off = 0; off < chunk.byteLength; ) {
           const take = Math.min(batchSize - used, chunk.byteLength - off);
           buf.set(chunk.subarray(off, off + take), used);
-          hash.update(buf.subarray(used, used + take));
           used += take;
           off += take;
-          if (used === batchSize) await flush(fh);
+          if (used === batchSize) await flush(w);
         }
       }
-      await flush(fh);
-      await writing;
-      const digest = `${algorithm}:${hash.digest("hex")}` as OciDigest;
+      await flush(w);
+      const digest = `${algorithm}:${await w.digest()}` as OciDigest;
+      writer = undefined;
+      // The batch buffers are not needed while the blob is synced (several may be syncing).
+      buf = Buffer.alloc(0);
+      inFlight = undefined;
       const final = this.blobPath(digest);
       if (opts.size !== undefined && n !== opts.size) {
         throw cairnError("ERR_OCI_DIGEST_MISMATCH", `blob is ${n} bytes, expected ${opts.size}`, {
@@ -281,7 +277,8 @@ export class OciLayout {
       await rename(tmp, final);
       return { digest, size: n };
     } catch (e) {
-      await writing.catch(() => {});
+      // No write may still be under way when the descriptor is closed (its number is reused).
+      await writer?.settle().catch(() => {});
       await fh?.close().catch(() => {});
       await unlink(tmp).catch(() => {});
       throw ioError(e, tmp, "write blob");

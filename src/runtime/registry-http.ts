@@ -185,7 +185,11 @@ export function registryHttp(opts: RegistryHttpOptions = {}): HttpPort {
           // Endless data: stop the moment the bound is passed. An error answer's body is only
           // informative: it is cut at the bound rather than refused.
           if (total > req.maxBytes) {
-            if (!success) return;
+            if (!success) {
+              const keep = r.value.byteLength - (total - req.maxBytes);
+              if (keep > 0) yield r.value.subarray(0, keep);
+              return;
+            }
             throw tooLarge(where, req.maxBytes);
           }
           yield r.value;

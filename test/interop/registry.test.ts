@@ -10,11 +10,13 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CairnError } from "../../src/core/errors.js";
 import {
+  copyImage,
   type HttpPort,
   parseImageReference,
   RegistryClient,
   referrersTag,
   registryErrorOf,
+  registryStore,
 } from "../../src/engines/oci/index.js";
 import {
   type Descriptor,
@@ -164,6 +166,29 @@ describe("registry client against docker-registry (anonymous)", () => {
     assert.equal(await c.mountBlob(dst, "cairn/src", digestOf(img.config)), true);
     assert.ok(await c.headBlob(dst, digestOf(img.config)));
     assert.equal(await c.mountBlob(dst, "cairn/src", digestOf("never pushed")), false);
+  });
+
+  it("copies between two repositories of the registry by mounting every blob, none sent", async () => {
+    const img = makeImage("copy-mount");
+    await pushImage(c, reg.host, "cairn/mount-src", "v1", img);
+    const src = registryStore(c, parseImageReference(`docker://${reg.host}/cairn/mount-src:v1`));
+    const dst = registryStore(c, parseImageReference(`docker://${reg.host}/cairn/mount-dst:v1`));
+    const how: string[] = [];
+    const r = await copyImage(src, dst, {
+      onProgress: (e) => {
+        if (e.kind === "done") how.push(e.how);
+      },
+    });
+    assert.equal(r.blobsMounted, 3);
+    assert.equal(r.blobsCopied, 0);
+    assert.deepEqual(how, ["mounted", "mounted", "mounted"]);
+    const back = await c.getManifest({ registry: reg.host, repository: "cairn/mount-dst", tag: "v1" });
+    assert.equal(back.digest, img.manifest.digest);
+    // With mounts off, the blobs are sent.
+    const sent = registryStore(c, parseImageReference(`docker://${reg.host}/cairn/mount-off:v1`));
+    const r2 = await copyImage(src, sent, { mount: false });
+    assert.equal(r2.blobsMounted, 0);
+    assert.equal(r2.blobsCopied, 3);
   });
 
   it("deletes a manifest and a blob", async () => {

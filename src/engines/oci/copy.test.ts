@@ -242,3 +242,72 @@ describe("copyImage checks every streamed blob exactly once", () => {
     assert.ok(!kept.includes(big.digest));
   });
 });
+
+describe("copyImage concurrency and progress", () => {
+  it("never has more transfers in flight than asked, and reports every blob's progress", async () => {
+    // An image of 6 layers (two above the in-memory threshold, streamed).
+    const layout = await OciLayout.init(join(tmp, "many"));
+    const layers = [];
+    for (let i = 0; i < 6; i++) {
+      const bytes = new Uint8Array(i < 2 ? 9 * 1024 * 1024 : 1000 + i).map((_, j) => (j * (i + 3)) & 0xff);
+      await layout.putBlob(bytes);
+      layers.push(descriptorOf(bytes, MEDIA_TYPE_OCI_LAYER));
+    }
+    const config = new TextEncoder().encode(JSON.stringify({ os: "linux", architecture: "amd64" }));
+    await layout.putBlob(config);
+    const m = newImageManifest({ config: descriptorOf(config, MEDIA_TYPE_OCI_CONFIG), layers });
+    await layout.putManifest(m.bytes, { tag: "many" });
+    const src = layoutStore(layout, `oci:${layout.dir}:many`, "many");
+    for (const concurrency of [1, 3]) {
+      const dstLayout = await OciLayout.init(join(tmp, `many-${concurrency}`));
+      const inner = layoutStore(dstLayout, `oci:${dstLayout.dir}:many`, "many");
+      let inFlight = 0;
+      let most = 0;
+      // A transfer is in flight from the put until its bytes are in (the fsync may overlap).
+      const dst: ImageStore = {
+        ...inner,
+        async putBlob(d, source, o = {}) {
+          most = Math.max(most, ++inFlight);
+          let done = false;
+          const finished = () => {
+            if (!done) inFlight--;
+            done = true;
+          };
+          try {
+            await inner.putBlob(d, source, {
+              ...o,
+              onReceived: () => {
+                finished();
+                o.onReceived?.();
+              },
+            });
+          } finally {
+            finished();
+          }
+        },
+      };
+      const events: string[] = [];
+      const bytes = new Map<string, number>();
+      const r = await copyImage(src, dst, {
+        concurrency,
+        onProgress: (e) => {
+          if (e.kind === "bytes") bytes.set(e.blob, e.done);
+          else events.push(`${e.kind} ${e.kind === "manifest" ? e.digest : e.blob}`);
+        },
+      });
+      assert.equal(r.blobsCopied, 7);
+      assert.ok(most <= concurrency, `${most} transfers at once with concurrency ${concurrency}`);
+      for (const d of [...layers, descriptorOf(config, MEDIA_TYPE_OCI_CONFIG)]) {
+        assert.ok(events.includes(`start ${d.digest}`) && events.includes(`done ${d.digest}`));
+      }
+      // Streamed blobs report their bytes as they go, up to their size.
+      for (const d of layers.slice(0, 2)) assert.equal(bytes.get(d.digest), d.size);
+      assert.equal(events.at(-1), `manifest ${m.digest}`);
+      await dstLayout.verifyContents();
+    }
+    await assert.rejects(
+      copyImage(src, src, { concurrency: 0 }),
+      (e) => e instanceof CairnError && e.code === "ERR_USAGE",
+    );
+  });
+});

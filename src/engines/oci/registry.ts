@@ -559,8 +559,10 @@ export class RegistryClient {
         repo,
         scopes: [repositoryScope(repo.repository, ["pull"])],
         headers,
-        // One byte over the size is enough to know the blob is too long.
-        maxBytes: desc.size - received + 1,
+        // One byte over the size is enough to know the blob is too long. A resumed request is
+        // bounded by the whole size too: a server that ignores Range answers 200 with all of it
+        // (skipped below); what is kept is counted against the descriptor's size either way.
+        maxBytes: desc.size + 1,
         response: "stream",
         ok: received > 0 ? [200, 206, 416] : [200],
         what: `get blob ${desc.digest} from ${repo.registry}/${repo.repository}`,
