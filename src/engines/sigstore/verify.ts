@@ -14,6 +14,7 @@ import { constants, createHash, type KeyObject, verify as nodeVerify } from "nod
 import { fromBase64 } from "../../core/encoding.js";
 import { CairnError, cairnError, type ErrorCode } from "../../core/errors.js";
 import { parseJson } from "../../core/json.js";
+import { spkiDerOf } from "../../core/keys.js";
 import { type PrehashAlgorithm, verifyPrehashed } from "../../core/prehashed.js";
 import { pae } from "../../formats/dsse/envelope.js";
 import { parseStatement, type Statement } from "../../formats/intoto/statement.js";
@@ -546,9 +547,7 @@ function verifyScts(
   } catch (err) {
     throw fail("ERR_SIGSTORE_SCT_INVALID", "the certificate's SCT list is malformed", undefined, err);
   }
-  const issuerKeyHash = createHash("sha256")
-    .update(issuer.publicKey.export({ type: "spki", format: "der" }))
-    .digest();
+  const issuerKeyHash = createHash("sha256").update(spkiDerOf(issuer.publicKey)).digest();
   let verified = 0;
   for (const sct of scts) {
     const when = new Date(Number(sct.timestamp));
