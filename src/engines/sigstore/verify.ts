@@ -275,14 +275,7 @@ export function verifyBundle(bundle: Bundle, opts: BundleVerifyOptions): Verifie
   // (2) The signing key.
   if (leaf) {
     const issuer = verifyChainAtAll(leaf, timestamps, root.certificateAuthorities);
-    const scts = verifyScts(leaf, issuer, root.ctlogs);
-    const ctThreshold = opts.ctlogThreshold ?? 1;
-    if (scts < ctThreshold) {
-      throw fail(
-        "ERR_SIGSTORE_SCT_INVALID",
-        `the certificate has ${scts} verified SCT(s), ${ctThreshold} needed`,
-      );
-    }
+    verifyEmbeddedScts(leaf, issuer, root.ctlogs, opts.ctlogThreshold ?? 1);
   }
 
   // (4) The signature over the content, and a statement's subjects.
@@ -533,37 +526,67 @@ function checkPath(path: CertificateInfo[], t: Date): string | undefined {
 
 const TLS_HASH: Record<number, string> = { 4: "sha256", 5: "sha384", 6: "sha512" };
 
-/** RFC 6962 3.2-3.3: counts the embedded SCTs that verify with a CT log key valid at their time. */
-function verifyScts(
-  leaf: CertificateInfo,
-  issuer: CertificateInfo,
+/** An embedded SCT that verified, and the trusted CT log that signed it. */
+export interface VerifiedSct {
+  logId: Buffer;
+  timestamp: Date;
+}
+
+/**
+ * Verifies the SCTs embedded in a certificate (RFC 6962 3.3) as a verifier must, and returns those
+ * that verified. Each is checked over the precertificate (RFC 6962 3.2: the leaf's TBS without the
+ * SCT list, and SHA-256 of the issuer's SubjectPublicKeyInfo) with the key of a trusted CT log
+ * (`ctlogs`, a trusted root's) that has the SCT's log id and whose key was valid at the SCT's
+ * timestamp; several logs may share one log id (a rotated key), any of them may verify it. An SCT
+ * from a log not trusted then proves nothing and is not counted; one from a trusted log that does
+ * not verify (the certificate was altered, or a log key misused) fails the whole check. Throws
+ * ERR_SIGSTORE_SCT_INVALID for that, for a malformed SCT list, and when fewer than `threshold`
+ * (default 1) SCTs verify. Certificates are DER or already parsed.
+ */
+export function verifyEmbeddedScts(
+  leaf: Uint8Array | CertificateInfo,
+  issuer: Uint8Array | CertificateInfo,
   ctlogs: readonly TransparencyLogInstance[],
-): number {
+  threshold = 1,
+): VerifiedSct[] {
+  const info = (c: Uint8Array | CertificateInfo) => (c instanceof Uint8Array ? parseCertificate(c) : c);
+  const cert = info(leaf);
   let scts: ReturnType<typeof embeddedScts>;
   let tbs: Buffer;
   try {
-    scts = embeddedScts(leaf);
-    tbs = scts.length ? precertificateTbs(leaf) : Buffer.alloc(0);
+    // (parseCertificate already refused a second SCT list: RFC 5280 4.2, each extension once.)
+    scts = embeddedScts(cert);
+    tbs = scts.length ? precertificateTbs(cert) : Buffer.alloc(0);
   } catch (err) {
     throw fail("ERR_SIGSTORE_SCT_INVALID", "the certificate's SCT list is malformed", undefined, err);
   }
-  const issuerKeyHash = createHash("sha256").update(spkiDerOf(issuer.publicKey)).digest();
-  let verified = 0;
-  for (const sct of scts) {
-    const when = new Date(Number(sct.timestamp));
-    const logs = ctlogs.filter((l) => sameBytes(l.logId.keyId, sct.logId) && keyValidAt(l.publicKey, when));
-    if (logs.length === 0) continue; // an SCT from a log we do not trust proves nothing
-    const hash = TLS_HASH[sct.hashAlgorithm];
-    const data = sctSignedData(sct, issuerKeyHash, tbs);
-    const ok = logs.some((l) => {
-      try {
-        return hash !== undefined && verifyWithKey(loadPublicKey(l.publicKey), data, sct.signature, hash);
-      } catch {
-        return false;
-      }
-    });
-    if (!ok) throw fail("ERR_SIGSTORE_SCT_INVALID", "an SCT from a trusted CT log does not verify");
-    verified++;
+  const verified: VerifiedSct[] = [];
+  if (scts.length) {
+    const issuerKeyHash = createHash("sha256")
+      .update(spkiDerOf(info(issuer).publicKey))
+      .digest();
+    for (const sct of scts) {
+      const when = new Date(Number(sct.timestamp));
+      const logs = ctlogs.filter((l) => sameBytes(l.logId.keyId, sct.logId) && keyValidAt(l.publicKey, when));
+      if (logs.length === 0) continue; // an SCT from a log we do not trust proves nothing
+      const hash = TLS_HASH[sct.hashAlgorithm];
+      const data = sctSignedData(sct, issuerKeyHash, tbs);
+      const ok = logs.some((l) => {
+        try {
+          return hash !== undefined && verifyWithKey(loadPublicKey(l.publicKey), data, sct.signature, hash);
+        } catch {
+          return false;
+        }
+      });
+      if (!ok) throw fail("ERR_SIGSTORE_SCT_INVALID", "an SCT from a trusted CT log does not verify");
+      verified.push({ logId: Buffer.from(sct.logId), timestamp: when });
+    }
+  }
+  if (verified.length < threshold) {
+    throw fail(
+      "ERR_SIGSTORE_SCT_INVALID",
+      `the certificate has ${verified.length} verified SCT(s), ${threshold} needed`,
+    );
   }
   return verified;
 }
