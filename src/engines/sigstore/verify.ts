@@ -507,6 +507,25 @@ function issued(issuer: CertificateInfo, child: CertificateInfo): boolean {
   }
 }
 
+// Links between two trusted-root certificates, checked once per pair of parsed certificates
+// (trustedCertificate's objects; the trusted root is read-only): otherwise every bundle would
+// verify the intermediate's signature by the root again.
+const trustedLinks = new WeakMap<CertificateInfo, WeakMap<CertificateInfo, boolean>>();
+function trustedIssued(issuer: CertificateInfo, child: CertificateInfo): boolean {
+  let byIssuer = trustedLinks.get(child);
+  if (!byIssuer) {
+    byIssuer = new WeakMap();
+    trustedLinks.set(child, byIssuer);
+  }
+  let ok = byIssuer.get(issuer);
+  if (ok === undefined) {
+    ok = issued(issuer, child);
+    byIssuer.set(issuer, ok);
+  }
+  return ok;
+}
+
+/** path[0] is the certificate to check; path[1..] come from the trusted root (trustedCertificate). */
 function checkPath(path: CertificateInfo[], t: Date): string | undefined {
   for (let i = 0; i < path.length; i++) {
     const c = path[i]!;
@@ -519,7 +538,7 @@ function checkPath(path: CertificateInfo[], t: Date): string | undefined {
     if (!c.isCA) return "an issuing certificate is not a CA";
     // RFC 5280 4.2.1.9: pathLenConstraint counts the intermediates below this CA.
     if (c.pathLen !== undefined && c.pathLen < i - 1) return "a CA's path length constraint is exceeded";
-    if (i < path.length - 1 && !issued(path[i + 1]!, c)) return "the trusted root's chain is broken";
+    if (i < path.length - 1 && !trustedIssued(path[i + 1]!, c)) return "the trusted root's chain is broken";
   }
   return undefined;
 }
