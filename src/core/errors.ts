@@ -161,7 +161,7 @@ export const ERROR_CATALOG = {
   ],
   ERR_SIGSTORE_SCT_INVALID: [
     "verification",
-    "The certificate carries too few signed certificate timestamps (SCTs) that verify with a CT log key of the trusted root.",
+    "The certificate's embedded signed certificate timestamps (SCTs) do not verify: one from a trusted CT log has a bad signature, the SCT list is malformed, or fewer verify with a CT log key of the trusted root than required.",
   ],
   ERR_SIGSTORE_TLOG_INVALID: [
     "verification",
@@ -298,10 +298,6 @@ export const ERROR_CATALOG = {
     "The CA has no intermediate valid now, or its key does not match its certificate: create or rotate it.",
   ],
   ERR_X509_INVALID: ["format", "A certificate, CSR or X.509 extension is malformed."],
-  ERR_SCT_INVALID: [
-    "verification",
-    "A certificate's embedded SCTs do not verify: a bad signature by a trusted CT log, or fewer valid SCTs than required.",
-  ],
   ERR_SPIFFE_ID_INVALID: [
     "format",
     "A SPIFFE ID breaks the SPIFFE ID spec (scheme, trust domain, path segments, length).",

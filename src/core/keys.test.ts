@@ -21,6 +21,7 @@ import {
   SCHEMES,
   type Scheme,
   signWith,
+  spkiDerOf,
   sslibMetaOf,
   verifyWith,
 } from "./keys.js";
@@ -443,5 +444,15 @@ describe("refusals", () => {
   it("verifyWith returns false rather than throwing for a key that does not fit the claimed scheme", () => {
     const lying = { ...ED.public, scheme: "rsassa-pss-sha256" as Scheme };
     assert.equal(verifyWith(lying, DATA, signWith(ED, DATA)), false);
+  });
+});
+
+describe("spkiDerOf", () => {
+  it("is the key's SPKI DER, the same for a private key and its public key, exported once", () => {
+    const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const der = publicKey.export({ type: "spki", format: "der" });
+    assert.ok(spkiDerOf(publicKey).equals(der));
+    assert.ok(spkiDerOf(privateKey).equals(der));
+    assert.equal(spkiDerOf(publicKey), spkiDerOf(publicKey));
   });
 });

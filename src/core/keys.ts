@@ -327,10 +327,25 @@ const fingerprints = new WeakMap<KeyObject, string>();
 export function keyFingerprint(k: PublicKey): string {
   let f = fingerprints.get(k.key);
   if (f === undefined) {
-    f = toHex(k.key.export({ type: "spki", format: "der" }));
+    f = toHex(spkiDerOf(k.key));
     fingerprints.set(k.key, f);
   }
   return f;
+}
+
+const spkis = new WeakMap<KeyObject, Buffer>();
+
+/**
+ * A public (or private) key's DER SubjectPublicKeyInfo, exported once per key object. The buffer
+ * is shared between callers: compare or copy it, never modify it.
+ */
+export function spkiDerOf(key: KeyObject): Buffer {
+  let d = spkis.get(key);
+  if (d === undefined) {
+    d = (key.type === "private" ? createPublicKey(key) : key).export({ type: "spki", format: "der" });
+    spkis.set(key, d);
+  }
+  return d;
 }
 
 /** Generates a new key pair. */

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 import assert from "node:assert/strict";
-import { createHash, generateKeyPairSync, verify, X509Certificate } from "node:crypto";
+import { createHash, generateKeyPairSync, type KeyObject, verify, X509Certificate } from "node:crypto";
 import { after, before, describe, it } from "node:test";
 import { fixedClock, systemClock } from "../../core/clock.js";
 import type { CairnError } from "../../core/errors.js";
 import { generateKey, parsePrivateKey } from "../../core/keys.js";
 import { keySigner } from "../../core/signer.js";
+import type { TransparencyLogInstance } from "../../formats/sigstore/index.js";
 import {
   CT_SCT_LIST_OID,
   decodeFulcioExtension,
@@ -25,6 +26,7 @@ import {
   type TestCa,
 } from "../../testing/ca-kit.js";
 import { startTestIssuer, type TestIssuer } from "../../testing/oidc-issuer.js";
+import { buildTrustedRoot, verifyEmbeddedScts } from "../sigstore/index.js";
 import {
   CertificateAuthority,
   CtLog,
@@ -34,7 +36,6 @@ import {
   OidcVerifier,
   spkiOf,
   tbsWithout,
-  verifyEmbeddedScts,
 } from "./index.js";
 
 const code = (c: string) => (e: CairnError) => {
@@ -714,24 +715,35 @@ describe("OIDC verifier bounds (OIDC Core 3.1.3.7, Discovery 4.3)", () => {
   });
 });
 
-describe("verifying embedded SCTs (RFC 6962 3.2, 3.3)", () => {
+describe("the CA's SCTs through the Sigstore verifier (RFC 6962 3.2, 3.3)", () => {
+  // One SCT verifier: engines/sigstore's, which bundle verification uses; the CA's certificates
+  // must pass it and every refusal must hold there.
   it("verifies the CA's SCT and refuses wrong keys, wrong issuers and keys not valid then", async () => {
     const t = await makeTestCa(issuers);
     const got = await t.service.createSigningCertificate(emailRequest(await email.mint(emailClaims)));
     const [leaf, inter, root] = got.chain as [Buffer, Buffer, Buffer];
-    const log = { logId: t.ct.logId, key: t.ctSigner.publicKey.key };
+    const ctlog = (key: KeyObject, validity: { start: Date; end?: Date } = { start: new Date(0) }) =>
+      buildTrustedRoot({ ctlogs: [{ baseUrl: "https://ct.cairn.test", publicKey: key, validity }] })
+        .ctlogs[0]!;
+    const log = ctlog(t.ctSigner.publicKey.key);
+    assert.ok(Buffer.from(log.logId.keyId).equals(t.ct.logId));
     const ok = verifyEmbeddedScts(leaf, inter, [log]);
     assert.equal(ok.length, 1);
     assert.ok(ok[0]!.logId.equals(t.ct.logId));
-    const other = generateKey("ecdsa", { curve: "P-256" }).public.key;
-    const refuse = (logs: Parameters<typeof verifyEmbeddedScts>[2], issuer = inter) =>
-      assert.throws(() => verifyEmbeddedScts(leaf, issuer, logs), code("ERR_SCT_INVALID"));
+    const other = ctlog(generateKey("ecdsa", { curve: "P-256" }).public.key);
+    const refuse = (logs: TransparencyLogInstance[], issuer = inter) =>
+      assert.throws(() => verifyEmbeddedScts(leaf, issuer, logs), code("ERR_SIGSTORE_SCT_INVALID"));
     refuse([]); // no trusted log: fewer than the threshold
-    refuse([{ logId: createHash("sha256").update(spkiOf(other)).digest(), key: other }]);
-    refuse([{ ...log, key: other }]); // a trusted log ID whose key does not verify
+    refuse([other]); // a trusted log, but not the one that signed
+    refuse([{ ...log, publicKey: other.publicKey }]); // a trusted log ID whose key does not verify
     refuse([log], root); // the issuer key hash is the intermediate's
-    refuse([{ ...log, validFrom: new Date(Date.now() + 3_600_000) }]);
-    refuse([{ ...log, validTo: new Date(Date.now() - 3_600_000) }]);
+    refuse([ctlog(t.ctSigner.publicKey.key, { start: new Date(Date.now() + 3_600_000) })]); // not yet valid
+    refuse([
+      ctlog(t.ctSigner.publicKey.key, {
+        start: new Date(Date.now() - 7_200_000),
+        end: new Date(Date.now() - 3_600_000),
+      }),
+    ]); // no longer valid
     assert.deepEqual(verifyEmbeddedScts(inter, root, [], 0), []);
   });
 });

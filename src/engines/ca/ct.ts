@@ -3,14 +3,12 @@
 // signed by the issuing CA, with the critical poison extension), records the RFC 6962 3.4
 // MerkleTreeLeaf in cairn's transparency log through a port, and only then returns the SCT
 // (section 3.2) signed with the log's ECDSA P-256 key. Its log ID is SHA-256 of that key's SPKI.
-import { createHash, type KeyObject, verify as nodeVerify } from "node:crypto";
+import { createHash } from "node:crypto";
 import type { Clock } from "../../core/clock.js";
 import { CairnError, cairnError } from "../../core/errors.js";
 import type { Signer } from "../../core/signer.js";
 import {
   CT_POISON_OID,
-  CT_SCT_LIST_OID,
-  parseSctListExtension,
   precertSignedData,
   SCT_VERSION_V1,
   type Sct,
@@ -127,75 +125,4 @@ export class CtLog {
       },
     };
   }
-}
-
-/** A CT log a verifier trusts (from a trusted root's `ctlogs`), with the period its key is valid. */
-export interface TrustedCtLog {
-  logId: Buffer;
-  key: KeyObject;
-  validFrom?: Date;
-  validTo?: Date;
-}
-
-/** An SCT that verified, and the log that signed it. */
-export interface VerifiedSct {
-  logId: Buffer;
-  timestamp: Date;
-}
-
-/**
- * Verifies the SCTs embedded in `leafDer` (RFC 6962 3.3) as a verifier must: each is checked over
- * the PreCert built from the leaf's TBS without the SCT list and SHA-256 of `issuerDer`'s key
- * (RFC 6962 3.2), by a trusted log whose key was valid at the SCT's timestamp. An SCT from an
- * unknown log is not counted; one from a trusted log that does not verify fails the whole check
- * (the certificate was altered, or a log key misused). Returns the verified SCTs; throws
- * ERR_SCT_INVALID when fewer than `threshold` (default 1) verify.
- */
-export function verifyEmbeddedScts(
-  leafDer: Uint8Array,
-  issuerDer: Uint8Array,
-  logs: readonly TrustedCtLog[],
-  threshold = 1,
-): VerifiedSct[] {
-  const ext = certificateExtensions(leafDer).filter((e) => e.oid === CT_SCT_LIST_OID);
-  if (ext.length > 1) throw cairnError("ERR_X509_INVALID", "the SCT list extension appears more than once");
-  const scts = ext.length === 0 ? [] : parseSctListExtension(ext[0]!.value);
-  const tbsCertificate = tbsWithout(leafDer, [CT_SCT_LIST_OID]);
-  const issuerKeyHash = createHash("sha256")
-    .update(spkiOf(x509(issuerDer).publicKey))
-    .digest();
-  const out: VerifiedSct[] = [];
-  for (const sct of scts) {
-    const when = new Date(Number(sct.timestamp));
-    const log = logs.find(
-      (l) =>
-        l.logId.equals(sct.logId) &&
-        (l.validFrom === undefined || l.validFrom <= when) &&
-        (l.validTo === undefined || when <= l.validTo),
-    );
-    if (!log) continue;
-    if (sct.hashAlgorithm !== TLS_HASH_SHA256 || sct.signatureAlgorithm !== TLS_SIGNATURE_ECDSA)
-      throw cairnError("ERR_SCT_INVALID", "an SCT uses a signature algorithm other than ECDSA with SHA-256");
-    const data = precertSignedData({
-      timestamp: sct.timestamp,
-      issuerKeyHash,
-      tbsCertificate,
-      extensions: sct.extensions,
-    });
-    let ok = false;
-    try {
-      ok = nodeVerify("sha256", data, log.key, sct.signature);
-    } catch {
-      ok = false;
-    }
-    if (!ok)
-      throw cairnError("ERR_SCT_INVALID", "an SCT by a trusted CT log does not verify over this certificate");
-    out.push({ logId: Buffer.from(sct.logId), timestamp: when });
-  }
-  if (out.length < threshold)
-    throw cairnError(
-      "ERR_SCT_INVALID",
-      `${out.length} SCTs verify by trusted CT logs; ${threshold} required`,
-    );
-  return out;
 }

@@ -28,7 +28,7 @@ import { LocalRekorLog } from "./local-log.js";
 import type { IdentityPolicy } from "./policy.js";
 import { signBlob, signDsse } from "./sign.js";
 import { buildTrustedRoot } from "./trust-root.js";
-import { type BundleVerifyOptions, verifyBundle } from "./verify.js";
+import { type BundleVerifyOptions, verifyBundle, verifyEmbeddedScts } from "./verify.js";
 
 const artifact = Buffer.from("hello, sigstore\n");
 const policy: IdentityPolicy = { identity: { exact: "dev@cairn.test" }, issuer: { exact: TEST_ISSUER } };
@@ -269,6 +269,26 @@ describe("sigstore bundles: sign and verify", () => {
       w.log,
     );
     refuses(() => verifyBundle(b3, opts), "ERR_SIGSTORE_SCT_INVALID");
+  });
+
+  it("verifyEmbeddedScts: returns the verified SCTs; refuses two SCT lists and a malformed one", () => {
+    const issuer = w.ca.interCert;
+    const got = verifyEmbeddedScts(id.certificate, issuer, w.trustedRoot.ctlogs);
+    assert.equal(got.length, 1);
+    assert.ok(got[0]!.logId.equals(Buffer.from(w.trustedRoot.ctlogs[0]!.logId.keyId)));
+    // Two SCT lists would make "the TBS without the SCT list" ambiguous: the certificate parser
+    // refuses any extension twice (RFC 5280 4.2).
+    const two = w.identity({ claims: { "1.3.6.1.4.1.11129.2.4.2": "x" } });
+    refuses(
+      () => verifyEmbeddedScts(two.certificate, issuer, w.trustedRoot.ctlogs),
+      "ERR_SIGSTORE_CERTIFICATE_INVALID",
+    );
+    // An SCT list that is not one is malformed, whatever the threshold.
+    const bad = w.identity({ ctlog: undefined, claims: { "1.3.6.1.4.1.11129.2.4.2": "x" } });
+    refuses(
+      () => verifyEmbeddedScts(bad.certificate, issuer, w.trustedRoot.ctlogs, 0),
+      "ERR_SIGSTORE_SCT_INVALID",
+    );
   });
 
   it("refuses a log the trusted root does not name, or whose key is another", () => {

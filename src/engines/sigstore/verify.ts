@@ -14,6 +14,7 @@ import { constants, createHash, type KeyObject, verify as nodeVerify } from "nod
 import { fromBase64 } from "../../core/encoding.js";
 import { CairnError, cairnError, type ErrorCode } from "../../core/errors.js";
 import { parseJson } from "../../core/json.js";
+import { spkiDerOf } from "../../core/keys.js";
 import { type PrehashAlgorithm, verifyPrehashed } from "../../core/prehashed.js";
 import { pae } from "../../formats/dsse/envelope.js";
 import { parseStatement, type Statement } from "../../formats/intoto/statement.js";
@@ -288,14 +289,7 @@ export function verifyBundle(bundle: Bundle, opts: BundleVerifyOptions): Verifie
   if (leaf) {
     const { issuer, chain: path } = verifyChainAtAll(leaf, timestamps, root.certificateAuthorities);
     chainUsed = path;
-    const scts = verifyScts(leaf, issuer, root.ctlogs);
-    const ctThreshold = opts.ctlogThreshold ?? 1;
-    if (scts < ctThreshold) {
-      throw fail(
-        "ERR_SIGSTORE_SCT_INVALID",
-        `the certificate has ${scts} verified SCT(s), ${ctThreshold} needed`,
-      );
-    }
+    verifyEmbeddedScts(leaf, issuer, root.ctlogs, opts.ctlogThreshold ?? 1);
   }
 
   // (4) The signature over the content, and a statement's subjects.
@@ -568,6 +562,25 @@ function issued(issuer: CertificateInfo, child: CertificateInfo): boolean {
   }
 }
 
+// Links between two trusted-root certificates, checked once per pair of parsed certificates
+// (trustedCertificate's objects; the trusted root is read-only): otherwise every bundle would
+// verify the intermediate's signature by the root again.
+const trustedLinks = new WeakMap<CertificateInfo, WeakMap<CertificateInfo, boolean>>();
+function trustedIssued(issuer: CertificateInfo, child: CertificateInfo): boolean {
+  let byIssuer = trustedLinks.get(child);
+  if (!byIssuer) {
+    byIssuer = new WeakMap();
+    trustedLinks.set(child, byIssuer);
+  }
+  let ok = byIssuer.get(issuer);
+  if (ok === undefined) {
+    ok = issued(issuer, child);
+    byIssuer.set(issuer, ok);
+  }
+  return ok;
+}
+
+/** path[0] is the certificate to check; path[1..] come from the trusted root (trustedCertificate). */
 function checkPath(path: CertificateInfo[], t: Date): string | undefined {
   for (let i = 0; i < path.length; i++) {
     const c = path[i]!;
@@ -580,46 +593,74 @@ function checkPath(path: CertificateInfo[], t: Date): string | undefined {
     if (!c.isCA) return "an issuing certificate is not a CA";
     // RFC 5280 4.2.1.9: pathLenConstraint counts the intermediates below this CA.
     if (c.pathLen !== undefined && c.pathLen < i - 1) return "a CA's path length constraint is exceeded";
-    if (i < path.length - 1 && !issued(path[i + 1]!, c)) return "the trusted root's chain is broken";
+    if (i < path.length - 1 && !trustedIssued(path[i + 1]!, c)) return "the trusted root's chain is broken";
   }
   return undefined;
 }
 
 const TLS_HASH: Record<number, string> = { 4: "sha256", 5: "sha384", 6: "sha512" };
 
-/** RFC 6962 3.2-3.3: counts the embedded SCTs that verify with a CT log key valid at their time. */
-function verifyScts(
-  leaf: CertificateInfo,
-  issuer: CertificateInfo,
+/** An embedded SCT that verified, and the trusted CT log that signed it. */
+export interface VerifiedSct {
+  logId: Buffer;
+  timestamp: Date;
+}
+
+/**
+ * Verifies the SCTs embedded in a certificate (RFC 6962 3.3) as a verifier must, and returns those
+ * that verified. Each is checked over the precertificate (RFC 6962 3.2: the leaf's TBS without the
+ * SCT list, and SHA-256 of the issuer's SubjectPublicKeyInfo) with the key of a trusted CT log
+ * (`ctlogs`, a trusted root's) that has the SCT's log id and whose key was valid at the SCT's
+ * timestamp; several logs may share one log id (a rotated key), any of them may verify it. An SCT
+ * from a log not trusted then proves nothing and is not counted; one from a trusted log that does
+ * not verify (the certificate was altered, or a log key misused) fails the whole check. Throws
+ * ERR_SIGSTORE_SCT_INVALID for that, for a malformed SCT list, and when fewer than `threshold`
+ * (default 1) SCTs verify. Certificates are DER or already parsed.
+ */
+export function verifyEmbeddedScts(
+  leaf: Uint8Array | CertificateInfo,
+  issuer: Uint8Array | CertificateInfo,
   ctlogs: readonly TransparencyLogInstance[],
-): number {
+  threshold = 1,
+): VerifiedSct[] {
+  const info = (c: Uint8Array | CertificateInfo) => (c instanceof Uint8Array ? parseCertificate(c) : c);
+  const cert = info(leaf);
   let scts: ReturnType<typeof embeddedScts>;
   let tbs: Buffer;
   try {
-    scts = embeddedScts(leaf);
-    tbs = scts.length ? precertificateTbs(leaf) : Buffer.alloc(0);
+    // (parseCertificate already refused a second SCT list: RFC 5280 4.2, each extension once.)
+    scts = embeddedScts(cert);
+    tbs = scts.length ? precertificateTbs(cert) : Buffer.alloc(0);
   } catch (err) {
     throw fail("ERR_SIGSTORE_SCT_INVALID", "the certificate's SCT list is malformed", undefined, err);
   }
-  const issuerKeyHash = createHash("sha256")
-    .update(issuer.publicKey.export({ type: "spki", format: "der" }))
-    .digest();
-  let verified = 0;
-  for (const sct of scts) {
-    const when = new Date(Number(sct.timestamp));
-    const logs = ctlogs.filter((l) => sameBytes(l.logId.keyId, sct.logId) && keyValidAt(l.publicKey, when));
-    if (logs.length === 0) continue; // an SCT from a log we do not trust proves nothing
-    const hash = TLS_HASH[sct.hashAlgorithm];
-    const data = sctSignedData(sct, issuerKeyHash, tbs);
-    const ok = logs.some((l) => {
-      try {
-        return hash !== undefined && verifyWithKey(loadPublicKey(l.publicKey), data, sct.signature, hash);
-      } catch {
-        return false;
-      }
-    });
-    if (!ok) throw fail("ERR_SIGSTORE_SCT_INVALID", "an SCT from a trusted CT log does not verify");
-    verified++;
+  const verified: VerifiedSct[] = [];
+  if (scts.length) {
+    const issuerKeyHash = createHash("sha256")
+      .update(spkiDerOf(info(issuer).publicKey))
+      .digest();
+    for (const sct of scts) {
+      const when = new Date(Number(sct.timestamp));
+      const logs = ctlogs.filter((l) => sameBytes(l.logId.keyId, sct.logId) && keyValidAt(l.publicKey, when));
+      if (logs.length === 0) continue; // an SCT from a log we do not trust proves nothing
+      const hash = TLS_HASH[sct.hashAlgorithm];
+      const data = sctSignedData(sct, issuerKeyHash, tbs);
+      const ok = logs.some((l) => {
+        try {
+          return hash !== undefined && verifyWithKey(loadPublicKey(l.publicKey), data, sct.signature, hash);
+        } catch {
+          return false;
+        }
+      });
+      if (!ok) throw fail("ERR_SIGSTORE_SCT_INVALID", "an SCT from a trusted CT log does not verify");
+      verified.push({ logId: Buffer.from(sct.logId), timestamp: when });
+    }
+  }
+  if (verified.length < threshold) {
+    throw fail(
+      "ERR_SIGSTORE_SCT_INVALID",
+      `the certificate has ${verified.length} verified SCT(s), ${threshold} needed`,
+    );
   }
   return verified;
 }

@@ -10,6 +10,7 @@ import { createHash, createPublicKey, type KeyObject } from "node:crypto";
 import { fromBase64, parsePemBlocks, toPem } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
 import { parseJson } from "../../core/json.js";
+import { spkiDerOf } from "../../core/keys.js";
 import { pae } from "../dsse/envelope.js";
 import { hashLeaf } from "../tlog/merkle.js";
 import {
@@ -390,7 +391,7 @@ function keyMatcher(bundle: Bundle, options: EntryMatchOptions): (pem: Buffer, f
   let want: { label: "CERTIFICATE"; der: Buffer } | { label: "PUBLIC KEY"; der: Buffer };
   if (leaf) want = { label: "CERTIFICATE", der: Buffer.from(leaf) };
   else if (options.publicKey) {
-    want = { label: "PUBLIC KEY", der: options.publicKey.export({ type: "spki", format: "der" }) };
+    want = { label: "PUBLIC KEY", der: spkiDerOf(options.publicKey) };
   } else {
     throw cairnError(
       "ERR_USAGE",

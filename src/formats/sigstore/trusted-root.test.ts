@@ -299,6 +299,17 @@ describe("trusted root helpers", () => {
     }
   });
 
+  it("loadPublicKey loads each entry once, and again when the entry names other bytes or details", () => {
+    const pk = { rawBytes: logKey.spki, keyDetails: "PKIX_ECDSA_P256_SHA_256" };
+    const k = loadPublicKey(pk);
+    assert.equal(loadPublicKey(pk), k);
+    const ed = edKey();
+    pk.rawBytes = ed.spki;
+    assert.throws(() => loadPublicKey(pk), { code: "ERR_KEY_INVALID" });
+    pk.keyDetails = "PKIX_ED25519";
+    assert.equal(loadPublicKey(pk).asymmetricKeyType, "ed25519");
+  });
+
   it("loadPublicKey loads DER SPKI keys with node:crypto and checks them against keyDetails", () => {
     const k = loadPublicKey(root.tlogs[1]!.publicKey);
     assert.equal(k.asymmetricKeyType, "ec");

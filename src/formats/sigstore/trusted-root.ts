@@ -387,6 +387,22 @@ const KEY_DETAILS_SHAPE: Record<string, { type: string; curve?: string; bits?: n
  * algorithms cairn does not verify with.
  */
 export function loadPublicKey(pk: SigstorePublicKey): KeyObject {
+  // A verifier loads the same trusted keys for every bundle: each key object is loaded once (DER
+  // parsing costs about as much as the signature check it serves). The cached key is used only
+  // while the entry still holds the same bytes and key details it was loaded from.
+  const hit = loadedKeys.get(pk);
+  if (hit && hit.rawBytes === pk.rawBytes && hit.keyDetails === pk.keyDetails) return hit.key;
+  const key = loadPublicKeyUncached(pk);
+  loadedKeys.set(pk, { rawBytes: pk.rawBytes, keyDetails: pk.keyDetails, key });
+  return key;
+}
+
+const loadedKeys = new WeakMap<
+  SigstorePublicKey,
+  { rawBytes: SigstorePublicKey["rawBytes"]; keyDetails: string; key: KeyObject }
+>();
+
+function loadPublicKeyUncached(pk: SigstorePublicKey): KeyObject {
   const shape = KEY_DETAILS_SHAPE[pk.keyDetails];
   if (!shape) throw cairnError("ERR_KEY_INVALID", `key algorithm ${pk.keyDetails} is not supported`);
   let key: KeyObject;
