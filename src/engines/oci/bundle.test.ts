@@ -15,7 +15,6 @@ import { generateKey } from "../../core/keys.js";
 import { keySigner } from "../../core/signer.js";
 import {
   descriptorOf,
-  digestOf,
   MEDIA_TYPE_OCI_CONFIG,
   MEDIA_TYPE_OCI_LAYER,
   newImageManifest,
@@ -177,6 +176,5 @@ describe("Sigstore bundles on images (cosign's --new-bundle-format)", () => {
       verifyImageBundles(c.store, { verify: { trustedRoot: w.trustedRoot, policy: dev }, kind: "signature" }),
       (e: unknown) => e instanceof CairnError && e.category === "verification",
     );
-    assert.equal(digestOf(bytes).startsWith("sha256:"), true);
   });
 });
