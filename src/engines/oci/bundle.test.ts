@@ -20,6 +20,7 @@ import {
   newImageManifest,
   type OciDigest,
 } from "../../formats/oci/index.js";
+import type { RevocationList } from "../../formats/revocation/index.js";
 import { parseBundleJson } from "../../formats/sigstore/index.js";
 import { OciLayout } from "../../runtime/oci-layout.js";
 import { type SigstoreWorld, sigstoreWorld, TEST_ISSUER } from "../../testing/sigstore-ca.js";
@@ -142,6 +143,45 @@ describe("Sigstore bundles on images (cosign's --new-bundle-format)", () => {
     await assert.rejects(
       verifyImageBundles(store, { verify: { trustedRoot: w.trustedRoot, policy: dev }, kind: "signature" }),
       rejects("ERR_OCI_SIGNATURE_INVALID"),
+    );
+  });
+
+  it("refuses a revoked identity (exit 11), and passes when another bundle verifies", async () => {
+    const { store } = await layoutWithImage("r");
+    await signImageBundle(store, { who: w.identity(), log: w.log });
+    const revocations: RevocationList = {
+      revocations: [
+        {
+          id: "r1",
+          reason: "key compromise",
+          effective: new Date("2020-01-01T00:00:00Z"),
+          scope: "signed-after",
+          subject: { kind: "identity", san: "dev@cairn.test" },
+        },
+      ],
+    };
+    await assert.rejects(
+      verifyImageBundles(store, {
+        verify: { trustedRoot: w.trustedRoot, policy: dev, revocations },
+        kind: "signature",
+      }),
+      rejects("ERR_IDENTITY_REVOKED"),
+    );
+    // A second signer: the revoked bundle is reported as refused, the other one passes.
+    await signImageBundle(store, { who: w.identity({ email: "ops@cairn.test" }), log: w.log });
+    const any: IdentityPolicy = { identity: { regexp: ".*@cairn\\.test" }, issuer: { exact: TEST_ISSUER } };
+    const v = await verifyImageBundles(store, {
+      verify: { trustedRoot: w.trustedRoot, policy: any, revocations },
+      kind: "signature",
+    });
+    assert.equal(v.bundles.length, 1);
+    assert.equal(
+      v.bundles[0]!.signer.kind === "certificate" && v.bundles[0]!.signer.subject,
+      "ops@cairn.test",
+    );
+    assert.deepEqual(
+      v.rejected.map((r) => r.code),
+      ["ERR_IDENTITY_REVOKED"],
     );
   });
 
