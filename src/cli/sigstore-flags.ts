@@ -74,15 +74,16 @@ export async function bundleSigner(io: CliIO, o: SigstoreSignOpts): Promise<Bund
     throw cairnError("ERR_USAGE", "give --key, or --fulcio-url and --identity-token for keyless signing");
   }
   const s = await loadSigner(signerRef(io, o.key), passphraseFrom(io, o.passphraseEnv));
-  let certificate: Buffer | undefined;
-  if (o.certificate) {
-    const path = resolve(io.cwd, o.certificate);
-    const blocks = parsePemBlocks((await readFileRequired(path, "certificate")).toString("utf8"));
-    const cert = blocks.find((b) => b.label === "CERTIFICATE");
-    if (!cert) throw cairnError("ERR_KEY_INVALID", "no PEM certificate in the file", { file: path });
-    certificate = cert.der;
-  }
-  return certificate ? { signer: s, certificate } : { signer: s };
+  return o.certificate ? { signer: s, certificate: await readCertificate(io, o.certificate) } : { signer: s };
+}
+
+/** --certificate: the DER of the first PEM certificate in the file. */
+export async function readCertificate(io: CliIO, file: string): Promise<Buffer> {
+  const path = resolve(io.cwd, file);
+  const blocks = parsePemBlocks((await readFileRequired(path, "certificate")).toString("utf8"));
+  const cert = blocks.find((b) => b.label === "CERTIFICATE");
+  if (!cert) throw cairnError("ERR_KEY_INVALID", "no PEM certificate in the file", { file: path });
+  return cert.der;
 }
 
 /** Runs `fn` with the transparency log: the Rekor API at --rekor-url, or the local one in --log-dir. */
