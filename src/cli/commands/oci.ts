@@ -219,6 +219,9 @@ export function registerOci(program: Command, io: CliIO): void {
     ),
   ).action(async (image: string, o: Common & SigstoreSignOpts & { form: string; identity?: string }) => {
     if (o.form === BUNDLE) {
+      // cosign's bundle statement names the image by digest only: no docker-reference to claim.
+      if (o.identity !== undefined)
+        throw cairnError("ERR_USAGE", "--identity goes with the cosign and referrer forms");
       const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
       const r = await signBundle(io, o, (who, log) => signImageBundle(store, { who, log }));
       renderAttached(io, store, "signed", r, o.json);
