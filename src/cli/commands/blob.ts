@@ -10,109 +10,44 @@ import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
 import type { Command } from "commander";
 import { hashFile } from "../../core/digest.js";
-import { fromHex, parsePemBlocks } from "../../core/encoding.js";
+import { fromHex } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
-import { generateKey } from "../../core/keys.js";
-import { keySigner } from "../../core/signer.js";
 import {
   type ArtifactInput,
-  type IdentityPolicy,
-  type Matcher,
   signBlob,
   signDsse,
-  type TransparencyLogPort,
   type VerifiedBundle,
   verifyBundle,
 } from "../../engines/sigstore/index.js";
-// revoke: the trusted root and revocations from a TUF trust repository (issue 6, section 4)
-import { fetchSigstoreTrust, TufClient } from "../../engines/tuf/index.js";
-import type { RevocationList } from "../../formats/revocation/index.js";
-import {
-  type Bundle,
-  parseBundleJson,
-  parseTrustedRootJson,
-  serializeBundle,
-} from "../../formats/sigstore/index.js";
+import { type Bundle, parseBundleJson, serializeBundle } from "../../formats/sigstore/index.js";
 import { readFileRequired, writeFileAtomic } from "../../runtime/fs.js";
-import { httpFetcher } from "../../runtime/http.js";
-import { loadPublicKeyFile, loadSigner } from "../../runtime/keyfiles.js";
-import { openLocalLog } from "../../runtime/sigstore-log.js";
-import { fulcioCertificate, rekorHttpLog } from "../../runtime/sigstore-remote.js";
-import { directoryMetadataStore } from "../../runtime/tuf-store.js";
+import { loadPublicKeyFile } from "../../runtime/keyfiles.js";
 import { type CliIO, write } from "../io.js";
-import { passphraseFrom, signerRef } from "./key.js";
+import {
+  bundleSigner,
+  identityPolicyOf,
+  loadSigstoreTrust,
+  requireSigner,
+  type SigstoreSignOpts,
+  type SigstoreVerifyOpts,
+  sigstoreSignOptions,
+  sigstoreVerifyOptions,
+  withTransparencyLog,
+} from "../sigstore-flags.js";
 
-interface SignOpts {
+interface SignOpts extends SigstoreSignOpts {
   bundle: string;
-  key?: string;
-  fulcioUrl?: string;
-  rekorUrl?: string;
-  identityToken?: string;
-  certificate?: string;
-  logDir: string;
-  logUrl?: string;
-  passphraseEnv?: string;
   json?: boolean;
 }
 
 function signOptions(c: Command): Command {
-  return c
-    .requiredOption("--bundle <file>", "where to write the Sigstore bundle (v0.3)")
-    .option("-k, --key <key>", "private key: a file, file:PATH or env:NAME")
-    .option("--certificate <file>", "PEM certificate for the key (otherwise the bundle names the key)")
-    .option("--log-dir <dir>", "the local transparency log (created when new)", ".cairn/log")
-    .option("--log-url <url>", "the base URL a new local log is known by (its trusted-root entry)")
-    .option("--passphrase-env <NAME>", "the private key's passphrase is in this environment variable")
-    .option("--fulcio-url <url>", "keyless: get a certificate for an ephemeral key from this Fulcio v2 API")
-    .option("--identity-token <token>", "keyless: the OIDC ID token (or a file holding it) for --fulcio-url")
-    .option("--rekor-url <url>", "log in this Rekor v1 API instead of the local log (token: CAIRN_TOKEN)")
-    .option("--json", "print the result as JSON");
-}
-
-/** --identity-token: the token itself, or (as cosign takes it) a file holding it. */
-async function identityToken(io: CliIO, v: string): Promise<string> {
-  if (/^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/.test(v)) return v;
-  return (await readFileRequired(resolve(io.cwd, v), "identity token file")).toString("utf8").trim();
-}
-
-async function signer(io: CliIO, o: SignOpts) {
-  if (o.fulcioUrl !== undefined || o.identityToken !== undefined) {
-    // Keyless: an ephemeral key that lives only in this process, certified for the token's identity.
-    if (o.key || o.certificate)
-      throw cairnError("ERR_USAGE", "keyless signing (--fulcio-url) takes no --key or --certificate");
-    if (o.fulcioUrl === undefined || o.identityToken === undefined)
-      throw cairnError("ERR_USAGE", "keyless signing needs --fulcio-url and --identity-token");
-    const s = keySigner(generateKey("ecdsa", { curve: "P-256" }));
-    const token = await identityToken(io, o.identityToken);
-    return { signer: s, certificate: await fulcioCertificate({ url: o.fulcioUrl, token, signer: s }) };
-  }
-  if (!o.key) {
-    throw cairnError("ERR_USAGE", "give --key, or --fulcio-url and --identity-token for keyless signing");
-  }
-  const s = await loadSigner(signerRef(io, o.key), passphraseFrom(io, o.passphraseEnv));
-  let certificate: Buffer | undefined;
-  if (o.certificate) {
-    const path = resolve(io.cwd, o.certificate);
-    const blocks = parsePemBlocks((await readFileRequired(path, "certificate")).toString("utf8"));
-    const cert = blocks.find((b) => b.label === "CERTIFICATE");
-    if (!cert) throw cairnError("ERR_KEY_INVALID", "no PEM certificate in the file", { file: path });
-    certificate = cert.der;
-  }
-  return certificate ? { signer: s, certificate } : { signer: s };
-}
-
-async function withLog<T>(io: CliIO, o: SignOpts, fn: (log: TransparencyLogPort) => Promise<T>): Promise<T> {
-  if (o.rekorUrl !== undefined)
-    return fn(
-      rekorHttpLog({ url: o.rekorUrl, ...(io.env.token !== undefined ? { token: io.env.token } : {}) }),
-    );
-  const l = await openLocalLog(resolve(io.cwd, o.logDir), o.logUrl);
-  try {
-    return await fn(l.log);
-  } finally {
-    await l.close();
-  }
+  return sigstoreSignOptions(
+    c
+      .requiredOption("--bundle <file>", "where to write the Sigstore bundle (v0.3)")
+      .option("-k, --key <key>", "private key: a file, file:PATH or env:NAME")
+      .option("--passphrase-env <NAME>", "the private key's passphrase is in this environment variable"),
+  ).option("--json", "print the result as JSON");
 }
 
 async function writeBundle(io: CliIO, o: SignOpts, b: Bundle, what: string): Promise<void> {
@@ -161,105 +96,26 @@ async function artifactOf(io: CliIO, arg: string): Promise<ArtifactInput> {
 /** Artifacts up to this size are read whole; larger ones are hashed in a stream. */
 const MAX_IN_MEMORY_ARTIFACT = 64 * 1024 * 1024;
 
-interface VerifyOpts {
+interface VerifyOpts extends SigstoreVerifyOpts {
   bundle: string;
   key?: string;
-  trustedRoot?: string;
-  trustMetadataDir?: string;
-  trustMetadataUrl?: string;
-  trustTargetsUrl?: string;
-  certificateIdentity?: string;
-  certificateIdentityRegexp?: string;
-  certificateOidcIssuer?: string;
-  certificateOidcIssuerRegexp?: string;
-  certificateSpiffeId?: string;
-  certificateSpiffeIdRegexp?: string;
-  certificateGithubWorkflowRepository?: string;
-  certificateGithubWorkflowRef?: string;
-  certificateGithubWorkflowName?: string;
   json?: boolean;
   type?: string;
 }
 
 function verifyOptions(c: Command): Command {
-  return (
-    c
-      .requiredOption("--bundle <file>", "the Sigstore bundle (v0.1, v0.2 or v0.3)")
-      .option(
-        "--trusted-root <file>",
-        "trusted_root.json naming the CAs, logs, CT logs and timestamp authorities",
-      )
-      // revoke: the same flags as cairn verify's layout keys from TUF
-      .option(
-        "--trust-metadata-dir <dir>",
-        "instead of --trusted-root: a TUF client directory (root.json trusted) whose repository publishes the trusted root and revocations",
-      )
-      .option("--trust-metadata-url <url>", "with --trust-metadata-dir: the repository's metadata URL")
-      .option("--trust-targets-url <url>", "with --trust-metadata-dir: the repository's targets URL")
-      .option("--key <file>", "public key (PEM or securesystemslib JSON), for bundles signed with a key")
-      .option("--certificate-identity <id>", "the expected signer: a SAN email or URI, exactly")
-      .option("--certificate-identity-regexp <re>", "the expected signer, as a regular expression (anchored)")
-      .option("--certificate-oidc-issuer <url>", "the expected OIDC issuer, exactly")
-      .option(
-        "--certificate-oidc-issuer-regexp <re>",
-        "the expected OIDC issuer, as a regular expression (anchored)",
-      )
-      .option("--certificate-spiffe-id <id>", "the expected SPIFFE ID (an X.509-SVID), exactly")
-      .option(
-        "--certificate-spiffe-id-regexp <re>",
-        "the expected SPIFFE ID, as a regular expression (anchored)",
-      )
-      .option("--certificate-github-workflow-repository <uri>", "CI claim: the source repository")
-      .option("--certificate-github-workflow-ref <ref>", "CI claim: the source repository ref")
-      .option(
-        "--certificate-github-workflow-name <re>",
-        "CI claim: the workflow (build signer URI), regular expression",
-      )
-      .option("--json", "print what was verified as JSON")
-  );
-}
-
-function matcher(exact: string | undefined, regexp: string | undefined, flag: string): Matcher | undefined {
-  if (exact !== undefined && regexp !== undefined) {
-    throw cairnError("ERR_USAGE", `give --${flag} or --${flag}-regexp, not both`);
-  }
-  if (exact !== undefined) return { exact };
-  if (regexp !== undefined) return { regexp };
-  return undefined;
-}
-
-function policyOf(o: VerifyOpts): IdentityPolicy | undefined {
-  const p: IdentityPolicy = {};
-  const identity = matcher(o.certificateIdentity, o.certificateIdentityRegexp, "certificate-identity");
-  const issuer = matcher(o.certificateOidcIssuer, o.certificateOidcIssuerRegexp, "certificate-oidc-issuer");
-  const spiffeId = matcher(o.certificateSpiffeId, o.certificateSpiffeIdRegexp, "certificate-spiffe-id");
-  if (identity) p.identity = identity;
-  if (issuer) p.issuer = issuer;
-  if (spiffeId) p.spiffeId = spiffeId;
-  if (o.certificateGithubWorkflowRepository !== undefined)
-    p.repository = { exact: o.certificateGithubWorkflowRepository };
-  if (o.certificateGithubWorkflowRef !== undefined) p.ref = { exact: o.certificateGithubWorkflowRef };
-  if (o.certificateGithubWorkflowName !== undefined) p.workflow = { regexp: o.certificateGithubWorkflowName };
-  return Object.keys(p).length ? p : undefined;
+  return sigstoreVerifyOptions(
+    c.requiredOption("--bundle <file>", "the Sigstore bundle (v0.1, v0.2 or v0.3)"),
+  )
+    .option("--key <file>", "public key (PEM or securesystemslib JSON), for bundles signed with a key")
+    .option("--json", "print what was verified as JSON");
 }
 
 async function verify(io: CliIO, arg: string, o: VerifyOpts): Promise<VerifiedBundle> {
-  if ((o.trustedRoot === undefined) === (o.trustMetadataDir === undefined))
-    throw cairnError(
-      "ERR_USAGE",
-      "give --trusted-root FILE or --trust-metadata-dir DIR (a TUF trust repository), not both",
-    );
-  let trustedRoot: ReturnType<typeof parseTrustedRootJson>;
-  let revocations: RevocationList | undefined;
-  if (o.trustedRoot !== undefined) {
-    const rootPath = resolve(io.cwd, o.trustedRoot);
-    trustedRoot = parseTrustedRootJson(await readFileRequired(rootPath, "trusted root"), rootPath);
-  } else {
-    ({ trustedRoot, revocations } = await fetchSigstoreTrust(trustClient(io, o)));
-  }
+  const { trustedRoot, revocations } = await loadSigstoreTrust(io, o, "cairn-verify-blob");
   const bundlePath = resolve(io.cwd, o.bundle);
   const bundle = parseBundleJson(await readFileRequired(bundlePath, "bundle"), bundlePath);
-  const policy = policyOf(o);
+  const policy = identityPolicyOf(o);
   const hasCert = Boolean(
     bundle.verificationMaterial.certificate ?? bundle.verificationMaterial.x509CertificateChain,
   );
@@ -267,15 +123,7 @@ async function verify(io: CliIO, arg: string, o: VerifyOpts): Promise<VerifiedBu
     throw cairnError("ERR_USAGE", "this bundle carries a certificate: verify it by identity, not --key");
   if (!o.key && !hasCert)
     throw cairnError("ERR_USAGE", "this bundle was signed with a key: give it with --key");
-  // cosign asks for both the identity and the issuer; a SPIFFE ID names its trust domain itself,
-  // and workload certificates need not carry an OIDC issuer.
-  const named = policy && (policy.identity || policy.spiffeId);
-  if (hasCert && (!named || (!policy.issuer && !policy.spiffeId))) {
-    throw cairnError(
-      "ERR_USAGE",
-      "give the expected signer: --certificate-identity[-regexp] with --certificate-oidc-issuer[-regexp], or --certificate-spiffe-id[-regexp]",
-    );
-  }
+  if (hasCert) requireSigner(policy);
   const artifact = await artifactOf(io, arg);
   const publicKey = o.key ? (await loadPublicKeyFile(resolve(io.cwd, o.key))).key : undefined;
   return verifyBundle(bundle, {
@@ -284,19 +132,6 @@ async function verify(io: CliIO, arg: string, o: VerifyOpts): Promise<VerifiedBu
     artifact,
     ...(publicKey ? { publicKey } : {}),
     ...(policy ? { policy } : {}),
-  });
-}
-
-/** A TUF client for the trust repository: refreshed before use, so rotations and revocations are seen. */
-function trustClient(io: CliIO, o: VerifyOpts): TufClient {
-  if (o.trustMetadataUrl === undefined || o.trustTargetsUrl === undefined) {
-    throw cairnError("ERR_USAGE", "--trust-metadata-dir needs --trust-metadata-url and --trust-targets-url");
-  }
-  return new TufClient({
-    metadataUrl: o.trustMetadataUrl,
-    targetBaseUrl: o.trustTargetsUrl,
-    store: directoryMetadataStore(resolve(io.cwd, o.trustMetadataDir!)),
-    fetcher: httpFetcher({ userAgent: "cairn-verify-blob" }),
   });
 }
 
@@ -338,9 +173,9 @@ export function registerBlob(program: Command, io: CliIO): void {
       .description("sign a file into a Sigstore bundle, logged in the transparency log")
       .argument("<file>", "the file to sign"),
   ).action(async (file: string, o: SignOpts) => {
-    const who = await signer(io, o);
+    const who = await bundleSigner(io, o);
     const data = await readFileRequired(resolve(io.cwd, file), "artifact");
-    const b = await withLog(io, o, (log) => signBlob(data, who, log));
+    const b = await withTransparencyLog(io, o, (log) => signBlob(data, who, log));
     await writeBundle(io, o, b, `signed ${file}`);
   });
 
@@ -352,7 +187,7 @@ export function registerBlob(program: Command, io: CliIO): void {
       .requiredOption("--predicate <file>", "the predicate, a JSON object")
       .requiredOption("--type <uri>", "the predicate type, e.g. https://slsa.dev/provenance/v1"),
   ).action(async (file: string, o: SignOpts & { predicate: string; type: string }) => {
-    const who = await signer(io, o);
+    const who = await bundleSigner(io, o);
     const data = await readFileRequired(resolve(io.cwd, file), "artifact");
     const pPath = resolve(io.cwd, o.predicate);
     const predicate = parseJson(await readFileRequired(pPath, "predicate"), pPath);
@@ -367,7 +202,9 @@ export function registerBlob(program: Command, io: CliIO): void {
       predicate,
     };
     const payload = Buffer.from(JSON.stringify(statement), "utf8");
-    const b = await withLog(io, o, (log) => signDsse("application/vnd.in-toto+json", payload, who, log));
+    const b = await withTransparencyLog(io, o, (log) =>
+      signDsse("application/vnd.in-toto+json", payload, who, log),
+    );
     await writeBundle(io, o, b, `attested ${file}`);
   });
 

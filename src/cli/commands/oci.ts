@@ -6,12 +6,19 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
+import {
+  attestImageBundle,
+  type ImageBundleVerification,
+  signImageBundle,
+  verifyImageBundles,
+} from "../../engines/oci/bundle.js";
 import { copyImage, DEFAULT_COPY_CONCURRENCY, MAX_COPY_CONCURRENCY } from "../../engines/oci/copy.js";
 import { RegistryClient } from "../../engines/oci/registry.js";
 import { attestImage, type SignForm, type SignResult, signImage } from "../../engines/oci/sign.js";
 import { verifyAttestation, verifyImage } from "../../engines/oci/sign-verify.js";
 import { type ImageStore, layoutStore, parseImageName, registryStore } from "../../engines/oci/store.js";
 import { formatTree, imageTree, treeToJson } from "../../engines/oci/tree.js";
+import type { BundleSigner, TransparencyLogPort } from "../../engines/sigstore/index.js";
 import { dockerCredentials } from "../../runtime/docker-config.js";
 import { readFileRequired } from "../../runtime/fs.js";
 import { loadPublicKeyFile, loadSigner } from "../../runtime/keyfiles.js";
@@ -19,6 +26,17 @@ import { OciLayout } from "../../runtime/oci-layout.js";
 import { registryHttp } from "../../runtime/registry-http.js";
 import { copyProgress } from "../copy-progress.js";
 import { type CliIO, write } from "../io.js";
+import {
+  bundleSigner,
+  identityPolicyOf,
+  loadSigstoreTrust,
+  requireSigner,
+  type SigstoreSignOpts,
+  type SigstoreVerifyOpts,
+  sigstoreSignOptions,
+  sigstoreVerifyOptions,
+  withTransparencyLog,
+} from "../sigstore-flags.js";
 import { passphraseFrom, signerRef } from "./key.js";
 
 const FORMS: Record<string, SignForm[]> = {
@@ -27,11 +45,95 @@ const FORMS: Record<string, SignForm[]> = {
   both: ["cosign", "referrer"],
 };
 
+/** `--form bundle`: a Sigstore bundle referrer, as cosign 3 attaches them (engines/oci/bundle.ts). */
+const BUNDLE = "bundle";
+const FORM_HELP = "cosign, referrer, both, or bundle (a Sigstore bundle referrer, as cosign 3 writes)";
+
 function formsOf(form: string): SignForm[] {
   const f = FORMS[form];
   if (f === undefined)
-    throw cairnError("ERR_USAGE", `--form must be cosign, referrer or both, not "${form}"`);
+    throw cairnError("ERR_USAGE", `--form must be cosign, referrer, both or bundle, not "${form}"`);
   return f;
+}
+
+/** The cosign and referrer forms sign with a key only; the Sigstore flags are for bundles. */
+function requireKeyForm(o: SigstoreSignOpts): string {
+  if (o.fulcioUrl !== undefined || o.identityToken !== undefined || o.rekorUrl !== undefined || o.certificate)
+    throw cairnError(
+      "ERR_USAGE",
+      "--fulcio-url, --identity-token, --rekor-url and --certificate go with --form bundle",
+    );
+  if (!o.key) throw cairnError("ERR_USAGE", "give the signing key: --key");
+  return o.key;
+}
+
+/** Opens the image and the log, signs with `fn` (Sigstore bundle forms). */
+async function signBundle<T>(
+  io: CliIO,
+  o: SigstoreSignOpts,
+  fn: (who: BundleSigner, log: TransparencyLogPort) => Promise<T>,
+): Promise<T> {
+  const who = await bundleSigner(io, o);
+  return withTransparencyLog(io, o, (log) => fn(who, log));
+}
+
+/** `--form` of verify: bundle when a trusted root is given and no form is, else both. */
+function verifyForm(o: { form?: string } & SigstoreVerifyOpts): string {
+  const trust = o.trustedRoot !== undefined || o.trustMetadataDir !== undefined;
+  const form = o.form ?? (trust ? BUNDLE : "both");
+  if (form !== BUNDLE && trust)
+    throw cairnError("ERR_USAGE", "--trusted-root and --trust-metadata-dir verify --form bundle only");
+  return form;
+}
+
+/** Options for verifying bundle referrers: trust, and the key or the expected signer. */
+async function bundleVerifyOptions(io: CliIO, o: { key?: string[] } & SigstoreVerifyOpts) {
+  const trust = await loadSigstoreTrust(io, o, "cairn-oci-verify");
+  const policy = identityPolicyOf(o);
+  if ((o.key?.length ?? 0) > 1) throw cairnError("ERR_USAGE", "--form bundle takes one --key");
+  const keyPath = o.key?.[0];
+  if (keyPath !== undefined && policy !== undefined)
+    throw cairnError("ERR_USAGE", "give --key or the expected signer (--certificate-identity ...), not both");
+  if (keyPath === undefined) {
+    return { ...trust, policy: requireSigner(policy) };
+  }
+  return { ...trust, publicKey: (await loadPublicKeyFile(resolve(io.cwd, keyPath))).key };
+}
+
+function renderBundles(
+  io: CliIO,
+  store: ImageStore,
+  what: string,
+  v: ImageBundleVerification,
+  json: boolean | undefined,
+): void {
+  if (json) {
+    write(
+      io.stdout,
+      JSON.stringify(
+        {
+          ok: true,
+          image: { name: store.name, digest: v.image.digest },
+          bundles: v.bundles,
+          rejected: v.rejected,
+          otherTypes: v.otherTypes,
+        },
+        null,
+        2,
+      ),
+    );
+    return;
+  }
+  const lines = [`verified ${store.name} (${v.image.digest}): ${v.bundles.length} ${what}`];
+  for (const b of v.bundles) {
+    const who =
+      b.signer.kind === "certificate" ? `${b.signer.subject} (${b.signer.issuer})` : "the given key";
+    lines.push(
+      `  bundle: ${b.manifest} ${b.predicateType ?? "message signature"} by ${who} at ${b.signedAt ?? "?"}`,
+    );
+  }
+  for (const r of v.rejected) lines.push(`  refused ${r.form}: ${r.manifest}: ${r.code}: ${r.message}`);
+  write(io.stdout, lines.join("\n"));
 }
 
 function tlsOf(v: string | undefined, flag: string): boolean | undefined {
@@ -103,51 +205,69 @@ export function registerOci(program: Command, io: CliIO): void {
     .description("sign, attest, verify, list and copy OCI images with everything attached to them");
 
   withCommon(
-    oci
-      .command("sign")
-      .description("sign an image: cosign's .sig tag and/or an OCI 1.1 referrer carrying a DSSE envelope")
-      .argument("<image>", "oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST]")
-      .requiredOption("-k, --key <key>", "private key: a file, file:PATH or env:NAME")
-      .option("--form <form>", "cosign, referrer or both", "both")
-      .option("--identity <ref>", "the docker-reference to sign (default HOST/REPO of a registry image)")
-      .option("--passphrase-env <NAME>", "the private key's passphrase is in this environment variable"),
-  ).action(
-    async (
-      image: string,
-      o: Common & { key: string; form: string; identity?: string; passphraseEnv?: string },
-    ) => {
-      const forms = formsOf(o.form);
-      const signer = await loadSigner(signerRef(io, o.key), passphraseFrom(io, o.passphraseEnv));
+    sigstoreSignOptions(
+      oci
+        .command("sign")
+        .description(
+          "sign an image: cosign's .sig tag and/or an OCI 1.1 referrer carrying a DSSE envelope, or a Sigstore bundle referrer (--form bundle)",
+        )
+        .argument("<image>", "oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST]")
+        .option("-k, --key <key>", "private key: a file, file:PATH or env:NAME")
+        .option("--form <form>", FORM_HELP, "both")
+        .option("--identity <ref>", "the docker-reference to sign (default HOST/REPO of a registry image)")
+        .option("--passphrase-env <NAME>", "the private key's passphrase is in this environment variable"),
+    ),
+  ).action(async (image: string, o: Common & SigstoreSignOpts & { form: string; identity?: string }) => {
+    if (o.form === BUNDLE) {
+      // cosign's bundle statement names the image by digest only: no docker-reference to claim.
+      if (o.identity !== undefined)
+        throw cairnError("ERR_USAGE", "--identity goes with the cosign and referrer forms");
       const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
-      const r = await signImage(store, {
-        signer,
-        forms,
-        ...(o.identity === undefined ? {} : { identity: o.identity }),
-      });
+      const r = await signBundle(io, o, (who, log) => signImageBundle(store, { who, log }));
       renderAttached(io, store, "signed", r, o.json);
-    },
-  );
+      return;
+    }
+    const forms = formsOf(o.form);
+    const signer = await loadSigner(signerRef(io, requireKeyForm(o)), passphraseFrom(io, o.passphraseEnv));
+    const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+    const r = await signImage(store, {
+      signer,
+      forms,
+      ...(o.identity === undefined ? {} : { identity: o.identity }),
+    });
+    renderAttached(io, store, "signed", r, o.json);
+  });
 
   withCommon(
-    oci
-      .command("attest")
-      .description(
-        "attach a DSSE-signed in-toto statement about an image (cosign's .att tag and/or a referrer)",
-      )
-      .argument("<image>", "oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST]")
-      .requiredOption("-k, --key <key>", "private key: a file, file:PATH or env:NAME")
-      .requiredOption("--predicate <file>", "the predicate, a JSON object")
-      .requiredOption("--type <uri>", "the predicate type, e.g. https://slsa.dev/provenance/v1")
-      .option("--form <form>", "cosign, referrer or both", "both")
-      .option("--passphrase-env <NAME>", "the private key's passphrase is in this environment variable"),
+    sigstoreSignOptions(
+      oci
+        .command("attest")
+        .description(
+          "attach a signed in-toto statement about an image (cosign's .att tag and/or a referrer, or a Sigstore bundle referrer)",
+        )
+        .argument("<image>", "oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST]")
+        .option("-k, --key <key>", "private key: a file, file:PATH or env:NAME")
+        .requiredOption("--predicate <file>", "the predicate, a JSON object")
+        .requiredOption("--type <uri>", "the predicate type, e.g. https://slsa.dev/provenance/v1")
+        .option("--form <form>", FORM_HELP, "both")
+        .option("--passphrase-env <NAME>", "the private key's passphrase is in this environment variable"),
+    ),
   ).action(
     async (
       image: string,
-      o: Common & { key: string; predicate: string; type: string; form: string; passphraseEnv?: string },
+      o: Common & SigstoreSignOpts & { predicate: string; type: string; form: string },
     ) => {
-      const forms = formsOf(o.form);
       const predicate = await readPredicate(io, o.predicate);
-      const signer = await loadSigner(signerRef(io, o.key), passphraseFrom(io, o.passphraseEnv));
+      if (o.form === BUNDLE) {
+        const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+        const r = await signBundle(io, o, (who, log) =>
+          attestImageBundle(store, { who, log, predicateType: o.type, predicate }),
+        );
+        renderAttached(io, store, "attested", r, o.json);
+        return;
+      }
+      const forms = formsOf(o.form);
+      const signer = await loadSigner(signerRef(io, requireKeyForm(o)), passphraseFrom(io, o.passphraseEnv));
       const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
       const r = await attestImage(store, { signer, predicateType: o.type, predicate, forms });
       renderAttached(io, store, "attested", r, o.json);
@@ -155,89 +275,134 @@ export function registerOci(program: Command, io: CliIO): void {
   );
 
   withCommon(
-    oci
-      .command("verify")
-      .description("verify an image's signatures against public keys (exit 10 when none verifies)")
-      .argument("<image>", "oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST]")
-      .requiredOption("-k, --key <paths...>", "public keys; a signature by any of them passes")
-      .option("--form <form>", "cosign, referrer or both", "both")
-      .option("--identity <ref>", "require this docker-reference in the signed payload"),
-  ).action(async (image: string, o: Common & { key: string[]; form: string; identity?: string }) => {
-    const forms = formsOf(o.form);
-    const keys = await Promise.all(o.key.map((k) => loadPublicKeyFile(resolve(io.cwd, k))));
-    const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
-    const v = await verifyImage(store, {
-      keys,
-      forms,
-      ...(o.identity === undefined ? {} : { identity: o.identity }),
-    });
-    if (o.json) {
-      write(
-        io.stdout,
-        JSON.stringify(
-          {
-            ok: true,
-            image: { name: store.name, digest: v.image.digest },
-            signatures: v.signatures,
-            rejected: v.rejected,
-          },
-          null,
-          2,
-        ),
-      );
-      return;
-    }
-    const lines = [`verified ${store.name} (${v.image.digest}): ${v.signatures.length} signature(s)`];
-    for (const s of v.signatures)
-      lines.push(
-        `  ${s.form}: ${s.manifest} by key ${s.keyid.slice(0, 16)} for ${s.payload.critical.identity["docker-reference"] || "(no identity)"}`,
-      );
-    for (const r of v.rejected) lines.push(`  refused ${r.form}: ${r.manifest}: ${r.code}: ${r.message}`);
-    write(io.stdout, lines.join("\n"));
-  });
+    sigstoreVerifyOptions(
+      oci
+        .command("verify")
+        .description(
+          "verify an image's signatures against public keys, or its Sigstore bundles against a trusted root (exit 10 when none verifies)",
+        )
+        .argument("<image>", "oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST]")
+        .option("-k, --key <paths...>", "public keys; a signature by any of them passes")
+        .option("--form <form>", `${FORM_HELP}; default both, or bundle with --trusted-root`)
+        .option("--identity <ref>", "require this docker-reference in the signed payload"),
+    ),
+  ).action(
+    async (
+      image: string,
+      o: Common & SigstoreVerifyOpts & { key?: string[]; form?: string; identity?: string },
+    ) => {
+      const form = verifyForm(o);
+      if (form === BUNDLE) {
+        const verify = await bundleVerifyOptions(io, o);
+        const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+        renderBundles(
+          io,
+          store,
+          "signature(s)",
+          await verifyImageBundles(store, { verify, kind: "signature" }),
+          o.json,
+        );
+        return;
+      }
+      const forms = formsOf(form);
+      if (!o.key?.length) throw cairnError("ERR_USAGE", "give the public keys: --key");
+      const keys = await Promise.all(o.key.map((k) => loadPublicKeyFile(resolve(io.cwd, k))));
+      const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+      const v = await verifyImage(store, {
+        keys,
+        forms,
+        ...(o.identity === undefined ? {} : { identity: o.identity }),
+      });
+      if (o.json) {
+        write(
+          io.stdout,
+          JSON.stringify(
+            {
+              ok: true,
+              image: { name: store.name, digest: v.image.digest },
+              signatures: v.signatures,
+              rejected: v.rejected,
+            },
+            null,
+            2,
+          ),
+        );
+        return;
+      }
+      const lines = [`verified ${store.name} (${v.image.digest}): ${v.signatures.length} signature(s)`];
+      for (const s of v.signatures)
+        lines.push(
+          `  ${s.form}: ${s.manifest} by key ${s.keyid.slice(0, 16)} for ${s.payload.critical.identity["docker-reference"] || "(no identity)"}`,
+        );
+      for (const r of v.rejected) lines.push(`  refused ${r.form}: ${r.manifest}: ${r.code}: ${r.message}`);
+      write(io.stdout, lines.join("\n"));
+    },
+  );
 
   withCommon(
-    oci
-      .command("verify-attestation")
-      .description(
-        "verify an image's attestations against public keys; print the verified statements with --json",
-      )
-      .argument("<image>", "oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST]")
-      .requiredOption("-k, --key <paths...>", "public keys; an attestation by any of them passes")
-      .option("--type <uri>", "only attestations of this predicate type count")
-      .option("--form <form>", "cosign, referrer or both", "both"),
-  ).action(async (image: string, o: Common & { key: string[]; type?: string; form: string }) => {
-    const forms = formsOf(o.form);
-    const keys = await Promise.all(o.key.map((k) => loadPublicKeyFile(resolve(io.cwd, k))));
-    const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
-    const v = await verifyAttestation(store, {
-      keys,
-      forms,
-      ...(o.type === undefined ? {} : { predicateType: o.type }),
-    });
-    if (o.json) {
-      write(
-        io.stdout,
-        JSON.stringify(
-          {
-            ok: true,
-            image: { name: store.name, digest: v.image.digest },
-            attestations: v.attestations,
-            rejected: v.rejected,
-            otherTypes: v.otherTypes,
-          },
-          null,
-          2,
-        ),
-      );
-      return;
-    }
-    const lines = [`verified ${store.name} (${v.image.digest}): ${v.attestations.length} attestation(s)`];
-    for (const a of v.attestations)
-      lines.push(`  ${a.form}: ${a.manifest} ${a.predicateType} by key ${(a.keyids[0] ?? "").slice(0, 16)}`);
-    for (const r of v.rejected) lines.push(`  refused ${r.form}: ${r.manifest}: ${r.code}: ${r.message}`);
-    write(io.stdout, lines.join("\n"));
-  });
+    sigstoreVerifyOptions(
+      oci
+        .command("verify-attestation")
+        .description(
+          "verify an image's attestations against public keys, or its Sigstore bundles against a trusted root; print the verified statements with --json",
+        )
+        .argument("<image>", "oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST]")
+        .option("-k, --key <paths...>", "public keys; an attestation by any of them passes")
+        .option("--type <uri>", "only attestations of this predicate type count")
+        .option("--form <form>", `${FORM_HELP}; default both, or bundle with --trusted-root`),
+    ),
+  ).action(
+    async (
+      image: string,
+      o: Common & SigstoreVerifyOpts & { key?: string[]; type?: string; form?: string },
+    ) => {
+      const form = verifyForm(o);
+      if (form === BUNDLE) {
+        const verify = await bundleVerifyOptions(io, o);
+        const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+        const v = await verifyImageBundles(store, {
+          verify,
+          kind: "attestation",
+          ...(o.type === undefined ? {} : { predicateType: o.type }),
+        });
+        renderBundles(io, store, "attestation(s)", v, o.json);
+        return;
+      }
+      const forms = formsOf(form);
+      if (!o.key?.length) throw cairnError("ERR_USAGE", "give the public keys: --key");
+      const keys = await Promise.all(o.key.map((k) => loadPublicKeyFile(resolve(io.cwd, k))));
+      const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+      const v = await verifyAttestation(store, {
+        keys,
+        forms,
+        ...(o.type === undefined ? {} : { predicateType: o.type }),
+      });
+      if (o.json) {
+        write(
+          io.stdout,
+          JSON.stringify(
+            {
+              ok: true,
+              image: { name: store.name, digest: v.image.digest },
+              attestations: v.attestations,
+              rejected: v.rejected,
+              otherTypes: v.otherTypes,
+            },
+            null,
+            2,
+          ),
+        );
+        return;
+      }
+      const lines = [`verified ${store.name} (${v.image.digest}): ${v.attestations.length} attestation(s)`];
+      for (const a of v.attestations)
+        lines.push(
+          `  ${a.form}: ${a.manifest} ${a.predicateType} by key ${(a.keyids[0] ?? "").slice(0, 16)}`,
+        );
+      for (const r of v.rejected) lines.push(`  refused ${r.form}: ${r.manifest}: ${r.code}: ${r.message}`);
+      write(io.stdout, lines.join("\n"));
+    },
+  );
 
   withCommon(
     oci

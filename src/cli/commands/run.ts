@@ -9,15 +9,19 @@ import { parseJson } from "../../core/json.js";
 import { KeyRing, type Signer } from "../../core/signer.js";
 import type { RecordOptions } from "../../engines/intoto/artifacts.js";
 import { recordStart, recordStop, runStep, signLink } from "../../engines/intoto/runlib.js";
+import { bundleEnvelope } from "../../engines/sigstore/index.js";
+import type { Envelope } from "../../formats/dsse/index.js";
 import { parseLink, unfinishedLinkFileName } from "../../formats/intoto/link.js";
 import {
   parseSignedDocument,
   serializeDocument,
   verifySignedDocument,
 } from "../../formats/intoto/metablock.js";
+import { serializeBundle } from "../../formats/sigstore/index.js";
 import { readFileIfExists, writeFileAtomic } from "../../runtime/fs.js";
 import { loadSigner } from "../../runtime/keyfiles.js";
 import { type CliIO, progressBar, write } from "../io.js";
+import { readCertificate, withTransparencyLog } from "../sigstore-flags.js";
 import { passphraseFrom, signerRef } from "./key.js";
 
 interface CommonFlags {
@@ -90,12 +94,48 @@ async function signerOf(io: CliIO, o: CommonFlags): Promise<Signer> {
   return s;
 }
 
+interface BundleFlags {
+  bundle?: boolean;
+  certificate?: string;
+  logDir: string;
+  logUrl?: string;
+  rekorUrl?: string;
+}
+
+function addBundleOptions(c: Command): Command {
+  return c
+    .option(
+      "--bundle",
+      "also write the link's DSSE envelope as a Sigstore bundle (v0.3), logged, beside it: LINK.sigstore.json (implies --use-dsse)",
+    )
+    .option(
+      "--certificate <file>",
+      "with --bundle: PEM certificate for the key (else the bundle names the key)",
+    )
+    .option("--log-dir <dir>", "with --bundle: the local transparency log (created when new)", ".cairn/log")
+    .option("--log-url <url>", "with --bundle: the base URL a new local log is known by")
+    .option("--rekor-url <url>", "with --bundle: log in this Rekor v1 API instead (token: CAIRN_TOKEN)");
+}
+
+/**
+ * issue 6, section 2: the link's own envelope (same signature) logged and wrapped in a Sigstore
+ * bundle. Logged before anything is written, so a log failure leaves neither file.
+ */
+async function linkBundle(io: CliIO, o: BundleFlags, signer: Signer, doc: object) {
+  if (!o.bundle) return undefined;
+  if (!("payloadType" in doc)) throw cairnError("ERR_INTERNAL", "a bundled link must be a DSSE envelope");
+  const who = o.certificate ? { signer, certificate: await readCertificate(io, o.certificate) } : { signer };
+  return withTransparencyLog(io, o, (log) => bundleEnvelope(doc as Envelope, who, log));
+}
+
 export function registerRun(program: Command, io: CliIO): void {
-  addCommonOptions(
-    program
-      .command("run")
-      .description("run a command as a supply-chain step and write its signed link")
-      .argument("[command...]", "the command to run, after --"),
+  addBundleOptions(
+    addCommonOptions(
+      program
+        .command("run")
+        .description("run a command as a supply-chain step and write its signed link")
+        .argument("[command...]", "the command to run, after --"),
+    ),
   )
     .option("-m, --materials <paths...>", "files or directories consumed by the step")
     .option("-p, --products <paths...>", "files or directories produced by the step")
@@ -104,12 +144,13 @@ export function registerRun(program: Command, io: CliIO): void {
     .action(
       async (
         command: string[],
-        o: CommonFlags & {
-          materials?: string[];
-          products?: string[];
-          recordStreams?: boolean;
-          command: boolean;
-        },
+        o: CommonFlags &
+          BundleFlags & {
+            materials?: string[];
+            products?: string[];
+            recordStreams?: boolean;
+            command: boolean;
+          },
       ) => {
         if (o.command === false && command.length > 0)
           throw cairnError("ERR_USAGE", "--no-command given with a command");
@@ -126,11 +167,15 @@ export function registerRun(program: Command, io: CliIO): void {
           recordStreams: Boolean(o.recordStreams),
           echo: { stdout: io.stdout, stderr: io.stderr },
         });
-        const signed = await signLink(result.link, [signer], o.useDsse ? "dsse" : "metablock");
+        const signed = await signLink(result.link, [signer], o.useDsse || o.bundle ? "dsse" : "metablock");
+        const bundle = await linkBundle(io, o, signer, signed.document);
         const path = resolve(io.cwd, o.metadataDirectory ?? ".", signed.fileName);
         await writeFileAtomic(path, serializeDocument(signed.document));
+        const bundlePath = bundle ? `${path}.sigstore.json` : undefined;
+        if (bundle && bundlePath) await writeFileAtomic(bundlePath, `${serializeBundle(bundle, 2)}\n`);
         const summary = {
           link: path,
+          ...(bundlePath ? { bundle: bundlePath } : {}),
           returnValue: result.returnValue,
           materials: Object.keys(result.link.materials).length,
           products: Object.keys(result.link.products).length,

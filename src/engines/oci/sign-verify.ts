@@ -27,6 +27,7 @@ import {
   ARTIFACT_TYPE_ATTESTATION,
   ARTIFACT_TYPE_SIGNATURE,
   ATTESTATION_TAG_SUFFIX,
+  type AttachedForm,
   COSIGN_SIGNATURE_TYPE,
   cosignTag,
   MAX_ENVELOPE_BYTES,
@@ -48,7 +49,7 @@ export const MAX_REFERRERS_CHECKED = 256;
 
 /** A signature or attestation that was looked at and refused, and why. */
 export interface Rejected {
-  form: SignForm;
+  form: AttachedForm;
   /** The manifest that carried it. */
   manifest: OciDigest;
   /** The layer, when the manifest has several. */
@@ -87,12 +88,18 @@ export interface VerifyImageOptions {
 // The refusal reported when nothing verified: the most telling one first.
 const PRIORITY: ErrorCode[] = ["ERR_OCI_SIGNATURE_SUBJECT_MISMATCH", "ERR_OCI_SIGNATURE_INVALID"];
 
-function failure(what: string, image: Descriptor, rejected: Rejected[]): CairnError {
+/** The error for "nothing verified": the first refusal by `priority`, or MISSING when there was none. */
+export function failure(
+  what: string,
+  image: Descriptor,
+  rejected: Rejected[],
+  priority: ErrorCode[] = PRIORITY,
+): CairnError {
   if (rejected.length === 0) {
     return cairnError("ERR_OCI_SIGNATURE_MISSING", `no ${what} is attached to ${image.digest}`);
   }
   const first =
-    PRIORITY.map((c) => rejected.find((r) => r.code === c)).find((r) => r !== undefined) ?? rejected[0]!;
+    priority.map((c) => rejected.find((r) => r.code === c)).find((r) => r !== undefined) ?? rejected[0]!;
   const code: ErrorCode = first.code;
   const more = rejected.length > 1 ? ` (and ${rejected.length - 1} other refusal(s))` : "";
   return cairnError(
@@ -118,7 +125,7 @@ async function judge<T>(
   }
 }
 
-function manifestLayers(m: ParsedManifestOrIndex, what: string): Descriptor[] {
+export function manifestLayers(m: ParsedManifestOrIndex, what: string): Descriptor[] {
   if (m.kind !== "manifest") {
     throw cairnError("ERR_OCI_MEDIA_TYPE", `the ${what} manifest ${m.digest} is an index, not a manifest`);
   }
@@ -132,17 +139,18 @@ function manifestLayers(m: ParsedManifestOrIndex, what: string): Descriptor[] {
 }
 
 /** Reads the referrers of `image` with the artifact type, checking that each names it as subject. */
-async function referrersOf(
+export async function referrersOf(
   store: ImageStore,
   image: Descriptor,
   artifactType: string,
   rejected: Rejected[],
+  form: AttachedForm = "referrer",
 ): Promise<ParsedManifestOrIndex[]> {
   // The list (or the tag-schema fallback index) is unsigned: it only says where to look.
   const list = (await store.referrers(image.digest)).filter((d) => d.artifactType === artifactType);
   const out: ParsedManifestOrIndex[] = [];
   for (const d of list.slice(0, MAX_REFERRERS_CHECKED)) {
-    const m = await judge(rejected, { form: "referrer", manifest: d.digest }, async () => {
+    const m = await judge(rejected, { form, manifest: d.digest }, async () => {
       const m = await store.getManifest(d.digest);
       const subject = m.kind === "manifest" ? m.manifest.subject : m.index.subject;
       if (subject?.digest !== image.digest) {

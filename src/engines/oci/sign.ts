@@ -222,9 +222,12 @@ export interface SignImageOptions {
   clock?: Clock;
 }
 
+/** Where an attachment went: a signature form, or a Sigstore bundle referrer (bundle.ts). */
+export type AttachedForm = SignForm | "bundle";
+
 /** What was attached to an image. */
 export interface Attached {
-  form: SignForm;
+  form: AttachedForm;
   /** The manifest that carries it. */
   manifest: Descriptor;
   /** The cosign tag, for the cosign form. */

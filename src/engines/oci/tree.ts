@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Everything attached to an image, as `cosign tree` shows it: cosign's digest tags
 // (`sha256-<hex>.sig`, `.att`, `.sbom`), OCI 1.1 referrers (distribution-spec 1.1 "Listing
-// Referrers", or its tag-schema fallback), and for an index its platform manifests with what is
+// Referrers", or its tag-schema fallback; Sigstore bundle referrers, bundle.ts), and for an index its platform manifests with what is
 // attached to each. Every manifest is read and verified against its digest on the way (copy.ts
 // copies exactly these bytes).
 //
@@ -16,6 +16,7 @@ import {
   type OciDigest,
   type ParsedManifestOrIndex,
 } from "../../formats/oci/index.js";
+import { ANNOTATION_BUNDLE_PREDICATE_TYPE, ARTIFACT_TYPE_SIGSTORE_BUNDLE } from "./bundle.js";
 import {
   ANNOTATION_INTOTO_PREDICATE_TYPE,
   ANNOTATION_PREDICATE_TYPE,
@@ -43,6 +44,7 @@ export type NodeKind =
   | "sbom"
   | "signature"
   | "attestation"
+  | "bundle"
   | "referrer";
 
 export interface TreeNode {
@@ -75,6 +77,7 @@ function artifactTypeOf(m: ParsedManifestOrIndex): string | undefined {
 function referrerKind(artifactType: string | undefined): NodeKind {
   if (artifactType === ARTIFACT_TYPE_SIGNATURE) return "signature";
   if (artifactType === ARTIFACT_TYPE_ATTESTATION) return "attestation";
+  if (artifactType === ARTIFACT_TYPE_SIGSTORE_BUNDLE) return "bundle";
   return "referrer";
 }
 
@@ -167,7 +170,8 @@ export function treeToJson(n: TreeNode, parent?: TreeNode): TreeJson {
   const platform = platformOf(parent?.manifest, n.descriptor.digest);
   const attachment = n.kind !== "image" && n.kind !== "index" && n.kind !== "platform";
   const annotations = n.manifest.kind === "manifest" ? n.manifest.manifest.annotations : undefined;
-  const predicateOfManifest = annotations?.[ANNOTATION_INTOTO_PREDICATE_TYPE];
+  const predicateOfManifest =
+    annotations?.[ANNOTATION_INTOTO_PREDICATE_TYPE] ?? annotations?.[ANNOTATION_BUNDLE_PREDICATE_TYPE];
   return {
     kind: n.kind,
     via: n.via,

@@ -5,7 +5,7 @@
 // bundle needs to be verified offline: index, integrated time, inclusion proof, signed checkpoint
 // and inclusion promise (SET).
 import { createHash, X509Certificate } from "node:crypto";
-import { toBase64, toPem } from "../../core/encoding.js";
+import { fromBase64, toBase64, toPem } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
 import type { PrehashAlgorithm } from "../../core/prehashed.js";
 import type { Signer } from "../../core/signer.js";
@@ -168,9 +168,27 @@ export async function signDsse(
     payload: toBase64(payload),
     signatures: [{ keyid, sig: toBase64(sig) }],
   };
+  return bundleEnvelope(envelope, who, log, options);
+}
+
+/**
+ * Logs a DSSE envelope `who` already signed (exactly one signature, such as an in-toto link
+ * written with --use-dsse) and returns it in a v0.3 bundle, unchanged, so the bundle and the file
+ * carry the same signature. The log refuses an envelope whose signature does not verify.
+ */
+export async function bundleEnvelope(
+  envelope: Envelope,
+  who: BundleSigner,
+  log: TransparencyLogPort,
+  options: SignOptions = {},
+): Promise<Bundle> {
+  checkCertificateKey(who);
+  // sigstore_bundle.proto: a bundle's envelope holds exactly one signature.
+  if (envelope.signatures.length !== 1)
+    throw cairnError("ERR_USAGE", "a Sigstore bundle holds a DSSE envelope with exactly one signature");
   const entry = await log.submit({ kind: "dsse", envelope, verifierPems: [verifierPem(who)] });
   const vm = keyMaterial(who);
   vm.tlogEntries = [entry];
-  await stamp(vm, sig, options);
+  await stamp(vm, fromBase64(envelope.signatures[0]!.sig, "signatures[0].sig"), options);
   return { mediaType: BUNDLE_V03_MEDIA_TYPE, verificationMaterial: vm, dsseEnvelope: { ...envelope } };
 }
