@@ -336,6 +336,14 @@ describe("sigstore bundles: sign and verify", () => {
         );
       },
       (j) => {
+        // A name with a path is the log's only when its baseUrl carries that path.
+        const e = j.verificationMaterial.tlogEntries[0];
+        e.inclusionProof.checkpoint.envelope = e.inclusionProof.checkpoint.envelope.replace(
+          "\u2014 log.cairn.test ",
+          "\u2014 log.cairn.test/other ",
+        );
+      },
+      (j) => {
         const e = j.verificationMaterial.tlogEntries[0];
         e.integratedTime = String(Number(e.integratedTime) - 1);
       },

@@ -448,9 +448,14 @@ function verifyTlogEntry(
 }
 
 /** The host of a log's base URL, or undefined when it is not a URL (then names are not checked). */
-function logName(baseUrl: string): string | undefined {
+function logNames(baseUrl: string): string[] | undefined {
   try {
-    return new URL(baseUrl).host || undefined;
+    const u = new URL(baseUrl);
+    if (!u.host) return undefined;
+    // Rekor signs as its host; a log whose origin has a path (cairn's `cairn.local/log`) signs as
+    // host and path, which its baseUrl then carries.
+    const path = u.pathname.replace(/\/+$/, "");
+    return path ? [u.host, `${u.host}${path}`] : [u.host];
   } catch {
     return undefined;
   }
@@ -479,10 +484,12 @@ function verifyCheckpoint(
   const data = Buffer.from(note.text, "utf8");
   // The key name is the log's host (Rekor v1 and v2 sign as it; sigstore-js looks for it in the
   // baseUrl): a signature under another name is not the log's, whatever its key hint.
-  const name = logName(log.baseUrl);
+  const names = logNames(log.baseUrl);
   const ok = note.signatures.some(
     (s) =>
-      s.keyId === hint && (name === undefined || s.name === name) && verifyWithKey(key, data, s.signature),
+      s.keyId === hint &&
+      (names === undefined || names.includes(s.name)) &&
+      verifyWithKey(key, data, s.signature),
   );
   if (!ok) throw fail("ERR_SIGSTORE_TLOG_INVALID", "the checkpoint is not signed by the log's key", field);
   let cp: ReturnType<typeof parseCheckpoint>;
