@@ -109,6 +109,8 @@ export interface LogEntryView {
 /** What a cairn-native submission returns. */
 export interface NativeSubmitResult extends SubmitResult {
   kind: "dsse" | "artifact";
+  /** The logged leaf bytes (what `cairn log verify` hashes and reads the artifact digest from). */
+  leaf: Buffer;
   /** True when the envelope is kept in the attestation store (DSSE in-toto statements). */
   stored: boolean;
 }
@@ -235,7 +237,7 @@ export class LogNode {
     // A crash between the append and this commit loses only the store's copy: resubmitting the
     // entry returns the logged one (a duplicate) and commits it again (commits are idempotent).
     if (prepared) await this.commitToStore({ prepared, logIndex: r.index, integratedTime: r.integratedTime });
-    return { ...r, kind: entry.kind, stored: prepared !== undefined };
+    return { ...r, kind: entry.kind, leaf: entry.leaf, stored: prepared !== undefined };
   }
 
   // Group commit: while one store transaction runs, later envelopes wait and go in the next one.
