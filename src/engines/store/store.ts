@@ -14,7 +14,7 @@ import { CairnError, cairnError } from "../../core/errors.js";
 import type { PublicKey } from "../../core/index.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import { parseEnvelope } from "../../formats/dsse/index.js";
-import { parseStatement } from "../../formats/intoto/index.js";
+import { readInTotoPayload } from "../../formats/intoto/index.js";
 import { dsseLeaf, INTOTO_PAYLOAD_TYPE, parsePublicKeyCached, type VerifiedEntry } from "../tlog/index.js";
 import type { IndexQuery, IndexRecord, SearchIndex } from "./search-index.js";
 
@@ -391,17 +391,18 @@ export class AttestationStore {
       throw notStored(e, "the envelope is malformed", "envelope");
     }
     if (!same) throw invalid("the envelope is not the one the log verified", "envelope");
-    let statement: ReturnType<typeof parseStatement>;
+    let statement: ReturnType<typeof readInTotoPayload>;
     try {
-      statement = parseStatement(
+      // A Statement (subjects) or a classic link (products), as the log accepted it.
+      statement = readInTotoPayload(
         parseJson(payload, undefined, { maxBytes: payload.length, maxDepth: MAX_JSON_DEPTH }),
       );
     } catch (e) {
-      throw notStored(e, "the payload is not an in-toto Statement", "envelope.payload");
+      throw notStored(e, "the payload is not an in-toto Statement or link", "envelope.payload");
     }
     const digests = new Set<string>();
-    statement.subject.forEach((s, i) => {
-      for (const [alg, value] of Object.entries(s.digest)) {
+    statement.digests.forEach((digest, i) => {
+      for (const [alg, value] of Object.entries(digest)) {
         digests.add(
           checkKey(`${alg}:${value}`, "a subject digest", (m) => invalid(m, `subject[${i}].digest.${alg}`)),
         );
