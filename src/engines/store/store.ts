@@ -287,10 +287,15 @@ export class AttestationStore {
       iq[f] = t;
     }
     const ids = await this.index.search(iq);
+    const page = ids.slice(0, pageSize);
+    // One batch read for the page when the index offers it (no query per result).
+    const batch = this.index.getMany
+      ? new Map((await this.index.getMany(page)).map((r) => [r.logIndex, r]))
+      : undefined;
     const results: StoreResult[] = [];
     let bytes = 0;
-    for (const id of ids.slice(0, pageSize)) {
-      const r = await this.index.get(id);
+    for (const id of page) {
+      const r = batch ? batch.get(id) : await this.index.get(id);
       if (!r)
         throw cairnError("ERR_STORE_STORAGE", `the index found log index ${id} but holds no envelope for it`);
       // Bound the page's bytes: stop before a record that would exceed them (one always fits).
