@@ -30,6 +30,7 @@ import {
 import {
   type EntryLimits,
   hashesOfLeaf,
+  INTOTO_PAYLOAD_TYPE,
   type LogStorage,
   rekorCheckpointSigner,
   rekorLogId,
@@ -273,8 +274,21 @@ export class LogNode {
   /** Verifies and appends a Rekor v1 proposed entry (hashedrekord 0.0.1, dsse 0.0.1). */
   async submitRekor(input: unknown): Promise<RekorCreateResult> {
     const entry = verifyRekorProposedEntry(input, this.opts.maxRekorEnvelopeBytes);
+    // A Rekor dsse entry of an in-toto payload goes to the attestation store as cairn's own DSSE
+    // path does: checked by the store before it is logged (verified again as a native
+    // submission, whose leaf the store binds the envelope bytes to). Other payload types are
+    // logged only, as in Rekor.
+    let prepared: PreparedEnvelope | undefined;
+    if (this.store && entry.dsse && rekorPayloadType(entry.dsse.envelope) === INTOTO_PAYLOAD_TYPE) {
+      const native = verifySubmission(
+        { kind: "dsse", envelope: JSON.parse(entry.dsse.envelope), publicKeys: entry.dsse.publicKeys },
+        this.opts.entryLimits,
+      );
+      prepared = this.store.prepare({ envelope: Buffer.from(entry.dsse.envelope), entry: native });
+    }
     const r = await this.writer().submit(entry.leaf);
     this.dirty = true;
+    if (prepared) await this.commitToStore({ prepared, logIndex: r.index, integratedTime: r.integratedTime });
     return {
       uuid: r.leafHash.toString("hex"),
       duplicate: r.duplicate,
@@ -491,4 +505,10 @@ export class LogNode {
   async close(): Promise<void> {
     await this.stopSequencing();
   }
+}
+
+// The payloadType of an envelope verifyRekorDsse already parsed (bounded), or undefined.
+function rekorPayloadType(envelope: string): unknown {
+  const o: unknown = JSON.parse(envelope);
+  return isJsonObject(o) ? o.payloadType : undefined;
 }
