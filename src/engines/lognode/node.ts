@@ -372,8 +372,9 @@ export class LogNode {
     try {
       await this.view.sync();
       this.lastSync = this.clock.now().getTime();
-      // Index the new entries' hashes (POST /api/v1/index/retrieve).
-      const size = this.view.size;
+      // Index the new entries' hashes (POST /api/v1/index/retrieve), unless the storage keeps
+      // that index itself (then nothing is read here).
+      const size = this.storage.findByHash ? this.indexedSize : this.view.size;
       for (let at = this.indexedSize; at < size; at += SYNC_CHUNK) {
         const end = Math.min(size, at + SYNC_CHUNK);
         const leaves = await this.storage.readEntries(at, end);
@@ -448,6 +449,7 @@ export class LogNode {
     if (typeof hash !== "string" || !/^sha256:[0-9a-f]{64}$/.test(hash)) {
       throw cairnError("ERR_USAGE", "a hash is sha256:<64 lowercase hex>", { field: "hash" });
     }
+    if (this.storage.findByHash) return this.storage.findByHash(hash, limit);
     await this.readView();
     return (this.byHash.get(hash) ?? []).slice(0, limit);
   }
