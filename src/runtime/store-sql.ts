@@ -10,7 +10,7 @@
 
 import { createHash } from "node:crypto";
 import type BetterSqlite3 from "better-sqlite3";
-import { type ColumnType, type CompiledQuery, Kysely, PostgresDialect, SqliteDialect } from "kysely";
+import { type ColumnType, type CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
 import { CairnError, cairnError } from "../core/errors.js";
 import type { IndexQuery, IndexRecord, SearchIndex } from "../engines/store/index.js";
 import {
@@ -272,6 +272,57 @@ export class SqlSearchIndex implements SearchIndex {
         signers: signers.map((s) => s.signer),
         integratedTime: toSafe(row.integrated_time, "a stored integrated time"),
       };
+    });
+  }
+
+  /**
+   * A page's records in two queries: the envelopes, then their subjects and signers together
+   * (UNION ALL), instead of three queries per record.
+   */
+  async getMany(logIndexes: readonly number[]): Promise<IndexRecord[]> {
+    const ids = [...new Set(logIndexes)];
+    if (ids.length === 0) return [];
+    return this.run("reading envelopes", async () => {
+      const rows = await this.db
+        .selectFrom("store_envelopes")
+        .select(["log_index", "envelope", "predicate_type", "integrated_time"])
+        .where("log_index", "in", ids)
+        .orderBy("log_index")
+        .execute();
+      if (rows.length === 0) return [];
+      const keys = await this.db
+        .selectFrom("store_subjects")
+        .select(["log_index", sql<string>`'s'`.as("kind"), "digest as value"])
+        .where("log_index", "in", ids)
+        .unionAll(
+          this.db
+            .selectFrom("store_signers")
+            .select(["log_index", sql<string>`'g'`.as("kind"), "signer as value"])
+            .where("log_index", "in", ids),
+        )
+        .execute();
+      const subjects = new Map<number, string[]>();
+      const signers = new Map<number, string[]>();
+      for (const k of keys) {
+        const into = k.kind === "s" ? subjects : signers;
+        const at = toSafe(k.log_index, "a stored log index");
+        const list = into.get(at);
+        if (list) list.push(k.value);
+        else into.set(at, [k.value]);
+      }
+      // Sorted as `get` returns them (code point order, like the per-record ORDER BY on both databases' C collation).
+      const sorted = (l: string[] | undefined) => (l ?? []).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+      return rows.map((row) => {
+        const logIndex = toSafe(row.log_index, "a stored log index");
+        return {
+          logIndex,
+          envelope: Buffer.from(row.envelope),
+          predicateType: row.predicate_type,
+          subjectDigests: sorted(subjects.get(logIndex)),
+          signers: sorted(signers.get(logIndex)),
+          integratedTime: toSafe(row.integrated_time, "a stored integrated time"),
+        };
+      });
     });
   }
 

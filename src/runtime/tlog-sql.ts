@@ -15,6 +15,7 @@ import { CairnError, cairnError } from "../core/errors.js";
 import {
   type AppendBatch,
   checkAppendBatch,
+  hashesOfLeaf,
   type LogStorage,
   type StorageHead,
 } from "../engines/tlog/index.js";
@@ -37,6 +38,8 @@ interface Tables {
   tlog_entries: { idx: DbInt; leaf_hash: Buffer; data: Buffer; integrated_time: DbInt };
   tlog_head: { id: number; size: DbInt; note: string | null };
   tlog_sequencer: { id: number; url: string };
+  tlog_hashes: { hash: string; idx: DbInt };
+  tlog_hash_backfill: { id: number; next: DbInt };
 }
 
 type Dialect = "sqlite" | "postgres";
@@ -88,7 +91,37 @@ const MIGRATIONS: Record<Dialect, string[]>[] = [
       "create table if not exists tlog_sequencer (id integer primary key check (id = 1), url text not null)",
     ],
   },
+  // Version 4: the hash index behind POST /api/v1/index/retrieve (engines/tlog `hashesOfLeaf`),
+  // written in each append's transaction. Entries of earlier versions are back-filled at open
+  // from `tlog_hash_backfill.next` (see `backfillHashes`), which the row's absence marks done.
+  {
+    sqlite: [
+      `create table if not exists tlog_hashes (
+         hash text not null,
+         idx integer not null,
+         primary key (hash, idx)) without rowid`,
+      `create table if not exists tlog_hash_backfill (
+         id integer primary key check (id = 1),
+         next integer not null)`,
+      "insert into tlog_hash_backfill (id, next) values (1, 0) on conflict do nothing",
+    ],
+    postgres: [
+      `create table if not exists tlog_hashes (
+         hash text not null,
+         idx bigint not null,
+         primary key (hash, idx))`,
+      `create table if not exists tlog_hash_backfill (
+         id integer primary key check (id = 1),
+         next bigint not null)`,
+      "insert into tlog_hash_backfill (id, next) values (1, 0) on conflict do nothing",
+    ],
+  },
 ];
+
+/** Entries read per back-fill transaction (`backfillHashes`). */
+const BACKFILL_CHUNK = 4096;
+/** Most log indexes `findByHash` returns. */
+const MAX_FIND_BY_HASH = 10_000;
 
 /** Held by the one sequencer of a log; see `SqlLogStorage.acquireSequencerLock`. */
 export interface SequencerLock {
@@ -156,6 +189,7 @@ export class SqlLogStorage implements LogStorage {
     try {
       await s.migrate();
       await s.checkConsistent();
+      await s.backfillHashes();
     } catch (e) {
       await db.destroy().catch(() => {});
       // kysely closes the handle only if it ran a query itself.
@@ -204,6 +238,20 @@ export class SqlLogStorage implements LogStorage {
           integrated_time: l.time ?? 0,
         }));
         writes.push(this.db.insertInto("tlog_entries").values(rows).compile());
+      }
+      // The hash index, in the same transaction as its entries.
+      const hashes = hashRows(
+        start,
+        leaves.map((l) => l.data),
+      );
+      for (let at = 0; at < hashes.length; at += INSERT_CHUNK) {
+        writes.push(
+          this.db
+            .insertInto("tlog_hashes")
+            .values(hashes.slice(at, at + INSERT_CHUNK))
+            .onConflict((c) => c.doNothing())
+            .compile(),
+        );
       }
       writes.push(
         this.db
@@ -395,6 +443,64 @@ export class SqlLogStorage implements LogStorage {
     return rows;
   }
 
+  /**
+   * Log indexes of the entries indexed under `sha256:<hex>` (engines/tlog `hashesOfLeaf`),
+   * ascending, at most `limit` (1..10000): one indexed query, no scan of the log.
+   */
+  async findByHash(hash: string, limit: number): Promise<number[]> {
+    this.open();
+    const n = Math.max(1, Math.min(MAX_FIND_BY_HASH, Math.trunc(limit)));
+    return this.run("looking up an entry hash", async () => {
+      const rows = await this.db
+        .selectFrom("tlog_hashes")
+        .select("idx")
+        .where("hash", "=", hash)
+        .orderBy("idx")
+        .limit(n)
+        .execute();
+      return rows.map((r) => toSafe(r.idx, "a stored log index"));
+    });
+  }
+
+  // Schema version 4 back-fill: indexes the hashes of entries logged before the hash table
+  // existed, a chunk per transaction, so a crash resumes where it stopped (inserts are
+  // idempotent). Appends made meanwhile index their own entries.
+  private async backfillHashes(): Promise<void> {
+    for (;;) {
+      const row = await this.db
+        .selectFrom("tlog_hash_backfill")
+        .select("next")
+        .where("id", "=", 1)
+        .executeTakeFirst();
+      if (!row) return;
+      const next = toSafe(row.next, "the back-fill position");
+      const { size } = await this.head();
+      // Re-read in the write transaction: another server opening the log may back-fill too.
+      const again = this.db.selectFrom("tlog_hash_backfill").select("next").where("id", "=", 1).compile();
+      const same = (r: unknown) =>
+        r !== undefined && toSafe((r as { next: unknown }).next, "the back-fill position") === next;
+      if (next >= size) {
+        const done = this.db.deleteFrom("tlog_hash_backfill").where("id", "=", 1).compile();
+        await this.writer.transaction([], again, (r) => (same(r) ? [done] : []));
+        return;
+      }
+      const end = Math.min(size, next + BACKFILL_CHUNK);
+      const rows = hashRows(next, await this.readEntries(next, end));
+      const writes: CompiledQuery[] = [];
+      for (let at = 0; at < rows.length; at += INSERT_CHUNK) {
+        writes.push(
+          this.db
+            .insertInto("tlog_hashes")
+            .values(rows.slice(at, at + INSERT_CHUNK))
+            .onConflict((c) => c.doNothing())
+            .compile(),
+        );
+      }
+      writes.push(this.db.updateTable("tlog_hash_backfill").set({ next: end }).where("id", "=", 1).compile());
+      await this.writer.transaction([], again, (r) => (same(r) ? writes : []));
+    }
+  }
+
   // Creates or upgrades the schema in one write transaction (concurrent first starts of several
   // servers: one migrates, the others then find the current version).
   private migrate(): Promise<void> {
@@ -561,4 +667,11 @@ function failure(e: unknown, what: string): CairnError {
     default:
       return cairnError("ERR_TLOG_STORAGE", message, {}, { cause: e });
   }
+}
+
+// The hash-index rows of entries start, start+1, ... (one per distinct hash of each leaf).
+function hashRows(start: number, leaves: readonly Uint8Array[]): { hash: string; idx: number }[] {
+  return leaves.flatMap((leaf, i) =>
+    [...new Set(hashesOfLeaf(leaf))].map((hash) => ({ hash, idx: start + i })),
+  );
 }

@@ -127,6 +127,8 @@ export function logRoutes(node: LogNode, opts: LogRoutesOptions = {}): ServicePl
         return reply.code(r.duplicate ? 200 : 201).send({
           kind: r.kind,
           logIndex: r.index,
+          // The leaf itself, so the answer is a complete entry for `cairn log verify --artifact`.
+          leaf: toBase64(r.leaf),
           leafHash: r.leafHash.toString("hex"),
           integratedTime: r.integratedTime,
           duplicate: r.duplicate,

@@ -292,6 +292,26 @@ describe("log service", () => {
     const [entry] = Object.values(res.json()) as RekorLogEntry[];
     const body = JSON.parse(Buffer.from(entry!.body, "base64").toString());
     assert.equal(body.spec.payloadHash.value, createHash("sha256").update(payload).digest("hex"));
+    // Kept whole in the attestation store, as cairn's own DSSE path does, found by its subject.
+    const found = (await get(`/cairn/v1/search?subject=sha256:${"f".repeat(64)}`)).json();
+    assert.deepEqual(
+      found.results.map((r: { logIndex: number }) => r.logIndex),
+      [entry!.logIndex],
+    );
+    assert.deepEqual(found.results[0].envelope, env);
+    // A Rekor dsse entry of another payload type is logged, not stored.
+    const raw = Buffer.from("not a statement");
+    const rawPae = Buffer.concat([Buffer.from(`DSSEv1 10 text/plain ${raw.length} `), raw]);
+    const plain = {
+      payloadType: "text/plain",
+      payload: toBase64(raw),
+      signatures: [{ keyid: "", sig: toBase64(sign("sha256", rawPae, ec.privateKey)) }],
+    };
+    const plainRes = await post("/api/v1/log/entries", {
+      ...proposed,
+      spec: { proposedContent: { ...proposed.spec.proposedContent, envelope: JSON.stringify(plain) } },
+    });
+    assert.equal(plainRes.statusCode, 201, plainRes.body);
     // A signature by another key is refused, and nothing is stored.
     const n = await size();
     const other = generateKeyPairSync("ec", { namedCurve: "P-256" });

@@ -342,6 +342,35 @@ for (const backend of [memory, sqlite, postgres]) {
       assert.deepEqual(await walk(store, { pageSize: 10 }), [1, 2, 4, 6, 9]);
     });
 
+    test("a search page is read in one batch (getMany), never one get per result", async () => {
+      const index = await backend.fresh();
+      const seeded = await seed(new AttestationStore({ index }));
+      assert.ok(index.getMany, "the index reads a page in one batch");
+      let gets = 0;
+      const counting: SearchIndex = Object.assign(Object.create(index) as SearchIndex, {
+        get: (i: number) => {
+          gets++;
+          return index.get(i);
+        },
+        getMany: (ids: readonly number[]) => index.getMany!(ids),
+      });
+      const page = await new AttestationStore({ index: counting }).search({ subject: `sha256:${hex("c")}` });
+      assert.deepEqual(
+        page.results.map((r) => r.logIndex),
+        [0, 7],
+      );
+      assert.equal(gets, 0);
+      assert.ok(page.results[0]!.envelope.equals(seeded.e0.envelope));
+      // The same records as get, keys included; absent indexes are left out.
+      const many = await index.getMany([7, 5, 0, 3, 5]);
+      assert.deepEqual(
+        many.map((r) => r.logIndex),
+        [0, 5, 7],
+      );
+      for (const r of many) assert.deepEqual(r, await index.get(r.logIndex));
+      assert.deepEqual(await index.getMany([]), []);
+    });
+
     test("results carry inclusion proofs from the prover port", async () => {
       const tree = new MerkleTree();
       const entries = [];

@@ -30,6 +30,7 @@ import {
 import {
   type EntryLimits,
   hashesOfLeaf,
+  INTOTO_PAYLOAD_TYPE,
   type LogStorage,
   rekorCheckpointSigner,
   rekorLogId,
@@ -109,6 +110,8 @@ export interface LogEntryView {
 /** What a cairn-native submission returns. */
 export interface NativeSubmitResult extends SubmitResult {
   kind: "dsse" | "artifact";
+  /** The logged leaf bytes (what `cairn log verify` hashes and reads the artifact digest from). */
+  leaf: Buffer;
   /** True when the envelope is kept in the attestation store (DSSE in-toto statements). */
   stored: boolean;
 }
@@ -235,7 +238,7 @@ export class LogNode {
     // A crash between the append and this commit loses only the store's copy: resubmitting the
     // entry returns the logged one (a duplicate) and commits it again (commits are idempotent).
     if (prepared) await this.commitToStore({ prepared, logIndex: r.index, integratedTime: r.integratedTime });
-    return { ...r, kind: entry.kind, stored: prepared !== undefined };
+    return { ...r, kind: entry.kind, leaf: entry.leaf, stored: prepared !== undefined };
   }
 
   // Group commit: while one store transaction runs, later envelopes wait and go in the next one.
@@ -271,8 +274,21 @@ export class LogNode {
   /** Verifies and appends a Rekor v1 proposed entry (hashedrekord 0.0.1, dsse 0.0.1). */
   async submitRekor(input: unknown): Promise<RekorCreateResult> {
     const entry = verifyRekorProposedEntry(input, this.opts.maxRekorEnvelopeBytes);
+    // A Rekor dsse entry of an in-toto payload goes to the attestation store as cairn's own DSSE
+    // path does: checked by the store before it is logged (verified again as a native
+    // submission, whose leaf the store binds the envelope bytes to). Other payload types are
+    // logged only, as in Rekor.
+    let prepared: PreparedEnvelope | undefined;
+    if (this.store && entry.dsse && rekorPayloadType(entry.dsse.envelope) === INTOTO_PAYLOAD_TYPE) {
+      const native = verifySubmission(
+        { kind: "dsse", envelope: JSON.parse(entry.dsse.envelope), publicKeys: entry.dsse.publicKeys },
+        this.opts.entryLimits,
+      );
+      prepared = this.store.prepare({ envelope: Buffer.from(entry.dsse.envelope), entry: native });
+    }
     const r = await this.writer().submit(entry.leaf);
     this.dirty = true;
+    if (prepared) await this.commitToStore({ prepared, logIndex: r.index, integratedTime: r.integratedTime });
     return {
       uuid: r.leafHash.toString("hex"),
       duplicate: r.duplicate,
@@ -356,8 +372,9 @@ export class LogNode {
     try {
       await this.view.sync();
       this.lastSync = this.clock.now().getTime();
-      // Index the new entries' hashes (POST /api/v1/index/retrieve).
-      const size = this.view.size;
+      // Index the new entries' hashes (POST /api/v1/index/retrieve), unless the storage keeps
+      // that index itself (then nothing is read here).
+      const size = this.storage.findByHash ? this.indexedSize : this.view.size;
       for (let at = this.indexedSize; at < size; at += SYNC_CHUNK) {
         const end = Math.min(size, at + SYNC_CHUNK);
         const leaves = await this.storage.readEntries(at, end);
@@ -432,6 +449,7 @@ export class LogNode {
     if (typeof hash !== "string" || !/^sha256:[0-9a-f]{64}$/.test(hash)) {
       throw cairnError("ERR_USAGE", "a hash is sha256:<64 lowercase hex>", { field: "hash" });
     }
+    if (this.storage.findByHash) return this.storage.findByHash(hash, limit);
     await this.readView();
     return (this.byHash.get(hash) ?? []).slice(0, limit);
   }
@@ -489,4 +507,10 @@ export class LogNode {
   async close(): Promise<void> {
     await this.stopSequencing();
   }
+}
+
+// The payloadType of an envelope verifyRekorDsse already parsed (bounded), or undefined.
+function rekorPayloadType(envelope: string): unknown {
+  const o: unknown = JSON.parse(envelope);
+  return isJsonObject(o) ? o.payloadType : undefined;
 }

@@ -65,6 +65,12 @@ export interface SearchIndex {
   search(q: IndexQuery): Promise<number[]>;
   /** The record at a log index, or undefined. */
   get(logIndex: number): Promise<IndexRecord | undefined>;
+  /**
+   * Optional batch read for a page of search results: the records at these log indexes (at most
+   * 10000), those stored, in ascending log-index order, in a fixed number of queries (no query per
+   * record). Same records as `get` for each index.
+   */
+  getMany?(logIndexes: readonly number[]): Promise<IndexRecord[]>;
 }
 
 /** Whether a record matches every key of a query (not the page bounds). Shared by adapters' tests. */
@@ -127,5 +133,14 @@ export class MemorySearchIndex implements SearchIndex {
   async get(logIndex: number): Promise<IndexRecord | undefined> {
     const r = this.records.get(logIndex);
     return r && copyRecord(r);
+  }
+
+  async getMany(logIndexes: readonly number[]): Promise<IndexRecord[]> {
+    return [...new Set(logIndexes)]
+      .sort((a, b) => a - b)
+      .flatMap((i) => {
+        const r = this.records.get(i);
+        return r ? [copyRecord(r)] : [];
+      });
   }
 }

@@ -14,7 +14,7 @@ import { CairnError, cairnError } from "../../core/errors.js";
 import type { PublicKey } from "../../core/index.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import { parseEnvelope } from "../../formats/dsse/index.js";
-import { parseStatement } from "../../formats/intoto/index.js";
+import { readInTotoPayload } from "../../formats/intoto/index.js";
 import { dsseLeaf, INTOTO_PAYLOAD_TYPE, parsePublicKeyCached, type VerifiedEntry } from "../tlog/index.js";
 import type { IndexQuery, IndexRecord, SearchIndex } from "./search-index.js";
 
@@ -287,10 +287,15 @@ export class AttestationStore {
       iq[f] = t;
     }
     const ids = await this.index.search(iq);
+    const page = ids.slice(0, pageSize);
+    // One batch read for the page when the index offers it (no query per result).
+    const batch = this.index.getMany
+      ? new Map((await this.index.getMany(page)).map((r) => [r.logIndex, r]))
+      : undefined;
     const results: StoreResult[] = [];
     let bytes = 0;
-    for (const id of ids.slice(0, pageSize)) {
-      const r = await this.index.get(id);
+    for (const id of page) {
+      const r = batch ? batch.get(id) : await this.index.get(id);
       if (!r)
         throw cairnError("ERR_STORE_STORAGE", `the index found log index ${id} but holds no envelope for it`);
       // Bound the page's bytes: stop before a record that would exceed them (one always fits).
@@ -391,17 +396,18 @@ export class AttestationStore {
       throw notStored(e, "the envelope is malformed", "envelope");
     }
     if (!same) throw invalid("the envelope is not the one the log verified", "envelope");
-    let statement: ReturnType<typeof parseStatement>;
+    let statement: ReturnType<typeof readInTotoPayload>;
     try {
-      statement = parseStatement(
+      // A Statement (subjects) or a classic link (products), as the log accepted it.
+      statement = readInTotoPayload(
         parseJson(payload, undefined, { maxBytes: payload.length, maxDepth: MAX_JSON_DEPTH }),
       );
     } catch (e) {
-      throw notStored(e, "the payload is not an in-toto Statement", "envelope.payload");
+      throw notStored(e, "the payload is not an in-toto Statement or link", "envelope.payload");
     }
     const digests = new Set<string>();
-    statement.subject.forEach((s, i) => {
-      for (const [alg, value] of Object.entries(s.digest)) {
+    statement.digests.forEach((digest, i) => {
+      for (const [alg, value] of Object.entries(digest)) {
         digests.add(
           checkKey(`${alg}:${value}`, "a subject digest", (m) => invalid(m, `subject[${i}].digest.${alg}`)),
         );

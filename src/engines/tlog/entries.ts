@@ -12,7 +12,7 @@ import { CairnError, cairnError } from "../../core/errors.js";
 import { KeyRing, type PublicKey, parsePublicKey } from "../../core/index.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import { type Envelope, MAX_SIGNATURES, parseEnvelope, verifyEnvelope } from "../../formats/dsse/index.js";
-import { parseStatement, type Statement } from "../../formats/intoto/index.js";
+import { type Link, readInTotoPayload, type Statement } from "../../formats/intoto/index.js";
 import { hashLeaf } from "../../formats/tlog/index.js";
 import { supportsPrehashed, verifyPrehashedSha256 } from "./prehashed.js";
 
@@ -56,9 +56,13 @@ export interface VerifiedEntry {
   leaf: Buffer;
   /** HASH(0x00 || leaf) (RFC 6962 2.1). */
   leafHash: Buffer;
-  /** For DSSE entries: the envelope as given, and its Statement, read only after verification. */
+  /**
+   * For DSSE entries: the envelope as given, and its payload read only after verification: a
+   * Statement (any predicate), or a classic in-toto link (`cairn run --use-dsse`).
+   */
   envelope?: Envelope;
   statement?: Statement;
+  link?: Link;
 }
 
 /** Bounds for verifying submissions. */
@@ -153,12 +157,17 @@ export function artifactLeaf(sha256Hex: string, signature: Uint8Array, key: KeyO
 /**
  * Verifies a DSSE submission: every signature must verify with one of the supplied keys (the
  * keyid is only a hint, DSSE protocol.md), every supplied key must have made one of them (no key
- * rides along unproven), and the payload must be an in-toto Statement. Throws
+ * rides along unproven), and the payload must be an in-toto Statement (any predicate) or a classic link. Throws
  * ERR_TLOG_ENTRY_INVALID, ERR_DSSE_SIGNATURE_INVALID, ERR_KEY_INVALID, ERR_ENCODING_INVALID,
  * ERR_JSON_* or ERR_FIELD_INVALID.
  */
 export function verifyDsseSubmission(sub: DsseSubmission, limits: EntryLimits = {}): VerifiedEntry {
   const maxPayload = limits.maxPayloadBytes ?? DEFAULT_MAX_PAYLOAD_BYTES;
+  // A legacy in-toto metablock ({signed, signatures}) signs canonical JSON, not a DSSE PAE: no
+  // entry kind records that signature, so it is refused by name (sign links with --use-dsse).
+  if (isJsonObject(sub.envelope) && "signed" in sub.envelope && !("payload" in sub.envelope)) {
+    throw invalid("an in-toto metablock is not logged: sign the link as DSSE (--use-dsse)", "envelope");
+  }
   const env = parseEnvelope(sub.envelope);
   if (env.payloadType !== INTOTO_PAYLOAD_TYPE) {
     throw invalid(`the payload type must be ${INTOTO_PAYLOAD_TYPE}`, "envelope.payloadType");
@@ -215,14 +224,21 @@ export function verifyDsseSubmission(sub: DsseSubmission, limits: EntryLimits = 
   if (verifiedPayload.length > maxPayload) {
     throw invalid(`the payload is larger than ${maxPayload} bytes`, "envelope.payload");
   }
-  let statement: Statement;
+  let read: ReturnType<typeof readInTotoPayload>;
   try {
-    statement = parseStatement(parseJson(verifiedPayload, undefined, { maxBytes: maxPayload, maxDepth: 64 }));
+    read = readInTotoPayload(parseJson(verifiedPayload, undefined, { maxBytes: maxPayload, maxDepth: 64 }));
   } catch (e) {
     throw e instanceof CairnError ? e.underField("envelope.payload") : e;
   }
   const leaf = checkLeafSize(dsseLeaf(env.payloadType, verifiedPayload, signed));
-  return { kind: "dsse", leaf, leafHash: hashLeaf(leaf), envelope: env, statement };
+  return {
+    kind: "dsse",
+    leaf,
+    leafHash: hashLeaf(leaf),
+    envelope: env,
+    ...(read.statement ? { statement: read.statement } : {}),
+    ...(read.link ? { link: read.link } : {}),
+  };
 }
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;

@@ -37,6 +37,11 @@ export interface RekorVerifiedEntry {
   leafHash: Buffer;
   /** `sha256:<hex>` values POST /api/v1/index/retrieve finds this entry by. */
   hashes: string[];
+  /**
+   * For dsse: the envelope JSON as submitted and the SPKI PEM of each verifier that made a
+   * signature (a certificate's key), so the attestation store can keep and index it.
+   */
+  dsse?: { envelope: string; publicKeys: string[] };
 }
 
 function invalid(message: string, field?: string): CairnError {
@@ -207,7 +212,8 @@ export function verifyRekorDsse(
   });
   const envelopeHash = sha256Hex(envelope);
   const payloadHash = sha256Hex(payload);
-  return leafOf(
+  const publicKeys = keys.map((k) => k.export({ type: "spki", format: "pem" }) as string);
+  const verified = leafOf(
     "dsse",
     {
       apiVersion: "0.0.1",
@@ -220,6 +226,7 @@ export function verifyRekorDsse(
     },
     [`sha256:${payloadHash}`, `sha256:${envelopeHash}`],
   );
+  return { ...verified, dsse: { envelope, publicKeys } };
 }
 
 /**

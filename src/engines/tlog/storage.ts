@@ -81,6 +81,13 @@ export interface LogStorage {
    * same transaction as the entries. Optional: storages without it report no times.
    */
   readIntegratedTimes?(start: number, end: number): Promise<number[]>;
+  /**
+   * Optional persistent hash index (POST /api/v1/index/retrieve): log indexes of the entries whose
+   * `hashesOfLeaf` (rekor.ts) include `hash` (`sha256:<hex>`), ascending, at most `limit`. Written
+   * in the same transaction as the entries, so it never lags the log. Storages without it are
+   * indexed in memory by the log node.
+   */
+  findByHash?(hash: string, limit: number): Promise<number[]>;
 }
 
 /** Checks a batch's shape; shared by adapters so they refuse the same things. */

@@ -4,7 +4,7 @@
 // products, and conversion to and from the classic link (in-toto specification 4.4).
 import { z } from "zod";
 import { fieldError } from "../../../core/errors.js";
-import type { ArtifactMap, Link } from "../link.js";
+import { type ArtifactMap, type Link, parseLink } from "../link.js";
 import {
   newStatement,
   parseStatement,
@@ -167,5 +167,41 @@ export function statementToLink(st: LinkStatement): Link {
     products: toArtifactMap(st.subject as { name: string; digest: Record<string, string> }[]),
     byproducts: byproducts ?? {},
     environment: environment ?? {},
+  };
+}
+
+/** What a logged in-toto payload is indexed under (see `readInTotoPayload`). */
+export interface InTotoPayload {
+  /** The Statement's predicateType; LINK_PREDICATE_TYPE_V03 for a classic link. */
+  predicateType: string;
+  /** Every digest set the payload is about: a Statement's subjects, a classic link's products. */
+  digests: Record<string, string>[];
+  /** Set when the payload is a Statement. */
+  statement?: Statement;
+  /** Set when the payload is a classic link (what `in-toto-run --use-dsse` and `cairn run --use-dsse` sign). */
+  link?: Link;
+}
+
+/**
+ * Reads the payload of an `application/vnd.in-toto+json` DSSE envelope: an in-toto Statement with
+ * any predicate, or a classic link (in-toto specification 4.4, `_type: "link"`), which is indexed
+ * as the link attestation framework does (link.md: "the products of the step are the subjects"),
+ * under LINK_PREDICATE_TYPE_V03; a step without products is about no artifact. Throws
+ * ERR_FIELD_INVALID for anything else.
+ */
+export function readInTotoPayload(obj: unknown): InTotoPayload {
+  if (typeof obj === "object" && obj !== null && (obj as { _type?: unknown })._type === "link") {
+    const link = parseLink(obj);
+    return {
+      predicateType: LINK_PREDICATE_TYPE_V03,
+      digests: Object.values(link.products ?? {}).map((d) => ({ ...d })),
+      link,
+    };
+  }
+  const statement = parseStatement(obj);
+  return {
+    predicateType: statement.predicateType,
+    digests: statement.subject.map((s) => s.digest),
+    statement,
   };
 }
