@@ -66,6 +66,7 @@ describe("cairn serve --tuf-repo: static TUF serving and the online-role re-sign
 
   before(async () => {
     for (const k of ["root", "targets", "online"]) await run(["key", "generate", k]);
+    await run(["key", "generate", "signer", "-t", "ecdsa"]);
     writeFileSync(join(t.dir, "app.tgz"), "app 1.0\n");
     await run([
       "tuf",
@@ -81,6 +82,21 @@ describe("cairn serve --tuf-repo: static TUF serving and the online-role re-sign
       "online",
     ]);
     await run(["tuf", "add", "repo", "app.tgz"]);
+    // A signed release and the Sigstore trusted root for its log key, published through TUF.
+    await run([
+      "sign-blob",
+      "app.tgz",
+      "--key",
+      "signer",
+      "--bundle",
+      "app.sigstore.json",
+      "--log-dir",
+      "log1",
+      "--log-url",
+      "https://log.example.com",
+    ]);
+    await run(["trust", "root", "-o", "trusted_root.json", "--log-dir", "log1"]);
+    await run(["tuf", "trust", "repo", "--trusted-root", "trusted_root.json"]);
     // The injected short expiry: the timestamp is valid for a few seconds from each refresh.
     const config = JSON.parse(readFileSync(join(repo, "config.json"), "utf8"));
     config.expiry.timestamp = TIMESTAMP_VALIDITY_S;
@@ -138,7 +154,6 @@ describe("cairn serve --tuf-repo: static TUF serving and the online-role re-sign
       t.dir,
     );
     assert.equal((served.info as unknown as { tuf: { refresh: boolean } }).tuf.refresh, true);
-    // The key reference never reaches the log.
     await run([
       "tuf",
       "client",
@@ -169,6 +184,34 @@ describe("cairn serve --tuf-repo: static TUF serving and the online-role re-sign
       assert.equal(readFileSync(file, "utf8"), "app 1.0\n");
     }
     assert.ok(seen >= first.version + 2);
+    // verify-blob reads the trusted root from the served repository (docs/trust.md).
+    await run([
+      "tuf",
+      "client",
+      "--metadata-dir",
+      join(t.dir, "m"),
+      "init",
+      join(out, "metadata", "1.root.json"),
+    ]);
+    const trust = [
+      "--trust-metadata-dir",
+      "m",
+      "--trust-metadata-url",
+      `${served.url}/tuf/metadata`,
+      "--trust-targets-url",
+      `${served.url}/tuf/targets`,
+    ];
+    const v = await cairn(
+      ["verify-blob", "app.tgz", "--bundle", "app.sigstore.json", "--key", "signer.pub", ...trust],
+      t.dir,
+    );
+    assert.equal(v.code, 0, v.stderr);
+    const other = await cairn(
+      ["verify-blob", "app.tgz", "--bundle", "app.sigstore.json", "--key", "online.pub", ...trust],
+      t.dir,
+    );
+    assert.notEqual(other.code, 0);
+    // The key reference never reaches the log.
     assert.ok(!served.stderr().includes("online"), "a key reference was logged");
   });
 
