@@ -97,6 +97,21 @@ describe("cairn serve --tuf-repo: static TUF serving and the online-role re-sign
     ]);
     await run(["trust", "root", "-o", "trusted_root.json", "--log-dir", "log1"]);
     await run(["tuf", "trust", "repo", "--trusted-root", "trusted_root.json"]);
+    // And the in-toto layout key, for cairn verify.
+    await run(["key", "generate", "owner"]);
+    writeFileSync(join(t.dir, "layout.yaml"), "expires: 30d\nsteps: []\n");
+    await run(["layout", "create", "layout.yaml", "--key", "owner", "--output", "root.layout"]);
+    await run([
+      "tuf",
+      "trust",
+      "repo",
+      "--kind",
+      "layout-key",
+      "--item",
+      "owner=owner.pub",
+      "--valid-until",
+      "2099-01-01",
+    ]);
     // The injected short expiry: the timestamp is valid for a few seconds from each refresh.
     const config = JSON.parse(readFileSync(join(repo, "config.json"), "utf8"));
     config.expiry.timestamp = TIMESTAMP_VALIDITY_S;
@@ -184,7 +199,7 @@ describe("cairn serve --tuf-repo: static TUF serving and the online-role re-sign
       assert.equal(readFileSync(file, "utf8"), "app 1.0\n");
     }
     assert.ok(seen >= first.version + 2);
-    // verify-blob reads the trusted root from the served repository (docs/trust.md).
+    // verify-blob and verify read the trusted root and layout keys from the served repository (docs/trust.md).
     await run([
       "tuf",
       "client",
@@ -210,7 +225,10 @@ describe("cairn serve --tuf-repo: static TUF serving and the online-role re-sign
       ["verify-blob", "app.tgz", "--bundle", "app.sigstore.json", "--key", "online.pub", ...trust],
       t.dir,
     );
-    assert.notEqual(other.code, 0);
+    assert.equal(other.code, 10, other.stderr); // the bundle names another key: verification failed
+    assert.match(other.stderr, /ERR_SIGSTORE_/);
+    const layout = await cairn(["verify", "-l", "root.layout", ...trust], t.dir);
+    assert.equal(layout.code, 0, layout.stderr);
     // The key reference never reaches the log.
     assert.ok(!served.stderr().includes("online"), "a key reference was logged");
   });
