@@ -22,6 +22,7 @@ before(async () => {
   await writeFile(join(out, "metadata", "1.root.json"), '{"signed":{"v":1}}');
   await writeFile(join(out, "targets", "rel", "abc.tool 1.tgz"), "tool bytes");
   await writeFile(join(out, "targets", "big.bin"), Buffer.alloc(2048));
+  await writeFile(join(out, "targets", "empty"), "");
   await writeFile(join(dir, "secret.txt"), "outside");
   await symlink(join(dir, "secret.txt"), join(out, "targets", "escape"));
   await symlink(join(out, "targets", "rel", "abc.tool 1.tgz"), join(out, "targets", "inside"));
@@ -75,6 +76,9 @@ describe("TUF static routes", () => {
     assert.equal(r.body, "tool bytes");
     assert.equal(r.headers["content-type"], "application/octet-stream");
     assert.equal((await get("/tuf/targets/inside")).status, 200);
+    const empty = await get("/tuf/targets/empty");
+    assert.equal(empty.status, 200);
+    assert.equal(empty.headers["content-length"], "0");
   });
 
   for (const path of [

@@ -97,13 +97,15 @@ export function tufRoutes(opts: TufRoutesOptions): ServicePlugin {
       reply.type(
         area === "metadata" && raw.endsWith(".json") ? "application/json" : "application/octet-stream",
       );
-      if (req.headers["if-none-match"] === etag) return reply.code(304).send();
+      if (req.headers["if-none-match"] === etag || st.size === 0) {
+        await fh.close();
+        if (st.size === 0) return reply.header("content-length", "0").send(Buffer.alloc(0));
+        return reply.code(304).send();
+      }
       reply.header("content-length", String(st.size));
-      // The bytes of the open file: a rename during the read cannot mix two versions.
-      const stream = fh.createReadStream({ start: 0, end: Math.max(0, st.size - 1), autoClose: true });
-      const done = reply.send(st.size === 0 ? Buffer.alloc(0) : stream);
-      if (st.size === 0) await fh.close();
-      return done;
+      // The bytes of the open file: a rename during the read cannot mix two versions. The
+      // stream owns the descriptor from here (closed at its end, or when HEAD discards it).
+      return reply.send(fh.createReadStream({ start: 0, end: st.size - 1, autoClose: true }));
     } catch (e) {
       await fh.close().catch(() => {});
       throw e;
