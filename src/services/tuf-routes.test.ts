@@ -110,6 +110,16 @@ describe("TUF static routes", () => {
     assert.equal((await get("/tuf/metadata/timestamp.json", "DELETE")).status, 404);
   });
 
+  it("is healthy while the served timestamp is unexpired, not once it lapsed", async () => {
+    const ts = join(dir, "out", "metadata", "timestamp.json");
+    await writeFile(ts, JSON.stringify({ signed: { expires: "2999-01-01T00:00:00Z" } }));
+    assert.equal((await get("/healthz")).status, 200);
+    await writeFile(ts, JSON.stringify({ signed: { expires: "2000-01-01T00:00:00Z" } }));
+    const r = await get("/healthz");
+    assert.equal(r.status, 503);
+    assert.equal(JSON.parse(r.body).checks.tuf.ok, false);
+  });
+
   it("checks segments", () => {
     assert.deepEqual(safeSegments("a/b%20c"), ["a", "b c"]);
     assert.equal(safeSegments("a/./b"), undefined);

@@ -14,6 +14,7 @@ import { open, realpath } from "node:fs/promises";
 import { sep } from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { cairnError } from "../core/errors.js";
+import { parseJson } from "../core/json.js";
 import type { ServicePlugin } from "./server.js";
 
 /** Largest file served by default: 1 GiB (targets are artifacts; metadata is far smaller). */
@@ -21,6 +22,8 @@ export const DEFAULT_TUF_MAX_FILE_BYTES = 1024 * 1024 * 1024;
 /** Bound on a request path below the prefix, in bytes, and on one segment. */
 export const MAX_TUF_PATH_BYTES = 4096;
 const MAX_SEGMENT_BYTES = 255;
+/** Bound on timestamp.json read by the health check (a few hundred bytes in practice). */
+const MAX_TIMESTAMP_BYTES = 64 * 1024;
 /** Bound on a path's depth (segments). */
 const MAX_TUF_PATH_SEGMENTS = 64;
 
@@ -119,9 +122,19 @@ export function tufRoutes(opts: TufRoutesOptions): ServicePlugin {
         app.get(`${prefix}/${area}/*`, (req, reply) => serve(area, req, reply));
       }
     },
+    // Unhealthy when clients would refuse what is served: no timestamp, or a lapsed one (TUF 5.4.4).
     async health() {
-      await rootDir();
-      return { ok: true };
+      const fh = await open([await rootDir(), "metadata", "timestamp.json"].join(sep), "r");
+      try {
+        const st = await fh.stat();
+        if (st.size > MAX_TIMESTAMP_BYTES) return { ok: false, timestampExpires: null };
+        const md = parseJson(await fh.readFile()) as { signed?: { expires?: unknown } };
+        const expires = typeof md.signed?.expires === "string" ? md.signed.expires : null;
+        const t = expires === null ? Number.NaN : Date.parse(expires);
+        return { ok: Number.isFinite(t) && t > Date.now(), timestampExpires: expires };
+      } finally {
+        await fh.close();
+      }
     },
   };
 }
