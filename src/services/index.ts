@@ -7,3 +7,4 @@ export * from "./metrics.js";
 export * from "./problem.js";
 export * from "./rekor-routes.js";
 export * from "./server.js";
+export * from "./tuf-routes.js";

@@ -3,14 +3,16 @@
 import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Command } from "commander";
+import type { FastifyBaseLogger } from "fastify";
 import { cairnError } from "../../core/errors.js";
 import { LogNode } from "../../engines/lognode/index.js";
 import { createToken, dataFiles, openDataDir, readTokenHashes, runElection } from "../../runtime/log-node.js";
 import { buildServer, DEFAULT_BODY_LIMIT, logRoutes, rekorRoutes, tokenHash } from "../../services/index.js";
 import { type CliIO, write } from "../io.js";
 import { caServeOptions, caServePlugin, type ServeCaFlags } from "./serve-ca.js";
+import { type ServeTufFlags, tufServeOptions, tufServePlugin } from "./serve-tuf.js";
 
-interface ServeFlags extends ServeCaFlags {
+interface ServeFlags extends ServeCaFlags, ServeTufFlags {
   listen: string;
   data?: string;
   database?: string;
@@ -52,7 +54,7 @@ export function registerServe(program: Command, io: CliIO): void {
     .option("--batch-size <n>", "entries per sequenced batch (default 256)")
     .option("--batch-delay-ms <ms>", "longest wait for a batch to fill (default 25)")
     .option("--json", "print the listening address and log identity as JSON");
-  caServeOptions(cmd).action(async (o: ServeFlags) => {
+  tufServeOptions(caServeOptions(cmd)).action(async (o: ServeFlags) => {
     if (o.data === undefined) throw cairnError("ERR_USAGE", "--data DIR is required");
     const dir = resolve(io.cwd, o.data);
     if (o.newToken) {
@@ -62,6 +64,10 @@ export function registerServe(program: Command, io: CliIO): void {
     const { host, port } = parseListen(o.listen);
     const bodyLimit = intFlag(o.bodyLimit, "--body-limit");
     const ca = await caServePlugin(io, o);
+    let appLog: () => FastifyBaseLogger = () => {
+      throw cairnError("ERR_INTERNAL", "the server is not built yet");
+    };
+    const tuf = await tufServePlugin(io, o, () => appLog());
     const opened = await openDataDir(dir, {
       ...(o.origin !== undefined ? { origin: o.origin } : {}),
       ...(o.database !== undefined ? { database: o.database } : {}),
@@ -97,10 +103,12 @@ export function registerServe(program: Command, io: CliIO): void {
         logRoutes(node, { locateSequencer }),
         rekorRoutes(node, { locateSequencer, openWrites: o.openRekor === true }),
         ...(ca ? [ca.plugin(node, locateSequencer)] : []),
+        ...(tuf ? [tuf.plugin] : []),
       ],
       auth: o.dev ? { mode: "none" } : { mode: "bearer", tokenHashes },
       bodyLimit,
     });
+    appLog = () => app.log;
     const stop = new AbortController();
     let firstRole: () => void = () => {};
     const roleKnown = new Promise<void>((res) => {
@@ -125,6 +133,7 @@ export function registerServe(program: Command, io: CliIO): void {
     await writeFile(`${dir}/log-public.pem`, node.publicKeyPem);
     address = await app.listen({ host, port });
     await advertise();
+    tuf?.refresher?.start();
     const info = {
       url: address,
       origin: node.origin,
@@ -133,6 +142,7 @@ export function registerServe(program: Command, io: CliIO): void {
       auth: o.dev ? "none" : "bearer",
       sequencer: node.isSequencer,
       ...(ca ? { ca: ca.info } : {}),
+      ...(tuf ? { tuf: tuf.info } : {}),
     };
     if (o.json) write(io.stdout, JSON.stringify(info));
     else write(io.stdout, `cairn: serving ${node.origin} on ${address}${o.dev ? " (dev: no auth)" : ""}`);
@@ -142,6 +152,7 @@ export function registerServe(program: Command, io: CliIO): void {
       process.once("SIGTERM", done);
     });
     // Stop taking requests, write what waits, release the lock, close the databases.
+    await tuf?.refresher?.stop();
     await app.close();
     stop.abort();
     await election;
