@@ -15,7 +15,7 @@ import {
 import { copyImage, DEFAULT_COPY_CONCURRENCY, MAX_COPY_CONCURRENCY } from "../../engines/oci/copy.js";
 import { RegistryClient } from "../../engines/oci/registry.js";
 import { attestImage, type SignForm, type SignResult, signImage } from "../../engines/oci/sign.js";
-import { verifyAttestation, verifyImage } from "../../engines/oci/sign-verify.js";
+import { type Rejected, verifyAttestation, verifyImage } from "../../engines/oci/sign-verify.js";
 import { type ImageStore, layoutStore, parseImageName, registryStore } from "../../engines/oci/store.js";
 import { formatTree, imageTree, treeToJson } from "../../engines/oci/tree.js";
 import type { BundleSigner, TransparencyLogPort } from "../../engines/sigstore/index.js";
@@ -100,12 +100,17 @@ async function bundleVerifyOptions(io: CliIO, o: { key?: string[] } & SigstoreVe
   return { ...trust, publicKey: (await loadPublicKeyFile(resolve(io.cwd, keyPath))).key };
 }
 
-function renderBundles(
+/**
+ * The report of `oci verify` and `oci verify-attestation` in every form: under --json the verified
+ * items (as `key`), the refusals and any count of other predicate types; else a line per pass and
+ * per refusal.
+ */
+function renderVerified<T>(
   io: CliIO,
   store: ImageStore,
-  what: string,
-  v: ImageBundleVerification,
   json: boolean | undefined,
+  v: { image: { digest: string }; rejected: readonly Rejected[]; otherTypes?: number },
+  found: { key: string; items: readonly T[]; what: string; line: (item: T) => string },
 ): void {
   if (json) {
     write(
@@ -114,7 +119,7 @@ function renderBundles(
         {
           ok: true,
           image: { name: store.name, digest: v.image.digest },
-          bundles: v.bundles,
+          [found.key]: found.items,
           rejected: v.rejected,
           otherTypes: v.otherTypes,
         },
@@ -124,16 +129,35 @@ function renderBundles(
     );
     return;
   }
-  const lines = [`verified ${store.name} (${v.image.digest}): ${v.bundles.length} ${what}`];
-  for (const b of v.bundles) {
-    const who =
-      b.signer.kind === "certificate" ? `${b.signer.subject} (${b.signer.issuer})` : "the given key";
-    lines.push(
-      `  bundle: ${b.manifest} ${b.predicateType ?? "message signature"} by ${who} at ${b.signedAt ?? "?"}`,
-    );
-  }
+  const lines = [`verified ${store.name} (${v.image.digest}): ${found.items.length} ${found.what}`];
+  for (const item of found.items) lines.push(`  ${found.line(item)}`);
   for (const r of v.rejected) lines.push(`  refused ${r.form}: ${r.manifest}: ${r.code}: ${r.message}`);
   write(io.stdout, lines.join("\n"));
+}
+
+function renderBundles(
+  io: CliIO,
+  store: ImageStore,
+  what: string,
+  v: ImageBundleVerification,
+  json: boolean | undefined,
+): void {
+  renderVerified(io, store, json, v, {
+    key: "bundles",
+    items: v.bundles,
+    what,
+    line: (b) => {
+      const who =
+        b.signer.kind === "certificate" ? `${b.signer.subject} (${b.signer.issuer})` : "the given key";
+      return `bundle: ${b.manifest} ${b.predicateType ?? "message signature"} by ${who} at ${b.signedAt ?? "?"}`;
+    },
+  });
+}
+
+/** The public keys of --key, required outside the bundle form. */
+async function publicKeysOf(io: CliIO, key: string[] | undefined) {
+  if (!key?.length) throw cairnError("ERR_USAGE", "give the public keys: --key");
+  return Promise.all(key.map((k) => loadPublicKeyFile(resolve(io.cwd, k))));
 }
 
 function tlsOf(v: string | undefined, flag: string): boolean | undefined {
@@ -305,37 +329,20 @@ export function registerOci(program: Command, io: CliIO): void {
         return;
       }
       const forms = formsOf(form);
-      if (!o.key?.length) throw cairnError("ERR_USAGE", "give the public keys: --key");
-      const keys = await Promise.all(o.key.map((k) => loadPublicKeyFile(resolve(io.cwd, k))));
+      const keys = await publicKeysOf(io, o.key);
       const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
       const v = await verifyImage(store, {
         keys,
         forms,
         ...(o.identity === undefined ? {} : { identity: o.identity }),
       });
-      if (o.json) {
-        write(
-          io.stdout,
-          JSON.stringify(
-            {
-              ok: true,
-              image: { name: store.name, digest: v.image.digest },
-              signatures: v.signatures,
-              rejected: v.rejected,
-            },
-            null,
-            2,
-          ),
-        );
-        return;
-      }
-      const lines = [`verified ${store.name} (${v.image.digest}): ${v.signatures.length} signature(s)`];
-      for (const s of v.signatures)
-        lines.push(
-          `  ${s.form}: ${s.manifest} by key ${s.keyid.slice(0, 16)} for ${s.payload.critical.identity["docker-reference"] || "(no identity)"}`,
-        );
-      for (const r of v.rejected) lines.push(`  refused ${r.form}: ${r.manifest}: ${r.code}: ${r.message}`);
-      write(io.stdout, lines.join("\n"));
+      renderVerified(io, store, o.json, v, {
+        key: "signatures",
+        items: v.signatures,
+        what: "signature(s)",
+        line: (s) =>
+          `${s.form}: ${s.manifest} by key ${s.keyid.slice(0, 16)} for ${s.payload.critical.identity["docker-reference"] || "(no identity)"}`,
+      });
     },
   );
 
@@ -369,38 +376,19 @@ export function registerOci(program: Command, io: CliIO): void {
         return;
       }
       const forms = formsOf(form);
-      if (!o.key?.length) throw cairnError("ERR_USAGE", "give the public keys: --key");
-      const keys = await Promise.all(o.key.map((k) => loadPublicKeyFile(resolve(io.cwd, k))));
+      const keys = await publicKeysOf(io, o.key);
       const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
       const v = await verifyAttestation(store, {
         keys,
         forms,
         ...(o.type === undefined ? {} : { predicateType: o.type }),
       });
-      if (o.json) {
-        write(
-          io.stdout,
-          JSON.stringify(
-            {
-              ok: true,
-              image: { name: store.name, digest: v.image.digest },
-              attestations: v.attestations,
-              rejected: v.rejected,
-              otherTypes: v.otherTypes,
-            },
-            null,
-            2,
-          ),
-        );
-        return;
-      }
-      const lines = [`verified ${store.name} (${v.image.digest}): ${v.attestations.length} attestation(s)`];
-      for (const a of v.attestations)
-        lines.push(
-          `  ${a.form}: ${a.manifest} ${a.predicateType} by key ${(a.keyids[0] ?? "").slice(0, 16)}`,
-        );
-      for (const r of v.rejected) lines.push(`  refused ${r.form}: ${r.manifest}: ${r.code}: ${r.message}`);
-      write(io.stdout, lines.join("\n"));
+      renderVerified(io, store, o.json, v, {
+        key: "attestations",
+        items: v.attestations,
+        what: "attestation(s)",
+        line: (a) => `${a.form}: ${a.manifest} ${a.predicateType} by key ${(a.keyids[0] ?? "").slice(0, 16)}`,
+      });
     },
   );
 
