@@ -15,6 +15,7 @@ import { sep } from "node:path";
 import type { FastifyInstance, FastifyReply, FastifyRequest } from "fastify";
 import { cairnError } from "../core/errors.js";
 import { parseJson } from "../core/json.js";
+import { parseDateTime } from "../formats/tuf/index.js";
 import type { ServicePlugin } from "./server.js";
 
 /** Largest file served by default: 1 GiB (targets are artifacts; metadata is far smaller). */
@@ -130,8 +131,9 @@ export function tufRoutes(opts: TufRoutesOptions): ServicePlugin {
         if (st.size > MAX_TIMESTAMP_BYTES) return { ok: false, timestampExpires: null };
         const md = parseJson(await fh.readFile()) as { signed?: { expires?: unknown } };
         const expires = typeof md.signed?.expires === "string" ? md.signed.expires : null;
-        const t = expires === null ? Number.NaN : Date.parse(expires);
-        return { ok: Number.isFinite(t) && t > Date.now(), timestampExpires: expires };
+        // Read as clients read it: a date-time not of the TUF 4.2 form is refused, not guessed.
+        const t = expires === null ? undefined : parseDateTime(expires);
+        return { ok: t !== undefined && t.getTime() > Date.now(), timestampExpires: expires };
       } finally {
         await fh.close();
       }
