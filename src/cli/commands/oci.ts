@@ -189,6 +189,11 @@ interface Common {
   json?: boolean;
 }
 
+/** The store of a command's one image, with its --tls-verify. */
+function commonStore(io: CliIO, image: string, o: Common): Promise<ImageStore> {
+  return openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+}
+
 function withCommon(c: Command): Command {
   return c
     .option("--tls-verify <bool>", "false: talk plain HTTP to the registry (a local registry)", "true")
@@ -246,14 +251,14 @@ export function registerOci(program: Command, io: CliIO): void {
       // cosign's bundle statement names the image by digest only: no docker-reference to claim.
       if (o.identity !== undefined)
         throw cairnError("ERR_USAGE", "--identity goes with the cosign and referrer forms");
-      const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+      const store = await commonStore(io, image, o);
       const r = await signBundle(io, o, (who, log) => signImageBundle(store, { who, log }));
       renderAttached(io, store, "signed", r, o.json);
       return;
     }
     const forms = formsOf(o.form);
     const signer = await loadSigner(signerRef(io, requireKeyForm(o)), passphraseFrom(io, o.passphraseEnv));
-    const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+    const store = await commonStore(io, image, o);
     const r = await signImage(store, {
       signer,
       forms,
@@ -283,7 +288,7 @@ export function registerOci(program: Command, io: CliIO): void {
     ) => {
       const predicate = await readPredicate(io, o.predicate);
       if (o.form === BUNDLE) {
-        const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+        const store = await commonStore(io, image, o);
         const r = await signBundle(io, o, (who, log) =>
           attestImageBundle(store, { who, log, predicateType: o.type, predicate }),
         );
@@ -292,7 +297,7 @@ export function registerOci(program: Command, io: CliIO): void {
       }
       const forms = formsOf(o.form);
       const signer = await loadSigner(signerRef(io, requireKeyForm(o)), passphraseFrom(io, o.passphraseEnv));
-      const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+      const store = await commonStore(io, image, o);
       const r = await attestImage(store, { signer, predicateType: o.type, predicate, forms });
       renderAttached(io, store, "attested", r, o.json);
     },
@@ -318,7 +323,7 @@ export function registerOci(program: Command, io: CliIO): void {
       const form = verifyForm(o);
       if (form === BUNDLE) {
         const verify = await bundleVerifyOptions(io, o);
-        const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+        const store = await commonStore(io, image, o);
         renderBundles(
           io,
           store,
@@ -330,7 +335,7 @@ export function registerOci(program: Command, io: CliIO): void {
       }
       const forms = formsOf(form);
       const keys = await publicKeysOf(io, o.key);
-      const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+      const store = await commonStore(io, image, o);
       const v = await verifyImage(store, {
         keys,
         forms,
@@ -366,7 +371,7 @@ export function registerOci(program: Command, io: CliIO): void {
       const form = verifyForm(o);
       if (form === BUNDLE) {
         const verify = await bundleVerifyOptions(io, o);
-        const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+        const store = await commonStore(io, image, o);
         const v = await verifyImageBundles(store, {
           verify,
           kind: "attestation",
@@ -377,7 +382,7 @@ export function registerOci(program: Command, io: CliIO): void {
       }
       const forms = formsOf(form);
       const keys = await publicKeysOf(io, o.key);
-      const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+      const store = await commonStore(io, image, o);
       const v = await verifyAttestation(store, {
         keys,
         forms,
@@ -400,7 +405,7 @@ export function registerOci(program: Command, io: CliIO): void {
       )
       .argument("<image>", "oci:DIR[:TAG] or docker://HOST/REPO[:TAG|@DIGEST]"),
   ).action(async (image: string, o: Common) => {
-    const store = await openStore(io, image, tlsOf(o.tlsVerify, "--tls-verify") ?? true);
+    const store = await commonStore(io, image, o);
     const t = treeToJson(await imageTree(store));
     write(io.stdout, o.json ? JSON.stringify(t, null, 2) : formatTree(store.name, t));
   });
