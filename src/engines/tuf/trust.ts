@@ -12,11 +12,11 @@
 // outside its validity period is not trusted; revoking is publishing a bundle without the item.
 
 // revoke: trusted roots and revocation lists
-import { createHash } from "node:crypto";
+import { digestHex } from "../../core/digest.js";
 import { parsePemBlocks } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
-import { type PublicKey, parsePublicKey } from "../../core/keys.js";
+import { type PublicKey, parsePublicKey, spkiDerOf } from "../../core/keys.js";
 import type { Signer } from "../../core/signer.js";
 import {
   findRevocation,
@@ -303,10 +303,7 @@ export async function fetchLayoutKeys(
   if (items.length === 0) throw cairnError("ERR_TUF_TARGET_NOT_FOUND", `${path} lists no layout key`);
   const keys = items.map((i) => parsePublicKey(i.key, `${path}:${i.name}`));
   const revocations = await fetchRevocations(client, false);
-  const spki = (k: PublicKey) =>
-    createHash("sha256")
-      .update(k.key.export({ type: "spki", format: "der" }))
-      .digest("hex");
+  const spki = (k: PublicKey) => digestHex("sha256", spkiDerOf(k.key));
   const r = findRevocation(
     revocations,
     { keyids: [...keys.map((k) => k.keyid), ...signatureKeyids], spkiSha256: keys.map(spki) },
@@ -339,12 +336,12 @@ export function revokedSubjectOf(
   value: string,
   o: { material?: Uint8Array; issuer?: string } = {},
 ): RevokedSubject {
-  const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+  const sha = (b: Uint8Array) => digestHex("sha256", b);
   let s: RevokedSubject;
   switch (kind) {
     case "key": {
       const k = parsePublicKey(Buffer.from(o.material ?? []).toString("utf8"), value);
-      s = { kind: "spki_sha256", sha256: sha(k.key.export({ type: "spki", format: "der" })) };
+      s = { kind: "spki_sha256", sha256: sha(spkiDerOf(k.key)) };
       break;
     }
     case "certificate": {
