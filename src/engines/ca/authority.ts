@@ -6,12 +6,12 @@
 // certificate embeds the SCT the log returned (RFC 6962 3.3).
 import { createPublicKey, type KeyObject } from "node:crypto";
 import type { Clock } from "../../core/clock.js";
+import { derNull } from "../../core/der.js";
 import { cairnError } from "../../core/errors.js";
 import type { Signer } from "../../core/signer.js";
 import {
   CT_POISON_OID,
   CT_SCT_LIST_OID,
-  DER_NULL,
   EKU_OID,
   fulcioExtensions,
   sctListExtensionValue,
@@ -232,7 +232,7 @@ export class CertificateAuthority {
       // RFC 6962 3.1: the precertificate is the final certificate with the critical poison
       // extension; its TBS without the poison is the final TBS without the SCT list.
       const precert = await signCertificate(
-        { ...template, extensions: [...base, { oid: CT_POISON_OID, critical: true, value: DER_NULL }] },
+        { ...template, extensions: [...base, { oid: CT_POISON_OID, critical: true, value: derNull() }] },
         ca.signer,
       );
       sct = await this.opts.ctLog.addPreChain(precert, ca.certificate);

@@ -2,13 +2,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { derNull } from "../../core/der.js";
 import type { CairnError } from "../../core/errors.js";
 import { generateKey } from "../../core/keys.js";
 import { keySigner } from "../../core/signer.js";
 import {
   CT_POISON_OID,
   CT_SCT_LIST_OID,
-  DER_NULL,
   EKU_OID,
   FULCIO_OID,
   fulcioExtensions,
@@ -177,7 +177,7 @@ describe("precertificate and certificate (RFC 6962 3.2)", () => {
             spki,
           };
           const pre = await signCertificate(
-            { ...t, extensions: [...base, { oid: CT_POISON_OID, critical: true, value: DER_NULL }] },
+            { ...t, extensions: [...base, { oid: CT_POISON_OID, critical: true, value: derNull() }] },
             signer,
           );
           const fin = await signCertificate(
