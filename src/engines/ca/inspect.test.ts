@@ -4,7 +4,7 @@ import { describe, it } from "node:test";
 import fc from "fast-check";
 import { derNull } from "../../core/der.js";
 import type { CairnError } from "../../core/errors.js";
-import { generateKey } from "../../core/keys.js";
+import { generateKey, spkiDerOf } from "../../core/keys.js";
 import { keySigner } from "../../core/signer.js";
 import {
   CT_POISON_OID,
@@ -24,7 +24,6 @@ import {
   keyUsage,
   randomSerial,
   signCertificate,
-  spkiOf,
   subjectAltName,
   tbsWithout,
 } from "./certificates.js";
@@ -32,7 +31,7 @@ import { checkX509Svid, readCertificateIdentity } from "./inspect.js";
 
 const code = (c: string) => (e: CairnError) => e.code === c;
 const signer = keySigner(generateKey("ecdsa", { curve: "P-256" }));
-const spki = spkiOf(clientKey().publicKey);
+const spki = spkiDerOf(clientKey().publicKey);
 
 function leaf(extensions: ExtensionSpec[]): Promise<Buffer> {
   return signCertificate(
