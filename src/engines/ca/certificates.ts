@@ -152,11 +152,6 @@ function tbsOf(t: CertificateTemplate, signatureOid: string): asn.TBSCertificate
   });
 }
 
-/** The DER TBSCertificate of a template, as `signCertificate` would sign it. */
-export function encodeTbs(t: CertificateTemplate, signatureOid: string): Buffer {
-  return Buffer.from(AsnConvert.serialize(tbsOf(t, signatureOid)));
-}
-
 /** Signs a template with `signer` (the issuer's key) and returns the certificate's DER. */
 export async function signCertificate(t: CertificateTemplate, signer: Signer): Promise<Buffer> {
   const oid = signatureOidOf(signer);
