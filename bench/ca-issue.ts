@@ -10,7 +10,7 @@
 import { performance } from "node:perf_hooks";
 import { parseArgs } from "node:util";
 import Fastify from "fastify";
-import { spkiOf } from "../src/engines/ca/index.js";
+import { spkiDerOf } from "../src/core/keys.js";
 import { fulcioRoutes } from "../src/services/fulcio-routes.js";
 import { clientKey, makeTestCa, proveChallenge } from "../src/testing/ca-kit.js";
 import { startTestIssuer } from "../src/testing/oidc-issuer.js";
@@ -51,7 +51,7 @@ const principal = {
   extensions: { issuer: issuer.url },
 };
 await rate("engine", (i) =>
-  t.ca.issue({ key: keys[i]!.publicKey, spki: spkiOf(keys[i]!.publicKey), kind: "ecdsa-p256" }, principal),
+  t.ca.issue({ key: keys[i]!.publicKey, spki: spkiDerOf(keys[i]!.publicKey), kind: "ecdsa-p256" }, principal),
 );
 const fresh = await makeTestCa([{ issuerUrl: issuer.url, audience: "sigstore", type: "email" }], {
   rateLimit: { burst: 1e9, perMinute: 1e9 },

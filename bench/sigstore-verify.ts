@@ -19,9 +19,8 @@ import { parseArgs } from "node:util";
 import { bundleFromJSON } from "@sigstore/bundle";
 import { TrustedRoot as JsTrustedRoot } from "@sigstore/protobuf-specs";
 import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
-import { generateKey } from "../src/core/keys.js";
+import { generateKey, spkiDerOf } from "../src/core/keys.js";
 import { keySigner } from "../src/core/signer.js";
-import { spkiOf } from "../src/engines/ca/index.js";
 import {
   type BundleVerifyOptions,
   type IdentityPolicy,
@@ -213,7 +212,7 @@ const issueRound = async (): Promise<Sample> => {
   const t0 = performance.now();
   for (let i = 0; i < count; i++) {
     const k = keys[next++]!;
-    await ca.ca.issue({ key: k.publicKey, spki: spkiOf(k.publicKey), kind: "ecdsa-p256" }, principal);
+    await ca.ca.issue({ key: k.publicKey, spki: spkiDerOf(k.publicKey), kind: "ecdsa-p256" }, principal);
   }
   const wall = (performance.now() - t0) / 1000;
   const cpu = process.cpuUsage(cpu0);

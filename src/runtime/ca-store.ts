@@ -3,13 +3,13 @@
 // 0600, or any signer reference such as `env:NAME`), and ca.json naming which key belongs to
 // which certificate. Rotation adds a root or an intermediate and never removes one: the old ones
 // stay in the trust bundle until they expire, so certificates they issued keep verifying.
-import { createHash, createPublicKey, generateKeyPairSync } from "node:crypto";
+import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import { isAbsolute, join } from "node:path";
 import { type Clock, systemClock } from "../core/clock.js";
 import { toPem } from "../core/encoding.js";
 import { CairnError, cairnError } from "../core/errors.js";
 import { isJsonObject, parseJson } from "../core/json.js";
-import { parsePrivateKey } from "../core/keys.js";
+import { parsePrivateKey, spkiDerOf } from "../core/keys.js";
 import { keySigner, type Signer } from "../core/signer.js";
 import {
   CaService,
@@ -19,6 +19,7 @@ import {
   CtLog,
   createIntermediateCertificate,
   createRootCertificate,
+  ctLogIdOf,
   type DocumentFetcher,
   type IssuingCa,
   type OidcIssuerConfig,
@@ -254,8 +255,8 @@ export async function describeCaDirectory(dir: string): Promise<{
     });
   }
   const pub = (await readFileRequired(join(dir, m.ct.publicKey), "CT public key")).toString("utf8");
-  const spki = createPublicKey(pub).export({ type: "spki", format: "der" });
-  return { chains, ct: { publicKey: pub, logId: createHash("sha256").update(spki).digest("base64") } };
+  const logId = ctLogIdOf(spkiDerOf(createPublicKey(pub))).toString("base64");
+  return { chains, ct: { publicKey: pub, logId } };
 }
 
 /** Everything a CA server needs besides the directory. */

@@ -10,6 +10,7 @@ import { X509Certificate } from "node:crypto";
 import { fromBase64, fromHex, parsePemBlocks, toBase64 } from "../core/encoding.js";
 import { cairnError } from "../core/errors.js";
 import { isJsonObject } from "../core/json.js";
+import { spkiDerOf } from "../core/keys.js";
 import type { Signer } from "../core/signer.js";
 import type { ProposedEntry, TransparencyLogPort } from "../engines/sigstore/index.js";
 import type { TransparencyLogEntry } from "../formats/sigstore/index.js";
@@ -149,8 +150,7 @@ export async function fulcioCertificate(opts: {
   if (!Array.isArray(certs) || typeof certs[0] !== "string") throw answerInvalid("Fulcio", "chain");
   const leaf = parsePemBlocks(certs[0]).find((b) => b.label === "CERTIFICATE")?.der;
   if (!leaf) throw answerInvalid("Fulcio", "chain.certificates[0]");
-  const key = new X509Certificate(leaf).publicKey.export({ type: "spki", format: "der" });
-  if (!key.equals(opts.signer.publicKey.key.export({ type: "spki", format: "der" })))
+  if (!spkiDerOf(new X509Certificate(leaf).publicKey).equals(spkiDerOf(opts.signer.publicKey.key)))
     throw cairnError("ERR_HTTP_ERROR", "the CA certified another key than the one sent");
   return leaf;
 }

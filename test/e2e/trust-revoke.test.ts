@@ -17,8 +17,8 @@ import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { systemClock } from "../../src/core/clock.js";
 import { toPem } from "../../src/core/encoding.js";
-import { parsePublicKey } from "../../src/core/keys.js";
-import { CertificateAuthority, CtLog, spkiOf } from "../../src/engines/ca/index.js";
+import { parsePublicKey, spkiDerOf } from "../../src/core/keys.js";
+import { CertificateAuthority, CtLog } from "../../src/engines/ca/index.js";
 import { loadCaDirectory } from "../../src/runtime/ca-store.js";
 import { type CliResult, cairn, tempDir } from "./cli.js";
 
@@ -89,7 +89,7 @@ describe("rotation and revocation through the TUF trust repository (docs/trust.m
     const ca = new CertificateAuthority({ issuers: loaded.issuers, clock: systemClock, ctLog: ct });
     const key = parsePublicKey(readFileSync(join(t.dir, "signer.pub"), "utf8")).key;
     const got = await ca.issue(
-      { key, spki: spkiOf(key), kind: "ecdsa-p256" },
+      { key, spki: spkiDerOf(key), kind: "ecdsa-p256" },
       {
         san: { email: "dev@example.com" },
         spiffe: false,

@@ -17,8 +17,7 @@ import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
 import { verifyCertificate } from "@sigstore/verify/dist/key/index.js";
 import Fastify, { type FastifyInstance } from "fastify";
 import { sign as sigstoreSign } from "sigstore";
-import { generateKey } from "../../src/core/keys.js";
-import { spkiOf } from "../../src/engines/ca/index.js";
+import { generateKey, spkiDerOf } from "../../src/core/keys.js";
 import { fulcioRoutes } from "../../src/services/fulcio-routes.js";
 import { makeTestCa, type TestCa } from "../../src/testing/ca-kit.js";
 import { startTestIssuer, type TestIssuer } from "../../src/testing/oidc-issuer.js";
@@ -129,7 +128,7 @@ describe("cairn CA with the sigstore clients", () => {
   });
 
   it("@sigstore/verify refuses the SCT under a CT key the trusted root does not list", () => {
-    const other = spkiOf(generateKey("ecdsa", { curve: "P-256" }).public.key);
+    const other = spkiDerOf(generateKey("ecdsa", { curve: "P-256" }).public.key);
     assert.throws(
       () =>
         verifyCertificate(
@@ -211,7 +210,7 @@ describe("cairn CA with the sigstore clients", () => {
     });
     assert.equal(signer.identity?.subjectAlternativeName, "dev@example.com");
     // The same bundle under a trusted root with another CT key: refused for want of a valid SCT.
-    const other = spkiOf(generateKey("ecdsa", { curve: "P-256" }).public.key);
+    const other = spkiDerOf(generateKey("ecdsa", { curve: "P-256" }).public.key);
     assert.throws(
       () =>
         new Verifier(toTrustMaterial(trustedRoot({ tlogSpki: log.spki, ctSpki: other }))).verify(

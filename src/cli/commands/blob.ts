@@ -20,6 +20,7 @@ import {
   type VerifiedBundle,
   verifyBundle,
 } from "../../engines/sigstore/index.js";
+import { INTOTO_PAYLOAD_TYPE, STATEMENT_TYPE_V1 } from "../../formats/intoto/index.js";
 import { type Bundle, parseBundleJson, serializeBundle } from "../../formats/sigstore/index.js";
 import { readFileRequired, writeFileAtomic } from "../../runtime/fs.js";
 import { loadPublicKeyFile } from "../../runtime/keyfiles.js";
@@ -194,7 +195,7 @@ export function registerBlob(program: Command, io: CliIO): void {
     if (!isJsonObject(predicate))
       throw cairnError("ERR_FIELD_INVALID", "a predicate must be a JSON object", { file: pPath });
     const statement = {
-      _type: "https://in-toto.io/Statement/v1",
+      _type: STATEMENT_TYPE_V1,
       subject: [
         { name: basename(file), digest: { sha256: createHash("sha256").update(data).digest("hex") } },
       ],
@@ -202,9 +203,7 @@ export function registerBlob(program: Command, io: CliIO): void {
       predicate,
     };
     const payload = Buffer.from(JSON.stringify(statement), "utf8");
-    const b = await withTransparencyLog(io, o, (log) =>
-      signDsse("application/vnd.in-toto+json", payload, who, log),
-    );
+    const b = await withTransparencyLog(io, o, (log) => signDsse(INTOTO_PAYLOAD_TYPE, payload, who, log));
     await writeBundle(io, o, b, `attested ${file}`);
   });
 

@@ -8,7 +8,8 @@ import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, describe, it } from "node:test";
 import { systemClock } from "../../core/clock.js";
-import { CertificateAuthority, CtLog, spkiOf, x509 } from "../../engines/ca/index.js";
+import { spkiDerOf } from "../../core/keys.js";
+import { CertificateAuthority, CtLog, x509 } from "../../engines/ca/index.js";
 import { caServiceFrom, loadCaDirectory } from "../../runtime/ca-store.js";
 import { clientKey, makeCertificateLog, proveChallenge } from "../../testing/ca-kit.js";
 import { startTestIssuer } from "../../testing/oidc-issuer.js";
@@ -45,7 +46,7 @@ async function issues(dir: string, passphrase: string) {
   const ca = new CertificateAuthority({ issuers: loaded.issuers, clock: systemClock, ctLog: ct });
   const key = clientKey();
   const got = await ca.issue(
-    { key: key.publicKey, spki: spkiOf(key.publicKey), kind: "ecdsa-p256" },
+    { key: key.publicKey, spki: spkiDerOf(key.publicKey), kind: "ecdsa-p256" },
     { san: { email: "dev@example.com" }, spiffe: false, challenge: "", id: "t", extensions: {} },
   );
   return { ca, got };

@@ -4,14 +4,15 @@
 // intermediate whose validity overlaps the old one's, and issuance of short-lived code-signing
 // certificates: a precertificate goes to the CT log first (RFC 6962 3.1), and the final
 // certificate embeds the SCT the log returned (RFC 6962 3.3).
-import { createPublicKey, type KeyObject } from "node:crypto";
+import type { KeyObject } from "node:crypto";
 import type { Clock } from "../../core/clock.js";
+import { derNull } from "../../core/der.js";
 import { cairnError } from "../../core/errors.js";
+import { spkiDerOf } from "../../core/keys.js";
 import type { Signer } from "../../core/signer.js";
 import {
   CT_POISON_OID,
   CT_SCT_LIST_OID,
-  DER_NULL,
   EKU_OID,
   fulcioExtensions,
   sctListExtensionValue,
@@ -27,7 +28,6 @@ import {
   keyUsage,
   randomSerial,
   signCertificate,
-  spkiOf,
   subjectAltName,
   subjectKeyIdentifier,
   subjectNameOf,
@@ -52,7 +52,7 @@ export async function createRootCertificate(opts: {
   notBefore: Date;
   notAfter: Date;
 }): Promise<Buffer> {
-  const spki = spkiOf(opts.signer.publicKey.key);
+  const spki = spkiDerOf(opts.signer.publicKey.key);
   const name = distinguishedName(opts.subject);
   return signCertificate(
     {
@@ -86,8 +86,8 @@ export async function createIntermediateCertificate(opts: {
   const root = x509(opts.root.certificate);
   if (opts.notBefore < new Date(root.validFrom) || opts.notAfter > new Date(root.validTo))
     throw cairnError("ERR_USAGE", "an intermediate's validity must lie within its root's");
-  const spki = spkiOf(opts.publicKey);
-  const rootSpki = spkiOf(root.publicKey);
+  const spki = spkiDerOf(opts.publicKey);
+  const rootSpki = spkiDerOf(root.publicKey);
   return signCertificate(
     {
       serial: randomSerial(),
@@ -135,8 +135,7 @@ export interface CertificateAuthorityOptions {
   leafLifetimeMs?: number;
 }
 
-const sameKey = (a: KeyObject, b: KeyObject) =>
-  spkiOf(a).equals(spkiOf(b.type === "private" ? createPublicKey(b) : b));
+const sameKey = (a: KeyObject, b: KeyObject) => spkiDerOf(a).equals(spkiDerOf(b));
 
 /** Issues short-lived certificates from the newest intermediate valid for the whole lifetime. */
 export class CertificateAuthority {
@@ -163,7 +162,7 @@ export class CertificateAuthority {
           from: new Date(c.validFrom).getTime(),
           to: new Date(c.validTo).getTime(),
           subject: subjectNameOf(ca.certificate),
-          spki: spkiOf(c.publicKey),
+          spki: spkiDerOf(c.publicKey),
         };
         return { facts, index };
       })
@@ -232,7 +231,7 @@ export class CertificateAuthority {
       // RFC 6962 3.1: the precertificate is the final certificate with the critical poison
       // extension; its TBS without the poison is the final TBS without the SCT list.
       const precert = await signCertificate(
-        { ...template, extensions: [...base, { oid: CT_POISON_OID, critical: true, value: DER_NULL }] },
+        { ...template, extensions: [...base, { oid: CT_POISON_OID, critical: true, value: derNull() }] },
         ca.signer,
       );
       sct = await this.opts.ctLog.addPreChain(precert, ca.certificate);

@@ -4,7 +4,7 @@ import { createHash, generateKeyPairSync, type KeyObject, verify, X509Certificat
 import { after, before, describe, it } from "node:test";
 import { fixedClock, systemClock } from "../../core/clock.js";
 import type { CairnError } from "../../core/errors.js";
-import { generateKey, parsePrivateKey } from "../../core/keys.js";
+import { generateKey, parsePrivateKey, spkiDerOf } from "../../core/keys.js";
 import { keySigner } from "../../core/signer.js";
 import type { TransparencyLogInstance } from "../../formats/sigstore/index.js";
 import {
@@ -34,7 +34,6 @@ import {
   checkX509Svid,
   type OidcIssuerConfig,
   OidcVerifier,
-  spkiOf,
   tbsWithout,
 } from "./index.js";
 
@@ -94,7 +93,7 @@ function sctVerifies(t: TestCa, leaf: Buffer, issuer: Buffer): boolean {
   const data = precertSignedData({
     timestamp: sct!.timestamp,
     issuerKeyHash: createHash("sha256")
-      .update(spkiOf(new X509Certificate(issuer).publicKey))
+      .update(spkiDerOf(new X509Certificate(issuer).publicKey))
       .digest(),
     tbsCertificate: tbsWithout(leaf, [CT_SCT_LIST_OID]),
   });
@@ -618,7 +617,7 @@ describe("CA hierarchy, rotation and key storage", () => {
     const ca = new CertificateAuthority({ issuers: [inter], clock: fixedClock(new Date()) });
     const key = clientKey();
     const got = await ca.issue(
-      { key: key.publicKey, spki: spkiOf(key.publicKey), kind: "ecdsa-p256" },
+      { key: key.publicKey, spki: spkiDerOf(key.publicKey), kind: "ecdsa-p256" },
       { san: { email: "a@b.example" }, spiffe: false, challenge: "a@b.example", id: "x", extensions: {} },
     );
     assert.ok(new X509Certificate(got.certificate).verify(new X509Certificate(inter.certificate).publicKey));

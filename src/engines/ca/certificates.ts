@@ -5,7 +5,7 @@
 //
 // Why not @peculiar/x509's generator: it needs a CryptoKey (no KMS) and, in 2.2.0, a global
 // Reflect metadata polyfill that is not among its dependencies (tsyringe throws at import).
-import { createHash, createPublicKey, type KeyObject, randomBytes, X509Certificate } from "node:crypto";
+import { createHash, randomBytes, X509Certificate } from "node:crypto";
 import { AsnConvert, OctetString } from "@peculiar/asn1-schema";
 import * as asn from "@peculiar/asn1-x509";
 import { cairnError } from "../../core/errors.js";
@@ -152,11 +152,6 @@ function tbsOf(t: CertificateTemplate, signatureOid: string): asn.TBSCertificate
   });
 }
 
-/** The DER TBSCertificate of a template, as `signCertificate` would sign it. */
-export function encodeTbs(t: CertificateTemplate, signatureOid: string): Buffer {
-  return Buffer.from(AsnConvert.serialize(tbsOf(t, signatureOid)));
-}
-
 /** Signs a template with `signer` (the issuer's key) and returns the certificate's DER. */
 export async function signCertificate(t: CertificateTemplate, signer: Signer): Promise<Buffer> {
   const oid = signatureOidOf(signer);
@@ -207,12 +202,6 @@ export function tbsWithout(der: Uint8Array, dropOids: readonly string[]): Buffer
   const tbs = c.tbsCertificate;
   tbs.extensions = new asn.Extensions((tbs.extensions ?? []).filter((e) => !dropOids.includes(e.extnID)));
   return Buffer.from(AsnConvert.serialize(tbs));
-}
-
-/** The DER SubjectPublicKeyInfo of a Node key. */
-export function spkiOf(key: KeyObject): Buffer {
-  const pub = key.type === "private" ? createPublicKey(key) : key;
-  return pub.export({ type: "spki", format: "der" });
 }
 
 /** The DER subject Name of a certificate, byte for byte (for use as the issuer of what it signs). */

@@ -6,6 +6,7 @@
 import { createHash } from "node:crypto";
 import type { Clock } from "../../core/clock.js";
 import { CairnError, cairnError } from "../../core/errors.js";
+import { spkiDerOf } from "../../core/keys.js";
 import type { Signer } from "../../core/signer.js";
 import {
   CT_POISON_OID,
@@ -16,7 +17,7 @@ import {
   TLS_SIGNATURE_ECDSA,
 } from "../../formats/x509/index.js";
 import { MAX_LEAF_BYTES } from "../tlog/index.js";
-import { certificateExtensions, spkiOf, tbsWithout, x509 } from "./certificates.js";
+import { certificateExtensions, tbsWithout, x509 } from "./certificates.js";
 
 /**
  * Where the CT log records its entries: cairn's transparency log (engines/tlog's Sequencer via an
@@ -64,7 +65,7 @@ export class CtLog {
     // Sigstore trusted roots list CT keys as PKIX_ECDSA_P256_SHA_256; the SCT says ecdsa/sha256.
     if (signer.publicKey.scheme !== "ecdsa-sha2-nistp256")
       throw cairnError("ERR_KEY_INVALID", "a CT log key must be ECDSA P-256");
-    this.spki = spkiOf(signer.publicKey.key);
+    this.spki = spkiDerOf(signer.publicKey.key);
     this.logId = ctLogIdOf(this.spki);
   }
 
@@ -85,7 +86,7 @@ export class CtLog {
       throw cairnError("ERR_X509_INVALID", "the precertificate is not signed by the given issuer");
     // RFC 6962 3.2: issuer_key_hash is SHA-256 of the issuer's SPKI; tbs_certificate is the
     // precertificate's TBS "with the poison extension removed".
-    const issuerKeyHash = createHash("sha256").update(spkiOf(issuer.publicKey)).digest();
+    const issuerKeyHash = createHash("sha256").update(spkiDerOf(issuer.publicKey)).digest();
     const tbsCertificate = tbsWithout(precertDer, [CT_POISON_OID]);
     const timestamp = BigInt(this.clock.now().getTime());
     const signed = precertSignedData({ timestamp, issuerKeyHash, tbsCertificate });

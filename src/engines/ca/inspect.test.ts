@@ -2,13 +2,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { derNull } from "../../core/der.js";
 import type { CairnError } from "../../core/errors.js";
-import { generateKey } from "../../core/keys.js";
+import { generateKey, spkiDerOf } from "../../core/keys.js";
 import { keySigner } from "../../core/signer.js";
 import {
   CT_POISON_OID,
   CT_SCT_LIST_OID,
-  DER_NULL,
   EKU_OID,
   FULCIO_OID,
   fulcioExtensions,
@@ -24,7 +24,6 @@ import {
   keyUsage,
   randomSerial,
   signCertificate,
-  spkiOf,
   subjectAltName,
   tbsWithout,
 } from "./certificates.js";
@@ -32,7 +31,7 @@ import { checkX509Svid, readCertificateIdentity } from "./inspect.js";
 
 const code = (c: string) => (e: CairnError) => e.code === c;
 const signer = keySigner(generateKey("ecdsa", { curve: "P-256" }));
-const spki = spkiOf(clientKey().publicKey);
+const spki = spkiDerOf(clientKey().publicKey);
 
 function leaf(extensions: ExtensionSpec[]): Promise<Buffer> {
   return signCertificate(
@@ -177,7 +176,7 @@ describe("precertificate and certificate (RFC 6962 3.2)", () => {
             spki,
           };
           const pre = await signCertificate(
-            { ...t, extensions: [...base, { oid: CT_POISON_OID, critical: true, value: DER_NULL }] },
+            { ...t, extensions: [...base, { oid: CT_POISON_OID, critical: true, value: derNull() }] },
             signer,
           );
           const fin = await signCertificate(

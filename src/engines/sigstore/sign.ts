@@ -7,6 +7,7 @@
 import { createHash, X509Certificate } from "node:crypto";
 import { fromBase64, toBase64, toPem } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
+import { spkiDerOf } from "../../core/keys.js";
 import type { PrehashAlgorithm } from "../../core/prehashed.js";
 import type { Signer } from "../../core/signer.js";
 import { type Envelope, pae } from "../../formats/dsse/envelope.js";
@@ -96,9 +97,8 @@ function keyMaterial(s: BundleSigner): Bundle["verificationMaterial"] {
 function checkCertificateKey(s: BundleSigner): void {
   if (!s.certificate) return;
   const certKey = new X509Certificate(Buffer.from(s.certificate)).publicKey;
-  const a = certKey.export({ type: "spki", format: "der" });
-  const b = s.signer.publicKey.key.export({ type: "spki", format: "der" });
-  if (!a.equals(b)) throw cairnError("ERR_USAGE", "the certificate is not for the signing key");
+  if (!spkiDerOf(certKey).equals(spkiDerOf(s.signer.publicKey.key)))
+    throw cairnError("ERR_USAGE", "the certificate is not for the signing key");
 }
 
 /** Ed25519 cannot be checked from a digest (hashedrekord): message signatures need ECDSA or RSA. */

@@ -17,6 +17,7 @@ import { parseJson } from "../../core/json.js";
 import { spkiDerOf } from "../../core/keys.js";
 import { type PrehashAlgorithm, verifyPrehashed } from "../../core/prehashed.js";
 import { pae } from "../../formats/dsse/envelope.js";
+import { INTOTO_PAYLOAD_TYPE } from "../../formats/intoto/metablock.js";
 import { parseStatement, type Statement } from "../../formats/intoto/statement.js";
 // revoke: revocation lists (issue 6, section 4)
 import {
@@ -53,9 +54,6 @@ import { parseCheckpoint } from "../../formats/tlog/checkpoint.js";
 import { hashLeaf, verifyInclusion } from "../../formats/tlog/merkle.js";
 import { parseNote } from "../../formats/tlog/note.js";
 import { type CertificateIdentity, checkIdentityPolicy, type IdentityPolicy } from "./policy.js";
-
-/** The in-toto payload type (in-toto attestation spec v1, envelope.md). */
-export const IN_TOTO_PAYLOAD_TYPE = "application/vnd.in-toto+json";
 
 /**
  * What the bundle must be about: the artifact bytes, one digest of them, or several (a large file
@@ -802,7 +800,7 @@ function verifyDsse(
   // Verify returns the verified thing: the statement is read from the verified payload only.
   out.payloadType = env.payloadType;
   out.payload = payload;
-  if (env.payloadType === IN_TOTO_PAYLOAD_TYPE) {
+  if (env.payloadType === INTOTO_PAYLOAD_TYPE) {
     try {
       out.statement = parseStatement(
         parseJson(payload, undefined, { maxBytes: payload.length + 1, maxDepth: 64 }),

@@ -2,13 +2,8 @@
 // The DER (ITU-T X.690) pieces the CA's extension values need, on top of cairn's one strict DER
 // reader and writer (src/core/der.ts): values that are a single string or octet string, and
 // GeneralNames. A malformed value read here is reported as ERR_X509_INVALID naming what it was.
-import { TAG as DER_TAG, type Der, parseDer, readDerAt, tlv } from "../../core/der.js";
+import { TAG as DER_TAG, type Der, parseDer, readDerAt } from "../../core/der.js";
 import { CairnError, cairnError } from "../../core/errors.js";
-
-export const derUtf8String = (s: string): Buffer => tlv(DER_TAG.UTF8_STRING, Buffer.from(s, "utf8"));
-export const derOctetString = (b: Uint8Array): Buffer => tlv(DER_TAG.OCTET_STRING, b);
-/** ASN.1 NULL (the value of the RFC 6962 3.1 poison extension). */
-export const DER_NULL: Buffer = tlv(DER_TAG.NULL);
 
 /** Runs a DER read, reporting a malformed encoding as ERR_X509_INVALID about `what`. */
 function asX509<T>(what: string, read: () => T): T {

@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The Fulcio certificate extensions' values (sigstore/fulcio docs/oid-info.md): which OID holds
 // what, and how each value is encoded (raw bytes for the deprecated .1-.6, DER UTF8String from .8).
+
+import { derUtf8 } from "../../core/der.js";
 import { cairnError } from "../../core/errors.js";
-import { derUtf8String, readDerUtf8String } from "./der.js";
+import { readDerUtf8String } from "./der.js";
 import { FULCIO_OID, FULCIO_RAW_VALUE_OIDS, type FulcioExtensionName } from "./oids.js";
 
 /** The identity facts a Fulcio certificate records, by extension name (oid-info.md). */
@@ -38,7 +40,7 @@ export function fulcioExtensions(values: FulcioExtensionValues): RawExtension[] 
         `the ${name} claim is longer than ${MAX_FULCIO_VALUE_BYTES} bytes`,
       );
     const oid = FULCIO_OID[name];
-    out.push({ oid, value: FULCIO_RAW_VALUE_OIDS.has(oid) ? Buffer.from(v, "utf8") : derUtf8String(v) });
+    out.push({ oid, value: FULCIO_RAW_VALUE_OIDS.has(oid) ? Buffer.from(v, "utf8") : derUtf8(v) });
   }
   return out.sort((a, b) => compareOids(a.oid, b.oid));
 }

@@ -2,8 +2,10 @@
 // RFC 6962 signed certificate timestamps: the SCT structure and the data its signature covers
 // (section 3.2), and the SignedCertificateTimestampList carried in a certificate extension
 // (section 3.3). TLS presentation-language encoding (RFC 5246 section 4).
+
+import { derOctets } from "../../core/der.js";
 import { cairnError } from "../../core/errors.js";
-import { derOctetString, readDerOctetString } from "./der.js";
+import { readDerOctetString } from "./der.js";
 
 /** RFC 6962 3.2 `enum { v1(0), (255) } Version`. */
 export const SCT_VERSION_V1 = 0;
@@ -131,7 +133,7 @@ export function parseSct(bytes: Uint8Array): Sct {
  */
 export function sctListExtensionValue(scts: readonly Sct[]): Buffer {
   if (scts.length === 0) throw cairnError("ERR_INTERNAL", "an SCT list has at least one SCT");
-  return derOctetString(vec16(Buffer.concat(scts.map((s) => vec16(serializeSct(s))))));
+  return derOctets(vec16(Buffer.concat(scts.map((s) => vec16(serializeSct(s))))));
 }
 
 /** Reads the SCTs from the SCT list extension's value (bounded by MAX_SCTS). */

@@ -2,10 +2,10 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
+import { derUtf8 } from "../../core/der.js";
 import type { CairnError } from "../../core/errors.js";
 import {
   decodeFulcioExtension,
-  derUtf8String,
   FULCIO_OID,
   fulcioExtensions,
   leafSpiffeIdOf,
@@ -78,14 +78,14 @@ describe("SPIFFE IDs (SPIFFE-ID.md 2)", () => {
 
 describe("DER strings", () => {
   it("encodes lengths minimally (X.690 8.1.3)", () => {
-    const lengthOctets = (n: number) => derUtf8String("a".repeat(n)).subarray(1, -n).toString("hex");
+    const lengthOctets = (n: number) => derUtf8("a".repeat(n)).subarray(1, -n).toString("hex");
     assert.equal(lengthOctets(5), "05");
     assert.equal(lengthOctets(200), "81c8");
     assert.equal(lengthOctets(300), "82012c");
   });
   it("round-trips UTF8String and refuses non-DER", () => {
     fc.assert(
-      fc.property(fc.string({ maxLength: 400 }), (s) => assert.equal(readDerUtf8String(derUtf8String(s)), s)),
+      fc.property(fc.string({ maxLength: 400 }), (s) => assert.equal(readDerUtf8String(derUtf8(s)), s)),
     );
     assert.throws(() => readDerUtf8String(Buffer.from("0c810161", "hex")), code("ERR_X509_INVALID"));
     assert.throws(() => readDerUtf8String(Buffer.from("0c0261", "hex")), code("ERR_X509_INVALID"));
@@ -102,7 +102,7 @@ describe("Fulcio extensions (oid-info.md)", () => {
       [FULCIO_OID.issuerV1, FULCIO_OID.issuer, FULCIO_OID.sourceRepositoryRef],
     );
     assert.equal(exts[0]!.value.toString(), "https://issuer.test");
-    assert.equal(exts[1]!.value.toString("hex"), derUtf8String("https://issuer.test").toString("hex"));
+    assert.equal(exts[1]!.value.toString("hex"), derUtf8("https://issuer.test").toString("hex"));
     for (const e of exts) assert.ok(decodeFulcioExtension(e.oid, e.value).length > 0);
     assert.equal(decodeFulcioExtension(exts[2]!.oid, exts[2]!.value), "refs/heads/main");
   });
