@@ -3,6 +3,7 @@
 // 0600, or any signer reference such as `env:NAME`), and ca.json naming which key belongs to
 // which certificate. Rotation adds a root or an intermediate and never removes one: the old ones
 // stay in the trust bundle until they expire, so certificates they issued keep verifying.
+
 import { createPublicKey, generateKeyPairSync } from "node:crypto";
 import { isAbsolute, join } from "node:path";
 import { type Clock, systemClock } from "../core/clock.js";
@@ -19,7 +20,6 @@ import {
   CtLog,
   createIntermediateCertificate,
   createRootCertificate,
-  ctLogIdOf,
   type DocumentFetcher,
   type IssuingCa,
   type OidcIssuerConfig,
@@ -29,6 +29,7 @@ import {
   type TokenReuse,
   x509,
 } from "../engines/ca/index.js";
+import { logIdOfKey } from "../formats/sigstore/index.js";
 import { readDescription } from "./documents.js";
 import { readFileRequired, writeFileAtomic } from "./fs.js";
 import { httpFetcher } from "./http.js";
@@ -255,7 +256,7 @@ export async function describeCaDirectory(dir: string): Promise<{
     });
   }
   const pub = (await readFileRequired(join(dir, m.ct.publicKey), "CT public key")).toString("utf8");
-  const logId = ctLogIdOf(spkiDerOf(createPublicKey(pub))).toString("base64");
+  const logId = logIdOfKey(spkiDerOf(createPublicKey(pub))).toString("base64");
   return { chains, ct: { publicKey: pub, logId } };
 }
 

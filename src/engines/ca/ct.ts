@@ -3,11 +3,13 @@
 // signed by the issuing CA, with the critical poison extension), records the RFC 6962 3.4
 // MerkleTreeLeaf in cairn's transparency log through a port, and only then returns the SCT
 // (section 3.2) signed with the log's ECDSA P-256 key. Its log ID is SHA-256 of that key's SPKI.
+
 import { createHash } from "node:crypto";
 import type { Clock } from "../../core/clock.js";
 import { CairnError, cairnError } from "../../core/errors.js";
 import { spkiDerOf } from "../../core/keys.js";
 import type { Signer } from "../../core/signer.js";
+import { logIdOfKey } from "../../formats/sigstore/index.js";
 import {
   CT_POISON_OID,
   precertSignedData,
@@ -47,11 +49,6 @@ export interface LoggedSct {
   leaf: Buffer;
 }
 
-/** The log ID of a CT key: SHA-256 of its DER SubjectPublicKeyInfo (RFC 6962 3.2 LogID). */
-export function ctLogIdOf(spki: Uint8Array): Buffer {
-  return createHash("sha256").update(spki).digest();
-}
-
 /** A CT log signing SCTs for precertificates and recording them in the transparency log. */
 export class CtLog {
   readonly logId: Buffer;
@@ -66,7 +63,7 @@ export class CtLog {
     if (signer.publicKey.scheme !== "ecdsa-sha2-nistp256")
       throw cairnError("ERR_KEY_INVALID", "a CT log key must be ECDSA P-256");
     this.spki = spkiDerOf(signer.publicKey.key);
-    this.logId = ctLogIdOf(this.spki);
+    this.logId = logIdOfKey(this.spki);
   }
 
   /**

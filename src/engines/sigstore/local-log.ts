@@ -9,13 +9,16 @@
 //   hint is the first 4 bytes of the log id (SHA-256 of the log key's SPKI) and whose signature
 //   is by the log key (what sigstore-js and sigstore-go check), under the log's host name.
 // The HTTP client for cairn's Rekor API will implement the same port.
-import { createHash, createPublicKey, type KeyObject, sign as nodeSign, X509Certificate } from "node:crypto";
+
+import { createPublicKey, type KeyObject, sign as nodeSign, X509Certificate } from "node:crypto";
 import type { Clock } from "../../core/clock.js";
 import { fromBase64 } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
+import { spkiDerOf } from "../../core/keys.js";
 import { verifyPrehashed } from "../../core/prehashed.js";
 import { pae } from "../../formats/dsse/envelope.js";
 import type { TransparencyLogEntry } from "../../formats/sigstore/bundle.js";
+import { logIdOfKey } from "../../formats/sigstore/index.js";
 import { buildDsseBody, buildHashedRekordBody } from "../../formats/sigstore/rekor.js";
 import { parseNote, serializeNote } from "../../formats/tlog/note.js";
 import type { Sequencer } from "../tlog/index.js";
@@ -73,9 +76,7 @@ export class LocalRekorLog implements TransparencyLogPort {
     this.name = opts.name;
     this.clock = opts.clock;
     this.publicKey = createPublicKey(opts.key);
-    this.logId = createHash("sha256")
-      .update(this.publicKey.export({ type: "spki", format: "der" }))
-      .digest();
+    this.logId = logIdOfKey(spkiDerOf(this.publicKey));
   }
 
   private sign(data: Uint8Array): Buffer {

@@ -3,8 +3,11 @@
 // own services: the certificate authorities' chains, the transparency logs' and CT logs' keys and
 // the timestamp authorities, each with its validity period. Rotation keeps the old key with an
 // end time, so what it signed before stays verifiable.
-import { createHash, type KeyObject, X509Certificate } from "node:crypto";
+
+import { type KeyObject, X509Certificate } from "node:crypto";
 import { cairnError } from "../../core/errors.js";
+import { spkiDerOf } from "../../core/keys.js";
+import { logIdOfKey } from "../../formats/sigstore/index.js";
 import {
   type CertificateAuthority,
   type TimeRange,
@@ -74,13 +77,12 @@ function range(v: Validity): TimeRange {
 }
 
 function log(spec: LogKeySpec): TransparencyLogInstance {
-  const spki = spec.publicKey.export({ type: "spki", format: "der" });
+  const spki = spkiDerOf(spec.publicKey);
   const l: TransparencyLogInstance = {
     baseUrl: spec.baseUrl,
     hashAlgorithm: "SHA2_256",
     publicKey: { rawBytes: spki, keyDetails: keyDetailsOf(spec.publicKey), validFor: range(spec.validity) },
-    // RFC 6962 3.2 / Rekor: the log id is the SHA-256 of the DER SPKI.
-    logId: { keyId: createHash("sha256").update(spki).digest() },
+    logId: { keyId: logIdOfKey(spki) },
   };
   if (spec.operator !== undefined) l.operator = spec.operator;
   return l;

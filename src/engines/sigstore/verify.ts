@@ -10,7 +10,9 @@
 //
 // Beyond sigstore-js, cairn also checks the leaf's extended key usage (code signing), that the
 // entry body names the bundle's own key, and the statement's subjects (issue 6, "Facts").
+
 import { constants, createHash, type KeyObject, verify as nodeVerify } from "node:crypto";
+import { digestHex } from "../../core/digest.js";
 import { fromBase64 } from "../../core/encoding.js";
 import { CairnError, cairnError, type ErrorCode } from "../../core/errors.js";
 import { parseJson } from "../../core/json.js";
@@ -315,11 +317,8 @@ export function verifyBundle(bundle: Bundle, opts: BundleVerifyOptions): Verifie
   // the revocation. Only verified timestamps count as the time of signing (a bundle's own
   // integratedTime without a promise is the signer's claim); with none, a match refuses.
   if (opts.revocations) {
-    const spki = (k: KeyObject) =>
-      createHash("sha256")
-        .update(k.export({ type: "spki", format: "der" }))
-        .digest("hex");
-    const sha = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
+    const spki = (k: KeyObject) => digestHex("sha256", spkiDerOf(k));
+    const sha = (b: Uint8Array) => digestHex("sha256", b);
     const subject: SignatureSubject = {
       spkiSha256: [signingKey, ...chainUsed.map((c) => c.publicKey)].map(spki),
       certificateSha256: leaf ? [leaf.der, ...chainUsed.map((c) => c.der)].map(sha) : [],
