@@ -454,6 +454,20 @@ export class LogNode {
     return (this.byHash.get(hash) ?? []).slice(0, limit);
   }
 
+  /**
+   * Rekor UUIDs (leaf hashes) of the entries indexed under `sha256:<hex>`, ascending, at most
+   * `limit`: read from the tree, without fetching each entry and its proof.
+   */
+  async leafHashesByHash(hash: string, limit = 1000): Promise<Buffer[]> {
+    const indexes = await this.findByHash(hash, limit);
+    if (indexes.length === 0) return [];
+    const v = await this.readView(Math.max(...indexes) + 1);
+    return indexes.map((i) => {
+      if (i >= v.size) throw cairnError("ERR_TLOG_ENTRY_NOT_FOUND", `the log has no entry ${i}`);
+      return v.leafHash(i);
+    });
+  }
+
   /** RFC 9162 inclusion proof of `logIndex` in the tree of `treeSize` (default: latest). */
   async inclusion(
     logIndex: number,
