@@ -47,12 +47,13 @@ function hexHash(v: unknown, field: string): Buffer {
  * checkpoint the caller trusts, which must be of the proof's tree size) is signed by the log key
  * (and of `origin`), and the proof leads from the leaf hash to its root. Throws ERR_FIELD_INVALID
  * for malformed input, ERR_NOTE_* / ERR_TLOG_ORIGIN_MISMATCH for the checkpoint, and
- * ERR_TLOG_PROOF_INVALID when the proof, leaf or size does not match.
+ * ERR_TLOG_PROOF_INVALID when the proof, leaf or size does not match, or when `artifactSha256`
+ * (hex) is given and the verified leaf does not name it.
  */
 export function verifyEntryInclusion(
   input: EntryProofInput,
   log: NoteVerifier,
-  opts: { origin?: string; against?: string } = {},
+  opts: { origin?: string; against?: string; artifactSha256?: string } = {},
 ): VerifiedEntryInclusion {
   const p = input?.inclusionProof;
   if (!p || typeof p !== "object" || !Array.isArray(p.hashes) || typeof p.checkpoint !== "string") {
@@ -82,6 +83,9 @@ export function verifyEntryInclusion(
   }
   const hashes = p.hashes.map((h, i) => hexHash(h, `inclusionProof.hashes[${i}]`));
   verifyInclusion(leafHash, input.logIndex, p.treeSize, hashes, checkpoint.rootHash);
+  if (opts.artifactSha256 !== undefined && !leaf?.toString("utf8").includes(`"${opts.artifactSha256}"`)) {
+    throw proofError("the entry does not name this artifact's SHA-256", "leaf");
+  }
   return { logIndex: input.logIndex, leafHash, ...(leaf ? { leaf } : {}), checkpoint };
 }
 
