@@ -10,6 +10,7 @@ import { cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import {
   type EntryProofInput,
+  monitorStep,
   verifyCheckpointConsistency,
   verifyEntryInclusion,
 } from "../../engines/tlog/index.js";
@@ -332,24 +333,21 @@ export function registerLog(program: Command, io: CliIO): void {
       try {
         for (;;) {
           const latest = (await logJson<{ checkpoint: string }>(c, "GET", "cairn/v1/log")).checkpoint;
-          const newest = openCheckpoint(latest, { log: verifier, origin: verifier.name }).checkpoint;
           const saved = (await readFileIfExists(statePath))?.toString("utf8");
-          let from = 0;
-          if (saved !== undefined) {
-            from = openCheckpoint(saved, { log: verifier }).checkpoint.size;
-            const hashes =
-              newest.size > from
-                ? (
-                    await logJson<{ hashes: string[] }>(
-                      c,
-                      "GET",
-                      `cairn/v1/log/proof/consistency?from=${from}&to=${newest.size}`,
-                    )
-                  ).hashes
-                : [];
-            // A split view (or a rewritten log) throws ERR_TLOG_PROOF_INVALID: exit 10, state kept.
-            verifyCheckpointConsistency(saved, latest, hashes, verifier);
-          }
+          // A split view (or a rewritten log) throws ERR_TLOG_PROOF_INVALID: exit 10, state kept.
+          const { from, newest } = await monitorStep(
+            saved,
+            latest,
+            verifier,
+            async (a, b) =>
+              (
+                await logJson<{ hashes: string[] }>(
+                  c,
+                  "GET",
+                  `cairn/v1/log/proof/consistency?from=${a}&to=${b}`,
+                )
+              ).hashes,
+          );
           if (newest.size >= from) await writeFileAtomic(statePath, latest);
           out(
             io,

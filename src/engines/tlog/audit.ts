@@ -114,3 +114,24 @@ export function verifyCheckpointConsistency(
   verifyConsistency(a.size, b.size, hashes, a.rootHash, b.rootHash);
   return { older: a, newer: b };
 }
+
+/**
+ * One monitor step: opens `latest` (signed by the log, of the log key's name) and, when a
+ * checkpoint was `saved` before, fetches the consistency proof from its size through `proof` and
+ * verifies that `latest` extends it. Throws ERR_TLOG_PROOF_INVALID for a split view or a rewritten
+ * log (the caller keeps its saved checkpoint then). Returns the size verified from and the newest
+ * checkpoint.
+ */
+export async function monitorStep(
+  saved: string | undefined,
+  latest: string,
+  log: NoteVerifier,
+  proof: (from: number, to: number) => Promise<readonly string[]>,
+): Promise<{ from: number; newest: Checkpoint }> {
+  const newest = openCheckpoint(latest, { log, origin: log.name }).checkpoint;
+  if (saved === undefined) return { from: 0, newest };
+  const from = openCheckpoint(saved, { log }).checkpoint.size;
+  const hashes = newest.size > from ? await proof(from, newest.size) : [];
+  verifyCheckpointConsistency(saved, latest, hashes, log);
+  return { from, newest };
+}
