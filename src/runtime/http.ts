@@ -59,47 +59,60 @@ export async function fetchBounded(
       await res.body?.cancel().catch(() => {});
       throw transport(url, `HTTP status ${res.status}`);
     }
-    const announced = Number(res.headers.get("content-length") ?? "NaN");
-    if (Number.isFinite(announced) && announced > maxBytes) {
-      await res.body?.cancel().catch(() => {});
-      throw tooLarge(url, maxBytes);
-    }
-    if (res.body === null) return new Uint8Array(0);
-    const chunks: Uint8Array[] = [];
-    let total = 0;
-    const reader = res.body.getReader();
-    try {
-      for (;;) {
-        let r: Awaited<ReturnType<typeof reader.read>>;
-        try {
-          r = await reader.read();
-        } catch (e) {
-          throw transport(
-            url,
-            controller.signal.aborted ? `no answer within ${timeoutMs} ms` : describe(e),
-            e,
-          );
-        }
-        if (r.done) break;
-        total += r.value.byteLength;
-        // Endless data: stop reading the moment the bound is passed.
-        if (total > maxBytes) throw tooLarge(url, maxBytes);
-        chunks.push(r.value);
-      }
-    } catch (e) {
-      await reader.cancel().catch(() => {});
-      throw e;
-    }
-    const out = new Uint8Array(total);
-    let off = 0;
-    for (const c of chunks) {
-      out.set(c, off);
-      off += c.byteLength;
-    }
-    return out;
+    return await readBodyBounded(res, maxBytes, {
+      tooLarge: () => tooLarge(url, maxBytes),
+      cutOff: (e) =>
+        transport(url, controller.signal.aborted ? `no answer within ${timeoutMs} ms` : describe(e), e),
+    });
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Reads a response body into memory, at most `maxBytes`: refuses at once when Content-Length
+ * announces more, and cancels the stream the moment more arrives (endless data). `tooLarge` and
+ * `cutOff` make the caller's errors for those two cases.
+ */
+export async function readBodyBounded(
+  res: Response,
+  maxBytes: number,
+  errors: { tooLarge: () => Error; cutOff: (cause: unknown) => Error },
+): Promise<Uint8Array> {
+  const announced = Number(res.headers.get("content-length") ?? "NaN");
+  if (Number.isFinite(announced) && announced > maxBytes) {
+    await res.body?.cancel().catch(() => {});
+    throw errors.tooLarge();
+  }
+  if (res.body === null) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  const reader = res.body.getReader();
+  try {
+    for (;;) {
+      let r: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        r = await reader.read();
+      } catch (e) {
+        throw errors.cutOff(e);
+      }
+      if (r.done) break;
+      total += r.value.byteLength;
+      // Endless data: stop reading the moment the bound is passed.
+      if (total > maxBytes) throw errors.tooLarge();
+      chunks.push(r.value);
+    }
+  } catch (e) {
+    await reader.cancel().catch(() => {});
+    throw e;
+  }
+  const out = new Uint8Array(total);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
 }
 
 /** A Fetcher over HTTP(S) with fetchBounded's timeout and byte bound. */

@@ -6,6 +6,7 @@
 // ask never looks like an answer.
 import { type CairnError, cairnError, ERROR_CATALOG, type ErrorCode } from "../core/errors.js";
 import { isJsonObject, parseJson } from "../core/json.js";
+import { readBodyBounded } from "./http.js";
 
 /** Default bound on an answer (a search page of envelopes can be large). */
 export const DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024 * 1024;
@@ -87,31 +88,11 @@ export async function logJson<T = unknown>(
 }
 
 async function readBounded(res: Response, max: number, url: string): Promise<Buffer> {
-  const announced = Number(res.headers.get("content-length") ?? "NaN");
-  if (Number.isFinite(announced) && announced > max) {
-    await res.body?.cancel().catch(() => {});
-    throw cairnError("ERR_HTTP_ERROR", `${url}: the answer is larger than ${max} bytes`);
-  }
-  if (!res.body) return Buffer.alloc(0);
-  const chunks: Buffer[] = [];
-  let total = 0;
-  const reader = res.body.getReader();
-  for (;;) {
-    let r: Awaited<ReturnType<typeof reader.read>>;
-    try {
-      r = await reader.read();
-    } catch (e) {
-      throw cairnError("ERR_HTTP_ERROR", `${url}: the answer was cut off`, {}, { cause: e });
-    }
-    if (r.done) break;
-    total += r.value.byteLength;
-    if (total > max) {
-      await reader.cancel().catch(() => {});
-      throw cairnError("ERR_HTTP_ERROR", `${url}: the answer is larger than ${max} bytes`);
-    }
-    chunks.push(Buffer.from(r.value));
-  }
-  return Buffer.concat(chunks);
+  const bytes = await readBodyBounded(res, max, {
+    tooLarge: () => cairnError("ERR_HTTP_ERROR", `${url}: the answer is larger than ${max} bytes`),
+    cutOff: (e) => cairnError("ERR_HTTP_ERROR", `${url}: the answer was cut off`, {}, { cause: e }),
+  });
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 // The server's problem+json (src/services/problem.ts) as the error it names; a code this cairn

@@ -94,14 +94,19 @@ export async function openDataDir(
   };
 }
 
-async function readSettings(path: string): Promise<{ origin: string } | undefined> {
-  const bytes = await readFileIfExists(path);
-  if (!bytes) return undefined;
+// log.json: bounded, and an origin string is required.
+function parseSettings(bytes: Buffer, path: string): { origin: string; createdAt?: unknown } {
   const o = parseJson(bytes, path, { maxBytes: 64 * 1024, maxDepth: 4 });
   if (!isJsonObject(o) || typeof o.origin !== "string") {
     throw cairnError("ERR_FIELD_INVALID", "log.json needs an origin string", { file: path, field: "origin" });
   }
-  return { origin: o.origin };
+  return { origin: o.origin, createdAt: o.createdAt };
+}
+
+async function readSettings(path: string): Promise<{ origin: string } | undefined> {
+  const bytes = await readFileIfExists(path);
+  if (!bytes) return undefined;
+  return { origin: parseSettings(bytes, path).origin };
 }
 
 async function loadOrCreateKey(path: string): Promise<KeyObject> {
@@ -136,12 +141,7 @@ export async function describeDataDir(dir: string): Promise<DataDirIdentity> {
   const bytes = await readFileIfExists(f.settings);
   if (!bytes)
     throw cairnError("ERR_NOT_FOUND", "not a cairn serve data directory (no log.json)", { file: f.settings });
-  const o = parseJson(bytes, f.settings, { maxBytes: 64 * 1024, maxDepth: 4 });
-  if (!isJsonObject(o) || typeof o.origin !== "string")
-    throw cairnError("ERR_FIELD_INVALID", "log.json needs an origin string", {
-      file: f.settings,
-      field: "origin",
-    });
+  const o = parseSettings(bytes, f.settings);
   const keyBytes = await readFileIfExists(f.key);
   if (!keyBytes) throw cairnError("ERR_NOT_FOUND", "the data directory has no log key", { file: f.key });
   let publicKey: KeyObject;

@@ -8,6 +8,7 @@
 import type { FastifyReply, FastifyRequest, preHandlerHookHandler } from "fastify";
 import { cairnError } from "../core/errors.js";
 import type { LogNode } from "../engines/lognode/index.js";
+import { readBodyBounded } from "../runtime/http.js";
 
 /** Marks a forwarded request. */
 export const FORWARDED_HEADER = "x-cairn-forwarded";
@@ -37,10 +38,11 @@ export function forwardWrites(node: LogNode, locate: SequencerLocator | undefine
         redirect: "error",
         signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
       });
-      const announced = Number(res.headers.get("content-length") ?? "0");
-      if (announced > MAX_FORWARDED_ANSWER_BYTES) throw new Error("answer too large");
-      body = Buffer.from(await res.arrayBuffer());
-      if (body.length > MAX_FORWARDED_ANSWER_BYTES) throw new Error("answer too large");
+      const bytes = await readBodyBounded(res, MAX_FORWARDED_ANSWER_BYTES, {
+        tooLarge: () => new Error("answer too large"),
+        cutOff: (e) => (e instanceof Error ? e : new Error(String(e))),
+      });
+      body = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     } catch (e) {
       throw cairnError(
         "ERR_TLOG_SEQUENCER_LOCKED",

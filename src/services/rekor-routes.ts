@@ -127,10 +127,8 @@ export function rekorRoutes(node: LogNode, opts: RekorRoutesOptions = {}): Servi
         }
         // Rekor also accepts a bare hex SHA-256.
         const hash = body.hash.includes(":") ? body.hash : `sha256:${body.hash}`;
-        const indexes = await node.findByHash(hash.toLowerCase(), MAX_INDEX_RESULTS);
-        const out: string[] = [];
-        for (const i of indexes) out.push((await node.entryAt(i)).leafHash.toString("hex"));
-        return out;
+        const hashes = await node.leafHashesByHash(hash.toLowerCase(), MAX_INDEX_RESULTS);
+        return hashes.map((h) => h.toString("hex"));
       });
     },
   };

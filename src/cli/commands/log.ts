@@ -10,6 +10,7 @@ import { cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import {
   type EntryProofInput,
+  monitorStep,
   verifyCheckpointConsistency,
   verifyEntryInclusion,
 } from "../../engines/tlog/index.js";
@@ -242,20 +243,17 @@ export function registerLog(program: Command, io: CliIO): void {
           o.checkpoint !== undefined
             ? (await readFileRequired(resolve(io.cwd, o.checkpoint), "checkpoint")).toString("utf8")
             : undefined;
+        const artifactSha256 =
+          o.artifact !== undefined
+            ? createHash("sha256")
+                .update(await readFileRequired(resolve(io.cwd, o.artifact), "artifact"))
+                .digest("hex")
+            : undefined;
         const v = verifyEntryInclusion(entry, verifier, {
           origin: o.origin ?? verifier.name,
           ...(against !== undefined ? { against } : {}),
+          ...(artifactSha256 !== undefined ? { artifactSha256 } : {}),
         });
-        if (o.artifact !== undefined) {
-          const digest = createHash("sha256")
-            .update(await readFileRequired(resolve(io.cwd, o.artifact), "artifact"))
-            .digest("hex");
-          if (!v.leaf?.toString("utf8").includes(`"${digest}"`)) {
-            throw cairnError("ERR_TLOG_PROOF_INVALID", "the entry does not name this artifact's SHA-256", {
-              field: "leaf",
-            });
-          }
-        }
         out(
           io,
           o.json,
@@ -335,24 +333,21 @@ export function registerLog(program: Command, io: CliIO): void {
       try {
         for (;;) {
           const latest = (await logJson<{ checkpoint: string }>(c, "GET", "cairn/v1/log")).checkpoint;
-          const newest = openCheckpoint(latest, { log: verifier, origin: verifier.name }).checkpoint;
           const saved = (await readFileIfExists(statePath))?.toString("utf8");
-          let from = 0;
-          if (saved !== undefined) {
-            from = openCheckpoint(saved, { log: verifier }).checkpoint.size;
-            const hashes =
-              newest.size > from
-                ? (
-                    await logJson<{ hashes: string[] }>(
-                      c,
-                      "GET",
-                      `cairn/v1/log/proof/consistency?from=${from}&to=${newest.size}`,
-                    )
-                  ).hashes
-                : [];
-            // A split view (or a rewritten log) throws ERR_TLOG_PROOF_INVALID: exit 10, state kept.
-            verifyCheckpointConsistency(saved, latest, hashes, verifier);
-          }
+          // A split view (or a rewritten log) throws ERR_TLOG_PROOF_INVALID: exit 10, state kept.
+          const { from, newest } = await monitorStep(
+            saved,
+            latest,
+            verifier,
+            async (a, b) =>
+              (
+                await logJson<{ hashes: string[] }>(
+                  c,
+                  "GET",
+                  `cairn/v1/log/proof/consistency?from=${a}&to=${b}`,
+                )
+              ).hashes,
+          );
           if (newest.size >= from) await writeFileAtomic(statePath, latest);
           out(
             io,

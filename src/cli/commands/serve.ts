@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // cairn serve: the transparency log, attestation search and Rekor v1 API over HTTP (docs/serve.md).
-import { writeFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Command } from "commander";
 import type { FastifyBaseLogger } from "fastify";
 import { cairnError } from "../../core/errors.js";
 import { LogNode } from "../../engines/lognode/index.js";
+import { writeFileAtomic } from "../../runtime/fs.js";
 import { createToken, dataFiles, openDataDir, readTokenHashes, runElection } from "../../runtime/log-node.js";
 import { buildServer, DEFAULT_BODY_LIMIT, logRoutes, rekorRoutes, tokenHash } from "../../services/index.js";
 import { type CliIO, write } from "../io.js";
@@ -79,7 +79,7 @@ export function registerServe(program: Command, io: CliIO): void {
       if (tokenHashes.length === 0) {
         // First start: one token, readable only by the owner; its hash is what the server keeps.
         const token = await createToken(dir, tokenHash);
-        await writeFile(files.initialToken, `${token}\n`, { mode: 0o600 });
+        await writeFileAtomic(files.initialToken, `${token}\n`, 0o600);
         tokenHashes = await readTokenHashes(dir);
         io.stderr.write(`cairn: a first write token is in ${files.initialToken} (move it somewhere safe)\n`);
       }
@@ -129,8 +129,8 @@ export function registerServe(program: Command, io: CliIO): void {
     });
     await roleKnown;
     // Not secret: what clients pin to verify checkpoints and entries.
-    await writeFile(`${dir}/log.vkey`, `${node.vkey}\n`);
-    await writeFile(`${dir}/log-public.pem`, node.publicKeyPem);
+    await writeFileAtomic(`${dir}/log.vkey`, `${node.vkey}\n`);
+    await writeFileAtomic(`${dir}/log-public.pem`, node.publicKeyPem);
     address = await app.listen({ host, port });
     await advertise();
     tuf?.refresher?.start();

@@ -279,9 +279,11 @@ export class LogNode {
     // submission, whose leaf the store binds the envelope bytes to). Other payload types are
     // logged only, as in Rekor.
     let prepared: PreparedEnvelope | undefined;
-    if (this.store && entry.dsse && rekorPayloadType(entry.dsse.envelope) === INTOTO_PAYLOAD_TYPE) {
+    // verifyRekorDsse already parsed the envelope (bounded): it is JSON; parsed once here.
+    const envelope: unknown = this.store && entry.dsse ? JSON.parse(entry.dsse.envelope) : undefined;
+    if (this.store && entry.dsse && isJsonObject(envelope) && envelope.payloadType === INTOTO_PAYLOAD_TYPE) {
       const native = verifySubmission(
-        { kind: "dsse", envelope: JSON.parse(entry.dsse.envelope), publicKeys: entry.dsse.publicKeys },
+        { kind: "dsse", envelope, publicKeys: entry.dsse.publicKeys },
         this.opts.entryLimits,
       );
       prepared = this.store.prepare({ envelope: Buffer.from(entry.dsse.envelope), entry: native });
@@ -454,6 +456,20 @@ export class LogNode {
     return (this.byHash.get(hash) ?? []).slice(0, limit);
   }
 
+  /**
+   * Rekor UUIDs (leaf hashes) of the entries indexed under `sha256:<hex>`, ascending, at most
+   * `limit`: read from the tree, without fetching each entry and its proof.
+   */
+  async leafHashesByHash(hash: string, limit = 1000): Promise<Buffer[]> {
+    const indexes = await this.findByHash(hash, limit);
+    if (indexes.length === 0) return [];
+    const v = await this.readView(Math.max(...indexes) + 1);
+    return indexes.map((i) => {
+      if (i >= v.size) throw cairnError("ERR_TLOG_ENTRY_NOT_FOUND", `the log has no entry ${i}`);
+      return v.leafHash(i);
+    });
+  }
+
   /** RFC 9162 inclusion proof of `logIndex` in the tree of `treeSize` (default: latest). */
   async inclusion(
     logIndex: number,
@@ -507,10 +523,4 @@ export class LogNode {
   async close(): Promise<void> {
     await this.stopSequencing();
   }
-}
-
-// The payloadType of an envelope verifyRekorDsse already parsed (bounded), or undefined.
-function rekorPayloadType(envelope: string): unknown {
-  const o: unknown = JSON.parse(envelope);
-  return isJsonObject(o) ? o.payloadType : undefined;
 }

@@ -47,12 +47,13 @@ function hexHash(v: unknown, field: string): Buffer {
  * checkpoint the caller trusts, which must be of the proof's tree size) is signed by the log key
  * (and of `origin`), and the proof leads from the leaf hash to its root. Throws ERR_FIELD_INVALID
  * for malformed input, ERR_NOTE_* / ERR_TLOG_ORIGIN_MISMATCH for the checkpoint, and
- * ERR_TLOG_PROOF_INVALID when the proof, leaf or size does not match.
+ * ERR_TLOG_PROOF_INVALID when the proof, leaf or size does not match, or when `artifactSha256`
+ * (hex) is given and the verified leaf does not name it.
  */
 export function verifyEntryInclusion(
   input: EntryProofInput,
   log: NoteVerifier,
-  opts: { origin?: string; against?: string } = {},
+  opts: { origin?: string; against?: string; artifactSha256?: string } = {},
 ): VerifiedEntryInclusion {
   const p = input?.inclusionProof;
   if (!p || typeof p !== "object" || !Array.isArray(p.hashes) || typeof p.checkpoint !== "string") {
@@ -82,6 +83,9 @@ export function verifyEntryInclusion(
   }
   const hashes = p.hashes.map((h, i) => hexHash(h, `inclusionProof.hashes[${i}]`));
   verifyInclusion(leafHash, input.logIndex, p.treeSize, hashes, checkpoint.rootHash);
+  if (opts.artifactSha256 !== undefined && !leaf?.toString("utf8").includes(`"${opts.artifactSha256}"`)) {
+    throw proofError("the entry does not name this artifact's SHA-256", "leaf");
+  }
   return { logIndex: input.logIndex, leafHash, ...(leaf ? { leaf } : {}), checkpoint };
 }
 
@@ -109,4 +113,25 @@ export function verifyCheckpointConsistency(
   }
   verifyConsistency(a.size, b.size, hashes, a.rootHash, b.rootHash);
   return { older: a, newer: b };
+}
+
+/**
+ * One monitor step: opens `latest` (signed by the log, of the log key's name) and, when a
+ * checkpoint was `saved` before, fetches the consistency proof from its size through `proof` and
+ * verifies that `latest` extends it. Throws ERR_TLOG_PROOF_INVALID for a split view or a rewritten
+ * log (the caller keeps its saved checkpoint then). Returns the size verified from and the newest
+ * checkpoint.
+ */
+export async function monitorStep(
+  saved: string | undefined,
+  latest: string,
+  log: NoteVerifier,
+  proof: (from: number, to: number) => Promise<readonly string[]>,
+): Promise<{ from: number; newest: Checkpoint }> {
+  const newest = openCheckpoint(latest, { log, origin: log.name }).checkpoint;
+  if (saved === undefined) return { from: 0, newest };
+  const from = openCheckpoint(saved, { log }).checkpoint.size;
+  const hashes = newest.size > from ? await proof(from, newest.size) : [];
+  verifyCheckpointConsistency(saved, latest, hashes, log);
+  return { from, newest };
 }
