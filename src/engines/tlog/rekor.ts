@@ -19,7 +19,9 @@ import { canonicalBytes } from "../../core/canonical.js";
 import { fromBase64, parsePemBlocks, toBase64 } from "../../core/encoding.js";
 import { CairnError, cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
+import { spkiDerOf } from "../../core/keys.js";
 import { type Envelope, MAX_SIGNATURES, pae, parseEnvelope } from "../../formats/dsse/index.js";
+import { logIdOfKey } from "../../formats/sigstore/index.js";
 import { hashLeaf, type NoteSigner } from "../../formats/tlog/index.js";
 import { MAX_LEAF_BYTES } from "./entries.js";
 import { supportsPrehashed, verifyPrehashedSha256 } from "./prehashed.js";
@@ -280,10 +282,7 @@ export function hashesOfLeaf(leaf: Uint8Array): string[] {
 
 /** The log's Rekor identity: logID = SHA-256 of the DER SPKI of its public key (hex in the API). */
 export function rekorLogId(key: KeyObject): Buffer {
-  const pub = key.type === "private" ? createPublicKey(key) : key;
-  return createHash("sha256")
-    .update(pub.export({ type: "spki", format: "der" }))
-    .digest();
+  return logIdOfKey(spkiDerOf(key));
 }
 
 /**
