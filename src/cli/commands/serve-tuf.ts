@@ -1,17 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
 // `cairn serve --tuf-repo OUT [--tuf-working DIR --tuf-online-key K...]`: a published TUF
-// repository served by cairn's server (issue 4, section 2), and the online roles kept fresh. With
-// a working directory, a timer re-signs snapshot and timestamp (TUF 6.1, `cairn tuf refresh`)
-// before the published timestamp expires (a margin ahead) and publishes them with the crash-safe
-// publish (timestamp.json replaced last, atomically), so clients never see a half-published set
-// and never a lapsed timestamp while the service runs. Keys come from files or environment
-// variables (`file:`/`env:` references, or the repository's config); they are never logged.
+// repository served by cairn's server (issue 4, section 2), and with a working directory the
+// online roles kept fresh by the TUF engine's re-signer (src/engines/tuf/online.ts). Keys come
+// from files or environment variables (`file:`/`env:` references, or the repository's config);
+// they are never logged.
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { asCairnError, cairnError } from "../../core/errors.js";
-import { parseJson } from "../../core/json.js";
+import { cairnError } from "../../core/errors.js";
 import type { Signer } from "../../core/signer.js";
-import { TufRepository } from "../../engines/tuf/repository.js";
+import { type OnlineRefresher, onlineRefresher, TufRepository } from "../../engines/tuf/index.js";
 import { loadSigner } from "../../runtime/keyfiles.js";
 import { directoryFileArea } from "../../runtime/tuf-repo-store.js";
 import { type ServicePlugin, tufRoutes } from "../../services/index.js";
@@ -30,9 +27,6 @@ export interface ServeTufFlags {
 export const DEFAULT_TUF_REFRESH_MARGIN = 6 * 3600;
 /** Default wait before retrying a refresh or publish that failed (seconds). */
 export const DEFAULT_TUF_RETRY_SECONDS = 60;
-/** setTimeout's largest delay (about 24.8 days): longer waits are taken in steps. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /** Adds the TUF flags to `cairn serve`. */
 export function tufServeOptions(cmd: Command): Command {
   return cmd
@@ -62,29 +56,10 @@ function seconds(v: string | undefined, flag: string, dflt: number, min: number)
   return Number(v);
 }
 
-/** The re-signing service: started once the server listens, stopped before it closes. */
-export interface TufRefresher {
-  start(): void;
-  stop(): Promise<void>;
-}
-
 /** What `cairn serve --json` adds to its startup line when it serves a TUF repository. */
 export interface ServedTuf {
   prefix: string;
   refresh: boolean;
-}
-
-/** When the published timestamp expires (ms since the epoch), or undefined if unreadable. */
-async function publishedExpiry(out: string): Promise<number | undefined> {
-  try {
-    const bytes = await directoryFileArea(out).read("metadata/timestamp.json");
-    if (bytes === undefined) return undefined;
-    const md = parseJson(bytes) as { signed?: { expires?: unknown } };
-    const t = typeof md.signed?.expires === "string" ? Date.parse(md.signed.expires) : Number.NaN;
-    return Number.isFinite(t) ? t : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /**
@@ -95,7 +70,7 @@ export async function tufServePlugin(
   io: CliIO,
   o: ServeTufFlags,
   log: () => { info(o: object, m: string): void; error(o: object, m: string): void },
-): Promise<{ plugin: ServicePlugin; refresher?: TufRefresher; info: ServedTuf } | undefined> {
+): Promise<{ plugin: ServicePlugin; refresher?: OnlineRefresher; info: ServedTuf } | undefined> {
   if (o.tufRepo === undefined) {
     if (
       o.tufWorking !== undefined ||
@@ -137,56 +112,17 @@ export async function tufServePlugin(
       "ERR_USAGE",
       `--tuf-refresh-margin (${margin} s) must be shorter than the timestamp's validity (${config.expiry.timestamp} s)`,
     );
-  return { plugin, info, refresher: refresher(repo, signers, out, margin, retry, log) };
-}
-
-function refresher(
-  repo: TufRepository,
-  signers: readonly Signer[],
-  out: string,
-  marginS: number,
-  retryS: number,
-  log: () => { info(o: object, m: string): void; error(o: object, m: string): void },
-): TufRefresher {
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  let stopped = false;
-  const schedule = (ms: number) => {
-    if (stopped) return;
-    timer = setTimeout(
-      () => {
-        running = tick().finally(() => {
-          running = undefined;
-        });
-      },
-      Math.min(Math.max(ms, 0), MAX_TIMER_MS),
-    );
-  };
-  const tick = async () => {
-    const expires = await publishedExpiry(out);
-    const due = expires === undefined ? 0 : expires - marginS * 1000 - Date.now();
-    if (due > 0) return schedule(due);
-    try {
-      // refresh then publish: publish verifies the whole set and writes timestamp.json last.
-      const v = await repo.refresh(signers);
-      await repo.publish(directoryFileArea(out));
-      log().info({ snapshot: v.snapshot, timestamp: v.timestamp }, "tuf: re-signed snapshot and timestamp");
-      const next = await publishedExpiry(out);
-      schedule(next === undefined ? retryS * 1000 : next - marginS * 1000 - Date.now());
-    } catch (e) {
-      // The code only: never the key or its reference.
-      log().error({ code: asCairnError(e).code }, "tuf: re-signing failed; retrying");
-      schedule(retryS * 1000);
-    }
-  };
   return {
-    start() {
-      schedule(0);
-    },
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      await running;
-    },
+    plugin,
+    info,
+    refresher: onlineRefresher({
+      repo,
+      published: directoryFileArea(out),
+      signers,
+      marginMs: margin * 1000,
+      retryMs: retry * 1000,
+      // The server's logger exists only once it is built: look it up at each line.
+      log: { info: (f, m) => log().info(f, m), error: (f, m) => log().error(f, m) },
+    }),
   };
 }
