@@ -19,16 +19,11 @@ import { parsePublicKey } from "../../src/core/keys.js";
 import { ARTIFACT_TYPE_SIGSTORE_BUNDLE, attachBundle } from "../../src/engines/oci/bundle.js";
 import { RegistryClient } from "../../src/engines/oci/registry.js";
 import { layoutStore } from "../../src/engines/oci/store.js";
-import {
-  descriptorOf,
-  MEDIA_TYPE_OCI_CONFIG,
-  MEDIA_TYPE_OCI_LAYER,
-  newImageManifest,
-  type OciDigest,
-} from "../../src/formats/oci/index.js";
+import type { OciDigest } from "../../src/formats/oci/index.js";
 import { parseBundleJson } from "../../src/formats/sigstore/index.js";
 import { OciLayout } from "../../src/runtime/oci-layout.js";
 import { registryHttp } from "../../src/runtime/registry-http.js";
+import { writeSmallImage } from "../../src/testing/oci-image.js";
 import { registryMissing, startRegistry, type TestRegistry } from "../../src/testing/registry.js";
 import { ecPair, issueLeaf, makeTestCa } from "../../src/testing/sigstore-ca.js";
 import { cairn, isOneErrorLine, tempDir } from "./cli.js";
@@ -36,19 +31,7 @@ import { cairn, isOneErrorLine, tempDir } from "./cli.js";
 const missing = registryMissing();
 
 async function writeImage(dir: string, seed: string, tag: string): Promise<OciDigest> {
-  const layout = await OciLayout.init(dir);
-  const layer = new TextEncoder().encode(`layer ${seed}\n`);
-  const config = new TextEncoder().encode(
-    JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }),
-  );
-  await layout.putBlob(layer);
-  await layout.putBlob(config);
-  const m = newImageManifest({
-    config: descriptorOf(config, MEDIA_TYPE_OCI_CONFIG),
-    layers: [descriptorOf(layer, MEDIA_TYPE_OCI_LAYER)],
-  });
-  await layout.putManifest(m.bytes, { tag });
-  return m.digest;
+  return writeSmallImage(await OciLayout.init(dir), seed, tag);
 }
 
 interface TreeJson {

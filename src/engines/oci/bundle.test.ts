@@ -13,16 +13,11 @@ import { fixedClock } from "../../core/clock.js";
 import { CairnError } from "../../core/errors.js";
 import { generateKey } from "../../core/keys.js";
 import { keySigner } from "../../core/signer.js";
-import {
-  descriptorOf,
-  MEDIA_TYPE_OCI_CONFIG,
-  MEDIA_TYPE_OCI_LAYER,
-  newImageManifest,
-  type OciDigest,
-} from "../../formats/oci/index.js";
+import type { OciDigest } from "../../formats/oci/index.js";
 import type { RevocationList } from "../../formats/revocation/index.js";
 import { parseBundleJson } from "../../formats/sigstore/index.js";
 import { OciLayout } from "../../runtime/oci-layout.js";
+import { writeSmallImage } from "../../testing/oci-image.js";
 import { type SigstoreWorld, sigstoreWorld, TEST_ISSUER } from "../../testing/sigstore-ca.js";
 import type { IdentityPolicy } from "../sigstore/index.js";
 import {
@@ -43,18 +38,8 @@ let n = 0;
 
 async function layoutWithImage(seed: string): Promise<{ store: ImageStore; digest: OciDigest }> {
   const layout = await OciLayout.init(join(tmp, `layout-${n++}`));
-  const layer = new TextEncoder().encode(`layer ${seed}\n`);
-  const config = new TextEncoder().encode(
-    JSON.stringify({ architecture: "amd64", os: "linux", rootfs: { type: "layers", diff_ids: [] } }),
-  );
-  await layout.putBlob(layer);
-  await layout.putBlob(config);
-  const m = newImageManifest({
-    config: descriptorOf(config, MEDIA_TYPE_OCI_CONFIG),
-    layers: [descriptorOf(layer, MEDIA_TYPE_OCI_LAYER)],
-  });
-  await layout.putManifest(m.bytes, { tag: "v1" });
-  return { store: layoutStore(layout, `oci:${layout.dir}:v1`, "v1"), digest: m.digest };
+  const digest = await writeSmallImage(layout, seed, "v1");
+  return { store: layoutStore(layout, `oci:${layout.dir}:v1`, "v1"), digest };
 }
 
 const rejects = (code: string) => (e: unknown) => {

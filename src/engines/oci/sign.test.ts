@@ -22,6 +22,7 @@ import {
   type OciDigest,
 } from "../../formats/oci/index.js";
 import { OciLayout } from "../../runtime/oci-layout.js";
+import { writeSmallImage } from "../../testing/oci-image.js";
 import {
   ANNOTATION_COSIGN_SIGNATURE,
   ARTIFACT_TYPE_ATTESTATION,
@@ -55,23 +56,8 @@ export async function layoutWithImage(
   tag = "v1",
 ): Promise<{ layout: OciLayout; store: ImageStore; digest: OciDigest }> {
   const layout = await OciLayout.init(join(tmp, `layout-${n++}`));
-  const layer = new TextEncoder().encode(`layer ${seed}\n`);
-  const config = new TextEncoder().encode(
-    JSON.stringify({
-      architecture: "amd64",
-      os: "linux",
-      rootfs: { type: "layers", diff_ids: [digestOf(layer)] },
-      config: {},
-    }),
-  );
-  await layout.putBlob(layer);
-  await layout.putBlob(config);
-  const m = newImageManifest({
-    config: descriptorOf(config, MEDIA_TYPE_OCI_CONFIG),
-    layers: [descriptorOf(layer, MEDIA_TYPE_OCI_LAYER)],
-  });
-  await layout.putManifest(m.bytes, { tag });
-  return { layout, store: layoutStore(layout, `oci:${layout.dir}:${tag}`, tag), digest: m.digest };
+  const digest = await writeSmallImage(layout, seed, tag);
+  return { layout, store: layoutStore(layout, `oci:${layout.dir}:${tag}`, tag), digest };
 }
 
 const alice = generateKey("ecdsa");
