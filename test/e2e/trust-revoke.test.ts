@@ -5,7 +5,8 @@
 // rotated (the old ones kept with an end of validity) and the signing key is revoked from an
 // effective time; the verifier's TUF client refreshes; what was signed before still verifies,
 // what the revoked key signed after is refused (exit 11, ERR_KEY_REVOKED), and what the old CA or
-// old log key made after their end is refused (exit 10). An unreachable repository is exit 14.
+// old log key made after their end is refused (exit 10). Images signed with bundle referrers go
+// through the same (`cairn oci verify`). An unreachable repository is exit 14.
 // The certificates come from cairn's CA (`cairn ca init`, `cairn ca rotate`), issued through its
 // engine (the Fulcio API needs an OIDC issuer: test/interop covers that path).
 import assert from "node:assert/strict";
@@ -20,6 +21,8 @@ import { toPem } from "../../src/core/encoding.js";
 import { parsePublicKey, spkiDerOf } from "../../src/core/keys.js";
 import { CertificateAuthority, CtLog } from "../../src/engines/ca/index.js";
 import { loadCaDirectory } from "../../src/runtime/ca-store.js";
+import { OciLayout } from "../../src/runtime/oci-layout.js";
+import { writeSmallImage } from "../../src/testing/oci-image.js";
 import { type CliResult, cairn, tempDir } from "./cli.js";
 
 const LOG_URL = "https://log.example.com";
@@ -73,6 +76,31 @@ describe("rotation and revocation through the TUF trust repository (docs/trust.m
       "--log-url",
       LOG_URL,
     ]);
+  /** Signs the image in the layout `layout` (tag v1) as a Sigstore bundle referrer. */
+  const signImage = (layout: string, log: string, cert: string) =>
+    ok(
+      [
+        "oci",
+        "sign",
+        `oci:${layout}:v1`,
+        "--form",
+        "bundle",
+        "--key",
+        "signer",
+        "--certificate",
+        cert,
+      ].concat(["--log-dir", log, "--log-url", LOG_URL]),
+    );
+  const verifyImage = (layout: string, trust = tuf()) =>
+    cairn(
+      ["oci", "verify", `oci:${layout}:v1`, ...trust].concat([
+        "--certificate-identity",
+        "dev@example.com",
+        "--certificate-oidc-issuer",
+        ISSUER,
+      ]),
+      t.dir,
+    );
   const integratedTime = (bundle: string): number =>
     Number(
       JSON.parse(readFileSync(join(t.dir, bundle), "utf8")).verificationMaterial.tlogEntries[0]
@@ -129,6 +157,8 @@ describe("rotation and revocation through the TUF trust repository (docs/trust.m
     await issue("signer-ca1.crt", "ca1.pem");
     await ok(["ca", "rotate", "myca"]);
     await issue("signer-ca2.crt", "ca2.pem");
+    await writeSmallImage(await OciLayout.init(join(t.dir, "img-old")), "old", "v1");
+    await writeSmallImage(await OciLayout.init(join(t.dir, "img-new")), "new", "v1");
   });
 
   after(async () => {
@@ -147,6 +177,7 @@ describe("rotation and revocation through the TUF trust repository (docs/trust.m
         "online",
       ]),
     );
+    await signImage("img-old", "log1", "signer-ca1.crt"); // first: the cut below follows it
     await sign("old-key.sigstore.json", "log1");
     await sign("old-cert.sigstore.json", "log1", "signer-ca1.crt");
     const common = ["--ctlog", "https://ct.example.com=myca/ct.pub", "--valid-from", "2020-01-01T00:00:00Z"];
@@ -166,6 +197,7 @@ describe("rotation and revocation through the TUF trust repository (docs/trust.m
     await ok(["tuf", "client", "--metadata-dir", "m", "init", join("out", "metadata", "1.root.json")]);
     assert.equal((await verify("old-key.sigstore.json", "key")).code, 0);
     assert.equal((await verify("old-cert.sigstore.json", "cert")).code, 0);
+    assert.equal((await verifyImage("img-old")).code, 0);
 
     // 2. Rotate the CA and the log key, revoke the signing key: all from the second after the
     // old signatures' proven time (their logs' integrated times).
@@ -195,6 +227,7 @@ describe("rotation and revocation through the TUF trust repository (docs/trust.m
     await sign("new-cert.sigstore.json", "log2", "signer-ca2.crt");
     await sign("stale-ca.sigstore.json", "log2", "signer-ca1.crt");
     await sign("stale-log.sigstore.json", "log1", "signer-ca2.crt");
+    await signImage("img-new", "log2", "signer-ca2.crt");
 
     // 4. The verifier refreshes through TUF at its next run: old signatures still verify.
     assert.equal((await verify("old-key.sigstore.json", "key")).code, 0);
@@ -208,6 +241,13 @@ describe("rotation and revocation through the TUF trust repository (docs/trust.m
       assert.equal(r.code, 11, r.stderr);
       assert.match(r.stderr, /ERR_KEY_REVOKED/);
     }
+    // The same for images: `cairn oci verify` takes the trust repository's revocations too.
+    const oldImage = await verifyImage("img-old");
+    assert.equal(oldImage.code, 0, oldImage.stderr);
+    const newImage = await verifyImage("img-new");
+    assert.equal(newImage.code, 11, newImage.stderr);
+    assert.match(newImage.stderr, /ERR_KEY_REVOKED/);
+    assert.match(newImage.stderr, /signer-leak/);
     // The old CA and the old log key after their end: verification failures.
     const staleCa = await verify("stale-ca.sigstore.json", "cert");
     assert.equal(staleCa.code, 10, staleCa.stderr);
@@ -219,6 +259,7 @@ describe("rotation and revocation through the TUF trust repository (docs/trust.m
     // 5. Without the revocation list (a plain trusted root file), the new bundle would pass: the
     // refusal above came from the published revocation.
     assert.equal((await verify("new-cert.sigstore.json", "cert", ["--trusted-root", "root-2.json"])).code, 0);
+    assert.equal((await verifyImage("img-new", ["--trusted-root", "root-2.json"])).code, 0);
   });
 
   it("a revoked layout key: cairn verify refuses the layout after the next update (exit 11)", async () => {
