@@ -262,32 +262,54 @@ describe("rotation and revocation through the TUF trust repository (docs/trust.m
     assert.equal((await verifyImage("img-new", ["--trusted-root", "root-2.json"])).code, 0);
   });
 
-  it("a revoked layout key: cairn verify refuses the layout after the next update (exit 11)", async () => {
+  it("a layout key rotated, then revoked: cairn verify follows each update (unsigned by a trusted key: exit 10; revoked: exit 11)", async () => {
     await ok(["key", "generate", "owner"]);
+    await ok(["key", "generate", "owner2"]);
     writeFileSync(join(t.dir, "layout.yaml"), "expires: 30d\nsteps: []\n");
     await ok(["layout", "create", "layout.yaml", "--key", "owner", "--output", "root.layout"]);
-    await ok(
-      ["tuf", "trust", "trust-repo", "--kind", "layout-key", "--item", "owner=owner.pub"].concat([
-        "--valid-until",
-        "2099-01-01",
-      ]),
-    );
-    await publish();
-    const verifyLayout = () => cairn(["verify", "-l", "root.layout", ...tuf()], t.dir);
-    assert.equal((await verifyLayout()).code, 0);
+    const layoutKeys = async (...names: string[]) => {
+      await ok(
+        ["tuf", "trust", "trust-repo", "--kind", "layout-key"].concat(
+          names.flatMap((n) => ["--item", `${n}=${n}.pub`]),
+          ["--valid-until", "2099-01-01"],
+        ),
+      );
+      await publish();
+    };
+    await layoutKeys("owner");
+    const verifyLayout = (layout: string) => cairn(["verify", "-l", layout, ...tuf()], t.dir);
+    assert.equal((await verifyLayout("root.layout")).code, 0);
+    // Rotation, with an overlap. In-toto's rule holds for the published keys as for -k: every
+    // trusted layout key must have signed the layout. So while both are trusted, the layout in use
+    // is signed by both, and the one signed by the old key alone is refused.
+    await layoutKeys("owner", "owner2");
+    const single = await verifyLayout("root.layout");
+    assert.equal(single.code, 10, single.stderr);
+    await ok(["layout", "sign", "root.layout", "--key", "owner2", "--output", "both.layout"]);
+    assert.equal((await verifyLayout("both.layout")).code, 0);
+    // The rotation ends: only the new key is trusted; the layout signed during the overlap still
+    // verifies (owner's signature is no longer needed), and so does one signed by owner2 alone.
+    await layoutKeys("owner2");
+    await ok(["layout", "create", "layout.yaml", "--key", "owner2", "--output", "root-2.layout"]);
+    assert.equal((await verifyLayout("both.layout")).code, 0);
+    assert.equal((await verifyLayout("root-2.layout")).code, 0);
+    const dropped = await verifyLayout("root.layout");
+    assert.equal(dropped.code, 10, dropped.stderr);
+    // The new key is revoked: refused as a policy decision, naming the revocation.
     const effective = iso(Math.floor(Date.now() / 1000) - 60);
     await ok(
-      ["tuf", "trust", "trust-repo", "--revoke", "key=owner.pub", "--effective", effective].concat([
+      ["tuf", "trust", "trust-repo", "--revoke", "key=owner2.pub", "--effective", effective].concat([
         "--reason",
         "laptop stolen",
         "--id",
-        "owner-leak",
+        "owner2-leak",
       ]),
     );
     await publish();
-    const r = await verifyLayout();
+    const r = await verifyLayout("root-2.layout");
     assert.equal(r.code, 11, r.stderr);
     assert.match(r.stderr, /ERR_KEY_REVOKED/);
+    assert.match(r.stderr, /owner2-leak/);
   });
 
   it("an unreachable trust repository is a transport error (exit 14), never a pass", async () => {
