@@ -10,8 +10,8 @@ import { cairnError } from "../../core/errors.js";
 
 export const OID_SIGNED_DATA = "1.2.840.113549.1.7.2";
 export const OID_TST_INFO = "1.2.840.113549.1.9.16.1.4";
-const OID_CONTENT_TYPE_ATTR = "1.2.840.113549.1.9.3";
-const OID_MESSAGE_DIGEST_ATTR = "1.2.840.113549.1.9.4";
+export const OID_CONTENT_TYPE_ATTR = "1.2.840.113549.1.9.3";
+export const OID_MESSAGE_DIGEST_ATTR = "1.2.840.113549.1.9.4";
 
 /** Hash algorithm OIDs (RFC 5754 2) cairn accepts in tokens. */
 export const HASH_OIDS: Record<string, "sha256" | "sha384" | "sha512"> = {
