@@ -58,7 +58,8 @@ export interface CaInitOptions {
   intermediateDays?: number;
 }
 
-async function writeKey(
+/** Writes a new EC key, encrypted with `passphrase`, as `dir/name` (mode 0600); returns its signer. */
+export async function writeKey(
   dir: string,
   name: string,
   curve: "P-256" | "P-384",
@@ -75,7 +76,7 @@ async function writeKey(
   return keySigner(parsePrivateKey(pem, { passphrase }));
 }
 
-function requirePassphrase(p: string | undefined): string {
+export function requirePassphrase(p: string | undefined): string {
   if (!p) throw cairnError("ERR_USAGE", "CA keys are encrypted: give a passphrase");
   return p;
 }
@@ -175,12 +176,15 @@ export async function readCaManifest(dir: string): Promise<CaManifest> {
   return m as unknown as CaManifest;
 }
 
-const certOf = async (dir: string, f: string) => x509Der(await readFileRequired(join(dir, f), "certificate"));
+/** The DER of the PEM certificate `f` in `dir`. */
+export const certOf = async (dir: string, f: string) =>
+  x509Der(await readFileRequired(join(dir, f), "certificate"));
 function x509Der(pem: Buffer): Buffer {
   return Buffer.from(x509(pem).raw);
 }
 // A key reference: a file in the directory, an absolute path, or a signer URI (env:NAME, later kms:).
-const keyRef = (dir: string, ref: string) => (/^[a-z]+:/.test(ref) || isAbsolute(ref) ? ref : join(dir, ref));
+export const keyRef = (dir: string, ref: string) =>
+  /^[a-z]+:/.test(ref) || isAbsolute(ref) ? ref : join(dir, ref);
 
 /** Adds an intermediate under the newest root (or, with `newRoot`, a new root and an intermediate under it). */
 export async function rotateCaDirectory(

@@ -22,12 +22,12 @@ import {
   type TrustedRoot,
 } from "../../formats/sigstore/index.js";
 import { type SigstoreWorld, sigstoreWorld, TEST_ISSUER } from "../../testing/sigstore-ca.js";
-import { createIntermediateCertificate, createRootCertificate, x509 } from "../ca/index.js";
+import { makeTsaKit, TEST_TSA_POLICY as POLICY, timestampRequestFor } from "../../testing/tsa-kit.js";
+import { createIntermediateCertificate, x509 } from "../ca/index.js";
 import { signBlob, verifyBundle } from "../sigstore/index.js";
-import { createTsaCertificate, TimestampAuthority } from "./authority.js";
+import { TimestampAuthority } from "./authority.js";
 
 const NOW = new Date("2026-06-01T12:00:00.750Z");
-const POLICY = "1.3.6.1.4.1.57264.2";
 const subject = { organization: "cairn test", commonName: "cairn TSA" };
 
 function code(e: unknown): string {
@@ -35,37 +35,8 @@ function code(e: unknown): string {
   return e.code;
 }
 
-async function makeTsa(o: { curve?: "P-256" | "P-384"; at?: Date } = {}) {
-  const rootSigner = keySigner(generateKey("ecdsa", { curve: "P-384" }));
-  const root = await createRootCertificate({
-    signer: rootSigner,
-    subject: { ...subject, commonName: "cairn TSA root" },
-    notBefore: new Date("2026-01-01T00:00:00Z"),
-    notAfter: new Date("2036-01-01T00:00:00Z"),
-  });
-  const signer = keySigner(generateKey("ecdsa", { curve: o.curve ?? "P-256" }));
-  const leaf = await createTsaCertificate({
-    root: { certificate: root, signer: rootSigner },
-    publicKey: signer.publicKey.key,
-    subject,
-    notBefore: new Date("2026-01-01T00:00:00Z"),
-    notAfter: new Date("2031-01-01T00:00:00Z"),
-  });
-  const tsa = new TimestampAuthority({
-    signer,
-    chain: [leaf, root],
-    policy: POLICY,
-    clock: fixedClock(o.at ?? NOW),
-  });
-  return { tsa, root, leaf, rootSigner, signer };
-}
-
-const request = (data: Uint8Array, extra: Partial<TimestampRequest> = {}): TimestampRequest => ({
-  hashAlgorithm: "sha256",
-  hashedMessage: createHash("sha256").update(data).digest(),
-  certReq: false,
-  ...extra,
-});
+const makeTsa = (o: { curve?: "P-256" | "P-384"; at?: Date } = {}) => makeTsaKit({ at: NOW, ...o });
+const request = timestampRequestFor;
 
 /** The TSTInfo of a response, as DER elements. */
 function tstInfoOf(resp: Buffer) {

@@ -182,11 +182,16 @@ export function parseTimestampRequestJson(v: unknown): TimestampRequest {
     out.nonce = checkNonce(BigInt(n), "nonce");
   }
   if (v.tsaPolicyOID !== undefined) {
-    if (typeof v.tsaPolicyOID !== "string" || !/^[0-2](\.(0|[1-9]\d{0,8})){1,30}$/.test(v.tsaPolicyOID))
+    if (typeof v.tsaPolicyOID !== "string" || !isDottedOid(v.tsaPolicyOID))
       throw invalid("tsaPolicyOID must be a dotted object identifier", "tsaPolicyOID");
     out.policy = v.tsaPolicyOID;
   }
   return out;
+}
+
+/** A dotted OBJECT IDENTIFIER whose arcs cairn's DER writer encodes (each below 10^9, at most 31). */
+export function isDottedOid(s: string): boolean {
+  return /^[0-2](\.(0|[1-9]\d{0,8})){1,30}$/.test(s);
 }
 
 /** Encodes a DER TimeStampReq (the client side of RFC 3161 2.4.1). */
