@@ -38,7 +38,13 @@ export async function makeTsaKit(
   });
   const key = keySigner(generateKey("ecdsa", { curve: o.curve ?? "P-256" }));
   let n = 0;
-  const signer: Signer = { ...key, sign: (d) => (n++, key.sign(d)) };
+  const signer: Signer = {
+    ...key,
+    sign: (d) => {
+      n++;
+      return key.sign(d);
+    },
+  };
   const leaf = await createTsaCertificate({
     root: { certificate: root, signer: rootSigner },
     publicKey: signer.publicKey.key,

@@ -18,7 +18,6 @@ import {
   OID_SIGNING_CERTIFICATE_V2,
   parseBundle,
   parseTimestampResponse,
-  type TimestampRequest,
   type TrustedRoot,
 } from "../../formats/sigstore/index.js";
 import { type SigstoreWorld, sigstoreWorld, TEST_ISSUER } from "../../testing/sigstore-ca.js";
