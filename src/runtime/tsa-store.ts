@@ -8,12 +8,20 @@ import { join } from "node:path";
 import { type Clock, systemClock } from "../core/clock.js";
 import { toPem } from "../core/encoding.js";
 import { cairnError } from "../core/errors.js";
-import { isJsonObject, parseJson } from "../core/json.js";
 import { type CaSubject, createRootCertificate, x509 } from "../engines/ca/index.js";
 import { createTsaCertificate, TimestampAuthority } from "../engines/tsa/index.js";
 import { isDottedOid } from "../formats/sigstore/index.js";
-import { certOf, keyRef, requirePassphrase, writeKey } from "./ca-store.js";
-import { readFileRequired, writeFileAtomic } from "./fs.js";
+import {
+  type CaInitOptions,
+  certOf,
+  DAY,
+  keyRef,
+  manifestFiles,
+  readManifest,
+  requirePassphrase,
+  writeKey,
+} from "./ca-store.js";
+import { writeFileAtomic } from "./fs.js";
 import { loadSigner } from "./keyfiles.js";
 
 /** tsa.json, version 1. File names are relative to the directory. */
@@ -32,17 +40,10 @@ export const TSA_MANIFEST = "tsa.json";
  * 1.3.6.1.4.1.57264.2). An operator with its own policy passes `--policy OID`.
  */
 export const DEFAULT_TSA_POLICY = "1.3.6.1.4.1.57264.2";
-const DAY = 86_400_000;
-const MAX_MANIFEST_BYTES = 64 * 1024;
-
-export interface TsaInitOptions {
-  subject: CaSubject;
-  /** Encrypts both key files (required: TSA keys are never written in the clear). */
-  passphrase: string;
+/** As a CA's (keys always encrypted), with a policy and the signing certificate's validity. */
+export interface TsaInitOptions extends Omit<CaInitOptions, "intermediateDays"> {
   policy?: string;
-  now?: Date;
-  rootDays?: number;
-  /** Validity of the signing certificate (within the root's). */
+  /** Validity of the signing certificate in days (within the root's). */
   days?: number;
 }
 
@@ -96,25 +97,14 @@ export async function initTsaDirectory(dir: string, opts: TsaInitOptions): Promi
 
 /** Reads and checks tsa.json. */
 export async function readTsaManifest(dir: string): Promise<TsaManifest> {
-  const path = join(dir, TSA_MANIFEST);
-  const bytes = await readFileRequired(path, "TSA manifest");
-  if (bytes.length > MAX_MANIFEST_BYTES)
-    throw cairnError("ERR_JSON_TOO_LARGE", "tsa.json is too large", { file: path });
-  const m = parseJson(bytes.toString("utf8"), path);
-  const files = (v: unknown) =>
-    isJsonObject(v) && [v.certificate, v.key].every((f) => typeof f === "string" && f !== "");
-  if (
-    !isJsonObject(m) ||
-    m.version !== 1 ||
-    !isJsonObject(m.subject) ||
-    typeof m.subject.organization !== "string" ||
-    typeof m.subject.commonName !== "string" ||
-    typeof m.policy !== "string" ||
-    !isDottedOid(m.policy) ||
-    !files(m.root) ||
-    !files(m.signer)
-  )
-    throw cairnError("ERR_FIELD_INVALID", "not a version 1 TSA manifest", { file: path });
+  const m = await readManifest(
+    join(dir, TSA_MANIFEST),
+    "TSA manifest",
+    (m) =>
+      typeof m.policy === "string" &&
+      isDottedOid(m.policy) &&
+      manifestFiles([m.root, m.signer], ["certificate", "key"]),
+  );
   return m as unknown as TsaManifest;
 }
 

@@ -102,6 +102,25 @@ function onlyTsa(b: Json): Json {
   return c;
 }
 
+/** `openssl ts -verify` of r.tsr against a query file, with the chain the TSA serves. */
+const tsVerify = (query: string) =>
+  sh(
+    "openssl",
+    [
+      "ts",
+      "-verify",
+      "-queryfile",
+      file(query),
+      "-in",
+      file("r.tsr"),
+      "-CAfile",
+      file("tsa-root.pem"),
+      "-untrusted",
+      file("tsa-leaf.pem"),
+    ],
+    work.dir,
+  );
+
 const verifyBlob = (bundle: string) =>
   cairn(
     [
@@ -158,22 +177,7 @@ describe("cairn's RFC 3161 TSA with the real clients", () => {
     assert.equal(res.status, 201);
     assert.equal(res.headers.get("content-type"), "application/timestamp-reply");
     writeFileSync(file("r.tsr"), Buffer.from(await res.arrayBuffer()));
-    const v = await sh(
-      "openssl",
-      [
-        "ts",
-        "-verify",
-        "-queryfile",
-        file("q.tsq"),
-        "-in",
-        file("r.tsr"),
-        "-CAfile",
-        file("tsa-root.pem"),
-        "-untrusted",
-        file("tsa-leaf.pem"),
-      ],
-      work.dir,
-    );
+    const v = await tsVerify("q.tsq");
     assert.equal(v.code, 0, v.stderr + v.stdout);
     assert.match(v.stdout, /Verification: OK/);
     // Another file's query does not verify against this token.
@@ -184,22 +188,7 @@ describe("cairn's RFC 3161 TSA with the real clients", () => {
       work.dir,
     );
     assert.equal(q2.code, 0, q2.stderr);
-    const bad = await sh(
-      "openssl",
-      [
-        "ts",
-        "-verify",
-        "-queryfile",
-        file("q2.tsq"),
-        "-in",
-        file("r.tsr"),
-        "-CAfile",
-        file("tsa-root.pem"),
-        "-untrusted",
-        file("tsa-leaf.pem"),
-      ],
-      work.dir,
-    );
+    const bad = await tsVerify("q2.tsq");
     assert.notEqual(bad.code, 0);
   });
 

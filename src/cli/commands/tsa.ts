@@ -3,17 +3,9 @@
 import { mkdir } from "node:fs/promises";
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { cairnError } from "../../core/errors.js";
 import { DEFAULT_TSA_POLICY, describeTsaDirectory, initTsaDirectory } from "../../runtime/tsa-store.js";
 import { type CliIO, write } from "../io.js";
-import { passphraseFrom } from "./key.js";
-
-function days(v: string, flag: string): number {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 1)
-    throw cairnError("ERR_USAGE", `${flag} must be a whole number of days`);
-  return n;
-}
+import { days, passphrase } from "./ca.js";
 
 export function registerTsa(program: Command, io: CliIO): void {
   const tsa = program.command("tsa").description("an RFC 3161 time-stamp authority for Sigstore bundles");
@@ -33,16 +25,11 @@ export function registerTsa(program: Command, io: CliIO): void {
     .option("--json", "print the TSA's public description as JSON")
     .action(async (d: string, o: Record<string, string | boolean | undefined>) => {
       const dir = resolve(io.cwd, d);
-      const passphrase = passphraseFrom(io, o.passphraseEnv as string | undefined);
-      if (!passphrase)
-        throw cairnError(
-          "ERR_USAGE",
-          "TSA keys are always encrypted: set CAIRN_KEY_PASSPHRASE or give --passphrase-env NAME",
-        );
+      const pass = passphrase(io, o.passphraseEnv as string | undefined, "TSA");
       await mkdir(dir, { recursive: true });
       await initTsaDirectory(dir, {
         subject: { organization: String(o.org), commonName: String(o.name) },
-        passphrase,
+        passphrase: pass,
         policy: String(o.policy),
         rootDays: days(String(o.rootDays), "--root-days"),
         days: days(String(o.days), "--days"),

@@ -5,7 +5,6 @@
 // `Signer` port, so the key may live in a file or a KMS. A token is only issued while the signing
 // certificate is valid, for a request in the TSA's policy: a verifier checks the chain at genTime.
 
-import type { KeyObject } from "node:crypto";
 import { createHash } from "node:crypto";
 import type { Clock } from "../../core/clock.js";
 import { parseDer, TAG } from "../../core/der.js";
@@ -23,20 +22,15 @@ import {
   timestampSignedAttributes,
 } from "../../formats/sigstore/index.js";
 import {
-  authorityKeyIdentifier,
   basicConstraints,
-  type CaSubject,
   certificateExtensions,
-  distinguishedName,
+  createCertificateUnderRoot,
   EKU_OID,
   extendedKeyUsage,
   KEY_USAGE,
   keyUsage,
   randomSerial,
   signatureOidOf,
-  signCertificate,
-  subjectKeyIdentifier,
-  subjectNameOf,
   x509,
 } from "../ca/index.js";
 
@@ -48,35 +42,14 @@ export const TSA_ACCURACY_SECONDS = 1;
  * digitalSignature, and extKeyUsage id-kp-timeStamping alone and critical (RFC 3161 2.3). Its
  * validity must lie within the root's. Returns its DER.
  */
-export async function createTsaCertificate(opts: {
-  root: { certificate: Buffer; signer: Signer };
-  publicKey: KeyObject;
-  subject: CaSubject;
-  notBefore: Date;
-  notAfter: Date;
-}): Promise<Buffer> {
-  const root = x509(opts.root.certificate);
-  if (opts.notBefore < new Date(root.validFrom) || opts.notAfter > new Date(root.validTo))
-    throw cairnError("ERR_USAGE", "the TSA certificate's validity must lie within its root's");
-  const spki = spkiDerOf(opts.publicKey);
-  return signCertificate(
-    {
-      serial: randomSerial(),
-      issuer: subjectNameOf(opts.root.certificate),
-      subject: distinguishedName(opts.subject),
-      notBefore: opts.notBefore,
-      notAfter: opts.notAfter,
-      spki,
-      extensions: [
-        keyUsage(KEY_USAGE.digitalSignature),
-        extendedKeyUsage([EKU_OID.timeStamping], true),
-        basicConstraints(false),
-        subjectKeyIdentifier(spki),
-        authorityKeyIdentifier(spkiDerOf(root.publicKey)),
-      ],
-    },
-    opts.root.signer,
-  );
+export async function createTsaCertificate(
+  opts: Parameters<typeof createCertificateUnderRoot>[0],
+): Promise<Buffer> {
+  return createCertificateUnderRoot(opts, [
+    keyUsage(KEY_USAGE.digitalSignature),
+    extendedKeyUsage([EKU_OID.timeStamping], true),
+    basicConstraints(false),
+  ]);
 }
 
 export interface TimestampAuthorityOptions {
