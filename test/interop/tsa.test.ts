@@ -11,7 +11,7 @@
 //   and both refuse a token over another signature.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { bundleFromJSON } from "@sigstore/bundle";
@@ -20,7 +20,7 @@ import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
 import { sign } from "sigstore";
 import { startTestIssuer, type TestIssuer } from "../../src/testing/oidc-issuer.js";
 import type { Json } from "../../src/testing/sigstore-kit.js";
-import { cairn, sh, tempDir } from "../e2e/cli.js";
+import { cairn, isOneErrorLine, sh, tempDir } from "../e2e/cli.js";
 import { type Served, serve } from "../e2e/serve.js";
 
 const IDENTITY = "dev@example.com";
@@ -121,10 +121,10 @@ const tsVerify = (query: string) =>
     work.dir,
   );
 
-const verifyBlob = (bundle: string) =>
+const verifyBlob = (bundle: string, command = "verify-blob") =>
   cairn(
     [
-      "verify-blob",
+      command,
       "release.tar.gz",
       "--bundle",
       bundle,
@@ -259,5 +259,92 @@ describe("cairn's RFC 3161 TSA with the real clients", () => {
     assert.equal(refused.code, 10, refused.stderr);
     assert.match(refused.stderr, /ERR_SIGSTORE_TIMESTAMP_INVALID/);
     assert.throws(() => sigstoreVerify(swapped));
+  });
+
+  it("cairn attest-blob --timestamp-server-url (the base URL): the DSSE bundle verifies on the token alone", async () => {
+    writeFileSync(file("id-token-2"), await token());
+    writeFileSync(file("predicate.json"), JSON.stringify({ builder: "cairn test" }));
+    const s = await cairn(
+      [
+        "attest-blob",
+        "release.tar.gz",
+        "--predicate",
+        "predicate.json",
+        "--type",
+        "https://slsa.dev/provenance/v1",
+        "--bundle",
+        "attest.sigstore.json",
+        "--fulcio-url",
+        served.url,
+        "--identity-token",
+        "id-token-2",
+        "--rekor-url",
+        served.url,
+        "--timestamp-server-url",
+        served.url,
+      ],
+      work.dir,
+    );
+    assert.equal(s.code, 0, s.stderr);
+    writeJson("attest-only-tsa.sigstore.json", onlyTsa(readJson("attest.sigstore.json")));
+    const ok = await verifyBlob("attest-only-tsa.sigstore.json", "verify-blob-attestation");
+    assert.equal(ok.code, 0, ok.stderr);
+    new Verifier(toTrustMaterial(TrustedRoot.fromJSON(readJson("trusted_root.json")))).verify(
+      toSignedEntity(bundleFromJSON(readJson("attest-only-tsa.sigstore.json"))),
+      { subjectAlternativeName: IDENTITY, extensions: { issuer: issuer.url } },
+    );
+  });
+});
+
+describe("cairn tsa and --timestamp-server-url: bad input", () => {
+  it("tsa init without a passphrase, or over an existing TSA: exit 2, one line, nothing changed", async () => {
+    const none = await cairn(["tsa", "init", "tsa-none"], work.dir, { CAIRN_KEY_PASSPHRASE: "" });
+    assert.equal(none.code, 2, none.stderr);
+    assert.ok(isOneErrorLine(none.stderr), none.stderr);
+    assert.ok(!existsSync(file("tsa-none/tsa.json")));
+    const before = readFileSync(file("tsa/tsa.json"));
+    const again = await cairn(["tsa", "init", "tsa"], work.dir, { CAIRN_KEY_PASSPHRASE: PASSPHRASE });
+    assert.equal(again.code, 2, again.stderr);
+    assert.ok(isOneErrorLine(again.stderr), again.stderr);
+    assert.deepEqual(readFileSync(file("tsa/tsa.json")), before);
+    const policy = await cairn(["tsa", "init", "tsa-bad", "--policy", "not-an-oid"], work.dir, {
+      CAIRN_KEY_PASSPHRASE: PASSPHRASE,
+    });
+    assert.equal(policy.code, 2, policy.stderr);
+  });
+
+  it("serve: --tsa-passphrase-file without --tsa is a usage error; a wrong passphrase stops the start", async () => {
+    const r = await cairn(["serve", "--data", "data2", "--tsa-passphrase-file", "x"], work.dir);
+    assert.equal(r.code, 2, r.stderr);
+    assert.ok(isOneErrorLine(r.stderr), r.stderr);
+    const wrong = await cairn(["serve", "--data", "data2", "--dev", "--tsa", "tsa"], work.dir, {
+      CAIRN_KEY_PASSPHRASE: "not the passphrase",
+    });
+    assert.equal(wrong.code, 2, wrong.stderr);
+    assert.match(wrong.stderr, /ERR_KEY_PASSPHRASE/);
+  });
+
+  it("sign-blob with an unreachable TSA: exit 14, one line, no bundle written", async () => {
+    const k = await cairn(["key", "generate", "signing.key", "--type", "ecdsa"], work.dir);
+    assert.equal(k.code, 0, k.stderr);
+    const r = await cairn(
+      [
+        "sign-blob",
+        "release.tar.gz",
+        "--bundle",
+        "unstamped.sigstore.json",
+        "--key",
+        "signing.key",
+        "--log-dir",
+        "local-log",
+        // Port 9 (discard) on the loopback: nothing listens, the connection is refused at once.
+        "--timestamp-server-url",
+        "http://127.0.0.1:9/api/v1/timestamp",
+      ],
+      work.dir,
+    );
+    assert.equal(r.code, 14, r.stderr);
+    assert.ok(isOneErrorLine(r.stderr), r.stderr);
+    assert.ok(!existsSync(file("unstamped.sigstore.json")));
   });
 });
