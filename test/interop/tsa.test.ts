@@ -160,6 +160,9 @@ describe("cairn's RFC 3161 TSA with the real clients", () => {
 
   it("openssl ts: a DER query is answered with a token openssl verifies against the served chain", async () => {
     const chain = await fetch(`${served.url}/api/v1/timestamp/certchain`).then((r) => r.text());
+    const shown = await cairn(["tsa", "show", "tsa", "--pem"], work.dir);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.equal(shown.stdout, chain, "cairn tsa show --pem prints the chain the server serves");
     const pems = chain.match(/-----BEGIN CERTIFICATE-----[^-]+-----END CERTIFICATE-----\n?/g)!;
     writeFileSync(file("tsa-leaf.pem"), pems[0]!);
     writeFileSync(file("tsa-root.pem"), pems[1]!);
