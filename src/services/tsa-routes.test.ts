@@ -82,6 +82,28 @@ describe("TSA API", () => {
     assert.ok(certs[0]!.checkIssued(certs[1]!));
   });
 
+  it("reports health from the signing certificate's validity, and counts what it issued", async () => {
+    const h = (await fetch(`${base}/healthz`).then((r) => r.json())) as { checks: { tsa: { ok: boolean } } };
+    assert.equal(h.checks.tsa.ok, true);
+    const m = await fetch(`${base}/metrics`).then((r) => r.text());
+    assert.match(m, /^cairn_tsa_timestamps_total 2$/m);
+    const lapsed = await makeTsaKit({ at: new Date("2032-01-01T00:00:00Z") });
+    const s = await serve(lapsed);
+    try {
+      const res = await fetch(`${s.base}/healthz`);
+      assert.equal(res.status, 503);
+      const r = await post(
+        encodeTimestampRequest(timestampRequestFor(sig)),
+        "application/timestamp-query",
+        s.base,
+      );
+      assert.equal(r.status, 503);
+      assert.equal(r.problem().code, "ERR_TSA_NOT_READY");
+    } finally {
+      await s.app.close();
+    }
+  });
+
   it("refuses bad requests with problem+json and signs nothing", async () => {
     const imprint = (oid: string, n: number) => derSeq(derSeq(derOid(oid)), derOctets(Buffer.alloc(n)));
     const cases: [Uint8Array | string, string, number, string][] = [

@@ -17,7 +17,7 @@ import {
   parseTimestampRequestJson,
 } from "../formats/sigstore/index.js";
 import { sendProblem } from "./problem.js";
-import type { ServicePlugin } from "./server.js";
+import type { ServiceContext, ServicePlugin } from "./server.js";
 
 export interface TsaRoutesOptions {
   /** Requests per client address (default: bursts of 200, 6,000 a minute). */
@@ -56,7 +56,12 @@ function fromFastify(e: FastifyError) {
 export function tsaRoutes(tsa: TimestampAuthority, opts: TsaRoutesOptions = {}): ServicePlugin {
   return {
     name: "tsa",
-    async register(app: FastifyInstance) {
+    // GET /healthz: unhealthy once the signing certificate has lapsed (every request would be refused).
+    async health() {
+      const r = tsa.readiness();
+      return { ok: r.ready, notAfter: r.notAfter.toISOString() };
+    },
+    async register(app: FastifyInstance, ctx: ServiceContext) {
       await app.register(async (scope) => {
         const bodyLimit = opts.bodyLimit ?? MAX_TIMESTAMP_REQUEST_BYTES;
         const limiter = new RateLimiter(systemClock, {
@@ -87,6 +92,7 @@ export function tsaRoutes(tsa: TimestampAuthority, opts: TsaRoutesOptions = {}):
               ? parseTimestampRequest(req.body)
               : parseTimestampRequestJson(req.body);
             const der = await tsa.timestamp(request);
+            ctx.metrics.inc("cairn_tsa_timestamps_total", "RFC 3161 timestamps issued.");
             return reply.code(201).type(REPLY_TYPE).send(der);
           },
         );

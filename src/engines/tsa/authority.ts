@@ -120,6 +120,12 @@ export class TimestampAuthority {
     return this.opts.chain.map((c) => toPem("CERTIFICATE", c)).join("");
   }
 
+  /** Whether a token can be issued at `at` (the signing certificate is valid then), and until when. */
+  readiness(at: Date = this.opts.clock.now()): { ready: boolean; notAfter: Date } {
+    const t = at.getTime();
+    return { ready: t >= this.from && t <= this.to, notAfter: new Date(this.to) };
+  }
+
   /** DER certificates, signing certificate first. */
   get chain(): readonly Buffer[] {
     return this.opts.chain;
