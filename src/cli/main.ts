@@ -34,6 +34,7 @@ const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: () => Pr
   [["log"], async () => [(await import("./commands/log.js")).registerLog]],
   [["serve"], async () => [(await import("./commands/serve.js")).registerServe]],
   [["ca"], async () => [(await import("./commands/ca.js")).registerCa]],
+  [["tsa"], async () => [(await import("./commands/tsa.js")).registerTsa]],
   [
     ["sign-blob", "attest-blob", "verify-blob", "verify-blob-attestation"],
     async () => [(await import("./commands/blob.js")).registerBlob],

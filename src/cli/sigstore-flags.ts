@@ -15,6 +15,7 @@ import type {
   BundleSigner,
   IdentityPolicy,
   Matcher,
+  SignOptions,
   TransparencyLogPort,
 } from "../engines/sigstore/index.js";
 import { fetchSigstoreTrust, TufClient } from "../engines/tuf/index.js";
@@ -24,7 +25,7 @@ import { readFileRequired } from "../runtime/fs.js";
 import { httpFetcher } from "../runtime/http.js";
 import { loadSigner } from "../runtime/keyfiles.js";
 import { openLocalLog } from "../runtime/sigstore-log.js";
-import { fulcioCertificate, rekorHttpLog } from "../runtime/sigstore-remote.js";
+import { fulcioCertificate, rekorHttpLog, timestampAuthorityHttp } from "../runtime/sigstore-remote.js";
 import { directoryMetadataStore } from "../runtime/tuf-store.js";
 import { passphraseFrom, signerRef } from "./commands/key.js";
 import type { CliIO } from "./io.js";
@@ -39,6 +40,15 @@ export interface SigstoreSignOpts {
   logDir: string;
   logUrl?: string;
   passphraseEnv?: string;
+  /** cosign's name: an RFC 3161 TSA to timestamp the signature (sign-blob, attest-blob). */
+  timestampServerUrl?: string;
+}
+
+/** The signing engine's options the flags ask for: an RFC 3161 timestamp from --timestamp-server-url. */
+export function signOptionsOf(o: SigstoreSignOpts): SignOptions {
+  return o.timestampServerUrl === undefined
+    ? {}
+    : { timestampAuthorities: [timestampAuthorityHttp({ url: o.timestampServerUrl })] };
 }
 
 /** Adds the signing flags but `--key` and `--passphrase-env`. */

@@ -298,6 +298,24 @@ export const ERROR_CATALOG = {
     "The CA has no intermediate valid now, or its key does not match its certificate: create or rotate it.",
   ],
   ERR_X509_INVALID: ["format", "A certificate, CSR or X.509 extension is malformed."],
+  // --- timestamp authority (src/engines/tsa, RFC 3161) ---
+  ERR_TSA_REQUEST_INVALID: [
+    "format",
+    "A time-stamp request is malformed: not a DER TimeStampReq (RFC 3161 2.4.1) nor the JSON form, a digest of the wrong length, an unknown policy or an extension: nothing was issued.",
+  ],
+  ERR_TSA_HASH_UNSUPPORTED: [
+    "format",
+    "A time-stamp request names a hash algorithm the TSA does not accept (SHA-256, SHA-384 and SHA-512 are).",
+  ],
+  ERR_TSA_REQUEST_TOO_LARGE: ["format", "A time-stamp request exceeds its size bound (HTTP 413)."],
+  ERR_TSA_RATE_LIMITED: [
+    "overload",
+    "Too many time-stamp requests from this client: retry later (HTTP 429 with Retry-After).",
+  ],
+  ERR_TSA_NOT_READY: [
+    "usage",
+    "The TSA's signing certificate is not valid now, lacks the critical timeStamping key usage, or does not match its key: create it again.",
+  ],
   ERR_SPIFFE_ID_INVALID: [
     "format",
     "A SPIFFE ID breaks the SPIFFE ID spec (scheme, trust domain, path segments, length).",

@@ -45,9 +45,9 @@ export interface CaManifest {
 }
 
 export const CA_MANIFEST = "ca.json";
-const DAY = 86_400_000;
-/** Largest ca.json read. */
-const MAX_MANIFEST_BYTES = 1024 * 1024;
+export const DAY = 86_400_000;
+/** Largest manifest (ca.json, tsa.json) read. */
+export const MAX_MANIFEST_BYTES = 1024 * 1024;
 
 export interface CaInitOptions {
   subject: CaSubject;
@@ -58,7 +58,8 @@ export interface CaInitOptions {
   intermediateDays?: number;
 }
 
-async function writeKey(
+/** Writes a new EC key, encrypted with `passphrase`, as `dir/name` (mode 0600); returns its signer. */
+export async function writeKey(
   dir: string,
   name: string,
   curve: "P-256" | "P-384",
@@ -75,7 +76,7 @@ async function writeKey(
   return keySigner(parsePrivateKey(pem, { passphrase }));
 }
 
-function requirePassphrase(p: string | undefined): string {
+export function requirePassphrase(p: string | undefined): string {
   if (!p) throw cairnError("ERR_USAGE", "CA keys are encrypted: give a passphrase");
   return p;
 }
@@ -151,36 +152,58 @@ async function addIntermediate(
   });
 }
 
-/** Reads and checks ca.json. */
-export async function readCaManifest(dir: string): Promise<CaManifest> {
-  const path = join(dir, CA_MANIFEST);
-  const bytes = await readFileRequired(path, "CA manifest");
+/**
+ * Reads an authority's manifest (ca.json, tsa.json), at most MAX_MANIFEST_BYTES: version 1 and
+ * the subject are checked here, the rest by `check`. ERR_FIELD_INVALID names the file otherwise.
+ */
+export async function readManifest(
+  path: string,
+  what: string,
+  check: (m: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown>> {
+  const bytes = await readFileRequired(path, what);
   if (bytes.length > MAX_MANIFEST_BYTES)
-    throw cairnError("ERR_JSON_TOO_LARGE", "ca.json is too large", { file: path });
+    throw cairnError("ERR_JSON_TOO_LARGE", `the ${what} is too large`, { file: path });
   const m = parseJson(bytes.toString("utf8"), path);
-  const files = (v: unknown, keys: string[]) =>
-    Array.isArray(v) &&
-    v.every((e) => isJsonObject(e) && keys.every((k) => typeof e[k] === "string" && e[k] !== ""));
   if (
     !isJsonObject(m) ||
     m.version !== 1 ||
     !isJsonObject(m.subject) ||
     typeof m.subject.organization !== "string" ||
     typeof m.subject.commonName !== "string" ||
-    !files(m.roots, ["certificate", "key"]) ||
-    !files(m.intermediates, ["certificate", "key", "root"]) ||
-    !files([m.ct], ["key", "publicKey"])
+    !check(m)
   )
-    throw cairnError("ERR_FIELD_INVALID", "not a version 1 CA manifest", { file: path });
+    throw cairnError("ERR_FIELD_INVALID", `not a version 1 ${what}`, { file: path });
+  return m;
+}
+
+/** True when `v` is a list of objects whose `keys` are non-empty strings (file names). */
+export const manifestFiles = (v: unknown, keys: string[]): boolean =>
+  Array.isArray(v) &&
+  v.every((e) => isJsonObject(e) && keys.every((k) => typeof e[k] === "string" && e[k] !== ""));
+
+/** Reads and checks ca.json. */
+export async function readCaManifest(dir: string): Promise<CaManifest> {
+  const m = await readManifest(
+    join(dir, CA_MANIFEST),
+    "CA manifest",
+    (m) =>
+      manifestFiles(m.roots, ["certificate", "key"]) &&
+      manifestFiles(m.intermediates, ["certificate", "key", "root"]) &&
+      manifestFiles([m.ct], ["key", "publicKey"]),
+  );
   return m as unknown as CaManifest;
 }
 
-const certOf = async (dir: string, f: string) => x509Der(await readFileRequired(join(dir, f), "certificate"));
+/** The DER of the PEM certificate `f` in `dir`. */
+export const certOf = async (dir: string, f: string) =>
+  x509Der(await readFileRequired(join(dir, f), "certificate"));
 function x509Der(pem: Buffer): Buffer {
   return Buffer.from(x509(pem).raw);
 }
 // A key reference: a file in the directory, an absolute path, or a signer URI (env:NAME, later kms:).
-const keyRef = (dir: string, ref: string) => (/^[a-z]+:/.test(ref) || isAbsolute(ref) ? ref : join(dir, ref));
+export const keyRef = (dir: string, ref: string) =>
+  /^[a-z]+:/.test(ref) || isAbsolute(ref) ? ref : join(dir, ref);
 
 /** Adds an intermediate under the newest root (or, with `newRoot`, a new root and an intermediate under it). */
 export async function rotateCaDirectory(

@@ -6,15 +6,23 @@
 // possession, a signature over the token's email or subject). Both answer cairn serve and, by
 // the same APIs, Sigstore's services. What they return is checked again when a bundle is
 // verified: these clients trust nothing they do not have to.
-import { X509Certificate } from "node:crypto";
+import { createHash, randomInt, X509Certificate } from "node:crypto";
 import { fromBase64, fromHex, parsePemBlocks, toBase64 } from "../core/encoding.js";
 import { cairnError } from "../core/errors.js";
 import { isJsonObject } from "../core/json.js";
 import { spkiDerOf } from "../core/keys.js";
 import type { Signer } from "../core/signer.js";
-import type { ProposedEntry, TransparencyLogPort } from "../engines/sigstore/index.js";
-import type { TransparencyLogEntry } from "../formats/sigstore/index.js";
-import { logJson } from "./log-client.js";
+import type {
+  ProposedEntry,
+  TimestampAuthorityPort,
+  TransparencyLogPort,
+} from "../engines/sigstore/index.js";
+import {
+  MAX_TIMESTAMP_BYTES,
+  parseTimestampResponse,
+  type TransparencyLogEntry,
+} from "../formats/sigstore/index.js";
+import { logJson, logRequest } from "./log-client.js";
 
 /** Largest answer read from Rekor or Fulcio (an entry, a certificate chain). */
 const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
@@ -153,4 +161,52 @@ export async function fulcioCertificate(opts: {
   if (!spkiDerOf(new X509Certificate(leaf).publicKey).equals(spkiDerOf(opts.signer.publicKey.key)))
     throw cairnError("ERR_HTTP_ERROR", "the CA certified another key than the one sent");
   return leaf;
+}
+
+/**
+ * An RFC 3161 time-stamp authority with sigstore/timestamp-authority's API (cairn serve --tsa, or
+ * Sigstore's) as the signing engine's timestamp port. `url` is the service's base URL or, as
+ * cosign's --timestamp-server-url takes it, the full endpoint. The request is the JSON form with a
+ * fresh nonce; the answer must be a granted token over the signature's SHA-256 echoing the nonce
+ * (a replayed or substituted token is refused here; its signature is checked at verification).
+ */
+export function timestampAuthorityHttp(opts: { url: string; timeoutMs?: number }): TimestampAuthorityPort {
+  let endpoint: string;
+  try {
+    const u = new URL(opts.url);
+    endpoint = u.pathname === "/" ? new URL("api/v1/timestamp", u).href : u.href;
+  } catch {
+    throw cairnError("ERR_USAGE", `not a URL: ${opts.url}`);
+  }
+  return {
+    async timestamp(signature) {
+      const digest = createHash("sha256").update(signature).digest();
+      // 48 bits: a JSON number every client and server reads exactly.
+      const nonce = randomInt(2 ** 48 - 1);
+      const r = await logRequest(
+        {
+          server: endpoint,
+          maxResponseBytes: MAX_TIMESTAMP_BYTES,
+          ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
+        },
+        "POST",
+        endpoint,
+        { artifactHash: digest.toString("base64"), hashAlgorithm: "sha256", nonce },
+      );
+      let token: ReturnType<typeof parseTimestampResponse>;
+      try {
+        token = parseTimestampResponse(r.body);
+      } catch (e) {
+        throw cairnError(
+          "ERR_HTTP_ERROR",
+          "the TSA's answer is not an RFC 3161 time-stamp response",
+          {},
+          { cause: e },
+        );
+      }
+      if (!token.hashedMessage.equals(digest) || token.nonce !== BigInt(nonce))
+        throw cairnError("ERR_HTTP_ERROR", "the TSA answered with a token for another request");
+      return r.body;
+    },
+  };
 }

@@ -7,4 +7,5 @@ export * from "./metrics.js";
 export * from "./problem.js";
 export * from "./rekor-routes.js";
 export * from "./server.js";
+export * from "./tsa-routes.js";
 export * from "./tuf-routes.js";

@@ -26,6 +26,10 @@ const STATUS_BY_CODE: Partial<Record<ErrorCode, number>> = {
   // The storage is the service's own backend: it is unavailable, not a bad gateway.
   ERR_TLOG_STORAGE: 503,
   ERR_STORE_STORAGE: 503,
+  ERR_TSA_REQUEST_TOO_LARGE: 413,
+  ERR_TSA_RATE_LIMITED: 429,
+  // The TSA's certificate is not valid now: the service is unavailable, the request was fine.
+  ERR_TSA_NOT_READY: 503,
 };
 
 /** The status for an error. */
@@ -52,7 +56,9 @@ export function problemOf(e: CairnError): Record<string, unknown> {
 /** Sends an error as problem+json, with Retry-After for overload and WWW-Authenticate for 401. */
 export function sendProblem(reply: FastifyReply, e: CairnError): FastifyReply {
   const status = statusOf(e);
-  if (e.category === "overload") reply.header("retry-after", "1");
+  // A rate limiter says when to retry (RetryableError); other overloads, in a second.
+  const retry = (e as { retryAfterSeconds?: number }).retryAfterSeconds;
+  if (e.category === "overload") reply.header("retry-after", String(retry ?? 1));
   if (status === 401) reply.header("www-authenticate", 'Bearer realm="cairn"');
   return reply.code(status).type("application/problem+json").send(problemOf(e));
 }

@@ -47,6 +47,8 @@ test("every exports entry loads from the build and offers what it documents", as
     // --- certificate authority (src/engines/ca, src/formats/x509) ---
     "./formats/x509": ["parseSpiffeId", "fulcioExtensions", "parseSctListExtension", "fulcioExtensionName"],
     "./engines/ca": ["CertificateAuthority", "CaService", "CtLog", "OidcVerifier", "createRootCertificate"],
+    // --- timestamp authority (src/engines/tsa) ---
+    "./engines/tsa": ["TimestampAuthority", "createTsaCertificate"],
     // --- revoke: revocation lists (src/formats/revocation) ---
     "./formats/revocation": ["parseRevocations", "serializeRevocations", "findRevocation"],
   };

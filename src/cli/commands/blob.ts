@@ -32,6 +32,7 @@ import {
   requireSigner,
   type SigstoreSignOpts,
   type SigstoreVerifyOpts,
+  signOptionsOf,
   sigstoreSignOptions,
   sigstoreVerifyOptions,
   withTransparencyLog,
@@ -48,7 +49,12 @@ function signOptions(c: Command): Command {
       .requiredOption("--bundle <file>", "where to write the Sigstore bundle (v0.3)")
       .option("-k, --key <key>", "private key: a file, file:PATH or env:NAME")
       .option("--passphrase-env <NAME>", "the private key's passphrase is in this environment variable"),
-  ).option("--json", "print the result as JSON");
+  )
+    .option(
+      "--timestamp-server-url <url>",
+      "also get an RFC 3161 timestamp over the signature from this TSA (sigstore/timestamp-authority API, e.g. cairn serve --tsa)",
+    )
+    .option("--json", "print the result as JSON");
 }
 
 async function writeBundle(io: CliIO, o: SignOpts, b: Bundle, what: string): Promise<void> {
@@ -176,7 +182,7 @@ export function registerBlob(program: Command, io: CliIO): void {
   ).action(async (file: string, o: SignOpts) => {
     const who = await bundleSigner(io, o);
     const data = await readFileRequired(resolve(io.cwd, file), "artifact");
-    const b = await withTransparencyLog(io, o, (log) => signBlob(data, who, log));
+    const b = await withTransparencyLog(io, o, (log) => signBlob(data, who, log, signOptionsOf(o)));
     await writeBundle(io, o, b, `signed ${file}`);
   });
 
@@ -203,7 +209,9 @@ export function registerBlob(program: Command, io: CliIO): void {
       predicate,
     };
     const payload = Buffer.from(JSON.stringify(statement), "utf8");
-    const b = await withTransparencyLog(io, o, (log) => signDsse(INTOTO_PAYLOAD_TYPE, payload, who, log));
+    const b = await withTransparencyLog(io, o, (log) =>
+      signDsse(INTOTO_PAYLOAD_TYPE, payload, who, log, signOptionsOf(o)),
+    );
     await writeBundle(io, o, b, `attested ${file}`);
   });
 

@@ -8,19 +8,21 @@ import { describeCaDirectory, initCaDirectory, rotateCaDirectory } from "../../r
 import { type CliIO, write } from "../io.js";
 import { passphraseFrom } from "./key.js";
 
-function days(v: string, flag: string): number {
+/** A whole number of days from a flag value (ERR_USAGE otherwise). */
+export function days(v: string, flag: string): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < 1)
     throw cairnError("ERR_USAGE", `${flag} must be a whole number of days`);
   return n;
 }
 
-function passphrase(io: CliIO, envName?: string): string {
+/** The passphrase for an authority's new keys, required: they are always encrypted. */
+export function passphrase(io: CliIO, envName?: string, what = "CA"): string {
   const p = passphraseFrom(io, envName);
   if (!p)
     throw cairnError(
       "ERR_USAGE",
-      "CA keys are always encrypted: set CAIRN_KEY_PASSPHRASE or give --passphrase-env NAME",
+      `${what} keys are always encrypted: set CAIRN_KEY_PASSPHRASE or give --passphrase-env NAME`,
     );
   return p;
 }

@@ -45,15 +45,24 @@ export function caServeOptions(cmd: Command): Command {
     .option("--ca-passphrase-file <file>", "the CA keys' passphrase is the first line of this file");
 }
 
-async function passphrase(io: CliIO, o: ServeCaFlags): Promise<string> {
-  if (o.caPassphraseEnv !== undefined && o.caPassphraseFile !== undefined)
-    throw cairnError("ERR_USAGE", "give --ca-passphrase-env or --ca-passphrase-file, not both");
-  if (o.caPassphraseFile !== undefined) return readSecretFile(resolve(io.cwd, o.caPassphraseFile));
-  const p = o.caPassphraseEnv !== undefined ? readVariable(o.caPassphraseEnv) : io.env.keyPassphrase;
+/**
+ * A served authority's key passphrase (`--<flag>-passphrase-env NAME` or `--<flag>-passphrase-file
+ * FILE`, default CAIRN_KEY_PASSPHRASE): never a flag value, since flags show in `ps`.
+ */
+export async function servePassphrase(
+  io: CliIO,
+  flag: "ca" | "tsa",
+  env: string | undefined,
+  file: string | undefined,
+): Promise<string> {
+  if (env !== undefined && file !== undefined)
+    throw cairnError("ERR_USAGE", `give --${flag}-passphrase-env or --${flag}-passphrase-file, not both`);
+  if (file !== undefined) return readSecretFile(resolve(io.cwd, file));
+  const p = env !== undefined ? readVariable(env) : io.env.keyPassphrase;
   if (!p)
     throw cairnError(
       "ERR_USAGE",
-      `the CA keys are encrypted: set ${o.caPassphraseEnv ?? "CAIRN_KEY_PASSPHRASE"} or give --ca-passphrase-file`,
+      `the ${flag.toUpperCase()} keys are encrypted: set ${env ?? "CAIRN_KEY_PASSPHRASE"} or give --${flag}-passphrase-file`,
     );
   return p;
 }
@@ -84,7 +93,10 @@ export async function caServePlugin(
     throw cairnError("ERR_USAGE", "--ca needs --oidc-issuers FILE: the issuers whose tokens the CA trusts");
   const dir = resolve(io.cwd, o.ca);
   const issuers = await readIssuerConfigFile(resolve(io.cwd, o.oidcIssuers));
-  const loaded = await loadCaDirectory(dir, await passphrase(io, o));
+  const loaded = await loadCaDirectory(
+    dir,
+    await servePassphrase(io, "ca", o.caPassphraseEnv, o.caPassphraseFile),
+  );
   const { ct } = await describeCaDirectory(dir);
   return {
     info: { ctLogID: ct.logId, issuers: issuers.map((i) => i.issuerUrl) },

@@ -10,9 +10,10 @@ import { createToken, dataFiles, openDataDir, readTokenHashes, runElection } fro
 import { buildServer, DEFAULT_BODY_LIMIT, logRoutes, rekorRoutes, tokenHash } from "../../services/index.js";
 import { type CliIO, write } from "../io.js";
 import { caServeOptions, caServePlugin, type ServeCaFlags } from "./serve-ca.js";
+import { type ServeTsaFlags, tsaServeOptions, tsaServePlugin } from "./serve-tsa.js";
 import { type ServeTufFlags, tufServeOptions, tufServePlugin } from "./serve-tuf.js";
 
-interface ServeFlags extends ServeCaFlags, ServeTufFlags {
+interface ServeFlags extends ServeCaFlags, ServeTufFlags, ServeTsaFlags {
   listen: string;
   data?: string;
   database?: string;
@@ -54,7 +55,7 @@ export function registerServe(program: Command, io: CliIO): void {
     .option("--batch-size <n>", "entries per sequenced batch (default 256)")
     .option("--batch-delay-ms <ms>", "longest wait for a batch to fill (default 25)")
     .option("--json", "print the listening address and log identity as JSON");
-  tufServeOptions(caServeOptions(cmd)).action(async (o: ServeFlags) => {
+  tufServeOptions(tsaServeOptions(caServeOptions(cmd))).action(async (o: ServeFlags) => {
     if (o.data === undefined) throw cairnError("ERR_USAGE", "--data DIR is required");
     const dir = resolve(io.cwd, o.data);
     if (o.newToken) {
@@ -64,6 +65,7 @@ export function registerServe(program: Command, io: CliIO): void {
     const { host, port } = parseListen(o.listen);
     const bodyLimit = intFlag(o.bodyLimit, "--body-limit");
     const ca = await caServePlugin(io, o);
+    const tsa = await tsaServePlugin(io, o);
     let appLog: () => FastifyBaseLogger = () => {
       throw cairnError("ERR_INTERNAL", "the server is not built yet");
     };
@@ -103,6 +105,7 @@ export function registerServe(program: Command, io: CliIO): void {
         logRoutes(node, { locateSequencer }),
         rekorRoutes(node, { locateSequencer, openWrites: o.openRekor === true }),
         ...(ca ? [ca.plugin(node, locateSequencer)] : []),
+        ...(tsa ? [tsa.plugin] : []),
         ...(tuf ? [tuf.plugin] : []),
       ],
       auth: o.dev ? { mode: "none" } : { mode: "bearer", tokenHashes },
@@ -142,6 +145,7 @@ export function registerServe(program: Command, io: CliIO): void {
       auth: o.dev ? "none" : "bearer",
       sequencer: node.isSequencer,
       ...(ca ? { ca: ca.info } : {}),
+      ...(tsa ? { tsa: tsa.info } : {}),
       ...(tuf ? { tuf: tuf.info } : {}),
     };
     if (o.json) write(io.stdout, JSON.stringify(info));

@@ -15,6 +15,7 @@ import { describeCaDirectory } from "../../runtime/ca-store.js";
 import { readFileRequired, writeFileAtomic } from "../../runtime/fs.js";
 import { describeDataDir } from "../../runtime/log-node.js";
 import { localLogKeys } from "../../runtime/sigstore-log.js";
+import { describeTsaDirectory } from "../../runtime/tsa-store.js";
 import { type CliIO, write } from "../io.js";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -29,6 +30,8 @@ interface RootOpts {
   serveData: string[];
   caDir: string[];
   caUrl?: string;
+  tsaDir: string[];
+  tsaUrl?: string;
   validFrom?: string;
   validUntil: string[];
   json?: boolean;
@@ -88,6 +91,13 @@ export function registerTrust(program: Command, io: CliIO): void {
       "--ca-url <url>",
       "the URL the --ca-dir CA and its CT log are known by (default https://ORIGIN's host)",
     )
+    .option(
+      "--tsa-dir <dir>",
+      "a cairn TSA directory (cairn tsa init): its chain, valid while its signing certificate is",
+      collect,
+      [],
+    )
+    .option("--tsa-url <url>", "the URL the --tsa-dir TSA is known by (default https://ORIGIN's host)")
     .option("--tlog <url=key.pem>", "a transparency log: base URL and PEM public key", collect, [])
     .option(
       "--ctlog <url=key.pem>",
@@ -114,7 +124,7 @@ export function registerTrust(program: Command, io: CliIO): void {
     // revoke: rotation keeps the old key or chain with an end of validity (issue 6, section 4)
     .option(
       "--valid-until <source=time>",
-      "end the validity of one source (a --log-dir DIR, or the FILE of a --tlog/--ctlog/--ca/--tsa): it stays trusted for what was signed before (RFC 3339)",
+      "end the validity of one source (a --log-dir or --tsa-dir DIR, or the FILE of a --tlog/--ctlog/--ca/--tsa): it stays trusted for what was signed before (RFC 3339)",
       collect,
       [],
     )
@@ -201,7 +211,17 @@ export function registerTrust(program: Command, io: CliIO): void {
         return out;
       };
       const certificateAuthorities = await authorities(o.ca, "ca");
-      const timestampAuthorities = await authorities(o.tsa, "tsa");
+      const timestampAuthorities: AuthoritySpec[] = [];
+      for (const dir of o.tsaDir) {
+        const d = await describeTsaDirectory(resolve(io.cwd, dir));
+        const own = o.validFrom ? validity : { start: new Date(d.notBefore), end: new Date(d.notAfter) };
+        timestampAuthorities.push({
+          uri: o.tsaUrl ?? `https://${host}`,
+          chain: d.certificates.flatMap((p) => parsePemBlocks(p).map((b) => b.der)),
+          validity: ending(dir, own),
+        });
+      }
+      timestampAuthorities.push(...(await authorities(o.tsa, "tsa")));
       for (const source of ends.keys())
         if (!used.has(source)) throw cairnError("ERR_USAGE", `--valid-until ${source}: no such source`);
       const root = buildTrustedRoot({

@@ -73,21 +73,23 @@ export async function createRootCertificate(opts: {
 }
 
 /**
- * An intermediate signed by the root (pathLen 0, extKeyUsage codeSigning as Fulcio's). Its
- * validity must lie within the root's. Returns its DER.
+ * A certificate for `publicKey` signed by the root, its validity within the root's, with
+ * `extensions` followed by the subject and authority key identifiers. Returns its DER.
  */
-export async function createIntermediateCertificate(opts: {
-  root: { certificate: Buffer; signer: Signer };
-  publicKey: KeyObject;
-  subject: CaSubject;
-  notBefore: Date;
-  notAfter: Date;
-}): Promise<Buffer> {
+export async function createCertificateUnderRoot(
+  opts: {
+    root: { certificate: Buffer; signer: Signer };
+    publicKey: KeyObject;
+    subject: CaSubject;
+    notBefore: Date;
+    notAfter: Date;
+  },
+  extensions: ExtensionSpec[],
+): Promise<Buffer> {
   const root = x509(opts.root.certificate);
   if (opts.notBefore < new Date(root.validFrom) || opts.notAfter > new Date(root.validTo))
-    throw cairnError("ERR_USAGE", "an intermediate's validity must lie within its root's");
+    throw cairnError("ERR_USAGE", "a certificate's validity must lie within its root's");
   const spki = spkiDerOf(opts.publicKey);
-  const rootSpki = spkiDerOf(root.publicKey);
   return signCertificate(
     {
       serial: randomSerial(),
@@ -97,15 +99,27 @@ export async function createIntermediateCertificate(opts: {
       notAfter: opts.notAfter,
       spki,
       extensions: [
-        keyUsage(KEY_USAGE.keyCertSign | KEY_USAGE.cRLSign),
-        extendedKeyUsage([EKU_OID.codeSigning]),
-        basicConstraints(true, 0),
+        ...extensions,
         subjectKeyIdentifier(spki),
-        authorityKeyIdentifier(rootSpki),
+        authorityKeyIdentifier(spkiDerOf(root.publicKey)),
       ],
     },
     opts.root.signer,
   );
+}
+
+/**
+ * An intermediate signed by the root (pathLen 0, extKeyUsage codeSigning as Fulcio's). Its
+ * validity must lie within the root's. Returns its DER.
+ */
+export async function createIntermediateCertificate(
+  opts: Parameters<typeof createCertificateUnderRoot>[0],
+): Promise<Buffer> {
+  return createCertificateUnderRoot(opts, [
+    keyUsage(KEY_USAGE.keyCertSign | KEY_USAGE.cRLSign),
+    extendedKeyUsage([EKU_OID.codeSigning]),
+    basicConstraints(true, 0),
+  ]);
 }
 
 /** An issuing CA: its certificate, its key, and the chain above it (root last). */

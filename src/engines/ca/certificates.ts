@@ -102,9 +102,9 @@ export function keyUsage(flags: number): ExtensionSpec {
 }
 export const KEY_USAGE = asn.KeyUsageFlags;
 
-/** RFC 5280 4.2.1.12 extKeyUsage, not critical. */
-export function extendedKeyUsage(oids: readonly string[]): ExtensionSpec {
-  return ext(X509_EXTENSION_OID.extKeyUsage, false, new asn.ExtendedKeyUsage([...oids]));
+/** RFC 5280 4.2.1.12 extKeyUsage, not critical unless asked (RFC 3161 2.3: a TSA's is critical). */
+export function extendedKeyUsage(oids: readonly string[], critical = false): ExtensionSpec {
+  return ext(X509_EXTENSION_OID.extKeyUsage, critical, new asn.ExtendedKeyUsage([...oids]));
 }
 export { EKU_OID };
 

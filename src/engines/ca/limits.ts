@@ -15,6 +15,8 @@ export interface RateLimitOptions {
   perMinute?: number;
   /** Identities tracked at once; beyond it, full buckets are forgotten, then requests refused. Default 100,000. */
   maxIdentities?: number;
+  /** The error a refusal carries (default ERR_CA_RATE_LIMITED; the TSA's is ERR_TSA_RATE_LIMITED). */
+  code?: "ERR_CA_RATE_LIMITED" | "ERR_TSA_RATE_LIMITED";
 }
 
 interface Bucket {
@@ -28,6 +30,7 @@ export class RateLimiter {
   private readonly burst: number;
   private readonly perMs: number;
   private readonly max: number;
+  private readonly code: NonNullable<RateLimitOptions["code"]>;
 
   constructor(
     private readonly clock: Clock,
@@ -36,6 +39,7 @@ export class RateLimiter {
     this.burst = opts.burst ?? 20;
     this.perMs = (opts.perMinute ?? 10) / 60_000;
     this.max = opts.maxIdentities ?? 100_000;
+    this.code = opts.code ?? "ERR_CA_RATE_LIMITED";
     if (!(this.burst >= 1 && this.perMs > 0 && this.max >= 1))
       throw cairnError("ERR_USAGE", "rate limits must be positive");
   }
@@ -50,13 +54,14 @@ export class RateLimiter {
     let b = this.buckets.get(id);
     if (!b) {
       if (this.buckets.size >= this.max) this.sweep(now);
-      if (this.buckets.size >= this.max) throw limited("the CA tracks too many identities right now", 1);
+      if (this.buckets.size >= this.max)
+        throw limited("too many clients are tracked right now", 1, this.code);
       b = { tokens: this.burst, at: now };
       this.buckets.set(id, b);
     }
     const level = this.level(b, now);
     if (level < 1)
-      throw limited(`too many certificates for ${id}`, Math.ceil((1 - level) / this.perMs / 1000));
+      throw limited(`too many requests for ${id}`, Math.ceil((1 - level) / this.perMs / 1000), this.code);
     b.tokens = level - 1;
     b.at = now;
   }
@@ -72,8 +77,12 @@ export class RateLimiter {
   }
 }
 
-function limited(message: string, retryAfterSeconds: number): RetryableError {
-  const e = cairnError("ERR_CA_RATE_LIMITED", message) as RetryableError;
+function limited(
+  message: string,
+  retryAfterSeconds: number,
+  code: NonNullable<RateLimitOptions["code"]> = "ERR_CA_RATE_LIMITED",
+): RetryableError {
+  const e = cairnError(code, message) as RetryableError;
   e.retryAfterSeconds = Math.max(1, retryAfterSeconds);
   return e;
 }

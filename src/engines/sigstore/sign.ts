@@ -67,13 +67,26 @@ export interface SignOptions {
   timestampAuthorities?: TimestampAuthorityPort[];
 }
 
-async function stamp(vm: Bundle["verificationMaterial"], sig: Uint8Array, o: SignOptions): Promise<void> {
+/**
+ * The RFC 3161 timestamps over `sig`, asked for before the entry is logged: when an authority
+ * cannot answer, nothing is logged and no bundle is written.
+ */
+async function stamp(
+  sig: Uint8Array,
+  o: SignOptions,
+): Promise<Bundle["verificationMaterial"]["timestampVerificationData"]> {
   const tsas = o.timestampAuthorities ?? [];
-  if (tsas.length === 0) return;
+  if (tsas.length === 0) return undefined;
   const tokens = await Promise.all(tsas.map((t) => t.timestamp(sig)));
-  vm.timestampVerificationData = {
-    rfc3161Timestamps: tokens.map((t) => ({ signedTimestamp: Buffer.from(t) })),
-  };
+  return { rfc3161Timestamps: tokens.map((t) => ({ signedTimestamp: Buffer.from(t) })) };
+}
+
+function withTimestamps(
+  vm: Bundle["verificationMaterial"],
+  tsd: Bundle["verificationMaterial"]["timestampVerificationData"],
+): Bundle["verificationMaterial"] {
+  if (tsd) vm.timestampVerificationData = tsd;
+  return vm;
 }
 
 /** Who signs: a signer (key reference) and, for keyless-style bundles, its certificate. */
@@ -134,6 +147,7 @@ export async function signBlob(
   const algorithm = digestForKey(who);
   const digest = createHash(algorithm).update(artifact).digest();
   const signature = Buffer.from(await who.signer.sign(artifact));
+  const tsd = await stamp(signature, options);
   const entry = await log.submit({
     kind: "hashedrekord",
     algorithm,
@@ -141,9 +155,8 @@ export async function signBlob(
     signature,
     verifierPem: verifierPem(who),
   });
-  const vm = keyMaterial(who);
+  const vm = withTimestamps(keyMaterial(who), tsd);
   vm.tlogEntries = [entry];
-  await stamp(vm, signature, options);
   return {
     mediaType: BUNDLE_V03_MEDIA_TYPE,
     verificationMaterial: vm,
@@ -186,9 +199,9 @@ export async function bundleEnvelope(
   // sigstore_bundle.proto: a bundle's envelope holds exactly one signature.
   if (envelope.signatures.length !== 1)
     throw cairnError("ERR_USAGE", "a Sigstore bundle holds a DSSE envelope with exactly one signature");
+  const tsd = await stamp(fromBase64(envelope.signatures[0]!.sig, "signatures[0].sig"), options);
   const entry = await log.submit({ kind: "dsse", envelope, verifierPems: [verifierPem(who)] });
-  const vm = keyMaterial(who);
+  const vm = withTimestamps(keyMaterial(who), tsd);
   vm.tlogEntries = [entry];
-  await stamp(vm, fromBase64(envelope.signatures[0]!.sig, "signatures[0].sig"), options);
   return { mediaType: BUNDLE_V03_MEDIA_TYPE, verificationMaterial: vm, dsseEnvelope: { ...envelope } };
 }

@@ -6,4 +6,5 @@ export * from "./certificate.js";
 export { timestampNanos } from "./proto-json.js";
 export * from "./rekor.js";
 export * from "./rfc3161.js";
+export * from "./rfc3161-tsa.js";
 export * from "./trusted-root.js";

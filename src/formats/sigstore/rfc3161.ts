@@ -10,8 +10,8 @@ import { cairnError } from "../../core/errors.js";
 
 export const OID_SIGNED_DATA = "1.2.840.113549.1.7.2";
 export const OID_TST_INFO = "1.2.840.113549.1.9.16.1.4";
-const OID_CONTENT_TYPE_ATTR = "1.2.840.113549.1.9.3";
-const OID_MESSAGE_DIGEST_ATTR = "1.2.840.113549.1.9.4";
+export const OID_CONTENT_TYPE_ATTR = "1.2.840.113549.1.9.3";
+export const OID_MESSAGE_DIGEST_ATTR = "1.2.840.113549.1.9.4";
 
 /** Hash algorithm OIDs (RFC 5754 2) cairn accepts in tokens. */
 export const HASH_OIDS: Record<string, "sha256" | "sha384" | "sha512"> = {
@@ -26,6 +26,8 @@ export const MAX_TIMESTAMP_BYTES = 64 * 1024;
 export interface TimestampToken {
   /** TSTInfo genTime: when the authority says the data existed. */
   genTime: Date;
+  /** TSTInfo nonce, when the request carried one (RFC 3161 2.4.2: echoed). */
+  nonce?: bigint;
   /** TSTInfo messageImprint. */
   imprintAlgorithm: "sha256" | "sha384" | "sha512";
   hashedMessage: Buffer;
@@ -117,8 +119,11 @@ function read(der: Uint8Array): TimestampToken {
   signedAttributes[0] = TAG.SET; // RFC 5652 5.4: the signature covers the EXPLICIT SET OF encoding
   const tst = parseDer(tstInfo).expect(TAG.SEQUENCE).children();
   const imprint = tst[2]!.expect(TAG.SEQUENCE).children();
+  // After genTime: accuracy (SEQUENCE) and ordering (BOOLEAN), both optional, then the nonce.
+  const nonce = tst.slice(5).find((d) => d.tag === TAG.INTEGER);
   return {
     genTime: tst[4]!.expect(TAG.GENERALIZED_TIME).time(),
+    ...(nonce ? { nonce: nonce.uint() } : {}),
     imprintAlgorithm: hashOf(imprint[0]!),
     hashedMessage: imprint[1]!.expect(TAG.OCTET_STRING).value,
     tstInfo,

@@ -63,6 +63,7 @@ export const EKU_OID = {
   serverAuth: "1.3.6.1.5.5.7.3.1",
   clientAuth: "1.3.6.1.5.5.7.3.2",
   codeSigning: "1.3.6.1.5.5.7.3.3",
+  timeStamping: "1.3.6.1.5.5.7.3.8",
 } as const;
 
 /** RFC 5280 4.2.1 certificate extensions. */
