@@ -183,9 +183,13 @@ describe("cairn serve --tuf-repo: static TUF serving and the online-role re-sign
     const tj = join(t.dir, "tj");
     mkdirSync(tj);
     writeFileSync(join(tj, "root.json"), readFileSync(join(out, "metadata", "1.root.json")));
-    // Keep updating until the service has re-signed past the first timestamp's expiry.
+    // Keep updating until the service has re-signed at least twice and past the first timestamp's
+    // expiry (on a loaded machine one late re-sign can already reach past it).
     let seen = first.version;
-    while (Date.parse(published().expires) <= Date.parse(first.expires) + TIMESTAMP_VALIDITY_S * 1000) {
+    while (
+      seen < first.version + 2 ||
+      Date.parse(published().expires) <= Date.parse(first.expires) + TIMESTAMP_VALIDITY_S * 1000
+    ) {
       const next = await publishedAfter(seen);
       seen = next.version;
       const r = await cairnClient("c", "refresh");
@@ -198,7 +202,6 @@ describe("cairn serve --tuf-repo: static TUF serving and the online-role re-sign
       await u.downloadTarget(info, file);
       assert.equal(readFileSync(file, "utf8"), "app 1.0\n");
     }
-    assert.ok(seen >= first.version + 2);
     // verify-blob and verify read the trusted root and layout keys from the served repository (docs/trust.md).
     await run([
       "tuf",
