@@ -24,6 +24,7 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from "../formats/tlog/index.js";
+import { intotoProposal } from "../testing/sigstore-kit.js";
 import { logRoutes } from "./log-routes.js";
 import { rekorRoutes } from "./rekor-routes.js";
 import { buildServer, tokenHash } from "./server.js";
@@ -61,6 +62,28 @@ function hashedRekord(data: Buffer, key: KeyObject, pub: string, sig?: Buffer) {
       },
     },
   };
+}
+
+/** The SET as sigstore-js checks it: the log key's signature over {body, integratedTime, logID, logIndex}. */
+function checkSet(entry: RekorLogEntry, logKeyPem: string) {
+  const set = canonicalBytes({
+    body: entry.body,
+    integratedTime: entry.integratedTime,
+    logID: entry.logID,
+    logIndex: entry.logIndex,
+  });
+  assert.ok(verify(null, set, logKeyPem, Buffer.from(entry.verification.signedEntryTimestamp, "base64")));
+}
+
+/** The entry's inclusion proof verifies for its UUID (the leaf hash) against the proof's root. */
+function checkInclusion(uuid: string, entry: RekorLogEntry) {
+  verifyInclusion(
+    Buffer.from(uuid, "hex"),
+    entry.logIndex,
+    entry.verification.inclusionProof.treeSize,
+    entry.verification.inclusionProof.hashes.map((h: string) => Buffer.from(h, "hex")),
+    Buffer.from(entry.verification.inclusionProof.rootHash, "hex"),
+  );
 }
 
 describe("log service", () => {
@@ -207,16 +230,7 @@ describe("log service", () => {
     const body = Buffer.from(entry.body, "base64");
     assert.equal(hashLeaf(body).toString("hex"), uuid);
     assert.equal(JSON.parse(body.toString()).kind, "hashedrekord");
-    // The SET as sigstore-js checks it.
-    const set = canonicalBytes({
-      body: entry.body,
-      integratedTime: entry.integratedTime,
-      logID: entry.logID,
-      logIndex: entry.logIndex,
-    });
-    assert.ok(
-      verify(null, set, node.publicKeyPem, Buffer.from(entry.verification.signedEntryTimestamp, "base64")),
-    );
+    checkSet(entry, node.publicKeyPem);
     assert.equal(
       entry.logID,
       createHash("sha256")
@@ -226,13 +240,7 @@ describe("log service", () => {
     // The checkpoint carries a Rekor-style signature line: key hint logID[0:4].
     const note = parseNote(entry.verification.inclusionProof.checkpoint);
     assert.ok(note.signatures.some((s) => s.keyId === Buffer.from(entry.logID, "hex").readUInt32BE(0)));
-    verifyInclusion(
-      Buffer.from(uuid, "hex"),
-      entry.logIndex,
-      entry.verification.inclusionProof.treeSize,
-      entry.verification.inclusionProof.hashes.map((h: string) => Buffer.from(h, "hex")),
-      Buffer.from(entry.verification.inclusionProof.rootHash, "hex"),
-    );
+    checkInclusion(uuid, entry);
 
     const dup = await post("/api/v1/log/entries", proposed);
     assert.equal(dup.statusCode, 409);
@@ -321,6 +329,66 @@ describe("log service", () => {
     assert.equal(bad.statusCode, 422);
     assert.equal(bad.json().code, "ERR_DSSE_SIGNATURE_INVALID");
     assert.equal(await size(), n);
+  });
+
+  test("Rekor: an intoto 0.0.2 entry from cairn's DSSE signer is verified, logged, stored and served", async () => {
+    const digest = "9".repeat(64);
+    const env = await signEnvelope(INTOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement(digest))), [
+      keySigner(signer),
+    ]);
+    const b64 = (t: string) => Buffer.from(t).toString("base64");
+    // As cosign and sigstore-js send it: payload and sig base64-encoded again, a key per signature.
+    const proposed = intotoProposal(env, [pem(signer)]);
+    const res = await post("/api/v1/log/entries", proposed);
+    assert.equal(res.statusCode, 201, res.body);
+    const [[uuid, entry]] = Object.entries(res.json()) as [[string, RekorLogEntry]];
+    assert.equal(res.headers.location, `/api/v1/log/entries/${uuid}`);
+    const body = Buffer.from(entry.body, "base64");
+    assert.equal(hashLeaf(body).toString("hex"), uuid);
+    const content = JSON.parse(body.toString()).spec.content;
+    assert.equal(content.envelope.payload, undefined);
+    assert.equal(
+      content.payloadHash.value,
+      createHash("sha256").update(Buffer.from(env.payload, "base64")).digest("hex"),
+    );
+    checkSet(entry, node.publicKeyPem);
+    checkInclusion(uuid, entry);
+    // Served by uuid and by index with the same body.
+    assert.equal((await get(`/api/v1/log/entries/${uuid}`)).json()[uuid].body, entry.body);
+    assert.equal((await get(`/api/v1/log/entries?logIndex=${entry.logIndex}`)).json()[uuid].body, entry.body);
+    assert.deepEqual((await post("/api/v1/index/retrieve", { hash: content.payloadHash.value }, {})).json(), [
+      uuid,
+    ]);
+    // Kept whole in the attestation store as a standard DSSE envelope, indexed like cairn's own.
+    const found = (await get(`/cairn/v1/search?subject=sha256:${digest}`)).json();
+    assert.deepEqual(
+      found.results.map((r: { logIndex: number }) => r.logIndex),
+      [entry.logIndex],
+    );
+    assert.deepEqual(found.results[0].envelope, env);
+    assert.equal(found.results[0].predicateType, "https://slsa.dev/provenance/v1");
+    assert.deepEqual(found.results[0].signers, [{ keyId: signer.public.keyid }]);
+
+    // The same entry again: 409 with the existing entry's location; nothing new logged.
+    const n = await size();
+    const dup = await post("/api/v1/log/entries", proposed);
+    assert.equal(dup.statusCode, 409);
+    assert.equal(dup.json().code, "ERR_TLOG_DUPLICATE_ENTRY");
+    assert.equal(dup.headers.location, `/api/v1/log/entries/${uuid}`);
+    assert.equal(await size(), n);
+
+    // A signature that does not verify (another statement under the same signature): refused,
+    // nothing logged, nothing stored.
+    const forged = structuredClone(proposed);
+    const otherDigest = "8".repeat(64);
+    forged.spec.content.envelope.payload = b64(
+      Buffer.from(JSON.stringify(statement(otherDigest))).toString("base64"),
+    );
+    const bad = await post("/api/v1/log/entries", forged);
+    assert.equal(bad.statusCode, 422, bad.body);
+    assert.equal(bad.json().code, "ERR_DSSE_SIGNATURE_INVALID");
+    assert.equal(await size(), n);
+    assert.deepEqual((await get(`/cairn/v1/search?subject=sha256:${otherDigest}`)).json().results, []);
   });
 
   test("writes need the bearer token; reads do not", async () => {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // A Rekor-compatible subset of the v1 REST API (sigstore/rekor openapi.yaml), so Sigstore clients
-// can use cairn's log: createLogEntry (hashedrekord 0.0.1, dsse 0.0.1), getLogEntryByIndex,
+// can use cairn's log: createLogEntry (hashedrekord 0.0.1, dsse 0.0.1, intoto 0.0.2), getLogEntryByIndex,
 // getLogEntryByUUID, searchLogQuery (by UUIDs or indexes), getLogInfo, getLogProof,
 // getPublicKey and searchIndex by hash. Routes and limits only: src/engines/lognode does the work.
 import type { FastifyInstance } from "fastify";

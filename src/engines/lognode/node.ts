@@ -271,15 +271,15 @@ export class LogNode {
       });
   }
 
-  /** Verifies and appends a Rekor v1 proposed entry (hashedrekord 0.0.1, dsse 0.0.1). */
+  /** Verifies and appends a Rekor v1 proposed entry (hashedrekord 0.0.1, dsse 0.0.1, intoto 0.0.2). */
   async submitRekor(input: unknown): Promise<RekorCreateResult> {
     const entry = verifyRekorProposedEntry(input, this.opts.maxRekorEnvelopeBytes);
-    // A Rekor dsse entry of an in-toto payload goes to the attestation store as cairn's own DSSE
+    // A Rekor dsse or intoto entry of an in-toto payload goes to the attestation store as cairn's own DSSE
     // path does: checked by the store before it is logged (verified again as a native
     // submission, whose leaf the store binds the envelope bytes to). Other payload types are
     // logged only, as in Rekor.
     let prepared: PreparedEnvelope | undefined;
-    // verifyRekorDsse already parsed the envelope (bounded): it is JSON; parsed once here.
+    // verifyRekorDsse already parsed the envelope (bounded), verifyRekorIntoto wrote it: it is JSON.
     const envelope: unknown = this.store && entry.dsse ? JSON.parse(entry.dsse.envelope) : undefined;
     if (this.store && entry.dsse && isJsonObject(envelope) && envelope.payloadType === INTOTO_PAYLOAD_TYPE) {
       const native = verifySubmission(
