@@ -15,6 +15,7 @@ import { CairnError, cairnError } from "../core/errors.js";
 import {
   type AppendBatch,
   checkAppendBatch,
+  checkIndexes,
   hashesOfLeaf,
   type LogStorage,
   type StorageHead,
@@ -312,6 +313,38 @@ export class SqlLogStorage implements LogStorage {
         .orderBy("idx")
         .execute();
       return this.complete(rows, start, end).map((r) => toSafe(r.integrated_time, "an entry time"));
+    });
+  }
+
+  async readEntriesAt(indexes: readonly number[]): Promise<{ data: Buffer; time: number }[]> {
+    return this.run("reading log entries", async () => {
+      checkIndexes(indexes, (await this.head()).size);
+      const ids = [...new Set(indexes)];
+      const found = new Map<number, { data: Buffer; time: number }>();
+      for (let at = 0; at < ids.length; at += INSERT_CHUNK) {
+        const rows = await this.db
+          .selectFrom("tlog_entries")
+          .select(["idx", "data", "integrated_time"])
+          .where("idx", "in", ids.slice(at, at + INSERT_CHUNK))
+          .execute();
+        for (const r of rows) {
+          found.set(toSafe(r.idx, "a stored index"), {
+            data: r.data,
+            time: toSafe(r.integrated_time, "an entry time"),
+          });
+        }
+      }
+      return indexes.map((i) => {
+        const e = found.get(i);
+        // Below the stored size: written with it (see `complete`).
+        if (!e) {
+          throw cairnError(
+            "ERR_TLOG_STORAGE",
+            `the log database is missing entry ${i}: it was modified outside cairn`,
+          );
+        }
+        return { data: Buffer.from(e.data), time: e.time };
+      });
     });
   }
 

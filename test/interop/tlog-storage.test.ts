@@ -188,6 +188,20 @@ for (const backend of [memory, sqlite, postgres]) {
         checkpoint: cp(2),
       });
       if (s.readIntegratedTimes) assert.deepEqual(await s.readIntegratedTimes(0, 2), [1700000000, 0]);
+      if (s.readEntriesAt) {
+        // Scattered reads: the order given, repeats kept, data and time together.
+        const got = await s.readEntriesAt([1, 0, 1]);
+        assert.deepEqual(
+          got.map((e) => [String(e.data), e.time]),
+          [
+            ["b", 0],
+            ["a", 1700000000],
+            ["b", 0],
+          ],
+        );
+        await assert.rejects(s.readEntriesAt([0, 2]), { code: "ERR_USAGE" });
+        await assert.rejects(s.readEntriesAt([-1]), { code: "ERR_USAGE" });
+      }
       await assert.rejects(s.append({ start: 2, leaves: [{ ...leaf("c"), time: -1 }], checkpoint: cp(3) }), {
         code: "ERR_USAGE",
       });

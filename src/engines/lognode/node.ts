@@ -32,6 +32,7 @@ import {
   hashesOfLeaf,
   INTOTO_PAYLOAD_TYPE,
   type LogStorage,
+  MAX_READ_AT,
   rekorCheckpointSigner,
   rekorLogId,
   Sequencer,
@@ -411,39 +412,90 @@ export class LogNode {
 
   /** The entry at `logIndex` with its inclusion proof at the latest checkpoint. */
   async entryAt(logIndex: number): Promise<LogEntryView> {
-    if (!Number.isSafeInteger(logIndex) || logIndex < 0) {
-      throw cairnError("ERR_USAGE", "a log index is an integer >= 0", { field: "logIndex" });
+    const [e] = await this.entriesAt([logIndex]);
+    if (!e) throw cairnError("ERR_TLOG_ENTRY_NOT_FOUND", `the log has no entry ${logIndex}`);
+    return e;
+  }
+
+  /**
+   * The entries at these log indexes that the log has (those beyond it are left out), in the
+   * order given, each with its inclusion proof at one latest checkpoint: one storage read for the
+   * set when the storage offers `readEntriesAt`. Throws ERR_USAGE for an index that is not an
+   * integer >= 0, or for more than MAX_READ_AT indexes.
+   */
+  async entriesAt(logIndexes: readonly number[]): Promise<LogEntryView[]> {
+    if (logIndexes.length > MAX_READ_AT) {
+      throw cairnError("ERR_USAGE", `at most ${MAX_READ_AT} entries per read`, { field: "logIndex" });
     }
-    const v = await this.readView(logIndex + 1);
-    if (logIndex >= v.size) throw cairnError("ERR_TLOG_ENTRY_NOT_FOUND", `the log has no entry ${logIndex}`);
+    for (const i of logIndexes) {
+      if (!Number.isSafeInteger(i) || i < 0) {
+        throw cairnError("ERR_USAGE", "a log index is an integer >= 0", { field: "logIndex" });
+      }
+    }
+    if (logIndexes.length === 0) return [];
+    const v = await this.readView(Math.max(...logIndexes) + 1);
+    // One size and checkpoint for the whole answer (the view may grow while storage is read).
     const size = v.size;
     const checkpoint = v.checkpoint!;
-    const [leaf] = await this.storage.readEntries(logIndex, logIndex + 1);
-    const times = this.storage.readIntegratedTimes
-      ? await this.storage.readIntegratedTimes(logIndex, logIndex + 1)
-      : [0];
-    return {
+    const present = logIndexes.filter((i) => i < size);
+    if (present.length === 0) return [];
+    const read = this.storage.readEntriesAt
+      ? await this.storage.readEntriesAt(present)
+      : await Promise.all(
+          present.map(async (i) => {
+            const [data] = await this.storage.readEntries(i, i + 1);
+            const [time] = this.storage.readIntegratedTimes
+              ? await this.storage.readIntegratedTimes(i, i + 1)
+              : [0];
+            return { data: data!, time: time ?? 0 };
+          }),
+        );
+    const rootHash = v.rootHash(size);
+    return present.map((logIndex, k) => ({
       logIndex,
-      leaf: leaf!,
+      leaf: read[k]!.data,
       leafHash: v.leafHash(logIndex),
-      integratedTime: times[0] ?? 0,
+      integratedTime: read[k]!.time,
       treeSize: size,
-      rootHash: v.rootHash(size),
+      rootHash,
       inclusionProof: v.inclusionProof(logIndex, size),
       checkpoint,
-    };
+    }));
   }
 
   /** The entry with this leaf hash (Rekor UUID: 64 hex, or 80 with a tree ID prefix). */
   async entryByUuid(uuid: string): Promise<LogEntryView> {
-    // The UUID is attacker-controlled: strict shape before any lookup.
-    if (typeof uuid !== "string" || !/^([0-9a-f]{16})?[0-9a-f]{64}$/.test(uuid)) {
-      throw cairnError("ERR_USAGE", "an entry UUID is 64 (or 80) lowercase hex digits", { field: "uuid" });
-    }
-    const index = await this.storage.findLeafHash(Buffer.from(uuid.slice(-64), "hex"));
-    if (index === undefined)
-      throw cairnError("ERR_TLOG_ENTRY_NOT_FOUND", "the log has no entry with this UUID");
-    return this.entryAt(index);
+    const [e] = await this.entriesByUuid([uuid]);
+    if (!e) throw cairnError("ERR_TLOG_ENTRY_NOT_FOUND", "the log has no entry with this UUID");
+    return e;
+  }
+
+  /**
+   * The entries with these Rekor UUIDs that the log has (unknown ones are left out), in the order
+   * given: one leaf-hash lookup and one entry read for the set. Throws ERR_USAGE for a malformed UUID.
+   */
+  async entriesByUuid(uuids: readonly string[]): Promise<LogEntryView[]> {
+    return this.entriesAt(await this.indexesOfUuids(uuids));
+  }
+
+  /**
+   * The log indexes of the entries with these Rekor UUIDs (unknown ones are left out), in the
+   * order given, in one lookup when the storage offers `findLeafHashes`. Throws ERR_USAGE for a
+   * malformed UUID.
+   */
+  async indexesOfUuids(uuids: readonly string[]): Promise<number[]> {
+    const hashes = uuids.map((uuid) => {
+      // The UUID is attacker-controlled: strict shape before any lookup.
+      if (typeof uuid !== "string" || !/^([0-9a-f]{16})?[0-9a-f]{64}$/.test(uuid)) {
+        throw cairnError("ERR_USAGE", "an entry UUID is 64 (or 80) lowercase hex digits", { field: "uuid" });
+      }
+      return Buffer.from(uuid.slice(-64), "hex");
+    });
+    if (hashes.length === 0) return [];
+    const found = this.storage.findLeafHashes
+      ? await this.storage.findLeafHashes(hashes)
+      : await Promise.all(hashes.map((h) => this.storage.findLeafHash(h)));
+    return found.filter((i): i is number => i !== undefined);
   }
 
   /** Log indexes of entries indexed under `sha256:<hex>` (ascending, at most `limit`). */
