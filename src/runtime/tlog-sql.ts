@@ -117,6 +117,17 @@ const MIGRATIONS: Record<Dialect, string[]>[] = [
       "insert into tlog_hash_backfill (id, next) values (1, 0) on conflict do nothing",
     ],
   },
+  // Version 5: certificate identities join the hash index (the `identity:` and `oidc:` keys of
+  // `hashesOfLeaf`): the back-fill indexes the whole log again from 0 (its inserts skip the keys
+  // already there), resumable as in version 4.
+  {
+    sqlite: [
+      "insert into tlog_hash_backfill (id, next) values (1, 0) on conflict (id) do update set next = 0",
+    ],
+    postgres: [
+      "insert into tlog_hash_backfill (id, next) values (1, 0) on conflict (id) do update set next = 0",
+    ],
+  },
 ];
 
 /** Entries read per back-fill transaction (`backfillHashes`). */
@@ -477,8 +488,9 @@ export class SqlLogStorage implements LogStorage {
   }
 
   /**
-   * Log indexes of the entries indexed under `sha256:<hex>` (engines/tlog `hashesOfLeaf`),
-   * ascending, at most `limit` (1..10000): one indexed query, no scan of the log.
+   * Log indexes of the entries indexed under a key of engines/tlog `hashesOfLeaf` (`sha256:<hex>`,
+   * `identity:<san>`, `oidc:<issuer> <san>`), ascending, at most `limit` (1..10000): one indexed
+   * query, no scan of the log.
    */
   async findByHash(hash: string, limit: number): Promise<number[]> {
     this.open();

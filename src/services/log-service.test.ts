@@ -6,8 +6,8 @@ import { createHash, generateKeyPairSync, type KeyObject, sign, verify } from "n
 import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { canonicalBytes } from "../core/canonical.js";
-import { toBase64 } from "../core/encoding.js";
-import { generateKey, keySigner, type PrivateKey } from "../core/index.js";
+import { toBase64, toPem } from "../core/encoding.js";
+import { generateKey, keySigner, type PrivateKey, parsePublicKey } from "../core/index.js";
 import { LogNode, type RekorLogEntry } from "../engines/lognode/index.js";
 import { MemorySearchIndex } from "../engines/store/index.js";
 import {
@@ -16,7 +16,7 @@ import {
   TileReader,
   verifyCheckpointFromTiles,
 } from "../engines/tlog/index.js";
-import { signEnvelope } from "../formats/dsse/index.js";
+import { pae, signEnvelope } from "../formats/dsse/index.js";
 import {
   hashLeaf,
   openCheckpoint,
@@ -24,6 +24,7 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from "../formats/tlog/index.js";
+import { ecPair, issueLeaf, makeTestCa } from "../testing/sigstore-ca.js";
 import { intotoProposal } from "../testing/sigstore-kit.js";
 import { logRoutes } from "./log-routes.js";
 import { rekorRoutes } from "./rekor-routes.js";
@@ -389,6 +390,60 @@ describe("log service", () => {
     assert.equal(bad.json().code, "ERR_DSSE_SIGNATURE_INVALID");
     assert.equal(await size(), n);
     assert.deepEqual((await get(`/cairn/v1/search?subject=sha256:${otherDigest}`)).json().results, []);
+  });
+
+  test("certificate identities: Rekor entries are found by the SAN (and OIDC issuer) of their certificate", async () => {
+    const ca = makeTestCa();
+    const issuer = "https://issuer.example";
+    const alice = ecPair();
+    const aliceCert = toPem("CERTIFICATE", issueLeaf(ca, alice.spki, { email: "alice@example.com", issuer }));
+    const ci = ecPair();
+    const ciUri = "https://github.com/acme/app/.github/workflows/build.yml@refs/heads/main";
+    const ciCert = toPem("CERTIFICATE", issueLeaf(ca, ci.spki, { uri: ciUri, issuer }));
+    // A hashedrekord signed with Alice's certificate: in the log's index, not in the store.
+    const data = Buffer.from("signed by alice");
+    const hr = await post("/api/v1/log/entries", hashedRekord(data, alice.privateKey, aliceCert));
+    assert.equal(hr.statusCode, 201, hr.body);
+    const [hrUuid] = Object.keys(hr.json());
+    // An intoto in-toto statement signed with the CI certificate: in the log's index and the store.
+    const digest = "7".repeat(64);
+    const payload = Buffer.from(JSON.stringify(statement(digest)));
+    const sig = sign("sha256", pae(INTOTO_PAYLOAD_TYPE, payload), ci.privateKey).toString("base64");
+    const env = {
+      payloadType: INTOTO_PAYLOAD_TYPE,
+      payload: payload.toString("base64"),
+      signatures: [{ sig }],
+    };
+    const it = await post("/api/v1/log/entries", intotoProposal(env, [ciCert]));
+    assert.equal(it.statusCode, 201, it.body);
+    const [itUuid, itEntry] = Object.entries(it.json())[0] as [string, RekorLogEntry];
+
+    const byIndex = async (q: object) => (await post("/api/v1/index/retrieve", q, {})).json();
+    assert.deepEqual(await byIndex({ email: "alice@example.com" }), [hrUuid]);
+    assert.deepEqual(await byIndex({ identity: "alice@example.com", issuer }), [hrUuid]);
+    assert.deepEqual(await byIndex({ identity: "alice@example.com", issuer: "https://other.example" }), []);
+    assert.deepEqual(await byIndex({ identity: ciUri }), [itUuid]);
+    assert.deepEqual(await byIndex({ email: "bob@example.com" }), []);
+    assert.equal((await post("/api/v1/index/retrieve", { email: "a", hash: "b" }, {})).statusCode, 400);
+    assert.equal(
+      (await post("/api/v1/index/retrieve", { hash: "ab".repeat(32), issuer }, {})).statusCode,
+      400,
+    );
+
+    // The store's signer index: by the certificate's identity, with or without its issuer, and by key id.
+    const search = async (q: string) =>
+      (await get(`/cairn/v1/search?${q}`)).json().results.map((r: { logIndex: number }) => r.logIndex);
+    const enc = encodeURIComponent;
+    assert.deepEqual(await search(`signer=${enc(ciUri)}`), [itEntry.logIndex]);
+    assert.deepEqual(await search(`signer=${enc(ciUri)}&issuer=${enc(issuer)}`), [itEntry.logIndex]);
+    assert.deepEqual(await search(`identity=${enc(ciUri)}&issuer=${enc("https://other.example")}`), []);
+    const keyId = parsePublicKey(ci.publicKey.export({ type: "spki", format: "pem" }) as string).keyid;
+    assert.deepEqual(await search(`signer=${keyId}`), [itEntry.logIndex]);
+    assert.deepEqual(await search(`keyId=${keyId}&subject=sha256:${digest}`), [itEntry.logIndex]);
+    const [result] = (await get(`/cairn/v1/search?signer=${enc(ciUri)}`)).json().results;
+    assert.deepEqual(result.signers, [{ keyId }, { identity: ciUri }, { identity: ciUri, issuer }]);
+    assert.equal((await get(`/cairn/v1/search?keyId=${keyId}&issuer=${enc(issuer)}`)).statusCode, 400);
+    assert.equal((await get(`/cairn/v1/search?keyId=${keyId}&signer=x`)).statusCode, 400);
   });
 
   test("writes need the bearer token; reads do not", async () => {

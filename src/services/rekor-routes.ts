@@ -112,12 +112,31 @@ export function rekorRoutes(node: LogNode, opts: RekorRoutesOptions = {}): Servi
 
       app.post(`${REKOR_PREFIX}/index/retrieve`, async (req) => {
         const body = req.body;
-        if (!isJsonObject(body) || typeof body.hash !== "string") {
-          throw cairnError("ERR_USAGE", 'search by hash: {"hash": "sha256:<hex>"}', { field: "hash" });
+        const usage =
+          'search by {"hash": "sha256:<hex>"}, {"email": "<email>"} or {"identity": "<SAN>", "issuer"?: "<OIDC issuer>"}';
+        if (!isJsonObject(body)) throw cairnError("ERR_USAGE", usage);
+        const given = ["hash", "email", "identity"].filter((k) => body[k] !== undefined);
+        if (given.length !== 1 || typeof body[given[0]!] !== "string") {
+          throw cairnError("ERR_USAGE", usage, { field: given[1] ?? given[0] ?? "hash" });
         }
-        // Rekor also accepts a bare hex SHA-256.
-        const hash = body.hash.includes(":") ? body.hash : `sha256:${body.hash}`;
-        const hashes = await node.leafHashesByHash(hash.toLowerCase(), MAX_INDEX_RESULTS);
+        if (body.issuer !== undefined && (given[0] !== "identity" || typeof body.issuer !== "string")) {
+          throw cairnError("ERR_USAGE", "issuer goes with identity, as a string", { field: "issuer" });
+        }
+        let hashes: Buffer[];
+        if (typeof body.hash === "string") {
+          // Rekor also accepts a bare hex SHA-256.
+          const hash = body.hash.includes(":") ? body.hash : `sha256:${body.hash}`;
+          hashes = await node.leafHashesByHash(hash.toLowerCase(), MAX_INDEX_RESULTS);
+        } else {
+          // Rekor's email search, and cairn's by any SAN (and issuer): entries whose certificate
+          // claims it. The log does not check certificate chains: verify what you find.
+          const identity = (body.email ?? body.identity) as string;
+          const issuer = body.issuer as string | undefined;
+          hashes = await node.leafHashesByIdentity(
+            issuer === undefined ? { identity } : { identity, issuer },
+            MAX_INDEX_RESULTS,
+          );
+        }
         return hashes.map((h) => h.toString("hex"));
       });
     },

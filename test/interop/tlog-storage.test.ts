@@ -13,6 +13,7 @@ import { after, afterEach, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
 import Database from "better-sqlite3";
 import pg from "pg";
+import { toPem } from "../../src/core/encoding.js";
 import {
   FaultyLogStorage,
   type LogStorage,
@@ -36,6 +37,7 @@ import {
 } from "../../src/runtime/tlog-sql.js";
 import { startPostgres, type TestPostgres } from "../../src/testing/postgres.js";
 import { freePort } from "../../src/testing/registry.js";
+import { ecPair, issueLeaf, makeTestCa } from "../../src/testing/sigstore-ca.js";
 
 const ORIGIN = "example.com/cairn-storage-test";
 const { privateKey: KEY } = generateKeyPairSync("ed25519");
@@ -537,6 +539,55 @@ for (const backend of [memory, sqlite, postgres]) {
       assert.deepEqual(await find(again, "b"), [1, 3]);
       // Reopening after the back-fill finished does not redo it.
       assert.deepEqual(await find(await site.open(), "b"), [1, 3]);
+    });
+
+    test("certificate identities join the hash index; a version 4 log is migrated and re-indexed", async () => {
+      if (!backend.sql) return;
+      const site = await backend.site();
+      const s = await site.open();
+      // A hashedrekord body whose verifier is a Fulcio-style certificate (no signature needed:
+      // storage indexes what the log accepted).
+      const ca = makeTestCa();
+      const cert = (email: string) =>
+        issueLeaf(ca, ecPair().spki, { email, issuer: "https://issuer.example" });
+      const body = (email: string, digest: string) =>
+        Buffer.from(
+          JSON.stringify({
+            apiVersion: "0.0.1",
+            kind: "hashedrekord",
+            spec: {
+              data: { hash: { algorithm: "sha256", value: digest.repeat(64) } },
+              signature: {
+                content: "AA==",
+                publicKey: { content: Buffer.from(toPem("CERTIFICATE", cert(email))).toString("base64") },
+              },
+            },
+          }),
+        );
+      const data = [
+        body("alice@example.com", "a"),
+        body("bob@example.com", "b"),
+        body("alice@example.com", "c"),
+      ];
+      await s.append({
+        start: 0,
+        leaves: data.map((d) => ({ leafHash: hashLeaf(d), data: d })),
+        checkpoint: cp(3),
+      });
+      const alice = "identity:alice@example.com";
+      const aliceAtIssuer = "oidc:https://issuer.example alice@example.com";
+      assert.deepEqual(await s.findByHash!(alice, 10), [0, 2]);
+      assert.deepEqual(await s.findByHash!(aliceAtIssuer, 10), [0, 2]);
+      assert.deepEqual(await s.findByHash!("identity:bob@example.com", 10), [1]);
+      // A log written by a version 4 cairn: hashes indexed, identities not. Opening migrates to 5
+      // and indexes the whole log again.
+      await (s as SqlLogStorage).close();
+      await site.tamper!("delete from tlog_hashes where hash not like 'sha256:%'");
+      await site.tamper!("update cairn_schema set version = 4 where component = 'tlog'");
+      const again = await site.open();
+      assert.deepEqual(await again.findByHash!(alice, 10), [0, 2]);
+      assert.deepEqual(await again.findByHash!(aliceAtIssuer, 10), [0, 2]);
+      assert.deepEqual(await again.findByHash!(`sha256:${"b".repeat(64)}`, 10), [1]);
     });
 
     test("sqlLogStorage picks the dialect from the location", async () => {

@@ -28,10 +28,13 @@ import {
   type StoreQuery,
 } from "../store/index.js";
 import {
+  type CertificateIdentity,
   type EntryLimits,
   hashesOfLeaf,
   INTOTO_PAYLOAD_TYPE,
+  identityIndexKeys,
   type LogStorage,
+  MAX_IDENTITY_BYTES,
   MAX_READ_AT,
   rekorCheckpointSigner,
   rekorLogId,
@@ -287,7 +290,11 @@ export class LogNode {
         { kind: "dsse", envelope, publicKeys: entry.dsse.publicKeys },
         this.opts.entryLimits,
       );
-      prepared = this.store.prepare({ envelope: Buffer.from(entry.dsse.envelope), entry: native });
+      prepared = this.store.prepare({
+        envelope: Buffer.from(entry.dsse.envelope),
+        entry: native,
+        identities: entry.identities,
+      });
     }
     const r = await this.writer().submit(entry.leaf);
     this.dirty = true;
@@ -503,9 +510,32 @@ export class LogNode {
     if (typeof hash !== "string" || !/^sha256:[0-9a-f]{64}$/.test(hash)) {
       throw cairnError("ERR_USAGE", "a hash is sha256:<64 lowercase hex>", { field: "hash" });
     }
-    if (this.storage.findByHash) return this.storage.findByHash(hash, limit);
+    return this.findByKey(hash, limit);
+  }
+
+  /**
+   * Log indexes of the Rekor entries with a certificate naming this identity (a SAN, exactly as in
+   * the certificate) and, when given, this OIDC issuer: ascending, at most `limit`. A lookup
+   * aid, not a trust decision (`certificateIdentities`).
+   */
+  async findByIdentity(id: CertificateIdentity, limit = 1000): Promise<number[]> {
+    const bad = (v: unknown) =>
+      typeof v !== "string" || v.length === 0 || Buffer.byteLength(v) > MAX_IDENTITY_BYTES;
+    if (bad(id.identity)) {
+      throw cairnError("ERR_USAGE", `an identity is 1 to ${MAX_IDENTITY_BYTES} bytes`, { field: "identity" });
+    }
+    if (id.issuer !== undefined && (bad(id.issuer) || id.issuer.includes(" "))) {
+      throw cairnError("ERR_USAGE", `an issuer is 1 to ${MAX_IDENTITY_BYTES} bytes, without spaces`, {
+        field: "issuer",
+      });
+    }
+    return this.findByKey(identityIndexKeys(id).at(-1)!, limit);
+  }
+
+  private async findByKey(key: string, limit: number): Promise<number[]> {
+    if (this.storage.findByHash) return this.storage.findByHash(key, limit);
     await this.readView();
-    return (this.byHash.get(hash) ?? []).slice(0, limit);
+    return (this.byHash.get(key) ?? []).slice(0, limit);
   }
 
   /**
@@ -513,7 +543,15 @@ export class LogNode {
    * `limit`: read from the tree, without fetching each entry and its proof.
    */
   async leafHashesByHash(hash: string, limit = 1000): Promise<Buffer[]> {
-    const indexes = await this.findByHash(hash, limit);
+    return this.leafHashesAt(await this.findByHash(hash, limit));
+  }
+
+  /** Rekor UUIDs of the entries `findByIdentity` finds, read from the tree. */
+  async leafHashesByIdentity(id: CertificateIdentity, limit = 1000): Promise<Buffer[]> {
+    return this.leafHashesAt(await this.findByIdentity(id, limit));
+  }
+
+  private async leafHashesAt(indexes: number[]): Promise<Buffer[]> {
     if (indexes.length === 0) return [];
     const v = await this.readView(Math.max(...indexes) + 1);
     return indexes.map((i) => {

@@ -15,7 +15,7 @@ export interface IndexRecord {
   predicateType: string;
   /** Every subject's every digest as `alg:value`, deduplicated. */
   subjectDigests: readonly string[];
-  /** Signer keys: `key:<key id>` per verifying key, `identity:<identity>` per certificate identity. */
+  /** Signer keys: `key:<key id>` per verifying key; per certificate identity `identity:<san>`, and `oidc:<issuer> <san>` when it names an OIDC issuer. */
   signers: readonly string[];
   /** When the log accepted the envelope, Unix seconds (Rekor's integratedTime). */
   integratedTime: number;

@@ -3,16 +3,25 @@
 // made with cairn's DSSE signer verify and canonicalize to a body formats/sigstore reads back;
 // any changed payload or signature, a key that did not sign, and malformed input are refused.
 import assert from "node:assert/strict";
-import { createHash } from "node:crypto";
+import { createHash, sign } from "node:crypto";
 import { describe, test } from "node:test";
 import fc from "fast-check";
+import { toPem } from "../../core/encoding.js";
 import { CairnError } from "../../core/errors.js";
 import { generateKey, KeyRing, keySigner, type PrivateKey } from "../../core/index.js";
 import { type Envelope, parseEnvelope, signEnvelope, verifyEnvelope } from "../../formats/dsse/index.js";
 import { parseRekorBody } from "../../formats/sigstore/index.js";
 import { hashLeaf } from "../../formats/tlog/index.js";
+import { ecPair, issueLeaf, makeTestCa } from "../../testing/sigstore-ca.js";
 import { intotoProposal } from "../../testing/sigstore-kit.js";
-import { hashesOfLeaf, verifyRekorIntoto, verifyRekorProposedEntry } from "./rekor.js";
+import {
+  certificateIdentities,
+  hashesOfLeaf,
+  identityIndexKeys,
+  verifyHashedRekord,
+  verifyRekorIntoto,
+  verifyRekorProposedEntry,
+} from "./rekor.js";
 
 const b64 = (s: string | Buffer) => Buffer.from(s).toString("base64");
 const pemOf = (k: PrivateKey) => k.public.key.export({ type: "spki", format: "pem" }) as string;
@@ -195,5 +204,63 @@ describe("Rekor intoto 0.0.2 entries", () => {
       }),
       { numRuns: 300 },
     );
+  });
+
+  test("certificate identities: SANs with the Fulcio issuer (v2 or legacy); none for keys and unreadable certificates", () => {
+    const ca = makeTestCa();
+    const k = ecPair();
+    const pemOfCert = (der: Buffer) => toPem("CERTIFICATE", der);
+    const issuer = "https://issuer.example";
+    assert.deepEqual(
+      certificateIdentities(pemOfCert(issueLeaf(ca, k.spki, { email: "a@example.com", issuer }))),
+      [{ identity: "a@example.com", issuer }],
+    );
+    assert.deepEqual(
+      certificateIdentities(
+        pemOfCert(issueLeaf(ca, k.spki, { uri: "https://ci.example/x", issuer, legacyIssuer: true })),
+      ),
+      [{ identity: "https://ci.example/x", issuer }],
+    );
+    assert.deepEqual(certificateIdentities(pemOfCert(issueLeaf(ca, k.spki, { email: "b@example.com" }))), [
+      { identity: "b@example.com" },
+    ]);
+    assert.deepEqual(certificateIdentities(pemOf(ed)), []);
+    assert.deepEqual(certificateIdentities(pemOfCert(Buffer.from("not DER"))), []);
+    // An issuer with a space cannot be told apart in an `oidc:` key: it is left out.
+    assert.deepEqual(
+      certificateIdentities(pemOfCert(issueLeaf(ca, k.spki, { email: "c@example.com", issuer: "a b" }))),
+      [{ identity: "c@example.com" }],
+    );
+    assert.deepEqual(identityIndexKeys({ identity: "a@example.com", issuer }), [
+      "identity:a@example.com",
+      `oidc:${issuer} a@example.com`,
+    ]);
+  });
+
+  test("a hashedrekord signed with a certificate is indexed under its identities; with a key, not", () => {
+    const ca = makeTestCa();
+    const k = ecPair();
+    const cert = toPem(
+      "CERTIFICATE",
+      issueLeaf(ca, k.spki, { email: "a@example.com", issuer: "https://i.example" }),
+    );
+    const digest = createHash("sha256").update("data").digest("hex");
+    const proposal = (pem: string) => ({
+      data: { hash: { algorithm: "sha256", value: digest } },
+      signature: {
+        content: sign("sha256", Buffer.from("data"), k.privateKey).toString("base64"),
+        publicKey: { content: b64(pem) },
+      },
+    });
+    const e = verifyHashedRekord(proposal(cert));
+    assert.deepEqual(e.identities, [{ identity: "a@example.com", issuer: "https://i.example" }]);
+    assert.deepEqual(hashesOfLeaf(e.leaf), [
+      `sha256:${digest}`,
+      "identity:a@example.com",
+      "oidc:https://i.example a@example.com",
+    ]);
+    const byKey = verifyHashedRekord(proposal(k.publicKey.export({ type: "spki", format: "pem" }) as string));
+    assert.deepEqual(byKey.identities, []);
+    assert.deepEqual(hashesOfLeaf(byKey.leaf), [`sha256:${digest}`]);
   });
 });

@@ -21,7 +21,7 @@ import { CairnError, cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import { spkiDerOf } from "../../core/keys.js";
 import { type Envelope, MAX_SIGNATURES, pae, parseEnvelope } from "../../formats/dsse/index.js";
-import { logIdOfKey } from "../../formats/sigstore/index.js";
+import { fulcioIssuer, logIdOfKey, parseCertificate } from "../../formats/sigstore/index.js";
 import { hashLeaf, type NoteSigner } from "../../formats/tlog/index.js";
 import { MAX_LEAF_BYTES } from "./entries.js";
 import { supportsPrehashed, verifyPrehashedSha256 } from "./prehashed.js";
@@ -31,6 +31,54 @@ export const DEFAULT_MAX_REKOR_ENVELOPE_BYTES = 1024 * 1024;
 /** A PEM key or certificate in a proposed entry is at most this long (base64 text). */
 export const MAX_REKOR_VERIFIER_CHARS = 64 * 1024;
 
+/** A certificate identity: a SAN (email, URI or Fulcio username) and the OIDC issuer when the certificate names one. */
+export interface CertificateIdentity {
+  identity: string;
+  /** Fulcio's OIDC issuer extension (1.3.6.1.4.1.57264.1.8, or the deprecated .1.1). */
+  issuer?: string;
+}
+
+/** Most identities one certificate is indexed under (a Fulcio leaf has one SAN). */
+export const MAX_CERTIFICATE_IDENTITIES = 16;
+/** Longest SAN or issuer indexed, in UTF-8 bytes. */
+export const MAX_IDENTITY_BYTES = 480;
+
+/**
+ * The identities of a verifier given as PEM text: each SAN of a CERTIFICATE with its Fulcio OIDC
+ * issuer when present; none for a PUBLIC KEY or a certificate that cannot be read. A lookup aid,
+ * not a trust decision: the log checks a signature with the certificate's key but not the
+ * certificate's chain (as Rekor), so anyone can claim any identity in a self-made certificate;
+ * relying parties verify the chain and the identity policy (`cairn sigstore verify`).
+ */
+export function certificateIdentities(pemText: string): CertificateIdentity[] {
+  const block = parsePemBlocks(pemText)[0];
+  if (block?.label !== "CERTIFICATE") return [];
+  let cert: ReturnType<typeof parseCertificate>;
+  try {
+    cert = parseCertificate(block.der);
+  } catch {
+    return [];
+  }
+  // Index keys stay short enough for a B-tree entry: longer values are not indexed.
+  const fits = (v: string) => v.length > 0 && Buffer.byteLength(v) <= MAX_IDENTITY_BYTES;
+  const found = fulcioIssuer(cert);
+  const issuer = found !== undefined && fits(found) && !found.includes(" ") ? found : undefined;
+  const sans = [...cert.san.emails, ...cert.san.uris, ...cert.san.otherNames].filter(fits);
+  return [...new Set(sans)]
+    .slice(0, MAX_CERTIFICATE_IDENTITIES)
+    .map((identity) => (issuer === undefined ? { identity } : { identity, issuer }));
+}
+
+/**
+ * The signer index keys of a certificate identity (store signers and the log's hash index):
+ * `identity:<san>`, and with an issuer also `oidc:<issuer> <san>` (an issuer URL holds no space).
+ */
+export function identityIndexKeys(id: CertificateIdentity): string[] {
+  return id.issuer === undefined
+    ? [`identity:${id.identity}`]
+    : [`identity:${id.identity}`, `oidc:${id.issuer} ${id.identity}`];
+}
+
 /** A proposed entry that verified: its kind, the canonical body (the leaf) and the hashes it is indexed by. */
 export interface RekorVerifiedEntry {
   kind: "hashedrekord" | "dsse" | "intoto";
@@ -39,6 +87,8 @@ export interface RekorVerifiedEntry {
   leafHash: Buffer;
   /** `sha256:<hex>` values POST /api/v1/index/retrieve finds this entry by. */
   hashes: string[];
+  /** The identities of the certificates among the verifiers (`certificateIdentities`). */
+  identities: CertificateIdentity[];
   /**
    * For dsse: the envelope JSON as submitted, for intoto the standard DSSE envelope the entry
    * carries (payload and signatures, without Rekor's per-signature keys), and the SPKI PEM of each
@@ -93,12 +143,40 @@ function verifyMessage(key: KeyObject, data: Uint8Array, sig: Uint8Array): boole
 
 const sha256Hex = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
 
-function leafOf(kind: RekorVerifiedEntry["kind"], body: unknown, hashes: string[]): RekorVerifiedEntry {
+// `verifiers`: the base64 PEM keys or certificates the body records.
+function leafOf(
+  kind: RekorVerifiedEntry["kind"],
+  body: unknown,
+  hashes: string[],
+  verifiers: readonly string[],
+): RekorVerifiedEntry {
   const leaf = canonicalBytes(body);
   if (leaf.length > MAX_LEAF_BYTES) {
     throw invalid(`the entry's canonical body is ${leaf.length} bytes, more than ${MAX_LEAF_BYTES}`);
   }
-  return { kind, leaf, leafHash: hashLeaf(leaf), hashes: [...new Set(hashes)] };
+  return {
+    kind,
+    leaf,
+    leafHash: hashLeaf(leaf),
+    hashes: [...new Set(hashes)],
+    identities: identitiesOfVerifiers(verifiers),
+  };
+}
+
+// The certificate identities of base64 PEM verifiers, without repeats.
+function identitiesOfVerifiers(verifiers: readonly unknown[]): CertificateIdentity[] {
+  const seen = new Map<string, CertificateIdentity>();
+  for (const v of verifiers) {
+    if (typeof v !== "string") continue;
+    let pem: string;
+    try {
+      pem = fromBase64(v).toString("utf8");
+    } catch {
+      continue;
+    }
+    for (const id of certificateIdentities(pem)) seen.set(`${id.issuer ?? ""} ${id.identity}`, id);
+  }
+  return [...seen.values()];
 }
 
 /**
@@ -150,6 +228,7 @@ export function verifyHashedRekord(spec: unknown): RekorVerifiedEntry {
       },
     },
     [`sha256:${hash.value}`],
+    [pk.content as string],
   );
 }
 
@@ -229,6 +308,7 @@ export function verifyRekorDsse(
       },
     },
     [`sha256:${payloadHash}`, `sha256:${envelopeHash}`],
+    verifiers as string[],
   );
   return { ...verified, dsse: { envelope, publicKeys } };
 }
@@ -328,6 +408,7 @@ export function verifyRekorIntoto(
     },
     // Rekor does not index the submitted envelope hash either.
     [`sha256:${payloadHash}`],
+    body.map((b) => b.publicKey),
   );
   const publicKeys = [...new Set(keys.map((k) => k.export({ type: "spki", format: "pem" }) as string))];
   const standard = JSON.stringify({ payloadType, payload: toBase64(payloadBytes), signatures: sigs });
@@ -351,8 +432,8 @@ export function verifyRekorProposedEntry(input: unknown, maxEnvelopeBytes?: numb
 }
 
 /**
- * The hashes a stored leaf is found by (POST /api/v1/index/retrieve): for Rekor bodies the digest,
- * payload and (dsse) envelope hashes; for cairn's artifact/v1 and dsse/v1 leaves the artifact digest and
+ * The keys a stored leaf is found by (POST /api/v1/index/retrieve): for Rekor bodies the digest,
+ * payload and (dsse) envelope hashes, and the `identityIndexKeys` of every certificate verifier; for cairn's artifact/v1 and dsse/v1 leaves the artifact digest and
  * the payload digest. Never throws: an unparsable leaf has none.
  */
 export function hashesOfLeaf(leaf: Uint8Array): string[] {
@@ -373,13 +454,29 @@ export function hashesOfLeaf(leaf: Uint8Array): string[] {
   };
   if (!isJsonObject(o)) return out;
   const spec = isJsonObject(o.spec) ? o.spec : {};
-  if (o.kind === "hashedrekord" && isJsonObject(spec.data)) add(spec.data.hash);
+  // The verifiers a Rekor body records (base64 PEM), for their certificate identities.
+  let verifiers: unknown[] = [];
+  if (o.kind === "hashedrekord" && isJsonObject(spec.data)) {
+    add(spec.data.hash);
+    const sig = isJsonObject(spec.signature) ? spec.signature : {};
+    if (isJsonObject(sig.publicKey)) verifiers = [sig.publicKey.content];
+  }
   if (o.kind === "dsse") {
     add(spec.payloadHash);
     add(spec.envelopeHash);
+    if (Array.isArray(spec.signatures))
+      verifiers = spec.signatures.map((s) => (isJsonObject(s) ? s.verifier : undefined));
   }
   // intoto: the payload hash only (its envelope hash is the submitter's, unchecked).
-  if (o.kind === "intoto" && isJsonObject(spec.content)) add(spec.content.payloadHash);
+  if (o.kind === "intoto" && isJsonObject(spec.content)) {
+    add(spec.content.payloadHash);
+    const env = isJsonObject(spec.content.envelope) ? spec.content.envelope : {};
+    if (Array.isArray(env.signatures))
+      verifiers = env.signatures.map((s) => (isJsonObject(s) ? s.publicKey : undefined));
+  }
+  // Certificate identities (`identityIndexKeys`): a body holds at most MAX_SIGNATURES verifiers.
+  for (const id of identitiesOfVerifiers(verifiers.slice(0, MAX_SIGNATURES)))
+    out.push(...identityIndexKeys(id));
   if (o.kind === "artifact/v1" && isJsonObject(o.digest))
     add({ algorithm: "sha256", value: o.digest.sha256 });
   if (o.kind === "dsse/v1") add({ algorithm: "sha256", value: o.payloadSha256 });

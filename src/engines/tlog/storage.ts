@@ -90,7 +90,8 @@ export interface LogStorage {
   readEntriesAt?(indexes: readonly number[]): Promise<{ data: Buffer; time: number }[]>;
   /**
    * Optional persistent hash index (POST /api/v1/index/retrieve): log indexes of the entries whose
-   * `hashesOfLeaf` (rekor.ts) include `hash` (`sha256:<hex>`), ascending, at most `limit`. Written
+   * `hashesOfLeaf` (rekor.ts) include `hash` (`sha256:<hex>`, or a certificate identity key
+   * `identity:<san>` / `oidc:<issuer> <san>`), ascending, at most `limit`. Written
    * in the same transaction as the entries, so it never lags the log. Storages without it are
    * indexed in memory by the log node.
    */
