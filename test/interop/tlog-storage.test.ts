@@ -11,8 +11,6 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
-import Database from "better-sqlite3";
-import pg from "pg";
 import { toPem } from "../../src/core/encoding.js";
 import {
   FaultyLogStorage,
@@ -35,7 +33,7 @@ import {
   sqliteLogStorage,
   sqlLogStorage,
 } from "../../src/runtime/tlog-sql.js";
-import { startPostgres, type TestPostgres } from "../../src/testing/postgres.js";
+import { execSql, startPostgres, type TestPostgres } from "../../src/testing/postgres.js";
 import { freePort } from "../../src/testing/registry.js";
 import { ecPair, issueLeaf, makeTestCa } from "../../src/testing/sigstore-ca.js";
 
@@ -101,14 +99,7 @@ const sqlite: Backend = {
     return {
       location: path,
       open: async () => track(await sqliteLogStorage(path)),
-      async tamper(stmt) {
-        const db = new Database(path);
-        try {
-          db.exec(stmt);
-        } finally {
-          db.close();
-        }
-      },
+      tamper: (stmt) => execSql(path, stmt),
     };
   },
 };
@@ -129,15 +120,7 @@ const postgres: Backend = {
     return {
       location: url,
       open: async () => track(await postgresLogStorage(url)),
-      async tamper(stmt) {
-        const c = new pg.Client({ connectionString: url });
-        await c.connect();
-        try {
-          await c.query(stmt);
-        } finally {
-          await c.end();
-        }
-      },
+      tamper: (stmt) => execSql(url, stmt),
     };
   },
 };

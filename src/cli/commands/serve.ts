@@ -117,6 +117,15 @@ export function registerServe(program: Command, io: CliIO): void {
       bodyLimit,
     });
     appLog = () => app.log;
+    // A store from before certificate identities were signers catches up in the background.
+    const backfill = node.backfillStoreIdentities().then(
+      (n) => n > 0 && app.log.info({ entries: n }, "store: certificate identities back-filled"),
+      (e) =>
+        app.log.error(
+          { code: e?.code },
+          "store: the identity back-fill failed (it resumes on the next start)",
+        ),
+    );
     // Counts and codes only: never a token or a hash.
     tokenLog = (e) =>
       e.error
@@ -171,6 +180,7 @@ export function registerServe(program: Command, io: CliIO): void {
     // Stop taking requests, write what waits, release the lock, close the databases.
     process.off("SIGHUP", onHup);
     tokens?.close();
+    await backfill;
     await tuf?.refresher?.stop();
     await app.close();
     stop.abort();

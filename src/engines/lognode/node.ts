@@ -56,6 +56,9 @@ interface StoreItem {
   integratedTime: number;
 }
 
+/** The store back-fill of certificate identities (store schema version 3). */
+const IDENTITY_BACKFILL = "identities";
+
 /** Entry data read per storage call while indexing hashes. */
 const SYNC_CHUNK = 4096;
 /** A follower re-reads the storage head at most this often when asked for something it lacks. */
@@ -586,6 +589,37 @@ export class LogNode {
     const v = await this.readView(to ?? 0);
     const n = to ?? v.size;
     return { from, to: n, hashes: v.consistencyProof(from, n), rootHash: v.rootHash(n) };
+  }
+
+  /**
+   * Store migration (store schema version 3): envelopes stored before certificate identities were
+   * signers get them from their log entries (a Rekor dsse or intoto body whose verifiers are
+   * certificates: the `identity:`/`oidc:` keys of `hashesOfLeaf`), reading the log a chunk at a
+   * time from the position the store keeps, so a crash resumes where it stopped (adding a signer
+   * twice is a no-op; entries logged meanwhile are indexed when stored). Returns the entries it
+   * read; 0 when there is nothing to do or the store's index cannot back-fill. Storage errors.
+   */
+  async backfillStoreIdentities(): Promise<number> {
+    const index = this.opts.searchIndex;
+    if (!index?.addSigners || !index.backfillNext || !index.setBackfillNext) return 0;
+    let read = 0;
+    for (;;) {
+      const next = await index.backfillNext(IDENTITY_BACKFILL);
+      if (next === undefined) return read;
+      const { size } = await this.storage.head();
+      if (next >= size) {
+        await index.setBackfillNext(IDENTITY_BACKFILL, undefined);
+        return read;
+      }
+      const end = Math.min(size, next + SYNC_CHUNK);
+      const leaves = await this.storage.readEntries(next, end);
+      for (const [i, leaf] of leaves.entries()) {
+        const keys = hashesOfLeaf(leaf).filter((k) => k.startsWith("identity:") || k.startsWith("oidc:"));
+        if (keys.length > 0) await index.addSigners(next + i, keys);
+      }
+      read += leaves.length;
+      await index.setBackfillNext(IDENTITY_BACKFILL, end);
+    }
   }
 
   /** A page of the attestation store. Throws ERR_USAGE when this log has no store. */
