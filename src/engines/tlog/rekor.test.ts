@@ -10,7 +10,12 @@ import { toPem } from "../../core/encoding.js";
 import { CairnError } from "../../core/errors.js";
 import { generateKey, KeyRing, keySigner, type PrivateKey } from "../../core/index.js";
 import { type Envelope, parseEnvelope, signEnvelope, verifyEnvelope } from "../../formats/dsse/index.js";
-import { parseRekorBody } from "../../formats/sigstore/index.js";
+import {
+  certificateNames,
+  fulcioIssuer,
+  parseCertificate,
+  parseRekorBody,
+} from "../../formats/sigstore/index.js";
 import { hashLeaf } from "../../formats/tlog/index.js";
 import { ecPair, issueLeaf, makeTestCa } from "../../testing/sigstore-ca.js";
 import { intotoProposal } from "../../testing/sigstore-kit.js";
@@ -224,6 +229,19 @@ describe("Rekor intoto 0.0.2 entries", () => {
     assert.deepEqual(certificateIdentities(pemOfCert(issueLeaf(ca, k.spki, { email: "b@example.com" }))), [
       { identity: "b@example.com" },
     ]);
+    // The DER-only reader indexing uses agrees with the full certificate parser.
+    for (const o of [
+      { email: "a@example.com", issuer },
+      { uri: "https://u.example", issuer, legacyIssuer: true },
+      {},
+    ]) {
+      const der = issueLeaf(ca, k.spki, o);
+      const full = parseCertificate(der);
+      assert.deepEqual(certificateNames(der), {
+        san: full.san,
+        ...(fulcioIssuer(full) !== undefined ? { oidcIssuer: fulcioIssuer(full) } : {}),
+      });
+    }
     assert.deepEqual(certificateIdentities(pemOf(ed)), []);
     assert.deepEqual(certificateIdentities(pemOfCert(Buffer.from("not DER"))), []);
     // An issuer with a space cannot be told apart in an `oidc:` key: it is left out.

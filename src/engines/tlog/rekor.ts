@@ -21,7 +21,7 @@ import { CairnError, cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import { spkiDerOf } from "../../core/keys.js";
 import { type Envelope, MAX_SIGNATURES, pae, parseEnvelope } from "../../formats/dsse/index.js";
-import { fulcioIssuer, logIdOfKey, parseCertificate } from "../../formats/sigstore/index.js";
+import { certificateNames, logIdOfKey } from "../../formats/sigstore/index.js";
 import { hashLeaf, type NoteSigner } from "../../formats/tlog/index.js";
 import { MAX_LEAF_BYTES } from "./entries.js";
 import { supportsPrehashed, verifyPrehashedSha256 } from "./prehashed.js";
@@ -53,15 +53,16 @@ export const MAX_IDENTITY_BYTES = 480;
 export function certificateIdentities(pemText: string): CertificateIdentity[] {
   const block = parsePemBlocks(pemText)[0];
   if (block?.label !== "CERTIFICATE") return [];
-  let cert: ReturnType<typeof parseCertificate>;
+  // Read from the DER only (indexing runs on every append of a certificate entry).
+  let cert: ReturnType<typeof certificateNames>;
   try {
-    cert = parseCertificate(block.der);
+    cert = certificateNames(block.der);
   } catch {
     return [];
   }
   // Index keys stay short enough for a B-tree entry: longer values are not indexed.
   const fits = (v: string) => v.length > 0 && Buffer.byteLength(v) <= MAX_IDENTITY_BYTES;
-  const found = fulcioIssuer(cert);
+  const found = cert.oidcIssuer;
   const issuer = found !== undefined && fits(found) && !found.includes(" ") ? found : undefined;
   const sans = [...cert.san.emails, ...cert.san.uris, ...cert.san.otherNames].filter(fits);
   return [...new Set(sans)]
@@ -163,11 +164,16 @@ function leafOf(
   };
 }
 
+const CERT_PEM_HEADER = "-----BEGIN CERTIFICATE-----";
+
 // The certificate identities of base64 PEM verifiers, without repeats.
 function identitiesOfVerifiers(verifiers: readonly unknown[]): CertificateIdentity[] {
   const seen = new Map<string, CertificateIdentity>();
   for (const v of verifiers) {
     if (typeof v !== "string") continue;
+    // Most verifiers are keys: look for a certificate's PEM header in the first bytes before
+    // decoding the whole text.
+    if (!Buffer.from(v.slice(0, 64), "base64").includes(CERT_PEM_HEADER)) continue;
     let pem: string;
     try {
       pem = fromBase64(v).toString("utf8");
