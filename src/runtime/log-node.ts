@@ -11,8 +11,9 @@ import {
   type KeyObject,
   randomBytes,
 } from "node:crypto";
+import { watch } from "node:fs";
 import { mkdir, stat } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { CairnError, cairnError } from "../core/errors.js";
 import { isJsonObject, parseJson } from "../core/json.js";
 import type { LogNode } from "../engines/lognode/index.js";
@@ -173,6 +174,80 @@ export async function readTokenHashes(dir: string): Promise<string[]> {
         });
       return l;
     });
+}
+
+/**
+ * Revokes a write token by its SHA-256 hash (hex, as DIR/tokens and `readTokenHashes` hold it):
+ * rewrites DIR/tokens without it, atomically (a running server re-reads the file, see
+ * `watchTokenHashes`). Throws ERR_NOT_FOUND when no such token is there, ERR_USAGE for a value that
+ * is not 64 hex digits.
+ */
+export async function revokeToken(dir: string, hash: string): Promise<void> {
+  if (!/^[0-9a-f]{64}$/.test(hash)) throw cairnError("ERR_USAGE", "a token hash is 64 lowercase hex digits");
+  const existing = await readTokenHashes(dir);
+  if (!existing.includes(hash)) {
+    throw cairnError("ERR_NOT_FOUND", "no write token with this hash", { file: dataFiles(dir).tokens });
+  }
+  const kept = existing.filter((h) => h !== hash);
+  await writeFileAtomic(dataFiles(dir).tokens, kept.length === 0 ? "" : `${kept.join("\n")}\n`, 0o600);
+}
+
+/** The write tokens a running server accepts, kept in step with DIR/tokens. */
+export interface TokenHashWatch {
+  /** The current hashes (hex); empty while the file is missing or malformed (no writes: fail closed). */
+  current(): readonly string[];
+  /** Re-reads the file now (SIGHUP); resolves when the new set is in place. */
+  reload(): Promise<void>;
+  /** Stops watching; idempotent. */
+  close(): void;
+}
+
+/**
+ * Watches DIR/tokens so that `cairn serve token add|revoke` (or an edit) takes effect on a
+ * running server without a restart: the directory is watched (an atomic write replaces the file,
+ * so the file itself cannot be), and `reload` re-reads on demand (SIGHUP, for filesystems without
+ * change events). A malformed or unreadable file leaves no token valid until it is fixed (fail
+ * closed), reported through `onError`.
+ */
+export async function watchTokenHashes(
+  dir: string,
+  onChange: (e: { count: number; error?: CairnError }) => void = () => {},
+): Promise<TokenHashWatch> {
+  let hashes: readonly string[] = await readTokenHashes(dir);
+  let reading: Promise<void> | undefined;
+  let again = false;
+  const reload = async (): Promise<void> => {
+    // One read at a time; a change during a read is read once more after it.
+    if (reading) {
+      again = true;
+      return reading;
+    }
+    reading = (async () => {
+      do {
+        again = false;
+        try {
+          hashes = await readTokenHashes(dir);
+          onChange({ count: hashes.length });
+        } catch (e) {
+          hashes = [];
+          onChange({
+            count: 0,
+            error: e instanceof CairnError ? e : cairnError("ERR_INTERNAL", String(e), {}, { cause: e }),
+          });
+        }
+      } while (again);
+    })().finally(() => {
+      reading = undefined;
+    });
+    return reading;
+  };
+  const name = basename(dataFiles(dir).tokens);
+  const watcher = watch(dir, { persistent: false }, (_event, file) => {
+    if (file === null || file === name) void reload();
+  });
+  // A watch error (e.g. the directory removed) leaves SIGHUP reloads working.
+  watcher.on("error", () => {});
+  return { current: () => hashes, reload, close: () => watcher.close() };
 }
 
 /**

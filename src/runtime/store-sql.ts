@@ -31,6 +31,7 @@ interface Tables {
   store_envelopes: { log_index: DbInt; envelope: Buffer; predicate_type: string; integrated_time: DbInt };
   store_subjects: { digest: string; log_index: DbInt };
   store_signers: { signer: string; log_index: DbInt };
+  store_backfill: { name: string; next: DbInt };
 }
 
 type Dialect = "sqlite" | "postgres";
@@ -84,6 +85,19 @@ const MIGRATIONS: Record<Dialect, string[]>[] = [
     postgres: [
       "create index if not exists store_subjects_log_index on store_subjects (log_index)",
       "create index if not exists store_signers_log_index on store_signers (log_index)",
+    ],
+  },
+  // Version 3: certificate identities are signers (`identity:`, `oidc:` keys). Envelopes stored
+  // before were indexed by key id only: the log node back-fills their identities from the log
+  // (LogNode.backfillStoreIdentities), from `next`, until the row is gone.
+  {
+    sqlite: [
+      "create table if not exists store_backfill (name text primary key, next integer not null)",
+      "insert into store_backfill (name, next) values ('identities', 0) on conflict do nothing",
+    ],
+    postgres: [
+      "create table if not exists store_backfill (name text primary key, next bigint not null)",
+      "insert into store_backfill (name, next) values ('identities', 0) on conflict do nothing",
     ],
   },
 ];
@@ -323,6 +337,56 @@ export class SqlSearchIndex implements SearchIndex {
           integratedTime: toSafe(row.integrated_time, "a stored integrated time"),
         };
       });
+    });
+  }
+
+  async addSigners(logIndex: number, signers: readonly string[]): Promise<void> {
+    if (signers.length === 0) return;
+    await this.run("adding signers", async () => {
+      // Only for a stored envelope (the key tables reference it); keys it has are skipped.
+      const writes = [...new Set(signers)].map((signer) =>
+        this.db
+          .insertInto("store_signers")
+          .columns(["signer", "log_index"])
+          .expression(
+            this.db
+              .selectFrom("store_envelopes")
+              .select([sql<string>`cast(${signer} as text)`.as("signer"), "log_index"])
+              .where("log_index", "=", logIndex),
+          )
+          .onConflict((c) => c.doNothing())
+          .compile(),
+      );
+      await this.writeTransaction(
+        writes,
+        this.db.selectFrom("store_backfill").select("next").compile(),
+        () => [],
+      );
+    });
+  }
+
+  async backfillNext(name: string): Promise<number | undefined> {
+    return this.run("reading a back-fill position", async () => {
+      const row = await this.db
+        .selectFrom("store_backfill")
+        .select("next")
+        .where("name", "=", name)
+        .executeTakeFirst();
+      return row === undefined ? undefined : toSafe(row.next, "a back-fill position");
+    });
+  }
+
+  async setBackfillNext(name: string, next: number | undefined): Promise<void> {
+    await this.run("recording a back-fill position", async () => {
+      const write =
+        next === undefined
+          ? this.db.deleteFrom("store_backfill").where("name", "=", name).compile()
+          : this.db.updateTable("store_backfill").set({ next }).where("name", "=", name).compile();
+      await this.writeTransaction(
+        [write],
+        this.db.selectFrom("store_backfill").select("next").compile(),
+        () => [],
+      );
     });
   }
 

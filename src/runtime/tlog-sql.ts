@@ -15,6 +15,7 @@ import { CairnError, cairnError } from "../core/errors.js";
 import {
   type AppendBatch,
   checkAppendBatch,
+  checkIndexes,
   hashesOfLeaf,
   type LogStorage,
   type StorageHead,
@@ -114,6 +115,17 @@ const MIGRATIONS: Record<Dialect, string[]>[] = [
          id integer primary key check (id = 1),
          next bigint not null)`,
       "insert into tlog_hash_backfill (id, next) values (1, 0) on conflict do nothing",
+    ],
+  },
+  // Version 5: certificate identities join the hash index (the `identity:` and `oidc:` keys of
+  // `hashesOfLeaf`): the back-fill indexes the whole log again from 0 (its inserts skip the keys
+  // already there), resumable as in version 4.
+  {
+    sqlite: [
+      "insert into tlog_hash_backfill (id, next) values (1, 0) on conflict (id) do update set next = 0",
+    ],
+    postgres: [
+      "insert into tlog_hash_backfill (id, next) values (1, 0) on conflict (id) do update set next = 0",
     ],
   },
 ];
@@ -315,6 +327,38 @@ export class SqlLogStorage implements LogStorage {
     });
   }
 
+  async readEntriesAt(indexes: readonly number[]): Promise<{ data: Buffer; time: number }[]> {
+    return this.run("reading log entries", async () => {
+      checkIndexes(indexes, (await this.head()).size);
+      const ids = [...new Set(indexes)];
+      const found = new Map<number, { data: Buffer; time: number }>();
+      for (let at = 0; at < ids.length; at += INSERT_CHUNK) {
+        const rows = await this.db
+          .selectFrom("tlog_entries")
+          .select(["idx", "data", "integrated_time"])
+          .where("idx", "in", ids.slice(at, at + INSERT_CHUNK))
+          .execute();
+        for (const r of rows) {
+          found.set(toSafe(r.idx, "a stored index"), {
+            data: r.data,
+            time: toSafe(r.integrated_time, "an entry time"),
+          });
+        }
+      }
+      return indexes.map((i) => {
+        const e = found.get(i);
+        // Below the stored size: written with it (see `complete`).
+        if (!e) {
+          throw cairnError(
+            "ERR_TLOG_STORAGE",
+            `the log database is missing entry ${i}: it was modified outside cairn`,
+          );
+        }
+        return { data: Buffer.from(e.data), time: e.time };
+      });
+    });
+  }
+
   async findLeafHashes(leafHashes: readonly Uint8Array[]): Promise<(number | undefined)[]> {
     return this.run("looking up leaf hashes", async () => {
       const found = new Map<string, number>();
@@ -444,8 +488,9 @@ export class SqlLogStorage implements LogStorage {
   }
 
   /**
-   * Log indexes of the entries indexed under `sha256:<hex>` (engines/tlog `hashesOfLeaf`),
-   * ascending, at most `limit` (1..10000): one indexed query, no scan of the log.
+   * Log indexes of the entries indexed under a key of engines/tlog `hashesOfLeaf` (`sha256:<hex>`,
+   * `identity:<san>`, `oidc:<issuer> <san>`), ascending, at most `limit` (1..10000): one indexed
+   * query, no scan of the log.
    */
   async findByHash(hash: string, limit: number): Promise<number[]> {
     this.open();

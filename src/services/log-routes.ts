@@ -9,7 +9,7 @@ import { toBase64 } from "../core/encoding.js";
 import { cairnError } from "../core/errors.js";
 import { parseJson } from "../core/json.js";
 import type { LogNode } from "../engines/lognode/index.js";
-import type { StoreQuery, StoreResult } from "../engines/store/index.js";
+import { type StoreQuery, type StoreResult, signerFromString } from "../engines/store/index.js";
 import { TILE_WIDTH } from "../engines/tlog/index.js";
 import { forwardWrites, type SequencerLocator } from "./forward.js";
 import type { ServiceContext, ServicePlugin } from "./server.js";
@@ -177,13 +177,22 @@ export function logRoutes(node: LogNode, opts: LogRoutesOptions = {}): ServicePl
         if (predicateType !== undefined) query.predicateType = predicateType;
         const keyId = queryString(q.keyId, "keyId");
         const identity = queryString(q.identity, "identity");
-        if (keyId !== undefined && identity !== undefined) {
-          throw cairnError("ERR_STORE_QUERY_INVALID", "give keyId or identity, not both", {
+        const signer = queryString(q.signer, "signer");
+        const issuer = queryString(q.issuer, "issuer");
+        if ([keyId, identity, signer].filter((v) => v !== undefined).length > 1) {
+          throw cairnError("ERR_STORE_QUERY_INVALID", "give one of keyId, identity or signer", {
             field: "signer",
           });
         }
         if (keyId !== undefined) query.signer = { keyId };
         if (identity !== undefined) query.signer = { identity };
+        if (signer !== undefined) query.signer = signerFromString(signer, issuer);
+        if (issuer !== undefined) {
+          if (query.signer?.identity === undefined) {
+            throw cairnError("ERR_STORE_QUERY_INVALID", "issuer goes with an identity", { field: "issuer" });
+          }
+          query.signer.issuer = issuer;
+        }
         const since = queryInt(q.since, "since");
         if (since !== undefined) query.since = since;
         const until = queryInt(q.until, "until");

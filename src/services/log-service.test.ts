@@ -6,8 +6,8 @@ import { createHash, generateKeyPairSync, type KeyObject, sign, verify } from "n
 import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { canonicalBytes } from "../core/canonical.js";
-import { toBase64 } from "../core/encoding.js";
-import { generateKey, keySigner, type PrivateKey } from "../core/index.js";
+import { toBase64, toPem } from "../core/encoding.js";
+import { generateKey, keySigner, type PrivateKey, parsePublicKey } from "../core/index.js";
 import { LogNode, type RekorLogEntry } from "../engines/lognode/index.js";
 import { MemorySearchIndex } from "../engines/store/index.js";
 import {
@@ -16,7 +16,7 @@ import {
   TileReader,
   verifyCheckpointFromTiles,
 } from "../engines/tlog/index.js";
-import { signEnvelope } from "../formats/dsse/index.js";
+import { pae, signEnvelope } from "../formats/dsse/index.js";
 import {
   hashLeaf,
   openCheckpoint,
@@ -24,6 +24,8 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from "../formats/tlog/index.js";
+import { ecPair, issueLeaf, makeTestCa } from "../testing/sigstore-ca.js";
+import { intotoProposal } from "../testing/sigstore-kit.js";
 import { logRoutes } from "./log-routes.js";
 import { rekorRoutes } from "./rekor-routes.js";
 import { buildServer, tokenHash } from "./server.js";
@@ -61,6 +63,28 @@ function hashedRekord(data: Buffer, key: KeyObject, pub: string, sig?: Buffer) {
       },
     },
   };
+}
+
+/** The SET as sigstore-js checks it: the log key's signature over {body, integratedTime, logID, logIndex}. */
+function checkSet(entry: RekorLogEntry, logKeyPem: string) {
+  const set = canonicalBytes({
+    body: entry.body,
+    integratedTime: entry.integratedTime,
+    logID: entry.logID,
+    logIndex: entry.logIndex,
+  });
+  assert.ok(verify(null, set, logKeyPem, Buffer.from(entry.verification.signedEntryTimestamp, "base64")));
+}
+
+/** The entry's inclusion proof verifies for its UUID (the leaf hash) against the proof's root. */
+function checkInclusion(uuid: string, entry: RekorLogEntry) {
+  verifyInclusion(
+    Buffer.from(uuid, "hex"),
+    entry.logIndex,
+    entry.verification.inclusionProof.treeSize,
+    entry.verification.inclusionProof.hashes.map((h: string) => Buffer.from(h, "hex")),
+    Buffer.from(entry.verification.inclusionProof.rootHash, "hex"),
+  );
 }
 
 describe("log service", () => {
@@ -207,16 +231,7 @@ describe("log service", () => {
     const body = Buffer.from(entry.body, "base64");
     assert.equal(hashLeaf(body).toString("hex"), uuid);
     assert.equal(JSON.parse(body.toString()).kind, "hashedrekord");
-    // The SET as sigstore-js checks it.
-    const set = canonicalBytes({
-      body: entry.body,
-      integratedTime: entry.integratedTime,
-      logID: entry.logID,
-      logIndex: entry.logIndex,
-    });
-    assert.ok(
-      verify(null, set, node.publicKeyPem, Buffer.from(entry.verification.signedEntryTimestamp, "base64")),
-    );
+    checkSet(entry, node.publicKeyPem);
     assert.equal(
       entry.logID,
       createHash("sha256")
@@ -226,13 +241,7 @@ describe("log service", () => {
     // The checkpoint carries a Rekor-style signature line: key hint logID[0:4].
     const note = parseNote(entry.verification.inclusionProof.checkpoint);
     assert.ok(note.signatures.some((s) => s.keyId === Buffer.from(entry.logID, "hex").readUInt32BE(0)));
-    verifyInclusion(
-      Buffer.from(uuid, "hex"),
-      entry.logIndex,
-      entry.verification.inclusionProof.treeSize,
-      entry.verification.inclusionProof.hashes.map((h: string) => Buffer.from(h, "hex")),
-      Buffer.from(entry.verification.inclusionProof.rootHash, "hex"),
-    );
+    checkInclusion(uuid, entry);
 
     const dup = await post("/api/v1/log/entries", proposed);
     assert.equal(dup.statusCode, 409);
@@ -321,6 +330,120 @@ describe("log service", () => {
     assert.equal(bad.statusCode, 422);
     assert.equal(bad.json().code, "ERR_DSSE_SIGNATURE_INVALID");
     assert.equal(await size(), n);
+  });
+
+  test("Rekor: an intoto 0.0.2 entry from cairn's DSSE signer is verified, logged, stored and served", async () => {
+    const digest = "9".repeat(64);
+    const env = await signEnvelope(INTOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement(digest))), [
+      keySigner(signer),
+    ]);
+    const b64 = (t: string) => Buffer.from(t).toString("base64");
+    // As cosign and sigstore-js send it: payload and sig base64-encoded again, a key per signature.
+    const proposed = intotoProposal(env, [pem(signer)]);
+    const res = await post("/api/v1/log/entries", proposed);
+    assert.equal(res.statusCode, 201, res.body);
+    const [[uuid, entry]] = Object.entries(res.json()) as [[string, RekorLogEntry]];
+    assert.equal(res.headers.location, `/api/v1/log/entries/${uuid}`);
+    const body = Buffer.from(entry.body, "base64");
+    assert.equal(hashLeaf(body).toString("hex"), uuid);
+    const content = JSON.parse(body.toString()).spec.content;
+    assert.equal(content.envelope.payload, undefined);
+    assert.equal(
+      content.payloadHash.value,
+      createHash("sha256").update(Buffer.from(env.payload, "base64")).digest("hex"),
+    );
+    checkSet(entry, node.publicKeyPem);
+    checkInclusion(uuid, entry);
+    // Served by uuid and by index with the same body.
+    assert.equal((await get(`/api/v1/log/entries/${uuid}`)).json()[uuid].body, entry.body);
+    assert.equal((await get(`/api/v1/log/entries?logIndex=${entry.logIndex}`)).json()[uuid].body, entry.body);
+    assert.deepEqual((await post("/api/v1/index/retrieve", { hash: content.payloadHash.value }, {})).json(), [
+      uuid,
+    ]);
+    // Kept whole in the attestation store as a standard DSSE envelope, indexed like cairn's own.
+    const found = (await get(`/cairn/v1/search?subject=sha256:${digest}`)).json();
+    assert.deepEqual(
+      found.results.map((r: { logIndex: number }) => r.logIndex),
+      [entry.logIndex],
+    );
+    assert.deepEqual(found.results[0].envelope, env);
+    assert.equal(found.results[0].predicateType, "https://slsa.dev/provenance/v1");
+    assert.deepEqual(found.results[0].signers, [{ keyId: signer.public.keyid }]);
+
+    // The same entry again: 409 with the existing entry's location; nothing new logged.
+    const n = await size();
+    const dup = await post("/api/v1/log/entries", proposed);
+    assert.equal(dup.statusCode, 409);
+    assert.equal(dup.json().code, "ERR_TLOG_DUPLICATE_ENTRY");
+    assert.equal(dup.headers.location, `/api/v1/log/entries/${uuid}`);
+    assert.equal(await size(), n);
+
+    // A signature that does not verify (another statement under the same signature): refused,
+    // nothing logged, nothing stored.
+    const forged = structuredClone(proposed);
+    const otherDigest = "8".repeat(64);
+    forged.spec.content.envelope.payload = b64(
+      Buffer.from(JSON.stringify(statement(otherDigest))).toString("base64"),
+    );
+    const bad = await post("/api/v1/log/entries", forged);
+    assert.equal(bad.statusCode, 422, bad.body);
+    assert.equal(bad.json().code, "ERR_DSSE_SIGNATURE_INVALID");
+    assert.equal(await size(), n);
+    assert.deepEqual((await get(`/cairn/v1/search?subject=sha256:${otherDigest}`)).json().results, []);
+  });
+
+  test("certificate identities: Rekor entries are found by the SAN (and OIDC issuer) of their certificate", async () => {
+    const ca = makeTestCa();
+    const issuer = "https://issuer.example";
+    const alice = ecPair();
+    const aliceCert = toPem("CERTIFICATE", issueLeaf(ca, alice.spki, { email: "alice@example.com", issuer }));
+    const ci = ecPair();
+    const ciUri = "https://github.com/acme/app/.github/workflows/build.yml@refs/heads/main";
+    const ciCert = toPem("CERTIFICATE", issueLeaf(ca, ci.spki, { uri: ciUri, issuer }));
+    // A hashedrekord signed with Alice's certificate: in the log's index, not in the store.
+    const data = Buffer.from("signed by alice");
+    const hr = await post("/api/v1/log/entries", hashedRekord(data, alice.privateKey, aliceCert));
+    assert.equal(hr.statusCode, 201, hr.body);
+    const [hrUuid] = Object.keys(hr.json());
+    // An intoto in-toto statement signed with the CI certificate: in the log's index and the store.
+    const digest = "7".repeat(64);
+    const payload = Buffer.from(JSON.stringify(statement(digest)));
+    const sig = sign("sha256", pae(INTOTO_PAYLOAD_TYPE, payload), ci.privateKey).toString("base64");
+    const env = {
+      payloadType: INTOTO_PAYLOAD_TYPE,
+      payload: payload.toString("base64"),
+      signatures: [{ sig }],
+    };
+    const it = await post("/api/v1/log/entries", intotoProposal(env, [ciCert]));
+    assert.equal(it.statusCode, 201, it.body);
+    const [itUuid, itEntry] = Object.entries(it.json())[0] as [string, RekorLogEntry];
+
+    const byIndex = async (q: object) => (await post("/api/v1/index/retrieve", q, {})).json();
+    assert.deepEqual(await byIndex({ email: "alice@example.com" }), [hrUuid]);
+    assert.deepEqual(await byIndex({ identity: "alice@example.com", issuer }), [hrUuid]);
+    assert.deepEqual(await byIndex({ identity: "alice@example.com", issuer: "https://other.example" }), []);
+    assert.deepEqual(await byIndex({ identity: ciUri }), [itUuid]);
+    assert.deepEqual(await byIndex({ email: "bob@example.com" }), []);
+    assert.equal((await post("/api/v1/index/retrieve", { email: "a", hash: "b" }, {})).statusCode, 400);
+    assert.equal(
+      (await post("/api/v1/index/retrieve", { hash: "ab".repeat(32), issuer }, {})).statusCode,
+      400,
+    );
+
+    // The store's signer index: by the certificate's identity, with or without its issuer, and by key id.
+    const search = async (q: string) =>
+      (await get(`/cairn/v1/search?${q}`)).json().results.map((r: { logIndex: number }) => r.logIndex);
+    const enc = encodeURIComponent;
+    assert.deepEqual(await search(`signer=${enc(ciUri)}`), [itEntry.logIndex]);
+    assert.deepEqual(await search(`signer=${enc(ciUri)}&issuer=${enc(issuer)}`), [itEntry.logIndex]);
+    assert.deepEqual(await search(`identity=${enc(ciUri)}&issuer=${enc("https://other.example")}`), []);
+    const keyId = parsePublicKey(ci.publicKey.export({ type: "spki", format: "pem" }) as string).keyid;
+    assert.deepEqual(await search(`signer=${keyId}`), [itEntry.logIndex]);
+    assert.deepEqual(await search(`keyId=${keyId}&subject=sha256:${digest}`), [itEntry.logIndex]);
+    const [result] = (await get(`/cairn/v1/search?signer=${enc(ciUri)}`)).json().results;
+    assert.deepEqual(result.signers, [{ keyId }, { identity: ciUri }, { identity: ciUri, issuer }]);
+    assert.equal((await get(`/cairn/v1/search?keyId=${keyId}&issuer=${enc(issuer)}`)).statusCode, 400);
+    assert.equal((await get(`/cairn/v1/search?keyId=${keyId}&signer=x`)).statusCode, 400);
   });
 
   test("writes need the bearer token; reads do not", async () => {

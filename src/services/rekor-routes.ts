@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // A Rekor-compatible subset of the v1 REST API (sigstore/rekor openapi.yaml), so Sigstore clients
-// can use cairn's log: createLogEntry (hashedrekord 0.0.1, dsse 0.0.1), getLogEntryByIndex,
+// can use cairn's log: createLogEntry (hashedrekord 0.0.1, dsse 0.0.1, intoto 0.0.2), getLogEntryByIndex,
 // getLogEntryByUUID, searchLogQuery (by UUIDs or indexes), getLogInfo, getLogProof,
 // getPublicKey and searchIndex by hash. Routes and limits only: src/engines/lognode does the work.
 import type { FastifyInstance } from "fastify";
@@ -77,24 +77,14 @@ export function rekorRoutes(node: LogNode, opts: RekorRoutesOptions = {}): Servi
         ) {
           throw cairnError("ERR_USAGE", `give at most ${MAX_RETRIEVE} entryUUIDs and logIndexes in all`);
         }
-        const out: Record<string, unknown>[] = [];
-        for (const u of uuids) {
-          const e = await node.entryByUuid(String(u)).catch((err) => {
-            if (err?.code === "ERR_TLOG_ENTRY_NOT_FOUND") return undefined;
-            throw err;
-          });
-          if (e) out.push(entryJson(e));
-        }
         for (const i of indexes) {
           if (!Number.isSafeInteger(i) || (i as number) < 0)
             throw cairnError("ERR_USAGE", "a log index is an integer >= 0");
-          const e = await node.entryAt(i as number).catch((err) => {
-            if (err?.code === "ERR_TLOG_ENTRY_NOT_FOUND") return undefined;
-            throw err;
-          });
-          if (e) out.push(entryJson(e));
         }
-        return out;
+        // Rekor's order: the UUIDs' entries, then the indexes', each as given; unknown ones left
+        // out. One UUID lookup and one read for the set, not a read per entry.
+        const found = await node.indexesOfUuids(uuids.map(String));
+        return (await node.entriesAt([...found, ...(indexes as number[])])).map(entryJson);
       });
 
       app.get(`${REKOR_PREFIX}/log`, async () => {
@@ -122,12 +112,31 @@ export function rekorRoutes(node: LogNode, opts: RekorRoutesOptions = {}): Servi
 
       app.post(`${REKOR_PREFIX}/index/retrieve`, async (req) => {
         const body = req.body;
-        if (!isJsonObject(body) || typeof body.hash !== "string") {
-          throw cairnError("ERR_USAGE", 'search by hash: {"hash": "sha256:<hex>"}', { field: "hash" });
+        const usage =
+          'search by {"hash": "sha256:<hex>"}, {"email": "<email>"} or {"identity": "<SAN>", "issuer"?: "<OIDC issuer>"}';
+        if (!isJsonObject(body)) throw cairnError("ERR_USAGE", usage);
+        const given = ["hash", "email", "identity"].filter((k) => body[k] !== undefined);
+        if (given.length !== 1 || typeof body[given[0]!] !== "string") {
+          throw cairnError("ERR_USAGE", usage, { field: given[1] ?? given[0] ?? "hash" });
         }
-        // Rekor also accepts a bare hex SHA-256.
-        const hash = body.hash.includes(":") ? body.hash : `sha256:${body.hash}`;
-        const hashes = await node.leafHashesByHash(hash.toLowerCase(), MAX_INDEX_RESULTS);
+        if (body.issuer !== undefined && (given[0] !== "identity" || typeof body.issuer !== "string")) {
+          throw cairnError("ERR_USAGE", "issuer goes with identity, as a string", { field: "issuer" });
+        }
+        let hashes: Buffer[];
+        if (typeof body.hash === "string") {
+          // Rekor also accepts a bare hex SHA-256.
+          const hash = body.hash.includes(":") ? body.hash : `sha256:${body.hash}`;
+          hashes = await node.leafHashesByHash(hash.toLowerCase(), MAX_INDEX_RESULTS);
+        } else {
+          // Rekor's email search, and cairn's by any SAN (and issuer): entries whose certificate
+          // claims it. The log does not check certificate chains: verify what you find.
+          const identity = (body.email ?? body.identity) as string;
+          const issuer = body.issuer as string | undefined;
+          hashes = await node.leafHashesByIdentity(
+            issuer === undefined ? { identity } : { identity, issuer },
+            MAX_INDEX_RESULTS,
+          );
+        }
         return hashes.map((h) => h.toString("hex"));
       });
     },

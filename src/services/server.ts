@@ -27,8 +27,11 @@ export const MAX_BODY_DEPTH = 64;
 export type AuthOptions =
   /** `--dev`: anyone may write (local trials only). */
   | { mode: "none" }
-  /** Writes need `Authorization: Bearer <token>`; `tokenHashes` are SHA-256 hex of the tokens. */
-  | { mode: "bearer"; tokenHashes: readonly string[] };
+  /**
+   * Writes need `Authorization: Bearer <token>`; `tokenHashes` are SHA-256 hex of the tokens, or
+   * a function asked on every write (tokens added or revoked while the server runs).
+   */
+  | { mode: "bearer"; tokenHashes: readonly string[] | (() => readonly string[]) };
 
 /** What a plugin gets to register its routes. */
 export interface ServiceContext {
@@ -64,8 +67,19 @@ export function tokenHash(token: string): string {
 
 function bearerCheck(auth: AuthOptions): preHandlerHookHandler {
   if (auth.mode === "none") return async () => {};
-  const known = auth.tokenHashes.map((h) => Buffer.from(h, "hex"));
+  const source = auth.tokenHashes;
+  const toBuffers = (hs: readonly string[]) => hs.map((h) => Buffer.from(h, "hex"));
+  // A live source is converted again only when it hands out another list.
+  let seen: readonly string[] | undefined;
+  let known: Buffer[] = typeof source === "function" ? [] : toBuffers(source);
   return async (req: FastifyRequest) => {
+    if (typeof source === "function") {
+      const now = source();
+      if (now !== seen) {
+        seen = now;
+        known = toBuffers(now);
+      }
+    }
     const header = req.headers.authorization;
     const m = typeof header === "string" ? /^Bearer ([\x21-\x7e]{1,512})$/.exec(header) : null;
     // Compare hashes in constant time: the token never reaches a log line or an error message.

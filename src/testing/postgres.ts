@@ -7,6 +7,7 @@ import { spawnSync } from "node:child_process";
 import { chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import Database from "better-sqlite3";
 import pg from "pg";
 import { freePort } from "./registry.js";
 
@@ -141,4 +142,27 @@ export async function startPostgres(): Promise<TestPostgres> {
       stopSync();
     },
   };
+}
+
+/**
+ * Runs one statement on a database behind cairn's back (migration and corruption tests): a
+ * postgres:// URL, or else a SQLite file path.
+ */
+export async function execSql(location: string, stmt: string): Promise<void> {
+  if (/^postgres(ql)?:\/\//.test(location)) {
+    const c = new pg.Client({ connectionString: location });
+    await c.connect();
+    try {
+      await c.query(stmt);
+    } finally {
+      await c.end();
+    }
+    return;
+  }
+  const db = new Database(location);
+  try {
+    db.exec(stmt);
+  } finally {
+    db.close();
+  }
 }

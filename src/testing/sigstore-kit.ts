@@ -248,6 +248,36 @@ export function dsseBundle(version: BundleVersion, kind: "dsse" | "intoto" = "ds
   };
 }
 
+/**
+ * A Rekor intoto 0.0.2 proposed entry (createLogEntry) for a DSSE envelope, as cosign and
+ * sigstore-js build it: payload and each sig base64-encoded a second time, each signature with
+ * `publicKeys[i]` (PEM text of a key or certificate), `hash` by default SHA-256 of the envelope JSON.
+ */
+export function intotoProposal(
+  env: { payloadType: string; payload: string; signatures: { sig: string; keyid?: string }[] },
+  publicKeys: readonly string[],
+  hash = createHash("sha256").update(JSON.stringify(env)).digest("hex"),
+) {
+  return {
+    apiVersion: "0.0.2",
+    kind: "intoto",
+    spec: {
+      content: {
+        envelope: {
+          payloadType: env.payloadType,
+          payload: b64(env.payload),
+          signatures: env.signatures.map((s, i) => ({
+            ...(s.keyid !== undefined ? { keyid: s.keyid } : {}),
+            sig: b64(s.sig),
+            publicKey: b64(publicKeys[i]!),
+          })),
+        },
+        hash: { algorithm: "sha256", value: hash },
+      },
+    },
+  };
+}
+
 /** A deep copy of a JSON value, for tampering. */
 export function clone<T>(v: T): T {
   return JSON.parse(JSON.stringify(v)) as T;

@@ -171,6 +171,19 @@ describe("cairn serve and cairn log", () => {
     const results = JSON.parse(found.stdout).results;
     assert.equal(results.length, 1);
     assert.equal(results[0].envelope.payloadType, STATEMENT_TYPE);
+    // --signer takes a key id (64 hex) or a certificate identity.
+    const keyId = publicKeyFromKeyObject(ec.publicKey).keyid;
+    const bySigner = async (...args: string[]) =>
+      JSON.parse((await run(["log", "search", "--server", server.url, ...args, "--json"])).stdout).results;
+    assert.deepEqual(
+      (await bySigner("--signer", keyId)).map((r: { logIndex: number }) => r.logIndex),
+      [results[0].logIndex],
+    );
+    assert.deepEqual(await bySigner("--signer", "alice@example.com"), []);
+    assert.deepEqual(
+      await bySigner("--signer", "alice@example.com", "--issuer", "https://issuer.example"),
+      [],
+    );
 
     const vkey = join(data, "log.vkey");
     for (const f of ["entry.json", "got.json", "artifact-entry.json"]) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The real sigstore npm client against cairn's Rekor-compatible API: @sigstore/sign's RekorWitness
-// posts hashedrekord and dsse entries to `cairn serve`'s routes (in process, on a free port), the
+// posts hashedrekord, dsse and intoto entries to `cairn serve`'s routes (in process, on a free port), the
 // bundles it builds are checked by @sigstore/verify with a trusted root naming cairn's log key
 // (SET, checkpoint signature, inclusion proof, body), and by cairn's own bundle parser.
 import assert from "node:assert/strict";
@@ -158,6 +158,40 @@ describe("sigstore-js against cairn's Rekor v1 API", () => {
     assert.equal(b.logIndex, a.logIndex);
     assert.deepEqual(b.canonicalizedBody, a.canonicalizedBody);
     verifier().verify(toSignedEntity(bundleFromJSON(bundleToJSON(second))));
+  });
+
+  test("intoto 0.0.2: RekorWitness logs a DSSE envelope as intoto; @sigstore/verify accepts the bundle", async () => {
+    const statement = Buffer.from(
+      JSON.stringify({
+        _type: "https://in-toto.io/Statement/v1",
+        subject: [{ name: "b", digest: { sha256: "ef".repeat(32) } }],
+        predicateType: "https://example.com/intoto",
+        predicate: {},
+      }),
+    );
+    const builder = new DSSEBundleBuilder({
+      signer: signerOf(ec.privateKey, ec.publicKey, "ec", "sha256"),
+      witnesses: [new RekorWitness({ rekorBaseURL: url, entryType: "intoto" })],
+    });
+    const bundle = await builder.create({ data: statement, type: "application/vnd.in-toto+json" });
+    const entry = bundle.verificationMaterial.tlogEntries[0]!;
+    assert.equal(entry.kindVersion?.kind, "intoto");
+    assert.equal(entry.kindVersion?.version, "0.0.2");
+    const json = bundleToJSON(bundle);
+    // SET, checkpoint, inclusion proof and the intoto body's signature and payload hash.
+    verifier().verify(toSignedEntity(bundleFromJSON(json)));
+    const parsed = parseBundle(JSON.parse(JSON.stringify(json)));
+    checkEntryMatchesBundle(parsed.verificationMaterial.tlogEntries[0]!, parsed, { publicKey: ec.publicKey });
+    // Stored and searchable like cairn's own DSSE entries.
+    const page = await node.search({ subject: `sha256:${"ef".repeat(32)}` });
+    assert.deepEqual(
+      page.results.map((r) => r.logIndex),
+      [Number(entry.logIndex)],
+    );
+    // Another payload under the bundle's signature: @sigstore/verify refuses it.
+    const tampered = JSON.parse(JSON.stringify(json));
+    tampered.dsseEnvelope.payload = Buffer.from("{}").toString("base64");
+    assert.throws(() => verifier().verify(toSignedEntity(bundleFromJSON(tampered))));
   });
 
   test("a DSSE bundle whose envelope signature was made by another key is refused by the log", async () => {

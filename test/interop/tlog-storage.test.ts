@@ -11,8 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
 import { pathToFileURL } from "node:url";
-import Database from "better-sqlite3";
-import pg from "pg";
+import { toPem } from "../../src/core/encoding.js";
 import {
   FaultyLogStorage,
   type LogStorage,
@@ -34,8 +33,9 @@ import {
   sqliteLogStorage,
   sqlLogStorage,
 } from "../../src/runtime/tlog-sql.js";
-import { startPostgres, type TestPostgres } from "../../src/testing/postgres.js";
+import { execSql, startPostgres, type TestPostgres } from "../../src/testing/postgres.js";
 import { freePort } from "../../src/testing/registry.js";
+import { ecPair, issueLeaf, makeTestCa } from "../../src/testing/sigstore-ca.js";
 
 const ORIGIN = "example.com/cairn-storage-test";
 const { privateKey: KEY } = generateKeyPairSync("ed25519");
@@ -99,14 +99,7 @@ const sqlite: Backend = {
     return {
       location: path,
       open: async () => track(await sqliteLogStorage(path)),
-      async tamper(stmt) {
-        const db = new Database(path);
-        try {
-          db.exec(stmt);
-        } finally {
-          db.close();
-        }
-      },
+      tamper: (stmt) => execSql(path, stmt),
     };
   },
 };
@@ -127,15 +120,7 @@ const postgres: Backend = {
     return {
       location: url,
       open: async () => track(await postgresLogStorage(url)),
-      async tamper(stmt) {
-        const c = new pg.Client({ connectionString: url });
-        await c.connect();
-        try {
-          await c.query(stmt);
-        } finally {
-          await c.end();
-        }
-      },
+      tamper: (stmt) => execSql(url, stmt),
     };
   },
 };
@@ -188,6 +173,20 @@ for (const backend of [memory, sqlite, postgres]) {
         checkpoint: cp(2),
       });
       if (s.readIntegratedTimes) assert.deepEqual(await s.readIntegratedTimes(0, 2), [1700000000, 0]);
+      if (s.readEntriesAt) {
+        // Scattered reads: the order given, repeats kept, data and time together.
+        const got = await s.readEntriesAt([1, 0, 1]);
+        assert.deepEqual(
+          got.map((e) => [String(e.data), e.time]),
+          [
+            ["b", 0],
+            ["a", 1700000000],
+            ["b", 0],
+          ],
+        );
+        await assert.rejects(s.readEntriesAt([0, 2]), { code: "ERR_USAGE" });
+        await assert.rejects(s.readEntriesAt([-1]), { code: "ERR_USAGE" });
+      }
       await assert.rejects(s.append({ start: 2, leaves: [{ ...leaf("c"), time: -1 }], checkpoint: cp(3) }), {
         code: "ERR_USAGE",
       });
@@ -523,6 +522,55 @@ for (const backend of [memory, sqlite, postgres]) {
       assert.deepEqual(await find(again, "b"), [1, 3]);
       // Reopening after the back-fill finished does not redo it.
       assert.deepEqual(await find(await site.open(), "b"), [1, 3]);
+    });
+
+    test("certificate identities join the hash index; a version 4 log is migrated and re-indexed", async () => {
+      if (!backend.sql) return;
+      const site = await backend.site();
+      const s = await site.open();
+      // A hashedrekord body whose verifier is a Fulcio-style certificate (no signature needed:
+      // storage indexes what the log accepted).
+      const ca = makeTestCa();
+      const cert = (email: string) =>
+        issueLeaf(ca, ecPair().spki, { email, issuer: "https://issuer.example" });
+      const body = (email: string, digest: string) =>
+        Buffer.from(
+          JSON.stringify({
+            apiVersion: "0.0.1",
+            kind: "hashedrekord",
+            spec: {
+              data: { hash: { algorithm: "sha256", value: digest.repeat(64) } },
+              signature: {
+                content: "AA==",
+                publicKey: { content: Buffer.from(toPem("CERTIFICATE", cert(email))).toString("base64") },
+              },
+            },
+          }),
+        );
+      const data = [
+        body("alice@example.com", "a"),
+        body("bob@example.com", "b"),
+        body("alice@example.com", "c"),
+      ];
+      await s.append({
+        start: 0,
+        leaves: data.map((d) => ({ leafHash: hashLeaf(d), data: d })),
+        checkpoint: cp(3),
+      });
+      const alice = "identity:alice@example.com";
+      const aliceAtIssuer = "oidc:https://issuer.example alice@example.com";
+      assert.deepEqual(await s.findByHash!(alice, 10), [0, 2]);
+      assert.deepEqual(await s.findByHash!(aliceAtIssuer, 10), [0, 2]);
+      assert.deepEqual(await s.findByHash!("identity:bob@example.com", 10), [1]);
+      // A log written by a version 4 cairn: hashes indexed, identities not. Opening migrates to 5
+      // and indexes the whole log again.
+      await (s as SqlLogStorage).close();
+      await site.tamper!("delete from tlog_hashes where hash not like 'sha256:%'");
+      await site.tamper!("update cairn_schema set version = 4 where component = 'tlog'");
+      const again = await site.open();
+      assert.deepEqual(await again.findByHash!(alice, 10), [0, 2]);
+      assert.deepEqual(await again.findByHash!(aliceAtIssuer, 10), [0, 2]);
+      assert.deepEqual(await again.findByHash!(`sha256:${"b".repeat(64)}`, 10), [1]);
     });
 
     test("sqlLogStorage picks the dialect from the location", async () => {

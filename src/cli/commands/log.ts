@@ -159,6 +159,8 @@ export function registerLog(program: Command, io: CliIO): void {
     .option("--predicate-type <uri>", "the statement's predicate type")
     .option("--key-id <id>", "a signer's key id")
     .option("--identity <id>", "a signer's certificate identity")
+    .option("--signer <id>", "a signer: a key id (64 hex) or a certificate identity (email, URI)")
+    .option("--issuer <url>", "with --identity or --signer: the certificate's OIDC issuer")
     .option("--since <unix>", "integrated at or after")
     .option("--until <unix>", "integrated before")
     .option("--page-size <n>", "results per page")
@@ -172,6 +174,8 @@ export function registerLog(program: Command, io: CliIO): void {
         ["predicateType", "predicateType"],
         ["keyId", "keyId"],
         ["identity", "identity"],
+        ["signer", "signer"],
+        ["issuer", "issuer"],
         ["since", "since"],
         ["until", "until"],
         ["pageSize", "pageSize"],
@@ -180,7 +184,7 @@ export function registerLog(program: Command, io: CliIO): void {
       if (q.size === 0)
         throw cairnError(
           "ERR_USAGE",
-          "give at least one of --subject, --predicate-type, --key-id, --identity, --since, --until",
+          "give at least one of --subject, --predicate-type, --key-id, --identity, --signer, --since, --until",
         );
       let cursor = typeof o.cursor === "string" ? o.cursor : undefined;
       const results: Record<string, unknown>[] = [];

@@ -5,8 +5,16 @@ import type { Command } from "commander";
 import type { FastifyBaseLogger } from "fastify";
 import { cairnError } from "../../core/errors.js";
 import { LogNode } from "../../engines/lognode/index.js";
-import { writeFileAtomic } from "../../runtime/fs.js";
-import { createToken, dataFiles, openDataDir, readTokenHashes, runElection } from "../../runtime/log-node.js";
+import { readFileRequired, writeFileAtomic } from "../../runtime/fs.js";
+import {
+  createToken,
+  dataFiles,
+  openDataDir,
+  readTokenHashes,
+  revokeToken,
+  runElection,
+  watchTokenHashes,
+} from "../../runtime/log-node.js";
 import { buildServer, DEFAULT_BODY_LIMIT, logRoutes, rekorRoutes, tokenHash } from "../../services/index.js";
 import { type CliIO, write } from "../io.js";
 import { caServeOptions, caServePlugin, type ServeCaFlags } from "./serve-ca.js";
@@ -55,6 +63,7 @@ export function registerServe(program: Command, io: CliIO): void {
     .option("--batch-size <n>", "entries per sequenced batch (default 256)")
     .option("--batch-delay-ms <ms>", "longest wait for a batch to fill (default 25)")
     .option("--json", "print the listening address and log identity as JSON");
+  registerTokenCommands(cmd, io);
   tufServeOptions(tsaServeOptions(caServeOptions(cmd))).action(async (o: ServeFlags) => {
     if (o.data === undefined) throw cairnError("ERR_USAGE", "--data DIR is required");
     const dir = resolve(io.cwd, o.data);
@@ -75,17 +84,16 @@ export function registerServe(program: Command, io: CliIO): void {
       ...(o.database !== undefined ? { database: o.database } : {}),
     });
     const files = dataFiles(dir);
-    let tokenHashes: string[] = [];
-    if (!o.dev) {
-      tokenHashes = await readTokenHashes(dir);
-      if (tokenHashes.length === 0) {
-        // First start: one token, readable only by the owner; its hash is what the server keeps.
-        const token = await createToken(dir, tokenHash);
-        await writeFileAtomic(files.initialToken, `${token}\n`, 0o600);
-        tokenHashes = await readTokenHashes(dir);
-        io.stderr.write(`cairn: a first write token is in ${files.initialToken} (move it somewhere safe)\n`);
-      }
+    if (!o.dev && (await readTokenHashes(dir)).length === 0) {
+      // First start: one token, readable only by the owner; its hash is what the server keeps.
+      const token = await createToken(dir, tokenHash);
+      await writeFileAtomic(files.initialToken, `${token}\n`, 0o600);
+      io.stderr.write(`cairn: a first write token is in ${files.initialToken} (move it somewhere safe)\n`);
     }
+    // Tokens added or revoked while running (`cairn serve token add|revoke`) apply at once: the
+    // file is watched, and SIGHUP re-reads it.
+    let tokenLog: (e: { count: number; error?: { code: string } }) => void = () => {};
+    const tokens = o.dev ? undefined : await watchTokenHashes(dir, (e) => tokenLog(e));
     const node = new LogNode({
       storage: opened.storage,
       key: opened.key,
@@ -108,10 +116,28 @@ export function registerServe(program: Command, io: CliIO): void {
         ...(tsa ? [tsa.plugin] : []),
         ...(tuf ? [tuf.plugin] : []),
       ],
-      auth: o.dev ? { mode: "none" } : { mode: "bearer", tokenHashes },
+      auth: tokens ? { mode: "bearer", tokenHashes: tokens.current } : { mode: "none" },
       bodyLimit,
     });
     appLog = () => app.log;
+    // A store from before certificate identities were signers catches up in the background.
+    const backfill = node.backfillStoreIdentities().then(
+      (n) => n > 0 && app.log.info({ entries: n }, "store: certificate identities back-filled"),
+      (e) =>
+        app.log.error(
+          { code: e?.code },
+          "store: the identity back-fill failed (it resumes on the next start)",
+        ),
+    );
+    // Counts and codes only: never a token or a hash.
+    tokenLog = (e) =>
+      e.error
+        ? app.log.error({ code: e.error.code }, "the tokens file is unreadable: no write token is valid")
+        : app.log.info({ tokens: e.count }, "write tokens reloaded");
+    const onHup = () => {
+      void tokens?.reload();
+    };
+    process.on("SIGHUP", onHup);
     const stop = new AbortController();
     let firstRole: () => void = () => {};
     const roleKnown = new Promise<void>((res) => {
@@ -156,6 +182,9 @@ export function registerServe(program: Command, io: CliIO): void {
       process.once("SIGTERM", done);
     });
     // Stop taking requests, write what waits, release the lock, close the databases.
+    process.off("SIGHUP", onHup);
+    tokens?.close();
+    await backfill;
     await tuf?.refresher?.stop();
     await app.close();
     stop.abort();
@@ -163,4 +192,49 @@ export function registerServe(program: Command, io: CliIO): void {
     await node.close();
     await opened.close();
   });
+}
+
+// cairn serve token add|revoke|list --data DIR: the write tokens of a data directory, changed
+// while a server runs (it re-reads DIR/tokens on change and on SIGHUP). `--data` and `--json` are
+// `serve`'s own options, which commander parses wherever they stand: read with optsWithGlobals.
+function registerTokenCommands(serve: Command, io: CliIO): void {
+  const token = serve
+    .command("token")
+    .description("add, revoke or list the write tokens of a data directory");
+  const flags = (cmd: Command) => cmd.optsWithGlobals() as { data?: string; json?: boolean };
+  const dataDir = (cmd: Command) => {
+    const { data } = flags(cmd);
+    if (data === undefined) throw cairnError("ERR_USAGE", "--data DIR is required");
+    return resolve(io.cwd, data);
+  };
+  token
+    .command("add")
+    .description("create a write token, print it once (a running server accepts it at once)")
+    .action(async (_o: unknown, cmd: Command) => {
+      write(io.stdout, await createToken(dataDir(cmd), tokenHash));
+    });
+  token
+    .command("revoke")
+    .description("revoke a write token (a running server refuses it at once)")
+    .option("--token-file <file>", "a file holding the token to revoke")
+    .option("--hash <hex>", "the token's SHA-256, as `cairn serve token list` shows it")
+    .action(async (o: { tokenFile?: string; hash?: string }, cmd: Command) => {
+      const dir = dataDir(cmd);
+      if ((o.tokenFile === undefined) === (o.hash === undefined))
+        throw cairnError("ERR_USAGE", "give --token-file FILE or --hash HEX");
+      // The token is read from a file, never a command-line argument (shell history, ps).
+      const hash =
+        o.hash ??
+        tokenHash(
+          (await readFileRequired(resolve(io.cwd, o.tokenFile!), "token file")).toString("utf8").trim(),
+        );
+      await revokeToken(dir, hash);
+    });
+  token
+    .command("list")
+    .description("the SHA-256 hashes of the write tokens (the tokens themselves are not kept)")
+    .action(async (_o: unknown, cmd: Command) => {
+      const hashes = await readTokenHashes(dataDir(cmd));
+      write(io.stdout, flags(cmd).json ? JSON.stringify(hashes) : hashes.join("\n") || "no write tokens");
+    });
 }

@@ -28,10 +28,14 @@ import {
   type StoreQuery,
 } from "../store/index.js";
 import {
+  type CertificateIdentity,
   type EntryLimits,
   hashesOfLeaf,
   INTOTO_PAYLOAD_TYPE,
+  identityIndexKeys,
   type LogStorage,
+  MAX_IDENTITY_BYTES,
+  MAX_READ_AT,
   rekorCheckpointSigner,
   rekorLogId,
   Sequencer,
@@ -51,6 +55,9 @@ interface StoreItem {
   logIndex: number;
   integratedTime: number;
 }
+
+/** The store back-fill of certificate identities (store schema version 3). */
+const IDENTITY_BACKFILL = "identities";
 
 /** Entry data read per storage call while indexing hashes. */
 const SYNC_CHUNK = 4096;
@@ -271,22 +278,26 @@ export class LogNode {
       });
   }
 
-  /** Verifies and appends a Rekor v1 proposed entry (hashedrekord 0.0.1, dsse 0.0.1). */
+  /** Verifies and appends a Rekor v1 proposed entry (hashedrekord 0.0.1, dsse 0.0.1, intoto 0.0.2). */
   async submitRekor(input: unknown): Promise<RekorCreateResult> {
     const entry = verifyRekorProposedEntry(input, this.opts.maxRekorEnvelopeBytes);
-    // A Rekor dsse entry of an in-toto payload goes to the attestation store as cairn's own DSSE
+    // A Rekor dsse or intoto entry of an in-toto payload goes to the attestation store as cairn's own DSSE
     // path does: checked by the store before it is logged (verified again as a native
     // submission, whose leaf the store binds the envelope bytes to). Other payload types are
     // logged only, as in Rekor.
     let prepared: PreparedEnvelope | undefined;
-    // verifyRekorDsse already parsed the envelope (bounded): it is JSON; parsed once here.
+    // verifyRekorDsse already parsed the envelope (bounded), verifyRekorIntoto wrote it: it is JSON.
     const envelope: unknown = this.store && entry.dsse ? JSON.parse(entry.dsse.envelope) : undefined;
     if (this.store && entry.dsse && isJsonObject(envelope) && envelope.payloadType === INTOTO_PAYLOAD_TYPE) {
       const native = verifySubmission(
         { kind: "dsse", envelope, publicKeys: entry.dsse.publicKeys },
         this.opts.entryLimits,
       );
-      prepared = this.store.prepare({ envelope: Buffer.from(entry.dsse.envelope), entry: native });
+      prepared = this.store.prepare({
+        envelope: Buffer.from(entry.dsse.envelope),
+        entry: native,
+        identities: entry.identities,
+      });
     }
     const r = await this.writer().submit(entry.leaf);
     this.dirty = true;
@@ -411,39 +422,90 @@ export class LogNode {
 
   /** The entry at `logIndex` with its inclusion proof at the latest checkpoint. */
   async entryAt(logIndex: number): Promise<LogEntryView> {
-    if (!Number.isSafeInteger(logIndex) || logIndex < 0) {
-      throw cairnError("ERR_USAGE", "a log index is an integer >= 0", { field: "logIndex" });
+    const [e] = await this.entriesAt([logIndex]);
+    if (!e) throw cairnError("ERR_TLOG_ENTRY_NOT_FOUND", `the log has no entry ${logIndex}`);
+    return e;
+  }
+
+  /**
+   * The entries at these log indexes that the log has (those beyond it are left out), in the
+   * order given, each with its inclusion proof at one latest checkpoint: one storage read for the
+   * set when the storage offers `readEntriesAt`. Throws ERR_USAGE for an index that is not an
+   * integer >= 0, or for more than MAX_READ_AT indexes.
+   */
+  async entriesAt(logIndexes: readonly number[]): Promise<LogEntryView[]> {
+    if (logIndexes.length > MAX_READ_AT) {
+      throw cairnError("ERR_USAGE", `at most ${MAX_READ_AT} entries per read`, { field: "logIndex" });
     }
-    const v = await this.readView(logIndex + 1);
-    if (logIndex >= v.size) throw cairnError("ERR_TLOG_ENTRY_NOT_FOUND", `the log has no entry ${logIndex}`);
+    for (const i of logIndexes) {
+      if (!Number.isSafeInteger(i) || i < 0) {
+        throw cairnError("ERR_USAGE", "a log index is an integer >= 0", { field: "logIndex" });
+      }
+    }
+    if (logIndexes.length === 0) return [];
+    const v = await this.readView(Math.max(...logIndexes) + 1);
+    // One size and checkpoint for the whole answer (the view may grow while storage is read).
     const size = v.size;
     const checkpoint = v.checkpoint!;
-    const [leaf] = await this.storage.readEntries(logIndex, logIndex + 1);
-    const times = this.storage.readIntegratedTimes
-      ? await this.storage.readIntegratedTimes(logIndex, logIndex + 1)
-      : [0];
-    return {
+    const present = logIndexes.filter((i) => i < size);
+    if (present.length === 0) return [];
+    const read = this.storage.readEntriesAt
+      ? await this.storage.readEntriesAt(present)
+      : await Promise.all(
+          present.map(async (i) => {
+            const [data] = await this.storage.readEntries(i, i + 1);
+            const [time] = this.storage.readIntegratedTimes
+              ? await this.storage.readIntegratedTimes(i, i + 1)
+              : [0];
+            return { data: data!, time: time ?? 0 };
+          }),
+        );
+    const rootHash = v.rootHash(size);
+    return present.map((logIndex, k) => ({
       logIndex,
-      leaf: leaf!,
+      leaf: read[k]!.data,
       leafHash: v.leafHash(logIndex),
-      integratedTime: times[0] ?? 0,
+      integratedTime: read[k]!.time,
       treeSize: size,
-      rootHash: v.rootHash(size),
+      rootHash,
       inclusionProof: v.inclusionProof(logIndex, size),
       checkpoint,
-    };
+    }));
   }
 
   /** The entry with this leaf hash (Rekor UUID: 64 hex, or 80 with a tree ID prefix). */
   async entryByUuid(uuid: string): Promise<LogEntryView> {
-    // The UUID is attacker-controlled: strict shape before any lookup.
-    if (typeof uuid !== "string" || !/^([0-9a-f]{16})?[0-9a-f]{64}$/.test(uuid)) {
-      throw cairnError("ERR_USAGE", "an entry UUID is 64 (or 80) lowercase hex digits", { field: "uuid" });
-    }
-    const index = await this.storage.findLeafHash(Buffer.from(uuid.slice(-64), "hex"));
-    if (index === undefined)
-      throw cairnError("ERR_TLOG_ENTRY_NOT_FOUND", "the log has no entry with this UUID");
-    return this.entryAt(index);
+    const [e] = await this.entriesByUuid([uuid]);
+    if (!e) throw cairnError("ERR_TLOG_ENTRY_NOT_FOUND", "the log has no entry with this UUID");
+    return e;
+  }
+
+  /**
+   * The entries with these Rekor UUIDs that the log has (unknown ones are left out), in the order
+   * given: one leaf-hash lookup and one entry read for the set. Throws ERR_USAGE for a malformed UUID.
+   */
+  async entriesByUuid(uuids: readonly string[]): Promise<LogEntryView[]> {
+    return this.entriesAt(await this.indexesOfUuids(uuids));
+  }
+
+  /**
+   * The log indexes of the entries with these Rekor UUIDs (unknown ones are left out), in the
+   * order given, in one lookup when the storage offers `findLeafHashes`. Throws ERR_USAGE for a
+   * malformed UUID.
+   */
+  async indexesOfUuids(uuids: readonly string[]): Promise<number[]> {
+    const hashes = uuids.map((uuid) => {
+      // The UUID is attacker-controlled: strict shape before any lookup.
+      if (typeof uuid !== "string" || !/^([0-9a-f]{16})?[0-9a-f]{64}$/.test(uuid)) {
+        throw cairnError("ERR_USAGE", "an entry UUID is 64 (or 80) lowercase hex digits", { field: "uuid" });
+      }
+      return Buffer.from(uuid.slice(-64), "hex");
+    });
+    if (hashes.length === 0) return [];
+    const found = this.storage.findLeafHashes
+      ? await this.storage.findLeafHashes(hashes)
+      : await Promise.all(hashes.map((h) => this.storage.findLeafHash(h)));
+    return found.filter((i): i is number => i !== undefined);
   }
 
   /** Log indexes of entries indexed under `sha256:<hex>` (ascending, at most `limit`). */
@@ -451,9 +513,32 @@ export class LogNode {
     if (typeof hash !== "string" || !/^sha256:[0-9a-f]{64}$/.test(hash)) {
       throw cairnError("ERR_USAGE", "a hash is sha256:<64 lowercase hex>", { field: "hash" });
     }
-    if (this.storage.findByHash) return this.storage.findByHash(hash, limit);
+    return this.findByKey(hash, limit);
+  }
+
+  /**
+   * Log indexes of the Rekor entries with a certificate naming this identity (a SAN, exactly as in
+   * the certificate) and, when given, this OIDC issuer: ascending, at most `limit`. A lookup
+   * aid, not a trust decision (`certificateIdentities`).
+   */
+  async findByIdentity(id: CertificateIdentity, limit = 1000): Promise<number[]> {
+    const bad = (v: unknown) =>
+      typeof v !== "string" || v.length === 0 || Buffer.byteLength(v) > MAX_IDENTITY_BYTES;
+    if (bad(id.identity)) {
+      throw cairnError("ERR_USAGE", `an identity is 1 to ${MAX_IDENTITY_BYTES} bytes`, { field: "identity" });
+    }
+    if (id.issuer !== undefined && (bad(id.issuer) || id.issuer.includes(" "))) {
+      throw cairnError("ERR_USAGE", `an issuer is 1 to ${MAX_IDENTITY_BYTES} bytes, without spaces`, {
+        field: "issuer",
+      });
+    }
+    return this.findByKey(identityIndexKeys(id).at(-1)!, limit);
+  }
+
+  private async findByKey(key: string, limit: number): Promise<number[]> {
+    if (this.storage.findByHash) return this.storage.findByHash(key, limit);
     await this.readView();
-    return (this.byHash.get(hash) ?? []).slice(0, limit);
+    return (this.byHash.get(key) ?? []).slice(0, limit);
   }
 
   /**
@@ -461,7 +546,15 @@ export class LogNode {
    * `limit`: read from the tree, without fetching each entry and its proof.
    */
   async leafHashesByHash(hash: string, limit = 1000): Promise<Buffer[]> {
-    const indexes = await this.findByHash(hash, limit);
+    return this.leafHashesAt(await this.findByHash(hash, limit));
+  }
+
+  /** Rekor UUIDs of the entries `findByIdentity` finds, read from the tree. */
+  async leafHashesByIdentity(id: CertificateIdentity, limit = 1000): Promise<Buffer[]> {
+    return this.leafHashesAt(await this.findByIdentity(id, limit));
+  }
+
+  private async leafHashesAt(indexes: number[]): Promise<Buffer[]> {
     if (indexes.length === 0) return [];
     const v = await this.readView(Math.max(...indexes) + 1);
     return indexes.map((i) => {
@@ -496,6 +589,37 @@ export class LogNode {
     const v = await this.readView(to ?? 0);
     const n = to ?? v.size;
     return { from, to: n, hashes: v.consistencyProof(from, n), rootHash: v.rootHash(n) };
+  }
+
+  /**
+   * Store migration (store schema version 3): envelopes stored before certificate identities were
+   * signers get them from their log entries (a Rekor dsse or intoto body whose verifiers are
+   * certificates: the `identity:`/`oidc:` keys of `hashesOfLeaf`), reading the log a chunk at a
+   * time from the position the store keeps, so a crash resumes where it stopped (adding a signer
+   * twice is a no-op; entries logged meanwhile are indexed when stored). Returns the entries it
+   * read; 0 when there is nothing to do or the store's index cannot back-fill. Storage errors.
+   */
+  async backfillStoreIdentities(): Promise<number> {
+    const index = this.opts.searchIndex;
+    if (!index?.addSigners || !index.backfillNext || !index.setBackfillNext) return 0;
+    let read = 0;
+    for (;;) {
+      const next = await index.backfillNext(IDENTITY_BACKFILL);
+      if (next === undefined) return read;
+      const { size } = await this.storage.head();
+      if (next >= size) {
+        await index.setBackfillNext(IDENTITY_BACKFILL, undefined);
+        return read;
+      }
+      const end = Math.min(size, next + SYNC_CHUNK);
+      const leaves = await this.storage.readEntries(next, end);
+      for (const [i, leaf] of leaves.entries()) {
+        const keys = hashesOfLeaf(leaf).filter((k) => k.startsWith("identity:") || k.startsWith("oidc:"));
+        if (keys.length > 0) await index.addSigners(next + i, keys);
+      }
+      read += leaves.length;
+      await index.setBackfillNext(IDENTITY_BACKFILL, end);
+    }
   }
 
   /** A page of the attestation store. Throws ERR_USAGE when this log has no store. */

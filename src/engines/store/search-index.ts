@@ -15,7 +15,7 @@ export interface IndexRecord {
   predicateType: string;
   /** Every subject's every digest as `alg:value`, deduplicated. */
   subjectDigests: readonly string[];
-  /** Signer keys: `key:<key id>` per verifying key, `identity:<identity>` per certificate identity. */
+  /** Signer keys: `key:<key id>` per verifying key; per certificate identity `identity:<san>`, and `oidc:<issuer> <san>` when it names an OIDC issuer. */
   signers: readonly string[];
   /** When the log accepted the envelope, Unix seconds (Rekor's integratedTime). */
   integratedTime: number;
@@ -71,6 +71,16 @@ export interface SearchIndex {
    * record). Same records as `get` for each index.
    */
   getMany?(logIndexes: readonly number[]): Promise<IndexRecord[]>;
+  /**
+   * Optional, for back-fills (signer keys of records stored before the store indexed them, e.g.
+   * certificate identities): adds signer keys to the record at a log index, durably; keys it has
+   * are skipped; a no-op when no record is there.
+   */
+  addSigners?(logIndex: number, signers: readonly string[]): Promise<void>;
+  /** Optional: the next log index of a named back-fill, or undefined when it is done. */
+  backfillNext?(name: string): Promise<number | undefined>;
+  /** Optional: records a back-fill's progress (durably); undefined marks it done. */
+  setBackfillNext?(name: string, next: number | undefined): Promise<void>;
 }
 
 /** Whether a record matches every key of a query (not the page bounds). Shared by adapters' tests. */
@@ -133,6 +143,11 @@ export class MemorySearchIndex implements SearchIndex {
   async get(logIndex: number): Promise<IndexRecord | undefined> {
     const r = this.records.get(logIndex);
     return r && copyRecord(r);
+  }
+
+  async addSigners(logIndex: number, signers: readonly string[]): Promise<void> {
+    const r = this.records.get(logIndex);
+    if (r) r.signers = [...new Set([...r.signers, ...signers])];
   }
 
   async getMany(logIndexes: readonly number[]): Promise<IndexRecord[]> {

@@ -15,7 +15,14 @@ import type { PublicKey } from "../../core/index.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import { parseEnvelope } from "../../formats/dsse/index.js";
 import { readInTotoPayload } from "../../formats/intoto/index.js";
-import { dsseLeaf, INTOTO_PAYLOAD_TYPE, parsePublicKeyCached, type VerifiedEntry } from "../tlog/index.js";
+import {
+  type CertificateIdentity,
+  dsseLeaf,
+  INTOTO_PAYLOAD_TYPE,
+  identityIndexKeys,
+  parsePublicKeyCached,
+  type VerifiedEntry,
+} from "../tlog/index.js";
 import type { IndexQuery, IndexRecord, SearchIndex } from "./search-index.js";
 
 /** Default envelope size limit: SBOM attestations run to megabytes (Rekor stops at 100 KB). */
@@ -74,11 +81,12 @@ export interface AcceptedEnvelope {
   /** Unix seconds; default the store's clock. */
   integratedTime?: number;
   /**
-   * Certificate identities (e.g. a Fulcio SAN) of the signers, for callers that verified a
-   * certificate chain; indexed as signers next to the key ids. entries.ts verifies keys only for
-   * now, so nothing sets this yet.
+   * Certificate identities of the signers (a SAN, with the Fulcio OIDC issuer when the
+   * certificate has one; a string is an identity without issuer), indexed as signers next to the
+   * key ids (tlog `identityIndexKeys`). The log sets them from the certificates a Rekor entry's
+   * signatures verified with; it does not verify their chains (a lookup aid, as in Rekor).
    */
-  identities?: readonly string[];
+  identities?: readonly (string | CertificateIdentity)[];
 }
 
 /** An envelope checked by `AttestationStore.prepare`, waiting for its log index. */
@@ -90,8 +98,10 @@ export interface PreparedEnvelope {
 export interface SignerRef {
   /** The securesystemslib key id cairn computes for the verifying key (as `cairn key` shows it). */
   keyId?: string;
-  /** A certificate identity, when the signer had a certificate. */
+  /** A certificate identity (a SAN: email, URI or username), when the signer had a certificate. */
   identity?: string;
+  /** With `identity`: the OIDC issuer the certificate names (Fulcio extension). */
+  issuer?: string;
 }
 
 /** A search: every key given must match (AND). */
@@ -208,13 +218,35 @@ function positive(n: number, name: string): number {
 function signerKey(s: SignerRef, field: string): string {
   const given = (s.keyId !== undefined ? 1 : 0) + (s.identity !== undefined ? 1 : 0);
   if (given !== 1) throw badQuery("a signer is either a keyId or an identity", field);
-  return s.keyId !== undefined
-    ? `key:${checkKey(s.keyId, "a key id", (m) => badQuery(m, field))}`
-    : `identity:${checkKey(s.identity!, "an identity", (m) => badQuery(m, field))}`;
+  if (s.keyId !== undefined) {
+    if (s.issuer !== undefined) throw badQuery("an issuer goes with an identity, not a key id", field);
+    return `key:${checkKey(s.keyId, "a key id", (m) => badQuery(m, field))}`;
+  }
+  const identity = checkKey(s.identity!, "an identity", (m) => badQuery(m, field));
+  if (s.issuer === undefined) return `identity:${identity}`;
+  const issuer = checkKey(s.issuer, "an issuer", (m) => badQuery(m, field));
+  if (issuer.includes(" ")) throw badQuery("an issuer has no spaces", field);
+  return identityIndexKeys({ identity, issuer }).at(-1)!;
 }
 
+/**
+ * A signer given as one string (`cairn log search --signer`): a key id when it is 64 lowercase hex
+ * digits (securesystemslib key ids, as `cairn key` shows them), otherwise a certificate identity,
+ * with `issuer` when given.
+ */
+export function signerFromString(value: string, issuer?: string): SignerRef {
+  if (/^[0-9a-f]{64}$/.test(value) && issuer === undefined) return { keyId: value };
+  return issuer === undefined ? { identity: value } : { identity: value, issuer };
+}
+
+// A stored signer key back as a reference: `key:<id>`, `identity:<san>`, `oidc:<issuer> <san>`.
 function signerRef(stored: string): SignerRef {
-  return stored.startsWith("key:") ? { keyId: stored.slice(4) } : { identity: stored.slice(9) };
+  if (stored.startsWith("key:")) return { keyId: stored.slice(4) };
+  if (stored.startsWith("oidc:")) {
+    const at = stored.indexOf(" ");
+    return { identity: stored.slice(at + 1), issuer: stored.slice(5, at) };
+  }
+  return { identity: stored.slice(9) };
 }
 
 /**
@@ -419,7 +451,10 @@ export class AttestationStore {
     const signers = new Set<string>();
     for (const k of keys) signers.add(`key:${k.keyid}`);
     (a.identities ?? []).forEach((id, i) => {
-      signers.add(`identity:${checkKey(id, "an identity", (m) => invalid(m, `identities[${i}]`))}`);
+      const ref = typeof id === "string" ? { identity: id } : id;
+      for (const k of identityIndexKeys(ref)) {
+        signers.add(checkKey(k, "an identity", (m) => invalid(m, `identities[${i}]`)));
+      }
     });
     return {
       record: {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The Rekor v1 API's entry model (sigstore/rekor openapi.yaml, pkg/types/hashedrekord/v0.0.1 and
-// pkg/types/dsse/v0.0.1): a proposed entry is verified before acceptance (the log never accepts a
+// The Rekor v1 API's entry model (sigstore/rekor openapi.yaml, pkg/types/hashedrekord/v0.0.1,
+// pkg/types/dsse/v0.0.1 and pkg/types/intoto/v0.0.2): a proposed entry is verified before acceptance (the log never accepts a
 // signature that does not verify), and its canonical body (the JSON Rekor stores, keys sorted, no
 // whitespace) becomes the leaf, so the RFC 6962 leaf hash is the one Sigstore clients recompute
 // from a bundle's canonicalizedBody. Also the log's Rekor identity: logID = SHA-256 of the log
@@ -21,7 +21,7 @@ import { CairnError, cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import { spkiDerOf } from "../../core/keys.js";
 import { type Envelope, MAX_SIGNATURES, pae, parseEnvelope } from "../../formats/dsse/index.js";
-import { logIdOfKey } from "../../formats/sigstore/index.js";
+import { certificateNames, logIdOfKey } from "../../formats/sigstore/index.js";
 import { hashLeaf, type NoteSigner } from "../../formats/tlog/index.js";
 import { MAX_LEAF_BYTES } from "./entries.js";
 import { supportsPrehashed, verifyPrehashedSha256 } from "./prehashed.js";
@@ -31,17 +31,70 @@ export const DEFAULT_MAX_REKOR_ENVELOPE_BYTES = 1024 * 1024;
 /** A PEM key or certificate in a proposed entry is at most this long (base64 text). */
 export const MAX_REKOR_VERIFIER_CHARS = 64 * 1024;
 
+/** A certificate identity: a SAN (email, URI or Fulcio username) and the OIDC issuer when the certificate names one. */
+export interface CertificateIdentity {
+  identity: string;
+  /** Fulcio's OIDC issuer extension (1.3.6.1.4.1.57264.1.8, or the deprecated .1.1). */
+  issuer?: string;
+}
+
+/** Most identities one certificate is indexed under (a Fulcio leaf has one SAN). */
+export const MAX_CERTIFICATE_IDENTITIES = 16;
+/** Longest SAN or issuer indexed, in UTF-8 bytes. */
+export const MAX_IDENTITY_BYTES = 480;
+
+/**
+ * The identities of a verifier given as PEM text: each SAN of a CERTIFICATE with its Fulcio OIDC
+ * issuer when present; none for a PUBLIC KEY or a certificate that cannot be read. A lookup aid,
+ * not a trust decision: the log checks a signature with the certificate's key but not the
+ * certificate's chain (as Rekor), so anyone can claim any identity in a self-made certificate;
+ * relying parties verify the chain and the identity policy (`cairn sigstore verify`).
+ */
+export function certificateIdentities(pemText: string): CertificateIdentity[] {
+  const block = parsePemBlocks(pemText)[0];
+  if (block?.label !== "CERTIFICATE") return [];
+  // Read from the DER only (indexing runs on every append of a certificate entry).
+  let cert: ReturnType<typeof certificateNames>;
+  try {
+    cert = certificateNames(block.der);
+  } catch {
+    return [];
+  }
+  // Index keys stay short enough for a B-tree entry: longer values are not indexed.
+  const fits = (v: string) => v.length > 0 && Buffer.byteLength(v) <= MAX_IDENTITY_BYTES;
+  const found = cert.oidcIssuer;
+  const issuer = found !== undefined && fits(found) && !found.includes(" ") ? found : undefined;
+  const sans = [...cert.san.emails, ...cert.san.uris, ...cert.san.otherNames].filter(fits);
+  return [...new Set(sans)]
+    .slice(0, MAX_CERTIFICATE_IDENTITIES)
+    .map((identity) => (issuer === undefined ? { identity } : { identity, issuer }));
+}
+
+/**
+ * The signer index keys of a certificate identity (store signers and the log's hash index):
+ * `identity:<san>`, and with an issuer also `oidc:<issuer> <san>` (an issuer URL holds no space).
+ */
+export function identityIndexKeys(id: CertificateIdentity): string[] {
+  return id.issuer === undefined
+    ? [`identity:${id.identity}`]
+    : [`identity:${id.identity}`, `oidc:${id.issuer} ${id.identity}`];
+}
+
 /** A proposed entry that verified: its kind, the canonical body (the leaf) and the hashes it is indexed by. */
 export interface RekorVerifiedEntry {
-  kind: "hashedrekord" | "dsse";
+  kind: "hashedrekord" | "dsse" | "intoto";
   /** The canonical body: the leaf data. */
   leaf: Buffer;
   leafHash: Buffer;
   /** `sha256:<hex>` values POST /api/v1/index/retrieve finds this entry by. */
   hashes: string[];
+  /** The identities of the certificates among the verifiers (`certificateIdentities`). */
+  identities: CertificateIdentity[];
   /**
-   * For dsse: the envelope JSON as submitted and the SPKI PEM of each verifier that made a
-   * signature (a certificate's key), so the attestation store can keep and index it.
+   * For dsse: the envelope JSON as submitted, for intoto the standard DSSE envelope the entry
+   * carries (payload and signatures, without Rekor's per-signature keys), and the SPKI PEM of each
+   * verifier that made a signature (a certificate's key), so the attestation store can keep and
+   * index it.
    */
   dsse?: { envelope: string; publicKeys: string[] };
 }
@@ -91,12 +144,45 @@ function verifyMessage(key: KeyObject, data: Uint8Array, sig: Uint8Array): boole
 
 const sha256Hex = (b: Uint8Array | string) => createHash("sha256").update(b).digest("hex");
 
-function leafOf(kind: RekorVerifiedEntry["kind"], body: unknown, hashes: string[]): RekorVerifiedEntry {
+// `verifiers`: the base64 PEM keys or certificates the body records.
+function leafOf(
+  kind: RekorVerifiedEntry["kind"],
+  body: unknown,
+  hashes: string[],
+  verifiers: readonly string[],
+): RekorVerifiedEntry {
   const leaf = canonicalBytes(body);
   if (leaf.length > MAX_LEAF_BYTES) {
     throw invalid(`the entry's canonical body is ${leaf.length} bytes, more than ${MAX_LEAF_BYTES}`);
   }
-  return { kind, leaf, leafHash: hashLeaf(leaf), hashes: [...new Set(hashes)] };
+  return {
+    kind,
+    leaf,
+    leafHash: hashLeaf(leaf),
+    hashes: [...new Set(hashes)],
+    identities: identitiesOfVerifiers(verifiers),
+  };
+}
+
+const CERT_PEM_HEADER = "-----BEGIN CERTIFICATE-----";
+
+// The certificate identities of base64 PEM verifiers, without repeats.
+function identitiesOfVerifiers(verifiers: readonly unknown[]): CertificateIdentity[] {
+  const seen = new Map<string, CertificateIdentity>();
+  for (const v of verifiers) {
+    if (typeof v !== "string") continue;
+    // Most verifiers are keys: look for a certificate's PEM header in the first bytes before
+    // decoding the whole text.
+    if (!Buffer.from(v.slice(0, 64), "base64").includes(CERT_PEM_HEADER)) continue;
+    let pem: string;
+    try {
+      pem = fromBase64(v).toString("utf8");
+    } catch {
+      continue;
+    }
+    for (const id of certificateIdentities(pem)) seen.set(`${id.issuer ?? ""} ${id.identity}`, id);
+  }
+  return [...seen.values()];
 }
 
 /**
@@ -148,6 +234,7 @@ export function verifyHashedRekord(spec: unknown): RekorVerifiedEntry {
       },
     },
     [`sha256:${hash.value}`],
+    [pk.content as string],
   );
 }
 
@@ -227,12 +314,115 @@ export function verifyRekorDsse(
       },
     },
     [`sha256:${payloadHash}`, `sha256:${envelopeHash}`],
+    verifiers as string[],
   );
   return { ...verified, dsse: { envelope, publicKeys } };
 }
 
 /**
- * Verifies a Rekor v1 proposed entry of a supported kind (hashedrekord 0.0.1, dsse 0.0.1); throws
+ * Verifies an intoto 0.0.2 proposed entry (sigstore/rekor pkg/types/intoto/v0.0.2: what cosign
+ * `attest` and sigstore-js with entryType "intoto" submit): `spec.content.envelope` is a DSSE
+ * envelope whose `payload` and each `signatures[i].sig` are base64 of the envelope's base64 text
+ * (Go's strfmt.Base64 over the string), and each signature carries `publicKey`, base64 of the PEM
+ * key or certificate that made it. Every signature must verify over the DSSE PAE with its own key
+ * (stricter than Rekor, which tries every key on every signature: a body never pairs a signature
+ * with a key that did not make it). The canonical body is Rekor's: the envelope without its
+ * payload, `hash` and `payloadHash`. `payloadHash` is computed here; `hash` (the envelope's
+ * SHA-256) is recorded as submitted, as Rekor does, because clients hash different serializations
+ * (cosign its envelope JSON, sigstore-js a canonical form with the key) that the server cannot
+ * rebuild: it is neither checked nor indexed. Throws ERR_TLOG_ENTRY_INVALID,
+ * ERR_DSSE_SIGNATURE_INVALID, ERR_KEY_INVALID or ERR_ENCODING_INVALID.
+ */
+export function verifyRekorIntoto(
+  spec: unknown,
+  maxEnvelopeBytes = DEFAULT_MAX_REKOR_ENVELOPE_BYTES,
+): RekorVerifiedEntry {
+  const C = "spec.content";
+  if (!isJsonObject(spec) || !isJsonObject(spec.content)) throw invalid(`${C} is required`, C);
+  const { envelope, hash } = spec.content;
+  if (!isJsonObject(envelope)) throw invalid("the DSSE envelope is required", `${C}.envelope`);
+  const { payload, payloadType, signatures } = envelope;
+  if (typeof payloadType !== "string" || payloadType.length === 0 || payloadType.length > 1024) {
+    throw invalid("payloadType is a string of 1 to 1024 characters", `${C}.envelope.payloadType`);
+  }
+  // The payload is attacker-controlled: bound the doubly encoded text before decoding it.
+  const maxPayloadChars = Math.ceil((Math.ceil((maxEnvelopeBytes * 4) / 3) * 4) / 3) + 8;
+  if (typeof payload !== "string" || payload.length === 0 || payload.length > maxPayloadChars) {
+    throw invalid(
+      `the payload is base64 of the envelope's base64 payload, at most ${maxEnvelopeBytes} bytes`,
+      `${C}.envelope.payload`,
+    );
+  }
+  const payloadBytes = fromBase64(
+    fromBase64(payload, `${C}.envelope.payload`).toString("latin1"),
+    `${C}.envelope.payload`,
+  );
+  if (
+    !isJsonObject(hash) ||
+    hash.algorithm !== "sha256" ||
+    typeof hash.value !== "string" ||
+    !/^[0-9a-f]{64}$/.test(hash.value)
+  ) {
+    throw invalid("the envelope hash is {algorithm: sha256, value: <64 lowercase hex>}", `${C}.hash`);
+  }
+  if (!Array.isArray(signatures) || signatures.length === 0 || signatures.length > MAX_SIGNATURES) {
+    throw invalid(`the envelope needs 1 to ${MAX_SIGNATURES} signatures`, `${C}.envelope.signatures`);
+  }
+  const message = pae(payloadType, payloadBytes);
+  const keys: KeyObject[] = [];
+  const body: { keyid?: string; publicKey: string; sig: string }[] = [];
+  const sigs: { keyid?: string; sig: string }[] = [];
+  signatures.forEach((s, i) => {
+    const F = `${C}.envelope.signatures[${i}]`;
+    if (!isJsonObject(s)) throw invalid("a signature is an object", F);
+    if (typeof s.sig !== "string" || s.sig.length === 0 || s.sig.length > 4096) {
+      throw invalid("sig is base64 of the base64 signature, at most 4096 characters", `${F}.sig`);
+    }
+    if (s.keyid !== undefined && (typeof s.keyid !== "string" || s.keyid.length > 1024)) {
+      throw invalid("keyid is a string of at most 1024 characters", `${F}.keyid`);
+    }
+    const sig = fromBase64(fromBase64(s.sig, `${F}.sig`).toString("latin1"), `${F}.sig`);
+    const key = readVerifier(s.publicKey, `${F}.publicKey`);
+    if (sig.length === 0 || !verifyMessage(key, message, sig)) {
+      throw cairnError("ERR_DSSE_SIGNATURE_INVALID", "the signature does not verify with its publicKey", {
+        field: F,
+      });
+    }
+    keys.push(key);
+    // Go's json omits an empty keyid (omitempty), and so does the canonical body.
+    const keyid = typeof s.keyid === "string" && s.keyid.length > 0 ? { keyid: s.keyid } : {};
+    body.push({
+      ...keyid,
+      publicKey: toBase64(fromBase64(s.publicKey as string, `${F}.publicKey`)),
+      sig: toBase64(Buffer.from(toBase64(sig))),
+    });
+    sigs.push({ ...keyid, sig: toBase64(sig) });
+  });
+  const payloadHash = sha256Hex(payloadBytes);
+  const verified = leafOf(
+    "intoto",
+    {
+      apiVersion: "0.0.2",
+      kind: "intoto",
+      spec: {
+        content: {
+          envelope: { payloadType, signatures: body },
+          hash: { algorithm: "sha256", value: hash.value },
+          payloadHash: { algorithm: "sha256", value: payloadHash },
+        },
+      },
+    },
+    // Rekor does not index the submitted envelope hash either.
+    [`sha256:${payloadHash}`],
+    body.map((b) => b.publicKey),
+  );
+  const publicKeys = [...new Set(keys.map((k) => k.export({ type: "spki", format: "pem" }) as string))];
+  const standard = JSON.stringify({ payloadType, payload: toBase64(payloadBytes), signatures: sigs });
+  return { ...verified, dsse: { envelope: standard, publicKeys } };
+}
+
+/**
+ * Verifies a Rekor v1 proposed entry of a supported kind (hashedrekord 0.0.1, dsse 0.0.1, intoto 0.0.2); throws
  * ERR_TLOG_ENTRY_INVALID for any other kind or version, and the kind's verifier's errors.
  */
 export function verifyRekorProposedEntry(input: unknown, maxEnvelopeBytes?: number): RekorVerifiedEntry {
@@ -240,15 +430,16 @@ export function verifyRekorProposedEntry(input: unknown, maxEnvelopeBytes?: numb
   const { kind, apiVersion, spec } = input;
   if (kind === "hashedrekord" && apiVersion === "0.0.1") return verifyHashedRekord(spec);
   if (kind === "dsse" && apiVersion === "0.0.1") return verifyRekorDsse(spec, maxEnvelopeBytes);
+  if (kind === "intoto" && apiVersion === "0.0.2") return verifyRekorIntoto(spec, maxEnvelopeBytes);
   throw invalid(
-    `entry kind ${JSON.stringify(kind)} version ${JSON.stringify(apiVersion)} is not supported: use hashedrekord 0.0.1 or dsse 0.0.1`,
+    `entry kind ${JSON.stringify(kind)} version ${JSON.stringify(apiVersion)} is not supported: use hashedrekord 0.0.1, dsse 0.0.1 or intoto 0.0.2`,
     "kind",
   );
 }
 
 /**
- * The hashes a stored leaf is found by (POST /api/v1/index/retrieve): for Rekor bodies the digest,
- * payload and envelope hashes; for cairn's artifact/v1 and dsse/v1 leaves the artifact digest and
+ * The keys a stored leaf is found by (POST /api/v1/index/retrieve): for Rekor bodies the digest,
+ * payload and (dsse) envelope hashes, and the `identityIndexKeys` of every certificate verifier; for cairn's artifact/v1 and dsse/v1 leaves the artifact digest and
  * the payload digest. Never throws: an unparsable leaf has none.
  */
 export function hashesOfLeaf(leaf: Uint8Array): string[] {
@@ -269,11 +460,29 @@ export function hashesOfLeaf(leaf: Uint8Array): string[] {
   };
   if (!isJsonObject(o)) return out;
   const spec = isJsonObject(o.spec) ? o.spec : {};
-  if (o.kind === "hashedrekord" && isJsonObject(spec.data)) add(spec.data.hash);
+  // The verifiers a Rekor body records (base64 PEM), for their certificate identities.
+  let verifiers: unknown[] = [];
+  if (o.kind === "hashedrekord" && isJsonObject(spec.data)) {
+    add(spec.data.hash);
+    const sig = isJsonObject(spec.signature) ? spec.signature : {};
+    if (isJsonObject(sig.publicKey)) verifiers = [sig.publicKey.content];
+  }
   if (o.kind === "dsse") {
     add(spec.payloadHash);
     add(spec.envelopeHash);
+    if (Array.isArray(spec.signatures))
+      verifiers = spec.signatures.map((s) => (isJsonObject(s) ? s.verifier : undefined));
   }
+  // intoto: the payload hash only (its envelope hash is the submitter's, unchecked).
+  if (o.kind === "intoto" && isJsonObject(spec.content)) {
+    add(spec.content.payloadHash);
+    const env = isJsonObject(spec.content.envelope) ? spec.content.envelope : {};
+    if (Array.isArray(env.signatures))
+      verifiers = env.signatures.map((s) => (isJsonObject(s) ? s.publicKey : undefined));
+  }
+  // Certificate identities (`identityIndexKeys`): a body holds at most MAX_SIGNATURES verifiers.
+  for (const id of identitiesOfVerifiers(verifiers.slice(0, MAX_SIGNATURES)))
+    out.push(...identityIndexKeys(id));
   if (o.kind === "artifact/v1" && isJsonObject(o.digest))
     add({ algorithm: "sha256", value: o.digest.sha256 });
   if (o.kind === "dsse/v1") add({ algorithm: "sha256", value: o.payloadSha256 });

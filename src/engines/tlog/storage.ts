@@ -82,8 +82,16 @@ export interface LogStorage {
    */
   readIntegratedTimes?(start: number, end: number): Promise<number[]>;
   /**
+   * Optional batch read of scattered entries (POST /api/v1/log/entries/retrieve): the leaf data
+   * and integration time (0 when unknown) of the entries at `indexes` (each below the size, at
+   * most MAX_READ_AT of them, repeats allowed), in the order given, in a fixed number of round
+   * trips instead of one per entry. ERR_USAGE when an index is not within [0, size).
+   */
+  readEntriesAt?(indexes: readonly number[]): Promise<{ data: Buffer; time: number }[]>;
+  /**
    * Optional persistent hash index (POST /api/v1/index/retrieve): log indexes of the entries whose
-   * `hashesOfLeaf` (rekor.ts) include `hash` (`sha256:<hex>`), ascending, at most `limit`. Written
+   * `hashesOfLeaf` (rekor.ts) include `hash` (`sha256:<hex>`, or a certificate identity key
+   * `identity:<san>` / `oidc:<issuer> <san>`), ascending, at most `limit`. Written
    * in the same transaction as the entries, so it never lags the log. Storages without it are
    * indexed in memory by the log node.
    */
@@ -106,6 +114,19 @@ export function checkAppendBatch(batch: AppendBatch): void {
   }
   if (checkpoint.size !== start + leaves.length || typeof checkpoint.note !== "string") {
     throw cairnError("ERR_USAGE", `the checkpoint must cover ${start + leaves.length} entries`);
+  }
+}
+
+/** Most indexes one `readEntriesAt` call takes. */
+export const MAX_READ_AT = 10_000;
+
+/** Checks `readEntriesAt`'s indexes against the stored size (for adapters). */
+export function checkIndexes(indexes: readonly number[], size: number): void {
+  if (indexes.length > MAX_READ_AT) throw cairnError("ERR_USAGE", `at most ${MAX_READ_AT} indexes per read`);
+  for (const i of indexes) {
+    if (!Number.isSafeInteger(i) || i < 0 || i >= size) {
+      throw cairnError("ERR_USAGE", `index ${i} is not within [0, ${size})`);
+    }
   }
 }
 
@@ -153,6 +174,11 @@ export class MemoryLogStorage implements LogStorage {
   async readEntries(start: number, end: number): Promise<Buffer[]> {
     checkRange(start, end, this.data.length);
     return this.data.slice(start, end).map((b) => Buffer.from(b));
+  }
+
+  async readEntriesAt(indexes: readonly number[]): Promise<{ data: Buffer; time: number }[]> {
+    checkIndexes(indexes, this.data.length);
+    return indexes.map((i) => ({ data: Buffer.from(this.data[i]!), time: this.times[i]! }));
   }
 
   async readLeafHashes(start: number, end: number): Promise<Buffer[]> {
