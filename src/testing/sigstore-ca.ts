@@ -208,7 +208,14 @@ export interface TestTsa {
   rootName: Buffer;
 }
 
-export function makeTestTsa(o: { noTimeStampingEku?: boolean } = {}): TestTsa {
+/**
+ * A TSA root and signing certificate. `eku` sets the signing certificate's extended key usage
+ * (default: timeStamping alone, critical, as RFC 3161 2.3 requires); the others make rogue TSAs.
+ */
+export function makeTestTsa(
+  o: { eku?: { purposes: ("timeStamping" | "codeSigning")[]; critical: boolean } } = {},
+): TestTsa {
+  const eku = o.eku ?? { purposes: ["timeStamping"], critical: true };
   const rootKey = ecPair();
   const key = ecPair();
   const rootName = dn("cairn test TSA root");
@@ -236,11 +243,7 @@ export function makeTestTsa(o: { noTimeStampingEku?: boolean } = {}): TestTsa {
       notBefore: nb,
       notAfter: na,
       extensions: [
-        extension(
-          OID.extKeyUsage,
-          true,
-          derSeq(derOid(o.noTimeStampingEku ? OID.codeSigning : OID.timeStamping)),
-        ),
+        extension(OID.extKeyUsage, eku.critical, derSeq(...eku.purposes.map((p) => derOid(OID[p])))),
       ],
     }),
     rootKey.privateKey,

@@ -383,24 +383,31 @@ describe("sigstore bundles: sign and verify", () => {
       };
     });
     refuses(() => verifyBundle(bad, opts), "ERR_SIGSTORE_TIMESTAMP_INVALID");
-    // A token signed by a certificate without the timeStamping EKU (RFC 3161 2.3).
-    const rogue = makeTestTsa({ noTimeStampingEku: true });
-    const rogueRoot = structuredClone(w.trustedRoot);
-    rogueRoot.timestampAuthorities = [
-      {
-        uri: "https://rogue.cairn.test",
-        certChain: { certificates: [{ rawBytes: rogue.leaf }, { rawBytes: rogue.root }] },
-      },
-    ];
-    const rogueStamped = tamper(noPromise, (j) => {
-      j.verificationMaterial.timestampVerificationData = {
-        rfc3161Timestamps: [{ signedTimestamp: timestampResponse(rogue, sig).toString("base64") }],
-      };
-    });
-    refuses(
-      () => verifyBundle(rogueStamped, { ...opts, trustedRoot: rogueRoot }),
-      "ERR_SIGSTORE_TIMESTAMP_INVALID",
-    );
+    // Tokens signed by a certificate whose extended key usage is not RFC 3161 2.3's (timeStamping
+    // alone, critical): another usage, a non-critical extension, a second usage.
+    for (const eku of [
+      { purposes: ["codeSigning" as const], critical: true },
+      { purposes: ["timeStamping" as const], critical: false },
+      { purposes: ["timeStamping" as const, "codeSigning" as const], critical: true },
+    ]) {
+      const rogue = makeTestTsa({ eku });
+      const rogueRoot = structuredClone(w.trustedRoot);
+      rogueRoot.timestampAuthorities = [
+        {
+          uri: "https://rogue.cairn.test",
+          certChain: { certificates: [{ rawBytes: rogue.leaf }, { rawBytes: rogue.root }] },
+        },
+      ];
+      const rogueStamped = tamper(noPromise, (j) => {
+        j.verificationMaterial.timestampVerificationData = {
+          rfc3161Timestamps: [{ signedTimestamp: timestampResponse(rogue, sig).toString("base64") }],
+        };
+      });
+      refuses(
+        () => verifyBundle(rogueStamped, { ...opts, trustedRoot: rogueRoot }),
+        "ERR_SIGSTORE_TIMESTAMP_INVALID",
+      );
+    }
     // A token for a time the certificate was not valid at.
     const late = tamper(noPromise, (j) => {
       j.verificationMaterial.timestampVerificationData = {

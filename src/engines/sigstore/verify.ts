@@ -700,8 +700,11 @@ function verifyRfc3161(
       continue;
     }
     const signer = chain[0]!;
-    // RFC 3161 2.3: the TSA's certificate has the (critical) timeStamping extended key usage.
-    if (!signer.extKeyUsage?.includes(OID.timeStamping)) continue;
+    // RFC 3161 2.3: the TSA's certificate has one extended key usage, timeStamping, and the
+    // extension is critical.
+    const eku = signer.extensions.find((e) => e.oid === OID.extKeyUsage);
+    if (!eku?.critical || signer.extKeyUsage?.length !== 1 || signer.extKeyUsage[0] !== OID.timeStamping)
+      continue;
     if (
       tok.signerSerial &&
       !(sameBytes(signer.serial, tok.signerSerial) && sameBytes(signer.issuer, tok.signerIssuer))
