@@ -256,7 +256,7 @@ export function timestampResponse(
   tsa: TestTsa,
   data: Uint8Array,
   genTime = new Date(),
-  opts: { tamperImprint?: boolean; berContent?: boolean } = {},
+  opts: { tamperImprint?: boolean; berContent?: boolean; signingCertificateOf?: Buffer } = {},
 ): Buffer {
   const imprint = createHash("sha256").update(data).digest();
   if (opts.tamperImprint) imprint[0] = (imprint[0] ?? 0) ^ 1;
@@ -272,6 +272,19 @@ export function timestampResponse(
   const attrs = [
     derSeq(derOid("1.2.840.113549.1.9.3"), derSet(derOid("1.2.840.113549.1.9.16.1.4"))),
     derSeq(derOid("1.2.840.113549.1.9.4"), derSet(derOctets(createHash("sha256").update(tstInfo).digest()))),
+    // signing-certificate-v2 (RFC 5035): one ESSCertIDv2, SHA-256 by default, of the given certificate.
+    ...(opts.signingCertificateOf
+      ? [
+          derSeq(
+            derOid("1.2.840.113549.1.9.16.2.47"),
+            derSet(
+              derSeq(
+                derSeq(derSeq(derOctets(createHash("sha256").update(opts.signingCertificateOf).digest()))),
+              ),
+            ),
+          ),
+        ]
+      : []),
   ];
   const signature = sign("sha256", tlv(TAG.SET, ...attrs), tsa.key.privateKey);
   const signerInfo = derSeq(

@@ -408,6 +408,21 @@ describe("sigstore bundles: sign and verify", () => {
         "ERR_SIGSTORE_TIMESTAMP_INVALID",
       );
     }
+    // The signing-certificate-v2 attribute must name the certificate that verifies the token.
+    const withEss = (of: Buffer) =>
+      tamper(noPromise, (j) => {
+        j.verificationMaterial.timestampVerificationData = {
+          rfc3161Timestamps: [
+            {
+              signedTimestamp: timestampResponse(w.tsa, sig, new Date(), {
+                signingCertificateOf: of,
+              }).toString("base64"),
+            },
+          ],
+        };
+      });
+    assert.equal(verifyBundle(withEss(w.tsa.leaf), opts).timestamps[0]?.source, "timestamp-authority");
+    refuses(() => verifyBundle(withEss(w.tsa.root), opts), "ERR_SIGSTORE_TIMESTAMP_INVALID");
     // A token for a time the certificate was not valid at.
     const late = tamper(noPromise, (j) => {
       j.verificationMaterial.timestampVerificationData = {

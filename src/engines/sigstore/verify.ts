@@ -710,6 +710,9 @@ function verifyRfc3161(
       !(sameBytes(signer.serial, tok.signerSerial) && sameBytes(signer.issuer, tok.signerIssuer))
     )
       continue;
+    // RFC 5816 / RFC 5035: the signing-certificate attribute, when present, names this certificate.
+    const ess = tok.signingCertificate;
+    if (ess && !createHash(ess.algorithm).update(signer.der).digest().equals(ess.hash)) continue;
     if (checkPath(chain, tok.genTime) !== undefined) continue;
     const hash = signer.publicKey.asymmetricKeyType === "ed25519" ? null : tok.digestAlgorithm;
     if (verifyWithKey(signer.publicKey, tok.signedAttributes, tok.signature, hash)) {

@@ -12,6 +12,9 @@ export const OID_SIGNED_DATA = "1.2.840.113549.1.7.2";
 export const OID_TST_INFO = "1.2.840.113549.1.9.16.1.4";
 export const OID_CONTENT_TYPE_ATTR = "1.2.840.113549.1.9.3";
 export const OID_MESSAGE_DIGEST_ATTR = "1.2.840.113549.1.9.4";
+/** RFC 2634 5.4 signing-certificate (ESSCertID, SHA-1) and RFC 5035 signing-certificate-v2. */
+export const OID_SIGNING_CERTIFICATE_ATTR = "1.2.840.113549.1.9.16.2.12";
+export const OID_SIGNING_CERTIFICATE_V2_ATTR = "1.2.840.113549.1.9.16.2.47";
 
 /** Hash algorithm OIDs (RFC 5754 2) cairn accepts in tokens. */
 export const HASH_OIDS: Record<string, "sha256" | "sha384" | "sha512"> = {
@@ -43,6 +46,11 @@ export interface TimestampToken {
   signedAttributes: Buffer;
   /** The message-digest attribute: the hash of tstInfo. */
   messageDigest: Buffer;
+  /**
+   * The signing certificate's hash from the signing-certificate(-v2) attribute (RFC 3161 2.4.1
+   * via RFC 5816: the first ESSCertID(v2) names the certificate that signed), when present.
+   */
+  signingCertificate?: { algorithm: "sha1" | "sha256" | "sha384" | "sha512"; hash: Buffer };
   signature: Buffer;
 }
 
@@ -104,6 +112,7 @@ function read(der: Uint8Array): TimestampToken {
   const signature = si[k]!.expect(TAG.OCTET_STRING).value;
   let messageDigest: Buffer | undefined;
   let contentType: string | undefined;
+  let signingCertificate: TimestampToken["signingCertificate"];
   for (const a of attrs.children()) {
     const [type, values] = a.expect(TAG.SEQUENCE).children();
     const oid = type?.oid();
@@ -111,6 +120,8 @@ function read(der: Uint8Array): TimestampToken {
     if (vals.length !== 1) continue;
     if (oid === OID_MESSAGE_DIGEST_ATTR) messageDigest = vals[0]!.expect(TAG.OCTET_STRING).value;
     if (oid === OID_CONTENT_TYPE_ATTR) contentType = vals[0]!.oid();
+    if (oid === OID_SIGNING_CERTIFICATE_V2_ATTR || oid === OID_SIGNING_CERTIFICATE_ATTR)
+      signingCertificate = essCertId(vals[0]!, oid === OID_SIGNING_CERTIFICATE_V2_ATTR);
   }
   // RFC 5652 5.3: with signed attributes, content-type and message-digest MUST be present.
   if (contentType !== OID_TST_INFO) throw invalid("the content-type attribute is not id-ct-TSTInfo");
@@ -132,6 +143,18 @@ function read(der: Uint8Array): TimestampToken {
     signatureAlgorithm: sigAlg,
     signedAttributes,
     messageDigest,
+    ...(signingCertificate ? { signingCertificate } : {}),
     signature,
   };
+}
+
+// SigningCertificate(V2) ::= SEQUENCE { certs SEQUENCE OF ESSCertID(v2), policies OPTIONAL };
+// ESSCertIDv2 ::= SEQUENCE { hashAlgorithm AlgorithmIdentifier DEFAULT sha256, certHash OCTET
+// STRING, issuerSerial OPTIONAL } (RFC 5035 3); ESSCertID ::= SEQUENCE { certHash (SHA-1), ... }.
+function essCertId(value: Der, v2: boolean): NonNullable<TimestampToken["signingCertificate"]> {
+  const first = value.expect(TAG.SEQUENCE).child(0, TAG.SEQUENCE).child(0, TAG.SEQUENCE).children();
+  if (!v2) return { algorithm: "sha1", hash: first[0]!.expect(TAG.OCTET_STRING).value };
+  if (first[0]?.tag === TAG.SEQUENCE)
+    return { algorithm: hashOf(first[0]), hash: first[1]!.expect(TAG.OCTET_STRING).value };
+  return { algorithm: "sha256", hash: first[0]!.expect(TAG.OCTET_STRING).value };
 }
