@@ -12,7 +12,7 @@
 // bench/README.md.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, generateKeyPairSync, sign } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -110,6 +110,20 @@ interface Result {
   perSecond: number;
   p50ms?: number;
   p99ms?: number;
+  /** CPU time (user + system) of the process holding the log, per entry: robust to other load. */
+  cpuUsPerEntry?: number;
+}
+
+/** User + system CPU microseconds a process used so far (Linux /proc; undefined elsewhere). */
+function processCpuUs(pid: number): number | undefined {
+  try {
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
 }
 
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
@@ -161,7 +175,9 @@ async function runHttp(backend: string, bodies: Buffer[], database?: string): Pr
   try {
     // Warm up (JIT, connections, first checkpoint), untimed.
     await httpLoad(port, bodies.slice(0, 500));
+    const cpu0 = processCpuUs(proc.pid!);
     const { seconds, lat } = await httpLoad(port, bodies.slice(500));
+    const cpu1 = processCpuUs(proc.pid!);
     const n = bodies.length - 500;
     return {
       backend,
@@ -171,6 +187,7 @@ async function runHttp(backend: string, bodies: Buffer[], database?: string): Pr
       perSecond: n / seconds,
       p50ms: pct(lat, 50),
       p99ms: pct(lat, 99),
+      ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuUsPerEntry: (cpu1 - cpu0) / n } : {}),
     };
   } finally {
     proc.kill("SIGTERM");
@@ -192,6 +209,7 @@ async function runInProcess(backend: string, bodies: Buffer[], database?: string
   try {
     const parsed = bodies.map((b) => JSON.parse(b.toString()));
     let next = 0;
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: CLIENTS }, async () => {
@@ -199,12 +217,14 @@ async function runInProcess(backend: string, bodies: Buffer[], database?: string
       }),
     );
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     return {
       backend,
       path: "in process, no HTTP",
       entries: parsed.length,
       seconds,
       perSecond: parsed.length / seconds,
+      cpuUsPerEntry: (cpu.user + cpu.system) / parsed.length,
     };
   } finally {
     await node.close();
@@ -339,9 +359,20 @@ const rows = results.map((r) => [
   r.perSecond.toFixed(0),
   r.p50ms === undefined ? "" : r.p50ms.toFixed(1),
   r.p99ms === undefined ? "" : r.p99ms.toFixed(1),
+  r.cpuUsPerEntry === undefined ? "" : r.cpuUsPerEntry.toFixed(0),
   (r.perSecond / TARGET).toFixed(2),
 ]);
-const head = ["backend", "path", "entries", "s", "entries/s", "ack p50 ms", "ack p99 ms", `x ${TARGET}/s`];
+const head = [
+  "backend",
+  "path",
+  "entries",
+  "s",
+  "entries/s",
+  "ack p50 ms",
+  "ack p99 ms",
+  "log CPU us/entry",
+  `x ${TARGET}/s`,
+];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
 process.stdout.write(
