@@ -52,7 +52,7 @@ export function registerServe(program: Command, io: CliIO): void {
     .option("--new-token", "create a write token, print it once, and exit")
     .option("--body-limit <bytes>", "largest request body", String(DEFAULT_BODY_LIMIT))
     .option("--batch-size <n>", "entries per sequenced batch (default 256)")
-    .option("--batch-delay-ms <ms>", "longest wait for a batch to fill (default 5)")
+    .option("--batch-delay-ms <ms>", "longest wait for a batch to fill (default 25)")
     .option("--json", "print the listening address and log identity as JSON");
   tufServeOptions(caServeOptions(cmd)).action(async (o: ServeFlags) => {
     if (o.data === undefined) throw cairnError("ERR_USAGE", "--data DIR is required");
