@@ -2,6 +2,8 @@
 // What cairn's SQL storages (the log, the search index) share: opening SQLite and PostgreSQL the
 // durable way, write transactions that never yield while SQLite holds its write lock, prepared
 // statements, exact integers, and the classification of driver errors.
+import { open } from "node:fs/promises";
+import { dirname } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import { type CompiledQuery, type Kysely, sql } from "kysely";
 
@@ -14,8 +16,14 @@ export function isPostgresUrl(location: string): boolean {
 }
 
 /**
- * Opens a SQLite file durably: WAL with synchronous=FULL (the WAL is synced at every commit;
- * NORMAL could lose the last commits on power loss), and integers read back as bigint so they are
+ * Opens a SQLite file durably: WAL mode, where a commit appends its pages to the `-wal` file, and
+ * synchronous=NORMAL, where SQLite itself does not sync that file at each commit (it still syncs
+ * the WAL before and the database after every checkpoint, so checkpointed pages are durable before
+ * the WAL is reused). The sync a commit needs before anyone is told it happened is SqlWriter's: it
+ * syncs the WAL file after every write transaction, on libuv's thread pool, and resolves only then
+ * (what synchronous=FULL does, without stopping the event loop for the disk). So a write made
+ * through SqlWriter survives a crash or power loss once its promise resolves; a write made any
+ * other way only survives a crash of the process. Integers are read back as bigint so they are
  * checked, never rounded (toSafeInteger). `fail` maps an opening failure to the caller's code.
  */
 export async function openSqlite(path: string, fail: (e: unknown) => Error): Promise<BetterSqlite3.Database> {
@@ -23,11 +31,38 @@ export async function openSqlite(path: string, fail: (e: unknown) => Error): Pro
   try {
     const database = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
     database.pragma("journal_mode = WAL");
-    database.pragma("synchronous = FULL");
+    database.pragma("synchronous = NORMAL");
     database.defaultSafeIntegers(true);
     return database;
   } catch (e) {
     throw fail(e);
+  }
+}
+
+/**
+ * Makes the committed transactions of a WAL-mode SQLite file durable: fsync of its `-wal` file (of
+ * the inode, whichever descriptor: every commit made before the call is covered), and once per
+ * process and file of its directory, so a WAL file created since the open is not lost with its
+ * directory entry. Runs on libuv's thread pool.
+ */
+async function syncWal(path: string, dirSynced: { done: boolean }): Promise<void> {
+  // No WAL file (a transaction that wrote nothing before any other did): sync the database file.
+  const wal = await open(`${path}-wal`, "r+").catch((e: NodeJS.ErrnoException) =>
+    e.code === "ENOENT" ? open(path, "r+") : Promise.reject(e),
+  );
+  try {
+    await wal.sync();
+  } finally {
+    await wal.close();
+  }
+  if (!dirSynced.done) {
+    const dir = await open(dirname(path), "r");
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+    dirSynced.done = true;
   }
 }
 
@@ -88,12 +123,17 @@ export function driverErrorKind(e: unknown): "conflict" | "busy" | "failure" {
  * SQLite: BEGIN IMMEDIATE (a deferred BEGIN could fail to upgrade after reading) and the whole
  * transaction runs synchronously, so no other code of this process interleaves with it; if it
  * yielded to the event loop while holding the write lock, another connection of this process
- * waiting on the lock would block the loop until its busy timeout. PostgreSQL: an ordinary kysely
- * transaction; `read` locks what it must FOR UPDATE.
+ * waiting on the lock would block the loop until its busy timeout. Then, with the lock released,
+ * the WAL file is synced off the event loop (see openSqlite) and only then does the promise
+ * resolve: durable on return, while other work of the process (verifying the next entries) runs
+ * during the sync. PostgreSQL: an ordinary kysely transaction (synchronous_commit=on); `read`
+ * locks what it must FOR UPDATE.
  */
 export class SqlWriter {
   // SQLite's prepared statements, by SQL text (bounded: batch sizes vary).
   private readonly prepared = new Map<string, BetterSqlite3.Statement>();
+  // Whether the SQLite file's directory was synced since the open (see syncWal).
+  private readonly dirSynced = { done: false };
 
   constructor(
     // biome-ignore lint/suspicious/noExplicitAny: the writer only executes compiled queries.
@@ -115,6 +155,8 @@ export class SqlWriter {
           for (const w of writes) this.statement(w.sql).run(...w.parameters);
         })
         .immediate();
+      // Durability point: nothing is reported written before the WAL holding it is synced.
+      await syncWal(sqlite.name, this.dirSynced);
       return;
     }
     await this.db.transaction().execute(async (trx) => {
