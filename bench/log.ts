@@ -5,7 +5,7 @@
 // Starts `cairn serve --dev` (dist/cairn.mjs) on SQLite and on a PostgreSQL the bench starts, and
 // C concurrent HTTP/1.1 keep-alive clients on loopback each POST pre-signed entries (signing is
 // not timed); every answer is an acknowledgement after the entry's batch was committed durably
-// (SQLite: the WAL synced before the answer, runtime/sql.ts; PostgreSQL synchronous_commit=on). Also the same entries through
+// (SQLite WAL synchronous=FULL; PostgreSQL synchronous_commit=on). Also the same entries through
 // the sequencer in process (no HTTP) for the cost split. Prints entries/s, ack latency p50/p99
 // and the ratio to the issue's target (5,000 entries/s on SQLite). No reference log runs here
 // (Rekor and tile-based logs are not installable offline): their published figures are quoted in

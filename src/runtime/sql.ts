@@ -16,22 +16,33 @@ export function isPostgresUrl(location: string): boolean {
 }
 
 /**
- * Opens a SQLite file durably: WAL mode, where a commit appends its pages to the `-wal` file, and
- * synchronous=NORMAL, where SQLite itself does not sync that file at each commit (it still syncs
- * the WAL before and the database after every checkpoint, so checkpointed pages are durable before
- * the WAL is reused). The sync a commit needs before anyone is told it happened is SqlWriter's: it
- * syncs the WAL file after every write transaction, on libuv's thread pool, and resolves only then
- * (what synchronous=FULL does, without stopping the event loop for the disk). So a write made
- * through SqlWriter survives a crash or power loss once its promise resolves; a write made any
- * other way only survives a crash of the process. Integers are read back as bigint so they are
- * checked, never rounded (toSafeInteger). `fail` maps an opening failure to the caller's code.
+ * How a SQLite file is made durable. "commit": WAL with synchronous=FULL, the WAL synced inside
+ * every commit, before the write lock is released, so no reader (of any process) ever sees a
+ * transaction that a power loss could take back; the process waits for the disk. "writer": WAL
+ * with synchronous=NORMAL (SQLite syncs only around checkpoints: the WAL before, the database
+ * after, so checkpointed pages are durable before the WAL is reused), and SqlWriter syncs the WAL
+ * file itself after each write transaction, on libuv's thread pool, resolving only then: durable
+ * on return like "commit", and the event loop runs meanwhile, but readers may see a transaction a
+ * moment before it is durable. Use "writer" only for data whose early sight commits nobody (the
+ * store's index: not the log, whose checkpoints must never be seen before they are durable).
  */
-export async function openSqlite(path: string, fail: (e: unknown) => Error): Promise<BetterSqlite3.Database> {
+export type SqliteDurability = "commit" | "writer";
+
+/**
+ * Opens a SQLite file durably (see SqliteDurability; a write made without SqlWriter is durable only
+ * under "commit"), with integers read back as bigint so they are checked, never rounded
+ * (toSafeInteger). `fail` maps an opening failure to the caller's code.
+ */
+export async function openSqlite(
+  path: string,
+  fail: (e: unknown) => Error,
+  durability: SqliteDurability = "commit",
+): Promise<BetterSqlite3.Database> {
   const { default: Database } = await import("better-sqlite3");
   try {
     const database = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
     database.pragma("journal_mode = WAL");
-    database.pragma("synchronous = NORMAL");
+    database.pragma(durability === "commit" ? "synchronous = FULL" : "synchronous = NORMAL");
     database.defaultSafeIntegers(true);
     return database;
   } catch (e) {
@@ -123,10 +134,9 @@ export function driverErrorKind(e: unknown): "conflict" | "busy" | "failure" {
  * SQLite: BEGIN IMMEDIATE (a deferred BEGIN could fail to upgrade after reading) and the whole
  * transaction runs synchronously, so no other code of this process interleaves with it; if it
  * yielded to the event loop while holding the write lock, another connection of this process
- * waiting on the lock would block the loop until its busy timeout. Then, with the lock released,
- * the WAL file is synced off the event loop (see openSqlite) and only then does the promise
- * resolve: durable on return, while other work of the process (verifying the next entries) runs
- * during the sync. PostgreSQL: an ordinary kysely transaction (synchronous_commit=on); `read`
+ * waiting on the lock would block the loop until its busy timeout. On a connection that does not
+ * sync at commit (SqliteDurability "writer"), the WAL file is then synced off the event loop and
+ * only then does the promise resolve. PostgreSQL: an ordinary kysely transaction (synchronous_commit=on); `read`
  * locks what it must FOR UPDATE.
  */
 export class SqlWriter {
@@ -134,12 +144,17 @@ export class SqlWriter {
   private readonly prepared = new Map<string, BetterSqlite3.Statement>();
   // Whether the SQLite file's directory was synced since the open (see syncWal).
   private readonly dirSynced = { done: false };
+  // SQLite below synchronous=FULL ("writer" durability): this writer syncs the WAL itself.
+  private readonly syncAfterCommit: boolean;
 
   constructor(
     // biome-ignore lint/suspicious/noExplicitAny: the writer only executes compiled queries.
     private readonly db: Kysely<any>,
     private readonly sqlite: BetterSqlite3.Database | undefined,
-  ) {}
+  ) {
+    // PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA (bigint with safe integers on).
+    this.syncAfterCommit = sqlite !== undefined && Number(sqlite.pragma("synchronous", { simple: true })) < 2;
+  }
 
   async transaction(
     first: readonly CompiledQuery[],
@@ -156,7 +171,7 @@ export class SqlWriter {
         })
         .immediate();
       // Durability point: nothing is reported written before the WAL holding it is synced.
-      await syncWal(sqlite.name, this.dirSynced);
+      if (this.syncAfterCommit) await syncWal(sqlite.name, this.dirSynced);
       return;
     }
     await this.db.transaction().execute(async (trx) => {

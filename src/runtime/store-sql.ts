@@ -370,7 +370,13 @@ export async function sqliteSearchIndex(path: string): Promise<SqlSearchIndex> {
   if (path === "" || path === ":memory:" || path.startsWith("file:")) {
     throw cairnError("ERR_USAGE", "a SQLite store needs a file path (MemorySearchIndex keeps one in memory)");
   }
-  const database = await openSqlite(path, (e) => failure(e, `cannot open the SQLite store ${path}`));
+  // Synced by its writer, off the event loop: an envelope seen by a search a moment before it is
+  // durable commits nobody (its submitter is answered after the sync; a resubmission stores it).
+  const database = await openSqlite(
+    path,
+    (e) => failure(e, `cannot open the SQLite store ${path}`),
+    "writer",
+  );
   database.pragma("foreign_keys = ON");
   return SqlSearchIndex.create(
     "sqlite",

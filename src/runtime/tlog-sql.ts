@@ -152,7 +152,7 @@ const MIGRATE_KEY = lockKey("cairn tlog migration");
  * `postgresLogStorage`, which create or migrate the schema.
  *
  * Durability: an append is one transaction (the entries and the checkpoint together) and is
- * committed durably before its promise resolves (SQLite: its WAL synced, see openSqlite; PostgreSQL:
+ * committed durably before its promise resolves (SQLite: WAL with synchronous=FULL; PostgreSQL:
  * synchronous_commit=on, forced per connection). Concurrency: reads from any number of processes;
  * one writer, elected with `acquireSequencerLock`. `append` re-reads the stored size inside its
  * transaction (PostgreSQL: with the head row locked FOR UPDATE; SQLite: BEGIN IMMEDIATE) and
@@ -530,8 +530,8 @@ export class SqlLogStorage implements LogStorage {
 }
 
 /**
- * Opens (creating or migrating) a log stored in the SQLite file at `path`, in WAL mode, the WAL
- * synced after every append (openSqlite) so that an acknowledged append survives a crash or power loss. The sequencer
+ * Opens (creating or migrating) a log stored in the SQLite file at `path`, in WAL mode with
+ * synchronous=FULL so that an acknowledged append survives a crash or power loss. The sequencer
  * lock lives in `PATH-sequencer`. Throws ERR_TLOG_STORAGE when the file cannot be opened or holds
  * something else, ERR_USAGE for an in-memory path (use MemoryLogStorage).
  */
