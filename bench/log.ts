@@ -12,10 +12,11 @@
 // bench/README.md.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, generateKeyPairSync, sign } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
+import { PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { generateKey, keySigner } from "../src/core/index.js";
@@ -84,19 +85,49 @@ async function makeEntries(n: number): Promise<Buffer[]> {
   return out;
 }
 
-function startServe(dataDir: string, extra: string[]): Promise<{ port: number; proc: ChildProcess }> {
+/**
+ * Starts `cairn serve --dev` on dataDir; resolves once it printed its URL. `nodeFlags` go to node
+ * (e.g. --trace-gc), and every other line the server prints to stdout goes to `onLine`.
+ */
+function startServe(
+  dataDir: string,
+  extra: string[],
+  nodeFlags: string[] = [],
+  onLine: (line: string) => void = () => {},
+): Promise<{ port: number; proc: ChildProcess }> {
   return new Promise((res, rej) => {
     const proc = spawn(
       process.execPath,
-      [CAIRN, "serve", "--dev", "--listen", "127.0.0.1:0", "--json", "--data", dataDir, ...extra],
+      [
+        ...nodeFlags,
+        CAIRN,
+        "serve",
+        "--dev",
+        "--listen",
+        "127.0.0.1:0",
+        "--json",
+        "--data",
+        dataDir,
+        ...extra,
+      ],
       {
         stdio: ["ignore", "pipe", "ignore"],
       },
     );
     let out = "";
+    let started = false;
     proc.stdout!.on("data", (d) => {
       out += d;
-      if (out.includes("\n")) res({ port: Number(new URL(JSON.parse(out).url).port), proc });
+      let nl = out.indexOf("\n");
+      while (nl >= 0) {
+        const line = out.slice(0, nl);
+        out = out.slice(nl + 1);
+        nl = out.indexOf("\n");
+        if (!started && line.startsWith("{")) {
+          started = true;
+          res({ port: Number(new URL(JSON.parse(line).url).port), proc });
+        } else onLine(line);
+      }
     });
     proc.on("exit", (c) => rej(new Error(`cairn serve exited ${c}`)));
   });
@@ -110,7 +141,24 @@ interface Result {
   perSecond: number;
   p50ms?: number;
   p99ms?: number;
+  /** CPU time (user + system) of the process holding the log, per entry: robust to other load. */
+  cpuUsPerEntry?: number;
 }
+
+/** User + system CPU microseconds a process used so far (Linux /proc; undefined elsewhere). */
+function processCpuUs(pid: number): number | undefined {
+  try {
+    // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // USER_HZ is 100 on Linux
+  } catch {
+    return undefined;
+  }
+}
+
+/** A --trace-gc line's pause: "... Scavenge 3.9 (4.1) -> 3.6 (5.1) MB, 0.79 / 0.00 ms ...". */
+const GC_LINE = /(?:Scavenge|Mark-Compact|Mark-Sweep|Minor Mark-Sweep)\b.*? MB, ([\d.]+) \/ [\d.]+ ms/;
 
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
@@ -161,7 +209,9 @@ async function runHttp(backend: string, bodies: Buffer[], database?: string): Pr
   try {
     // Warm up (JIT, connections, first checkpoint), untimed.
     await httpLoad(port, bodies.slice(0, 500));
+    const cpu0 = processCpuUs(proc.pid!);
     const { seconds, lat } = await httpLoad(port, bodies.slice(500));
+    const cpu1 = processCpuUs(proc.pid!);
     const n = bodies.length - 500;
     return {
       backend,
@@ -171,6 +221,7 @@ async function runHttp(backend: string, bodies: Buffer[], database?: string): Pr
       perSecond: n / seconds,
       p50ms: pct(lat, 50),
       p99ms: pct(lat, 99),
+      ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuUsPerEntry: (cpu1 - cpu0) / n } : {}),
     };
   } finally {
     proc.kill("SIGTERM");
@@ -192,6 +243,7 @@ async function runInProcess(backend: string, bodies: Buffer[], database?: string
   try {
     const parsed = bodies.map((b) => JSON.parse(b.toString()));
     let next = 0;
+    const cpu0 = process.cpuUsage();
     const t0 = performance.now();
     await Promise.all(
       Array.from({ length: CLIENTS }, async () => {
@@ -199,12 +251,14 @@ async function runInProcess(backend: string, bodies: Buffer[], database?: string
       }),
     );
     const seconds = (performance.now() - t0) / 1000;
+    const cpu = process.cpuUsage(cpu0);
     return {
       backend,
       path: "in process, no HTTP",
       entries: parsed.length,
       seconds,
       perSecond: parsed.length / seconds,
+      cpuUsPerEntry: (cpu.user + cpu.system) / parsed.length,
     };
   } finally {
     await node.close();
@@ -258,8 +312,26 @@ async function latencyBench(n: number): Promise<void> {
   await opened.close();
   log(`fixture: ${n} entries and stored envelopes (${((Date.now() - t) / 1000).toFixed(1)} s, untimed)`);
   const started = Date.now();
-  const { port, proc } = await startServe(data, []);
+  // The server's GC pauses (--trace-gc lines), to tell its own pauses from the machine's load.
+  const serverGc: { at: number; ms: number }[] = [];
+  const { port, proc } = await startServe(data, [], ["--trace-gc"], (line) => {
+    const m = GC_LINE.exec(line);
+    if (m) serverGc.push({ at: performance.now(), ms: Number(m[1]) });
+  });
   log(`cairn serve started on ${n} entries in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  const rows: string[][] = [];
+  const row = (what: string, lat: number[], gcs: { ms: number }[]) => {
+    lat.sort((a, b) => a - b);
+    rows.push([
+      what,
+      String(lat.length),
+      pct(lat, 50).toFixed(2),
+      pct(lat, 99).toFixed(2),
+      lat[lat.length - 1]!.toFixed(2),
+      `${gcs.length} / ${Math.max(0, ...gcs.map((g) => g.ms)).toFixed(1)}`,
+      loadavg()[0]!.toFixed(2),
+    ]);
+  };
   try {
     const agent = new Agent({ keepAlive: true, maxSockets: 1 });
     const get = (path: string) =>
@@ -276,15 +348,20 @@ async function latencyBench(n: number): Promise<void> {
           .on("error", rej)
           .end();
       });
-    const rows: string[][] = [];
     const measure = async (what: string, path: (i: number) => string, samples = 1000) => {
       for (let i = 0; i < samples / 10; i++) await get(path(Math.floor(Math.random() * n)));
       const lat: number[] = [];
+      const t0 = performance.now();
       for (let i = 0; i < samples; i++) lat.push(await get(path(Math.floor(Math.random() * n))));
-      lat.sort((a, b) => a - b);
-      rows.push([what, String(samples), pct(lat, 50).toFixed(2), pct(lat, 99).toFixed(2)]);
+      // GC lines reach us through a pipe: count those seen while the samples ran, plus a margin.
+      await new Promise((r) => setTimeout(r, 50));
+      row(
+        what,
+        lat,
+        serverGc.filter((g) => g.at >= t0),
+      );
     };
-    await measure("inclusion proof (cairn API)", (i) => `/cairn/v1/log/proof/inclusion?index=${i}`);
+    await measure("inclusion proof (cairn API)", (i) => `/cairn/v1/log/proof/inclusion?index=${i}`, 5000);
     await measure("entry + proof + SET (Rekor API)", (i) => `/api/v1/log/entries?logIndex=${i}`);
     await measure(
       "search by subject (1 result + proof)",
@@ -297,11 +374,34 @@ async function latencyBench(n: number): Promise<void> {
     );
     await measure("level-0 tile", (i) => `/tlog/tile/0/${encodeTileIndex(Math.floor(i / 256 / 2))}`);
     agent.destroy();
-    const head = ["request", "samples", "p50 ms", "p99 ms"];
+    // The same proofs in this process, without HTTP or a second process: what the log's own code
+    // costs, with this process's GC pauses observed alongside.
+    const reader = await openDataDir(data);
+    try {
+      const node = new LogNode({ storage: reader.storage, key: reader.key, origin: reader.origin });
+      await node.inclusion(0);
+      const gcs: { ms: number }[] = [];
+      const obs = new PerformanceObserver((l) => {
+        for (const e of l.getEntries()) gcs.push({ ms: e.duration });
+      });
+      obs.observe({ entryTypes: ["gc"] });
+      const lat: number[] = [];
+      for (let i = 0; i < 20000; i++) {
+        const t0 = performance.now();
+        await node.inclusion(Math.floor(Math.random() * n));
+        lat.push(performance.now() - t0);
+      }
+      await new Promise((r) => setImmediate(r));
+      obs.disconnect();
+      row("inclusion proof (in process, no HTTP)", lat, gcs);
+    } finally {
+      await reader.close();
+    }
+    const head = ["request", "samples", "p50 ms", "p99 ms", "max ms", "GCs / longest ms", "load"];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
     process.stdout.write(
-      `read latency at ${n} entries, SQLite, one client, sequential (load ${loadavg()[0]!.toFixed(2)}; target: proofs p99 < 5 ms)\n${line(head)}\n${line(widths.map((w) => "-".repeat(w)))}\n${rows.map(line).join("\n")}\n`,
+      `read latency at ${n} entries, SQLite, one client, sequential (${cpus().length} CPUs; target: proofs p99 < 5 ms)\n${line(head)}\n${line(widths.map((w) => "-".repeat(w)))}\n${rows.map(line).join("\n")}\n`,
     );
   } finally {
     proc.kill("SIGTERM");
@@ -339,9 +439,20 @@ const rows = results.map((r) => [
   r.perSecond.toFixed(0),
   r.p50ms === undefined ? "" : r.p50ms.toFixed(1),
   r.p99ms === undefined ? "" : r.p99ms.toFixed(1),
+  r.cpuUsPerEntry === undefined ? "" : r.cpuUsPerEntry.toFixed(0),
   (r.perSecond / TARGET).toFixed(2),
 ]);
-const head = ["backend", "path", "entries", "s", "entries/s", "ack p50 ms", "ack p99 ms", `x ${TARGET}/s`];
+const head = [
+  "backend",
+  "path",
+  "entries",
+  "s",
+  "entries/s",
+  "ack p50 ms",
+  "ack p99 ms",
+  "log CPU us/entry",
+  `x ${TARGET}/s`,
+];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
 const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
 process.stdout.write(

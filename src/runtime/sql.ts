@@ -2,6 +2,8 @@
 // What cairn's SQL storages (the log, the search index) share: opening SQLite and PostgreSQL the
 // durable way, write transactions that never yield while SQLite holds its write lock, prepared
 // statements, exact integers, and the classification of driver errors.
+import { open } from "node:fs/promises";
+import { dirname } from "node:path";
 import type BetterSqlite3 from "better-sqlite3";
 import { type CompiledQuery, type Kysely, sql } from "kysely";
 
@@ -14,20 +16,64 @@ export function isPostgresUrl(location: string): boolean {
 }
 
 /**
- * Opens a SQLite file durably: WAL with synchronous=FULL (the WAL is synced at every commit;
- * NORMAL could lose the last commits on power loss), and integers read back as bigint so they are
- * checked, never rounded (toSafeInteger). `fail` maps an opening failure to the caller's code.
+ * How a SQLite file is made durable. "commit": WAL with synchronous=FULL, the WAL synced inside
+ * every commit, before the write lock is released, so no reader (of any process) ever sees a
+ * transaction that a power loss could take back; the process waits for the disk. "writer": WAL
+ * with synchronous=NORMAL (SQLite syncs only around checkpoints: the WAL before, the database
+ * after, so checkpointed pages are durable before the WAL is reused), and SqlWriter syncs the WAL
+ * file itself after each write transaction, on libuv's thread pool, resolving only then: durable
+ * on return like "commit", and the event loop runs meanwhile, but readers may see a transaction a
+ * moment before it is durable. Use "writer" only for data whose early sight commits nobody (the
+ * store's index: not the log, whose checkpoints must never be seen before they are durable).
  */
-export async function openSqlite(path: string, fail: (e: unknown) => Error): Promise<BetterSqlite3.Database> {
+export type SqliteDurability = "commit" | "writer";
+
+/**
+ * Opens a SQLite file durably (see SqliteDurability; a write made without SqlWriter is durable only
+ * under "commit"), with integers read back as bigint so they are checked, never rounded
+ * (toSafeInteger). `fail` maps an opening failure to the caller's code.
+ */
+export async function openSqlite(
+  path: string,
+  fail: (e: unknown) => Error,
+  durability: SqliteDurability = "commit",
+): Promise<BetterSqlite3.Database> {
   const { default: Database } = await import("better-sqlite3");
   try {
     const database = new Database(path, { timeout: SQLITE_BUSY_TIMEOUT_MS });
     database.pragma("journal_mode = WAL");
-    database.pragma("synchronous = FULL");
+    database.pragma(durability === "commit" ? "synchronous = FULL" : "synchronous = NORMAL");
     database.defaultSafeIntegers(true);
     return database;
   } catch (e) {
     throw fail(e);
+  }
+}
+
+/**
+ * Makes the committed transactions of a WAL-mode SQLite file durable: fsync of its `-wal` file (of
+ * the inode, whichever descriptor: every commit made before the call is covered), and once per
+ * process and file of its directory, so a WAL file created since the open is not lost with its
+ * directory entry. Runs on libuv's thread pool.
+ */
+async function syncWal(path: string, dirSynced: { done: boolean }): Promise<void> {
+  // No WAL file (a transaction that wrote nothing before any other did): sync the database file.
+  const wal = await open(`${path}-wal`, "r+").catch((e: NodeJS.ErrnoException) =>
+    e.code === "ENOENT" ? open(path, "r+") : Promise.reject(e),
+  );
+  try {
+    await wal.sync();
+  } finally {
+    await wal.close();
+  }
+  if (!dirSynced.done) {
+    const dir = await open(dirname(path), "r");
+    try {
+      await dir.sync();
+    } finally {
+      await dir.close();
+    }
+    dirSynced.done = true;
   }
 }
 
@@ -88,18 +134,27 @@ export function driverErrorKind(e: unknown): "conflict" | "busy" | "failure" {
  * SQLite: BEGIN IMMEDIATE (a deferred BEGIN could fail to upgrade after reading) and the whole
  * transaction runs synchronously, so no other code of this process interleaves with it; if it
  * yielded to the event loop while holding the write lock, another connection of this process
- * waiting on the lock would block the loop until its busy timeout. PostgreSQL: an ordinary kysely
- * transaction; `read` locks what it must FOR UPDATE.
+ * waiting on the lock would block the loop until its busy timeout. On a connection that does not
+ * sync at commit (SqliteDurability "writer"), the WAL file is then synced off the event loop and
+ * only then does the promise resolve. PostgreSQL: an ordinary kysely transaction (synchronous_commit=on); `read`
+ * locks what it must FOR UPDATE.
  */
 export class SqlWriter {
   // SQLite's prepared statements, by SQL text (bounded: batch sizes vary).
   private readonly prepared = new Map<string, BetterSqlite3.Statement>();
+  // Whether the SQLite file's directory was synced since the open (see syncWal).
+  private readonly dirSynced = { done: false };
+  // SQLite below synchronous=FULL ("writer" durability): this writer syncs the WAL itself.
+  private readonly syncAfterCommit: boolean;
 
   constructor(
     // biome-ignore lint/suspicious/noExplicitAny: the writer only executes compiled queries.
     private readonly db: Kysely<any>,
     private readonly sqlite: BetterSqlite3.Database | undefined,
-  ) {}
+  ) {
+    // PRAGMA synchronous: 0 OFF, 1 NORMAL, 2 FULL, 3 EXTRA (bigint with safe integers on).
+    this.syncAfterCommit = sqlite !== undefined && Number(sqlite.pragma("synchronous", { simple: true })) < 2;
+  }
 
   async transaction(
     first: readonly CompiledQuery[],
@@ -115,6 +170,8 @@ export class SqlWriter {
           for (const w of writes) this.statement(w.sql).run(...w.parameters);
         })
         .immediate();
+      // Durability point: nothing is reported written before the WAL holding it is synced.
+      if (this.syncAfterCommit) await syncWal(sqlite.name, this.dirSynced);
       return;
     }
     await this.db.transaction().execute(async (trx) => {

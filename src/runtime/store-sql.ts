@@ -117,7 +117,7 @@ export interface PostgresSearchIndexOptions {
 /**
  * A `SearchIndex` over SQLite or PostgreSQL; create it with `sqliteSearchIndex` or
  * `postgresSearchIndex`, which create or migrate the schema. Durability: a put is one transaction,
- * committed durably (SQLite WAL with synchronous=FULL; PostgreSQL synchronous_commit=on) before it
+ * committed durably (SQLite: its WAL synced, runtime/sql.ts; PostgreSQL synchronous_commit=on) before it
  * resolves. Errors: as the port says; ERR_USAGE after `close()`; ERR_STORE_CONFLICT also when two
  * processes put the same log index at once (the loser's put is refused: repeat it, it is then a
  * no-op if the bytes are the same); ERR_STORE_STORAGE for a stored integer beyond 2^53 - 1.
@@ -427,14 +427,20 @@ export class SqlSearchIndex implements SearchIndex {
 
 /**
  * Opens (creating or migrating) a store index in the SQLite file at `path` (it may be the log's
- * own file: the tables do not overlap), WAL mode, synchronous=FULL. Throws ERR_STORE_STORAGE when
+ * own file: the tables do not overlap), WAL mode, synced per write (openSqlite). Throws ERR_STORE_STORAGE when
  * the file cannot be opened, ERR_USAGE for an in-memory path (use MemorySearchIndex).
  */
 export async function sqliteSearchIndex(path: string): Promise<SqlSearchIndex> {
   if (path === "" || path === ":memory:" || path.startsWith("file:")) {
     throw cairnError("ERR_USAGE", "a SQLite store needs a file path (MemorySearchIndex keeps one in memory)");
   }
-  const database = await openSqlite(path, (e) => failure(e, `cannot open the SQLite store ${path}`));
+  // Synced by its writer, off the event loop: an envelope seen by a search a moment before it is
+  // durable commits nobody (its submitter is answered after the sync; a resubmission stores it).
+  const database = await openSqlite(
+    path,
+    (e) => failure(e, `cannot open the SQLite store ${path}`),
+    "writer",
+  );
   database.pragma("foreign_keys = ON");
   return SqlSearchIndex.create(
     "sqlite",

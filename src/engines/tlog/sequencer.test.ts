@@ -39,6 +39,14 @@ class FakeTimer implements BatchTimer {
     this.armed.clear();
     for (const t of all) t.fn();
   }
+  /** Fires only the armed timers of this delay. */
+  fireDelay(ms: number): void {
+    for (const [h, t] of [...this.armed]) {
+      if (t.ms !== ms) continue;
+      this.armed.delete(h);
+      t.fn();
+    }
+  }
 }
 
 /** Lets promise chains and storage calls run. */
@@ -128,7 +136,8 @@ describe("batching", () => {
   test("a batch is cut as soon as maxBatchSize entries wait", async () => {
     const storage = new GatedStorage();
     const timer = new FakeTimer();
-    const seq = await open(storage, { maxBatchSize: 4, timer });
+    // The time bound alone (no quiet period), so only the count cuts until the timer fires.
+    const seq = await open(storage, { maxBatchSize: 4, timer, batchQuietMs: Number.POSITIVE_INFINITY });
     storage.events.length = 0;
     const results = Array.from({ length: 10 }, (_, i) => seq.submit(leaf(i)));
     await settle();
@@ -158,7 +167,12 @@ describe("batching", () => {
   test("a batch is cut when the time bound passes, with the configured delay", async () => {
     const storage = new MemoryLogStorage();
     const timer = new FakeTimer();
-    const seq = await open(storage, { maxBatchSize: 100, maxBatchDelayMs: 7, timer });
+    const seq = await open(storage, {
+      maxBatchSize: 100,
+      maxBatchDelayMs: 7,
+      batchQuietMs: Number.POSITIVE_INFINITY,
+      timer,
+    });
     let done = false;
     const p = seq.submit(leaf(1)).then((r) => {
       done = true;
@@ -176,6 +190,39 @@ describe("batching", () => {
     const r = await p;
     assert.equal(r.treeSize, 2);
     checkResult(seq, r, leaf(1));
+  });
+
+  test("a batch is cut once arrivals pause for the quiet period, before the time bound", async () => {
+    const storage = new GatedStorage();
+    const timer = new FakeTimer();
+    const seq = await open(storage, { maxBatchSize: 100, maxBatchDelayMs: 25, batchQuietMs: 1, timer });
+    storage.events.length = 0;
+    const first = [0, 1, 2].map((i) => seq.submit(leaf(i)));
+    await settle();
+    assert.deepEqual(storage.events, [], "nothing is cut while entries may still arrive");
+    // One time bound and one quiet timer, re-armed at each arrival (not one per entry).
+    assert.deepEqual(
+      [...timer.armed.values()].map((t) => t.ms).sort((a, b) => a - b),
+      [1, 25],
+    );
+    timer.fireDelay(1);
+    const rs = await Promise.all(first);
+    assert.deepEqual(storage.events, ["append-start 0+3", "append-done 0+3"]);
+    assert.deepEqual(
+      rs.map((r) => [r.index, r.treeSize]),
+      [
+        [0, 3],
+        [1, 3],
+        [2, 3],
+      ],
+    );
+    assert.equal(timer.armed.size, 0, "no timer is left armed once the queue is empty");
+    // The next arrivals wait for their own quiet period.
+    const next = seq.submit(leaf(3));
+    await settle();
+    assert.equal(seq.size, 3);
+    timer.fireDelay(1);
+    assert.equal((await next).treeSize, 4);
   });
 
   test("the real timer cuts a batch", async () => {
