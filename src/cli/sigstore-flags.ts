@@ -40,7 +40,7 @@ export interface SigstoreSignOpts {
   logDir: string;
   logUrl?: string;
   passphraseEnv?: string;
-  /** cosign's name: an RFC 3161 TSA to timestamp the signature (sign-blob, attest-blob). */
+  /** cosign's name: an RFC 3161 TSA to timestamp the signature (bundles). */
   timestampServerUrl?: string;
 }
 
@@ -59,7 +59,11 @@ export function sigstoreSignOptions(c: Command): Command {
     .option("--log-url <url>", "the base URL a new local log is known by (its trusted-root entry)")
     .option("--fulcio-url <url>", "keyless: get a certificate for an ephemeral key from this Fulcio v2 API")
     .option("--identity-token <token>", "keyless: the OIDC ID token (or a file holding it) for --fulcio-url")
-    .option("--rekor-url <url>", "log in this Rekor v1 API instead of the local log (token: CAIRN_TOKEN)");
+    .option("--rekor-url <url>", "log in this Rekor v1 API instead of the local log (token: CAIRN_TOKEN)")
+    .option(
+      "--timestamp-server-url <url>",
+      "also get an RFC 3161 timestamp over the signature from this TSA (sigstore/timestamp-authority API, e.g. cairn serve --tsa)",
+    );
 }
 
 /** --identity-token: the token itself, or (as cosign takes it) a file holding it. */

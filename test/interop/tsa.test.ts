@@ -8,7 +8,8 @@
 //   token and `cairn verify-blob` accepts it, with the token as the only timestamp too;
 // - `cairn sign-blob --timestamp-server-url`: @sigstore/verify (offline, cairn's trusted root from
 //   `cairn trust root --tsa-dir`) and cairn accept a bundle whose only timestamp is cairn's token,
-//   and both refuse a token over another signature.
+//   and both refuse a token over another signature;
+// - `cairn oci sign --form bundle --timestamp-server-url`: the image's bundle carries the token.
 import assert from "node:assert/strict";
 import { createHash } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -18,6 +19,8 @@ import { bundleFromJSON } from "@sigstore/bundle";
 import { TrustedRoot } from "@sigstore/protobuf-specs";
 import { toSignedEntity, toTrustMaterial, Verifier } from "@sigstore/verify";
 import { sign } from "sigstore";
+import { OciLayout } from "../../src/runtime/oci-layout.js";
+import { writeSmallImage } from "../../src/testing/oci-image.js";
 import { startTestIssuer, type TestIssuer } from "../../src/testing/oidc-issuer.js";
 import type { Json } from "../../src/testing/sigstore-kit.js";
 import { cairn, isOneErrorLine, sh, tempDir } from "../e2e/cli.js";
@@ -296,6 +299,57 @@ describe("cairn's RFC 3161 TSA with the real clients", () => {
       toSignedEntity(bundleFromJSON(readJson("attest-only-tsa.sigstore.json"))),
       { subjectAlternativeName: IDENTITY, extensions: { issuer: issuer.url } },
     );
+  });
+});
+
+describe("cairn oci sign --form bundle --timestamp-server-url", () => {
+  it("the image's bundle referrer carries cairn's token: cairn oci verify accepts the image, and the token alone verifies", async () => {
+    await writeSmallImage(await OciLayout.init(file("image")), "timestamped", "v1");
+    writeFileSync(file("id-token-3"), await token());
+    const s = await cairn(
+      ["oci", "sign", "oci:image:v1", "--form", "bundle", "--fulcio-url", served.url].concat([
+        "--identity-token",
+        "id-token-3",
+        "--rekor-url",
+        served.url,
+        "--timestamp-server-url",
+        served.url,
+      ]),
+      work.dir,
+    );
+    assert.equal(s.code, 0, s.stderr);
+    const policy = ["--certificate-identity", IDENTITY, "--certificate-oidc-issuer", issuer.url];
+    const v = await cairn(
+      ["oci", "verify", "oci:image:v1", "--trusted-root", "trusted_root.json", ...policy],
+      work.dir,
+    );
+    assert.equal(v.code, 0, v.stderr);
+    // The bundle as attached: the referrer manifest's one layer.
+    const tree = JSON.parse((await cairn(["oci", "tree", "oci:image:v1", "--json"], work.dir)).stdout);
+    const blob = (d: string) => readFileSync(file(join("image", "blobs", ...d.split(":"))));
+    const referrer = tree.children.find((c: { kind: string }) => c.kind === "bundle");
+    assert.ok(referrer, JSON.stringify(tree));
+    const bundle = JSON.parse(blob(JSON.parse(blob(referrer.digest).toString()).layers[0].digest).toString());
+    writeJson("image-only-tsa.sigstore.json", onlyTsa(bundle));
+    const alone = await cairn(
+      ["verify-blob-attestation", tree.digest, "--bundle", "image-only-tsa.sigstore.json"].concat([
+        "--trusted-root",
+        "trusted_root.json",
+        ...policy,
+      ]),
+      work.dir,
+    );
+    assert.equal(alone.code, 0, alone.stderr);
+  });
+
+  it("--timestamp-server-url with the cosign or referrer forms is a usage error (exit 2)", async () => {
+    const r = await cairn(
+      ["oci", "sign", "oci:image:v1", "--form", "cosign", "--key", "k", "--timestamp-server-url", served.url],
+      work.dir,
+    );
+    assert.equal(r.code, 2, r.stderr);
+    assert.ok(isOneErrorLine(r.stderr), r.stderr);
+    assert.match(r.stderr, /--timestamp-server-url/);
   });
 });
 

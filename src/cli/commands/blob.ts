@@ -49,12 +49,7 @@ function signOptions(c: Command): Command {
       .requiredOption("--bundle <file>", "where to write the Sigstore bundle (v0.3)")
       .option("-k, --key <key>", "private key: a file, file:PATH or env:NAME")
       .option("--passphrase-env <NAME>", "the private key's passphrase is in this environment variable"),
-  )
-    .option(
-      "--timestamp-server-url <url>",
-      "also get an RFC 3161 timestamp over the signature from this TSA (sigstore/timestamp-authority API, e.g. cairn serve --tsa)",
-    )
-    .option("--json", "print the result as JSON");
+  ).option("--json", "print the result as JSON");
 }
 
 async function writeBundle(io: CliIO, o: SignOpts, b: Bundle, what: string): Promise<void> {

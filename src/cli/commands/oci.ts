@@ -33,6 +33,7 @@ import {
   requireSigner,
   type SigstoreSignOpts,
   type SigstoreVerifyOpts,
+  signOptionsOf,
   sigstoreSignOptions,
   sigstoreVerifyOptions,
   withTransparencyLog,
@@ -58,10 +59,16 @@ function formsOf(form: string): SignForm[] {
 
 /** The cosign and referrer forms sign with a key only; the Sigstore flags are for bundles. */
 function requireKeyForm(o: SigstoreSignOpts): string {
-  if (o.fulcioUrl !== undefined || o.identityToken !== undefined || o.rekorUrl !== undefined || o.certificate)
+  if (
+    o.fulcioUrl !== undefined ||
+    o.identityToken !== undefined ||
+    o.rekorUrl !== undefined ||
+    o.timestampServerUrl !== undefined ||
+    o.certificate
+  )
     throw cairnError(
       "ERR_USAGE",
-      "--fulcio-url, --identity-token, --rekor-url and --certificate go with --form bundle",
+      "--fulcio-url, --identity-token, --rekor-url, --timestamp-server-url and --certificate go with --form bundle",
     );
   if (!o.key) throw cairnError("ERR_USAGE", "give the signing key: --key");
   return o.key;
@@ -252,7 +259,9 @@ export function registerOci(program: Command, io: CliIO): void {
       if (o.identity !== undefined)
         throw cairnError("ERR_USAGE", "--identity goes with the cosign and referrer forms");
       const store = await commonStore(io, image, o);
-      const r = await signBundle(io, o, (who, log) => signImageBundle(store, { who, log }));
+      const r = await signBundle(io, o, (who, log) =>
+        signImageBundle(store, { who, log, options: signOptionsOf(o) }),
+      );
       renderAttached(io, store, "signed", r, o.json);
       return;
     }
@@ -290,7 +299,7 @@ export function registerOci(program: Command, io: CliIO): void {
       if (o.form === BUNDLE) {
         const store = await commonStore(io, image, o);
         const r = await signBundle(io, o, (who, log) =>
-          attestImageBundle(store, { who, log, predicateType: o.type, predicate }),
+          attestImageBundle(store, { who, log, predicateType: o.type, predicate, options: signOptionsOf(o) }),
         );
         renderAttached(io, store, "attested", r, o.json);
         return;
