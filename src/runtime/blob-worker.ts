@@ -14,8 +14,8 @@ import { createHash, type Hash } from "node:crypto";
 import { ftruncateSync, writeSync } from "node:fs";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { CairnError, cairnError } from "../core/errors.js";
-import type { HttpMethod, HttpPort, HttpResponse } from "../engines/oci/index.js";
-import { WRITE_SLICE_BYTES } from "./hash-writer.js";
+import type { HttpPort, HttpResponse } from "../engines/oci/index.js";
+import { type BlobOp, type Reply, WRITE_SLICE_BYTES } from "./hash-writer.js";
 import { registryHttp } from "./registry-http.js";
 
 /** The `workerData.role` that makes this module run as the blob thread. */
@@ -25,42 +25,6 @@ export const BLOB_WORKER_URL: string = import.meta.url;
 
 /** A fill reports the bytes written after about this many more (progress bars). */
 export const FILL_PROGRESS_BYTES = 4 * 1024 * 1024;
-
-/** Messages to the blob thread; every one is answered by a Reply with its `seq`. */
-export type BlobOp =
-  | { op: "open"; id: number; fd: number; alg: string; limit?: number }
-  | { op: "write"; id: number; buf: ArrayBuffer; len: number }
-  | { op: "reset"; id: number }
-  | { op: "digest"; id: number }
-  | { op: "drop"; id: number }
-  | {
-      op: "fetch";
-      id: number;
-      method: HttpMethod;
-      url: string;
-      headers: Record<string, string>;
-      maxBytes: number;
-      timeoutMs?: number;
-    }
-  | { op: "fill"; id: number }
-  | { op: "cancel"; id: number };
-
-export interface Reply {
-  seq: number;
-  /** A `fill`'s progress note (not its answer): the bytes written so far. */
-  progress?: boolean;
-  /** The blob's bytes written so far (write, reset, fill, and with an error). */
-  written?: number;
-  buf?: ArrayBuffer;
-  digest?: string;
-  /** fetch: the answer's status line and headers; `held` when its body waits for fill. */
-  status?: number;
-  headers?: Record<string, string>;
-  url?: string;
-  body?: Uint8Array;
-  held?: boolean;
-  error?: { code?: string; message: string };
-}
 
 interface Blob {
   fd: number;

@@ -14,8 +14,7 @@ import type { FileHandle } from "node:fs/promises";
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { cairnError, ERROR_CATALOG, type ErrorCode } from "../core/errors.js";
-import type { BodySink, HttpRequest, HttpResponse } from "../engines/oci/index.js";
-import type { BlobOp, Reply } from "./blob-worker.js";
+import type { BodySink, HttpMethod, HttpRequest, HttpResponse } from "../engines/oci/index.js";
 
 /**
  * Largest single write(2). Measured on Linux 6.18 ext4 (this project's CI machine): writing 1 GiB
@@ -64,6 +63,42 @@ export function mainThreadHashWriter(fh: FileHandle, algorithm: string): HashWri
 
 // ---- the blob threads (runtime/blob-worker.ts) ----
 
+/** Messages to a blob thread (blob-worker.ts); every one is answered by a Reply with its `seq`. */
+export type BlobOp =
+  | { op: "open"; id: number; fd: number; alg: string; limit?: number }
+  | { op: "write"; id: number; buf: ArrayBuffer; len: number }
+  | { op: "reset"; id: number }
+  | { op: "digest"; id: number }
+  | { op: "drop"; id: number }
+  | {
+      op: "fetch";
+      id: number;
+      method: HttpMethod;
+      url: string;
+      headers: Record<string, string>;
+      maxBytes: number;
+      timeoutMs?: number;
+    }
+  | { op: "fill"; id: number }
+  | { op: "cancel"; id: number };
+
+export interface Reply {
+  seq: number;
+  /** A `fill`'s progress note (not its answer): the bytes written so far. */
+  progress?: boolean;
+  /** The blob's bytes written so far (write, reset, fill, and with an error). */
+  written?: number;
+  buf?: ArrayBuffer;
+  digest?: string;
+  /** fetch: the answer's status line and headers; `held` when its body waits for fill. */
+  status?: number;
+  headers?: Record<string, string>;
+  url?: string;
+  body?: Uint8Array;
+  held?: boolean;
+  error?: { code?: string; message: string };
+}
+
 /**
  * The blob thread's entry: this project's blob-worker module, found through a dynamic import (the
  * CLI bundle then keeps it, and what it imports, out of the chunk that starts it). Run from the
@@ -95,6 +130,8 @@ class BlobThread {
   readonly #worker: Promise<Worker>;
   readonly #pending = new Map<number, Pending>();
   #seq = 0;
+  /** Blobs open on this thread (opened and not yet digested or dropped). */
+  open = 0;
 
   constructor() {
     this.#worker = startWorker().then((w) => {
@@ -140,7 +177,6 @@ class BlobThread {
 }
 
 let threads: BlobThread[] = [];
-let nextThread = 0;
 let nextId = 0;
 
 /**
@@ -154,11 +190,13 @@ let nextId = 0;
 export const MAX_HASH_WORKERS = 4;
 const POOL_SIZE = Math.max(2, Math.min(MAX_HASH_WORKERS, availableParallelism()));
 
+/** A new thread while the pool is not full, else the one carrying the fewest blobs. */
 function pickThread(): BlobThread {
-  if (threads.length < POOL_SIZE) threads.push(new BlobThread());
-  const t = threads[nextThread % threads.length]!;
-  nextThread++;
-  return t;
+  if (threads.length < POOL_SIZE && !threads.some((t) => t.open === 0)) threads.push(new BlobThread());
+  let best = threads[0]!;
+  for (const t of threads) if (t.open < best.open) best = t;
+  best.open++;
+  return best;
 }
 
 function errorFrom(r: Reply): Error {
@@ -287,6 +325,7 @@ class WorkerBlobImpl implements WorkerBlob {
     await this.#last;
     if (this.#failed !== undefined) throw this.#failed;
     const r = await this.call({ op: "digest", id: this.id });
+    this.#close();
     if (r.digest === undefined) throw errorFrom(r);
     return r.digest;
   }
@@ -295,6 +334,14 @@ class WorkerBlobImpl implements WorkerBlob {
     await this.#last;
     // Forget an abandoned blob, and any answer still held for it (replies come in order).
     await this.call({ op: "drop", id: this.id }).catch(() => {});
+    this.#close();
+  }
+
+  #closed = false;
+  #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#thread.open--;
   }
 }
 

@@ -272,11 +272,7 @@ export class OciLayout {
       fh = undefined;
       return { digest, size: n };
     } catch (e) {
-      // No write may still be under way when the descriptor is closed (its number is reused).
-      await writer?.settle().catch(() => {});
-      await fh?.close().catch(() => {});
-      await unlink(tmp).catch(() => {});
-      throw ioError(e, tmp, "write blob");
+      return this.abandon(e, tmp, fh, writer);
     }
   }
 
@@ -305,11 +301,22 @@ export class OciLayout {
       fh = undefined;
       return { digest, size: n };
     } catch (e) {
-      await writer?.settle().catch(() => {});
-      await fh?.close().catch(() => {});
-      await unlink(tmp).catch(() => {});
-      throw ioError(e, tmp, "write blob");
+      return this.abandon(e, tmp, fh, writer);
     }
+  }
+
+  /** A failed put: nothing is kept, neither the temp file nor a write still under way. */
+  private async abandon(
+    e: unknown,
+    tmp: string,
+    fh: FileHandle | undefined,
+    writer: HashWriter | undefined,
+  ): Promise<never> {
+    // No write may still be under way when the descriptor is closed (its number is reused).
+    await writer?.settle().catch(() => {});
+    await fh?.close().catch(() => {});
+    await unlink(tmp).catch(() => {});
+    throw ioError(e, tmp, "write blob");
   }
 
   /**

@@ -550,11 +550,7 @@ export class RegistryClient {
     } = {},
   ): AsyncGenerator<Uint8Array, void, undefined> {
     const algorithm = digestAlgorithm(desc.digest, "digest");
-    if (!Number.isSafeInteger(desc.size) || desc.size < 0) {
-      throw cairnError("ERR_OCI_MANIFEST_INVALID", "a blob size must be a non-negative integer", {
-        field: "size",
-      });
-    }
+    checkBlobSize(desc);
     const hash = opts.verify === false ? undefined : createHash(algorithm);
     let received = 0;
     let resumes = 0;
@@ -583,16 +579,7 @@ export class RegistryClient {
       }
       // A server that ignores Range sends the whole blob again: skip what we have.
       let skip = res.status === 200 ? received : 0;
-      if (res.status === 206) {
-        const start = /^bytes (\d+)-/.exec(res.headers["content-range"] ?? "")?.[1];
-        if (start === undefined || Number(start) !== received) {
-          await res.cancel();
-          throw cairnError(
-            "ERR_OCI_REGISTRY_ERROR",
-            `${res.url}: asked to resume at byte ${received}, got ${res.headers["content-range"] ?? "no Content-Range"}`,
-          );
-        }
-      }
+      if (res.status === 206) await checkResumedAt(res, received);
       const before = received;
       try {
         for await (let chunk of res.stream ?? []) {
@@ -616,9 +603,7 @@ export class RegistryClient {
           yield chunk;
         }
       } catch (e) {
-        await res.cancel();
-        if (!(e instanceof CairnError && e.code === "ERR_OCI_REGISTRY_UNREACHABLE") || resumes >= MAX_RESUMES)
-          throw e;
+        await cancelForResume(e, res, resumes);
         resumes++;
         continue;
       }
@@ -654,11 +639,7 @@ export class RegistryClient {
     opts: { onProgress?: (done: number, total: number) => void } = {},
   ): Promise<void> {
     digestAlgorithm(desc.digest, "digest");
-    if (!Number.isSafeInteger(desc.size) || desc.size < 0) {
-      throw cairnError("ERR_OCI_MANIFEST_INVALID", "a blob size must be a non-negative integer", {
-        field: "size",
-      });
-    }
+    checkBlobSize(desc);
     if (sink.written !== 0) await sink.reset();
     let resumes = 0;
     const url = this.#repoUrl(repo, `blobs/${desc.digest}`);
@@ -685,16 +666,8 @@ export class RegistryClient {
         await res.cancel();
         break;
       }
-      if (res.status === 206) {
-        const start = /^bytes (\d+)-/.exec(res.headers["content-range"] ?? "")?.[1];
-        if (start === undefined || Number(start) !== before) {
-          await res.cancel();
-          throw cairnError(
-            "ERR_OCI_REGISTRY_ERROR",
-            `${res.url}: asked to resume at byte ${before}, got ${res.headers["content-range"] ?? "no Content-Range"}`,
-          );
-        }
-      } else if (before > 0) {
+      if (res.status === 206) await checkResumedAt(res, before);
+      else if (before > 0) {
         // A 200 to a Range request is the whole blob again: start over.
         await sink.reset();
       }
@@ -710,9 +683,7 @@ export class RegistryClient {
           }
         }
       } catch (e) {
-        await res.cancel();
-        if (!(e instanceof CairnError && e.code === "ERR_OCI_REGISTRY_UNREACHABLE") || resumes >= MAX_RESUMES)
-          throw e;
+        await cancelForResume(e, res, resumes);
         resumes++;
         continue;
       }
@@ -1207,6 +1178,32 @@ function referenceOf(ref: ImageReference): string {
     return ref.tag;
   }
   throw cairnError("ERR_OCI_REFERENCE_INVALID", "the reference has neither a tag nor a digest");
+}
+
+function checkBlobSize(desc: BlobInfo): void {
+  if (!Number.isSafeInteger(desc.size) || desc.size < 0) {
+    throw cairnError("ERR_OCI_MANIFEST_INVALID", "a blob size must be a non-negative integer", {
+      field: "size",
+    });
+  }
+}
+
+/** A blob body broke with `e`: its answer is cancelled; `e` is thrown unless a resume may follow. */
+async function cancelForResume(e: unknown, res: HttpResponse, resumes: number): Promise<void> {
+  await res.cancel();
+  if (!(e instanceof CairnError && e.code === "ERR_OCI_REGISTRY_UNREACHABLE") || resumes >= MAX_RESUMES)
+    throw e;
+}
+
+/** A 206 answer to `Range: bytes=N-` must start at N (else it is cancelled and refused). */
+async function checkResumedAt(res: HttpResponse, at: number): Promise<void> {
+  const start = /^bytes (\d+)-/.exec(res.headers["content-range"] ?? "")?.[1];
+  if (start !== undefined && Number(start) === at) return;
+  await res.cancel();
+  throw cairnError(
+    "ERR_OCI_REGISTRY_ERROR",
+    `${res.url}: asked to resume at byte ${at}, got ${res.headers["content-range"] ?? "no Content-Range"}`,
+  );
 }
 
 /** A body that ended before its descriptor's size, after every resume (issue 5, bad input). */
