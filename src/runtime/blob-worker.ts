@@ -8,7 +8,7 @@
 // from a dynamic import, so the CLI bundle keeps it in a chunk of its own) with `workerData.role`
 // set; imported anywhere else it does nothing.
 //
-// State per blob id: the descriptor, the hash, the write position, the most bytes allowed, and a
+// State per blob id: the file descriptor, the hash, the write position, the most bytes allowed, and a
 // response whose headers are in and whose body waits for `fill` (or `cancel`).
 import { createHash, type Hash } from "node:crypto";
 import { ftruncateSync, writeSync } from "node:fs";
@@ -26,7 +26,7 @@ export const BLOB_WORKER_URL: string = import.meta.url;
 /** A fill reports the bytes written after about this many more (progress bars). */
 export const FILL_PROGRESS_BYTES = 4 * 1024 * 1024;
 
-interface Blob {
+interface OpenBlob {
   fd: number;
   alg: string;
   hash: Hash;
@@ -35,7 +35,7 @@ interface Blob {
   res: HttpResponse | undefined;
 }
 
-function writeAt(b: Blob, chunk: Uint8Array): void {
+function writeAt(b: OpenBlob, chunk: Uint8Array): void {
   if (b.limit !== undefined && b.pos + chunk.byteLength > b.limit) {
     throw cairnError("ERR_OCI_TOO_LARGE", `blob is longer than the expected ${b.limit} bytes`);
   }
@@ -56,7 +56,7 @@ function errorOf(e: unknown): { code?: string; message: string } {
 function serve(): void {
   const port = parentPort;
   if (port === null) return;
-  const blobs = new Map<number, Blob>();
+  const blobs = new Map<number, OpenBlob>();
   const https = new Map<number, HttpPort>();
   const httpFor = (timeoutMs: number | undefined): HttpPort => {
     const key = timeoutMs ?? -1;
@@ -67,7 +67,7 @@ function serve(): void {
     }
     return h;
   };
-  const blobOf = (id: number): Blob => {
+  const blobOf = (id: number): OpenBlob => {
     const b = blobs.get(id);
     if (b === undefined) throw cairnError("ERR_INTERNAL", `blob ${id} is not open in the blob thread`);
     return b;
