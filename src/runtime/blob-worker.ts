@@ -14,7 +14,7 @@ import { createHash, type Hash } from "node:crypto";
 import { ftruncateSync, writeSync } from "node:fs";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { CairnError, cairnError } from "../core/errors.js";
-import type { HttpPort, HttpResponse } from "../engines/oci/index.js";
+import { type HttpPort, type HttpResponse, MAX_ERROR_BODY } from "../engines/oci/index.js";
 import { type BlobOp, type Reply, WRITE_SLICE_BYTES } from "./hash-writer.js";
 import { registryHttp } from "./registry-http.js";
 
@@ -137,10 +137,21 @@ function serve(): void {
           reply({ ...head, held: true });
           return;
         }
-        // Not a body for the blob: the (bounded) answer goes back whole.
+        // Not a body for the blob: an error answer, informative only. Its start goes back (as
+        // much as the client reads of one); the rest, however long, is never read.
         const parts: Uint8Array[] = [];
-        for await (const c of res.stream ?? []) parts.push(c);
-        reply({ ...head, body: Buffer.concat(parts) });
+        let kept = 0;
+        try {
+          for await (const c of res.stream ?? []) {
+            parts.push(c);
+            kept += c.byteLength;
+            if (kept >= MAX_ERROR_BODY) break;
+          }
+        } catch {
+          // what arrived is enough to describe the error
+        }
+        await res.cancel();
+        reply({ ...head, body: Buffer.concat(parts).subarray(0, MAX_ERROR_BODY) });
         return;
       }
       case "fill": {

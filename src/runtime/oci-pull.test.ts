@@ -31,7 +31,7 @@ import {
 import { OciLayout } from "./oci-layout.js";
 import { registryHttp } from "./registry-http.js";
 
-type Mode = "ok" | "short" | "cut-then-range" | "cut-then-whole" | "tampered" | "long";
+type Mode = "ok" | "short" | "cut-then-range" | "cut-then-whole" | "tampered" | "long" | "huge-error";
 
 const tmp = mkdtempSync(join(tmpdir(), "cairn-oci-pull-"));
 after(() => rmSync(tmp, { recursive: true, force: true }));
@@ -106,6 +106,12 @@ describe("pull into a layout through the blob threads", () => {
           const bad = Buffer.from(layer);
           bad[bad.length - 1]! ^= 1;
           return res.writeHead(200, { "content-length": bad.length }).end(bad);
+        }
+        case "huge-error": {
+          // An error answer as long as the blob: only its start is read.
+          const body = Buffer.alloc(layer.length, 0x20);
+          body.write('{"errors":[{"code":"BLOB_UNKNOWN","message":"gone"}]}');
+          return res.writeHead(404, { "content-type": "application/json" }).end(body);
         }
         case "long":
           return res
@@ -192,5 +198,16 @@ describe("pull into a layout through the blob threads", () => {
     const l = await pull("long", "long");
     await assert.rejects(l.done, (e: unknown) => e instanceof CairnError && e.code === "ERR_OCI_TOO_LARGE");
     await assertEmpty(l.layout);
+  });
+
+  it("an error answer as long as the blob is cut to its start: the spec's code, nothing kept", async () => {
+    const { layout, done } = await pull("huge-error", "huge-error");
+    await assert.rejects(done, (e: unknown) => {
+      assert.ok(e instanceof CairnError, String(e));
+      assert.equal(e.code, "ERR_OCI_REGISTRY_NOT_FOUND", e.message);
+      assert.match(e.message, /BLOB_UNKNOWN: gone/);
+      return true;
+    });
+    await assertEmpty(layout);
   });
 });

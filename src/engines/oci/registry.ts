@@ -78,7 +78,7 @@ export const MAX_TAGS = 1_000_000;
 /** Times a broken blob download is resumed with a Range request. */
 export const MAX_RESUMES = 5;
 /** Bytes of an error body read, and characters of a registry message shown. */
-const MAX_ERROR_BODY = 64 * 1024;
+export const MAX_ERROR_BODY = 64 * 1024;
 const MAX_MESSAGE_CHARS = 300;
 
 /** The media types a manifest GET accepts (distribution-spec "Pulling manifests": Accept). */
