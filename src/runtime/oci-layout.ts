@@ -263,14 +263,10 @@ export class OciLayout {
         }
       }
       await flush(w);
-      const digest = `${algorithm}:${await w.digest()}` as OciDigest;
-      writer = undefined;
       // The batch buffers are not needed while the blob is synced (several may be syncing).
       buf = Buffer.alloc(0);
       inFlight = undefined;
-      await this.keep(fh, tmp, digest, n, opts);
-      fh = undefined;
-      return { digest, size: n };
+      return await this.keep(w, algorithm, fh, tmp, n, opts);
     } catch (e) {
       return this.abandon(e, tmp, fh, writer);
     }
@@ -295,11 +291,7 @@ export class OciLayout {
       if (opts.maxBytes !== undefined && n > opts.maxBytes) {
         throw cairnError("ERR_OCI_TOO_LARGE", `blob is larger than the limit of ${opts.maxBytes} bytes`);
       }
-      const digest = `${algorithm}:${await w.digest()}` as OciDigest;
-      writer = undefined;
-      await this.keep(fh, tmp, digest, n, opts);
-      fh = undefined;
-      return { digest, size: n };
+      return await this.keep(w, algorithm, fh, tmp, n, opts);
     } catch (e) {
       return this.abandon(e, tmp, fh, writer);
     }
@@ -320,16 +312,19 @@ export class OciLayout {
   }
 
   /**
-   * The last steps of a put, once every byte is in `tmp` and hashed: the size and digest checked,
-   * then fsync, close and the rename into blobs/. Closes `fh` when it succeeds.
+   * The last steps of a put, once all `n` bytes are in `tmp`: the digest taken from `w`, the size
+   * and digest checked, then fsync, close and the rename into blobs/. (After a failure here the
+   * caller's cleanup may settle `w` and close `fh` again: both are harmless.)
    */
   private async keep(
+    w: HashWriter,
+    algorithm: OciDigestAlgorithm,
     fh: FileHandle,
     tmp: string,
-    digest: OciDigest,
     n: number,
     opts: PutBlobOptions,
-  ): Promise<void> {
+  ): Promise<{ digest: OciDigest; size: number }> {
+    const digest = `${algorithm}:${await w.digest()}` as OciDigest;
     const final = this.blobPath(digest);
     if (opts.size !== undefined && n !== opts.size) {
       // Longer sources were stopped while streaming: this one ended early.
@@ -347,8 +342,9 @@ export class OciLayout {
     opts.onReceived?.();
     await fh.sync();
     await fh.close();
-    await mkdir(join(this.dir, "blobs", digestAlgorithm(digest)), { recursive: true });
+    await mkdir(join(this.dir, "blobs", algorithm), { recursive: true });
     await rename(tmp, final);
+    return { digest, size: n };
   }
 
   /**
