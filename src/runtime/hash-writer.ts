@@ -77,6 +77,8 @@ export type BlobOp =
       url: string;
       headers: Record<string, string>;
       maxBytes: number;
+      /** Bytes of an error answer's body read at most (the client reads no more of one). */
+      errorBytes: number;
       timeoutMs?: number;
     }
   | { op: "fill"; id: number }
@@ -247,6 +249,7 @@ export class WorkerSink implements BodySink {
       url: req.url,
       headers: req.headers,
       maxBytes: req.maxBytes,
+      errorBytes: req.maxErrorBytes ?? req.maxBytes,
       ...(timeoutMs === undefined ? {} : { timeoutMs }),
     });
     if (r.error !== undefined) throw errorFrom(r);

@@ -5,7 +5,7 @@
 // (resumed with Range), a server that ignores Range (started over), tampered bytes, a body longer
 // than the descriptor. Whatever fails leaves nothing in the layout.
 import assert from "node:assert/strict";
-import { mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
@@ -209,5 +209,16 @@ describe("pull into a layout through the blob threads", () => {
       return true;
     });
     await assertEmpty(layout);
+  });
+});
+
+describe("the blob thread's imports", () => {
+  it("take only types from the engine (a value would load the whole engine into every thread)", () => {
+    for (const f of ["blob-worker.ts", "hash-writer.ts", "registry-http.ts"]) {
+      const text = readFileSync(join(import.meta.dirname, f), "utf8");
+      for (const m of text.matchAll(/^import\s+([^;]*?)\s+from\s+"(\.\.\/engines\/[^"]+)";/gms)) {
+        assert.match(m[1] ?? "", /^type\s/, `${f} imports values from ${m[2]}: ${m[1]}`);
+      }
+    }
   });
 });

@@ -18,6 +18,11 @@ export interface HttpRequest {
   /** The most response-body bytes accepted (the bound applies to streams too). */
   maxBytes: number;
   /**
+   * With `response: "sink"`: the most bytes of a non-2xx answer's body the caller reads (default
+   * `maxBytes`); a port that reads such a body for the caller stops there.
+   */
+  maxErrorBytes?: number;
+  /**
    * "bytes" (the default): the whole body in `body`. "stream": the body in `stream`, unread.
    * "sink": a 2xx body goes into `sink` when the caller calls `fill` (a port that cannot fill
    * sinks answers as for "stream"); any other answer's body is in `body`.

@@ -78,7 +78,7 @@ export const MAX_TAGS = 1_000_000;
 /** Times a broken blob download is resumed with a Range request. */
 export const MAX_RESUMES = 5;
 /** Bytes of an error body read, and characters of a registry message shown. */
-export const MAX_ERROR_BODY = 64 * 1024;
+const MAX_ERROR_BODY = 64 * 1024;
 const MAX_MESSAGE_CHARS = 300;
 
 /** The media types a manifest GET accepts (distribution-spec "Pulling manifests": Accept). */
@@ -157,6 +157,7 @@ interface Call {
   maxBytes: number;
   response?: "bytes" | "stream" | "sink";
   sink?: BodySink;
+  maxErrorBytes?: number;
   /** Statuses that are success. */
   ok: readonly number[];
   /** Return a 404 instead of throwing. */
@@ -659,6 +660,8 @@ export class RegistryClient {
         maxBytes: desc.size + 1,
         response: "sink",
         sink,
+        // An error answer is read for its spec error codes only (readErrorBody).
+        maxErrorBytes: MAX_ERROR_BODY,
         ok: before > 0 ? [200, 206, 416] : [200],
         what: `get blob ${desc.digest} from ${repo.registry}/${repo.repository}`,
       });
@@ -1094,6 +1097,7 @@ export class RegistryClient {
           maxBytes: c.maxBytes,
           response: c.response ?? "bytes",
           ...(c.sink === undefined ? {} : { sink: c.sink }),
+          ...(c.maxErrorBytes === undefined ? {} : { maxErrorBytes: c.maxErrorBytes }),
         });
       } catch (e) {
         if (canRetry && e instanceof CairnError && e.code === "ERR_OCI_REGISTRY_UNREACHABLE") {
