@@ -64,6 +64,10 @@ export const ERROR_CATALOG = {
   ERR_TUF_BOUND_EXCEEDED: ["format", "Untrusted TUF input exceeds a configured bound (size, count, depth)."],
   // --- OCI (src/formats/oci, src/runtime/oci-layout) ---
   ERR_OCI_DIGEST_MISMATCH: ["verification", "OCI content does not match the digest or size that names it."],
+  ERR_OCI_BLOB_TRUNCATED: [
+    "verification",
+    "An OCI blob ended before the size its descriptor gives (expected and received byte counts named).",
+  ],
   ERR_OCI_MANIFEST_INVALID: ["format", "An OCI manifest, index, descriptor or config is malformed."],
   ERR_OCI_MEDIA_TYPE: ["format", "An OCI media type is missing, unknown, or not the one expected."],
   ERR_OCI_BLOB_NOT_FOUND: ["not-found", "An OCI blob, manifest or tag is not in the store."],

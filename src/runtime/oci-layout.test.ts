@@ -157,7 +157,9 @@ describe("blobs", () => {
     const l = await OciLayout.init(fresh());
     const b = Buffer.from("payload");
     await rejectsCode(l.putBlob(b, { digest: digestOf("other") }), "ERR_OCI_DIGEST_MISMATCH");
-    await rejectsCode(l.putBlob(b, { size: b.length + 1 }), "ERR_OCI_DIGEST_MISMATCH");
+    await rejectsCode(l.putBlob(b, { size: b.length + 1 }), "ERR_OCI_BLOB_TRUNCATED", (e) =>
+      assert.match(e.message, /7 of the expected 8 bytes/),
+    );
     await rejectsCode(l.putBlob(b, { digest: digestOf(b), size: b.length - 1 }), "ERR_OCI_DIGEST_MISMATCH");
     await rejectsCode(l.putBlob(b, { maxBytes: 3 }), "ERR_OCI_TOO_LARGE");
     assert.deepEqual(blobFiles(l.dir), []);

@@ -18,6 +18,7 @@ import { type FileHandle, mkdir, open, readFile, rename, stat, unlink } from "no
 import { join, resolve } from "node:path";
 import { Readable } from "node:stream";
 import { CairnError, cairnError } from "../core/errors.js";
+import type { BodySink } from "../engines/oci/index.js";
 import {
   ANNOTATION_REF_NAME,
   blobRelativePath,
@@ -74,8 +75,16 @@ export interface PutBlobOptions {
   onReceived?: () => void;
 }
 
-/** Bytes, or chunks from a stream (a Node Readable is an AsyncIterable). */
-export type BlobSource = Uint8Array | Iterable<Uint8Array> | AsyncIterable<Uint8Array | string>;
+/**
+ * Bytes, chunks from a stream (a Node Readable is an AsyncIterable), or a function that fills the
+ * sink it is given (a registry GET: RegistryClient.blobInto), which is a blob thread's: the body
+ * is then hashed and written off the main thread as it arrives (see hash-writer.ts).
+ */
+export type BlobSource =
+  | Uint8Array
+  | Iterable<Uint8Array>
+  | AsyncIterable<Uint8Array | string>
+  | ((sink: BodySink) => Promise<void>);
 
 export interface PutManifestOptions {
   /** The expected media type (from a descriptor or Content-Type); must agree with the content's. */
@@ -210,6 +219,7 @@ export class OciLayout {
     // this function holds (so what is hashed is exactly what is written, even if a source reuses
     // its buffers); each full buffer is hashed and written (by a worker thread for a large blob,
     // see hash-writer.ts) while the other is filled. Nothing is kept before the checks below pass.
+    if (typeof source === "function") return this.putFilled(source, algorithm, opts);
     const known = source instanceof Uint8Array ? source.byteLength : opts.size;
     const batchSize = Math.max(1, Math.min(BLOB_WRITE_BATCH_BYTES, known ?? BLOB_WRITE_BATCH_BYTES));
     const offThread = known === undefined || known >= HASH_WORKER_MIN_BYTES;
@@ -253,36 +263,88 @@ export class OciLayout {
         }
       }
       await flush(w);
-      const digest = `${algorithm}:${await w.digest()}` as OciDigest;
-      writer = undefined;
       // The batch buffers are not needed while the blob is synced (several may be syncing).
       buf = Buffer.alloc(0);
       inFlight = undefined;
-      const final = this.blobPath(digest);
-      if (opts.size !== undefined && n !== opts.size) {
-        throw cairnError("ERR_OCI_DIGEST_MISMATCH", `blob is ${n} bytes, expected ${opts.size}`, {
-          file: final,
-        });
-      }
-      if (opts.digest !== undefined && digest !== opts.digest) {
-        throw cairnError("ERR_OCI_DIGEST_MISMATCH", `blob has digest ${digest}, expected ${opts.digest}`, {
-          file: this.blobPath(opts.digest),
-        });
-      }
-      opts.onReceived?.();
-      await fh.sync();
-      await fh.close();
-      fh = undefined;
-      await mkdir(join(this.dir, "blobs", algorithm), { recursive: true });
-      await rename(tmp, final);
-      return { digest, size: n };
+      return await this.keep(w, algorithm, fh, tmp, n, opts);
     } catch (e) {
-      // No write may still be under way when the descriptor is closed (its number is reused).
-      await writer?.settle().catch(() => {});
-      await fh?.close().catch(() => {});
-      await unlink(tmp).catch(() => {});
-      throw ioError(e, tmp, "write blob");
+      return this.abandon(e, tmp, fh, writer);
     }
+  }
+
+  /** putBlob from a fill function: its sink is hashed and written in a blob thread. */
+  private async putFilled(
+    fill: (sink: BodySink) => Promise<void>,
+    algorithm: OciDigestAlgorithm,
+    opts: PutBlobOptions,
+  ): Promise<{ digest: OciDigest; size: number }> {
+    const tmp = join(this.dir, `.cairn-tmp-${randomBytes(8).toString("hex")}`);
+    let fh: FileHandle | undefined;
+    let writer: HashWriter | undefined;
+    try {
+      fh = await open(tmp, "wx", 0o644);
+      // The source is untrusted: the thread refuses a byte past the size (or the limit).
+      const w = workerHashWriter(fh, algorithm, opts.size ?? opts.maxBytes);
+      writer = w;
+      await fill(w.sink);
+      const n = w.sink.written;
+      if (opts.maxBytes !== undefined && n > opts.maxBytes) {
+        throw cairnError("ERR_OCI_TOO_LARGE", `blob is larger than the limit of ${opts.maxBytes} bytes`);
+      }
+      return await this.keep(w, algorithm, fh, tmp, n, opts);
+    } catch (e) {
+      return this.abandon(e, tmp, fh, writer);
+    }
+  }
+
+  /** A failed put: nothing is kept, neither the temp file nor a write still under way. */
+  private async abandon(
+    e: unknown,
+    tmp: string,
+    fh: FileHandle | undefined,
+    writer: HashWriter | undefined,
+  ): Promise<never> {
+    // No write may still be under way when the descriptor is closed (its number is reused).
+    await writer?.settle().catch(() => {});
+    await fh?.close().catch(() => {});
+    await unlink(tmp).catch(() => {});
+    throw ioError(e, tmp, "write blob");
+  }
+
+  /**
+   * The last steps of a put, once all `n` bytes are in `tmp`: the digest taken from `w`, the size
+   * and digest checked, then fsync, close and the rename into blobs/. (After a failure here the
+   * caller's cleanup may settle `w` and close `fh` again: both are harmless.)
+   */
+  private async keep(
+    w: HashWriter,
+    algorithm: OciDigestAlgorithm,
+    fh: FileHandle,
+    tmp: string,
+    n: number,
+    opts: PutBlobOptions,
+  ): Promise<{ digest: OciDigest; size: number }> {
+    const digest = `${algorithm}:${await w.digest()}` as OciDigest;
+    const final = this.blobPath(digest);
+    if (opts.size !== undefined && n !== opts.size) {
+      // Longer sources were stopped while streaming: this one ended early.
+      throw cairnError(
+        "ERR_OCI_BLOB_TRUNCATED",
+        `blob is truncated: ${n} of the expected ${opts.size} bytes were received`,
+        { file: final },
+      );
+    }
+    if (opts.digest !== undefined && digest !== opts.digest) {
+      throw cairnError("ERR_OCI_DIGEST_MISMATCH", `blob has digest ${digest}, expected ${opts.digest}`, {
+        file: this.blobPath(opts.digest),
+      });
+    }
+    opts.onReceived?.();
+    await fh.sync();
+    await fh.close();
+    await mkdir(join(this.dir, "blobs", algorithm), { recursive: true });
+    await rename(tmp, final);
+    return { digest, size: n };
   }
 
   /**

@@ -19,6 +19,7 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import { CairnError, cairnError } from "../core/errors.js";
 import type { HttpPort, HttpRequest, HttpResponse } from "../engines/oci/index.js";
+import { WorkerSink } from "./hash-writer.js";
 
 export interface RegistryHttpOptions {
   /** Milliseconds to wait for the response headers, and for each chunk of a body. Default 60,000. */
@@ -44,6 +45,12 @@ export function registryHttp(opts: RegistryHttpOptions = {}): HttpPort {
 
   return {
     async request(req: HttpRequest): Promise<HttpResponse> {
+      // A layout blob's sink: the whole GET (redirects, bounds and timeouts included, by this
+      // same port) happens in the blob's thread, which hashes and writes the body as it arrives.
+      if (req.response === "sink" && req.sink instanceof WorkerSink && req.method === "GET") {
+        parseUrl(req.url);
+        return req.sink.request(req, opts.timeoutMs);
+      }
       let url = parseUrl(req.url);
       const headers = { ...req.headers };
       const follow = req.method === "GET" || req.method === "HEAD";
@@ -199,7 +206,9 @@ export function registryHttp(opts: RegistryHttpOptions = {}): HttpPort {
         if (!res.complete) res.destroy();
       }
     }
-    if (req.response === "stream") return { ...base, body: new Uint8Array(0), stream: chunks() };
+    // A sink this port cannot fill from another thread is written by the caller from the stream.
+    if (req.response === "stream" || req.response === "sink")
+      return { ...base, body: new Uint8Array(0), stream: chunks() };
     return (async () => {
       const parts: Uint8Array[] = [];
       for await (const c of chunks()) parts.push(c);

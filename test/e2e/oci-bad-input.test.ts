@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // Bad input for `cairn oci copy` (issue 5, section 6), end to end: a digest mismatch, a truncated
-// blob, a connection cut in the middle of a blob (resumed with Range, or given up), a wrong media
+// blob (its own error, with the byte counts), a connection cut in the middle of a blob (resumed with Range, or given up), a wrong media
 // type, a manifest too large or endless, registry errors, an overloaded registry, an unreachable
 // one, and refused authentication. Each gives one error line with its code and the documented exit
 // code, and leaves nothing half-written in the destination layout: no index.json entry, no
@@ -221,9 +221,12 @@ describe("cairn oci copy refuses bad input from a registry, leaving nothing half
     await copyFails("digest", 10, "ERR_OCI_DIGEST_MISMATCH");
   });
 
-  it("a truncated layer (a short, well-formed answer): exit 10, ERR_OCI_DIGEST_MISMATCH", async () => {
-    const err = await copyFails("truncated", 10, "ERR_OCI_DIGEST_MISMATCH");
-    assert.match(err, /truncated/);
+  it("a truncated layer (a short, well-formed answer): exit 10, ERR_OCI_BLOB_TRUNCATED with both byte counts", async () => {
+    const err = await copyFails("truncated", 10, "ERR_OCI_BLOB_TRUNCATED");
+    assert.match(
+      err,
+      new RegExp(`truncated: the registry sent ${layer.byteLength - 1000} of its ${layer.byteLength} bytes`),
+    );
   });
 
   it("a connection cut in the middle of a layer is resumed with a Range request, digests identical", async () => {

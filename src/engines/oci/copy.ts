@@ -173,6 +173,19 @@ export async function copyImage(
       const putOpts = { onReceived: release };
       if (d.size <= MAX_BUFFERED_BLOB) {
         await dst.putBlob(d, await src.getBlob(d, MAX_BUFFERED_BLOB), putOpts);
+      } else if (src.blobInto !== undefined && dst.putBlobFilled !== undefined) {
+        // Source writes straight into the destination's sink (registry -> layout: the GET, the
+        // hash and the write in one blob thread); the destination checks digest and size.
+        const into = src.blobInto.bind(src);
+        const onProgress =
+          progress === undefined
+            ? undefined
+            : (done: number) => progress({ kind: "bytes", blob: d.digest, size: d.size, done });
+        await dst.putBlobFilled(
+          d,
+          (sink) => into(d, sink, onProgress === undefined ? {} : { onProgress }),
+          putOpts,
+        );
       } else {
         // Streamed in bounded memory, the digest and size checked exactly once before the blob is
         // kept: by the destination when it checks whatever it is given (a layout), else by the

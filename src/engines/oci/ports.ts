@@ -17,8 +17,34 @@ export interface HttpRequest {
   body?: Uint8Array | AsyncIterable<Uint8Array>;
   /** The most response-body bytes accepted (the bound applies to streams too). */
   maxBytes: number;
-  /** "bytes" (the default): the whole body in `body`. "stream": the body in `stream`, unread. */
-  response?: "bytes" | "stream";
+  /**
+   * With `response: "sink"`: the most bytes of a non-2xx answer's body the caller reads (default
+   * `maxBytes`); a port that reads such a body for the caller stops there.
+   */
+  maxErrorBytes?: number;
+  /**
+   * "bytes" (the default): the whole body in `body`. "stream": the body in `stream`, unread.
+   * "sink": a 2xx body goes into `sink` when the caller calls `fill` (a port that cannot fill
+   * sinks answers as for "stream"); any other answer's body is in `body`.
+   */
+  response?: "bytes" | "stream" | "sink";
+  /** Where a 2xx body goes, with `response: "sink"`. */
+  sink?: BodySink;
+}
+
+/**
+ * Where a response body is written instead of passing through the caller: a blob being stored,
+ * made by its destination (runtime/oci-layout.ts makes sinks that runtime/registry-http.ts fills
+ * off the main thread: the socket read, the hash and the write in one worker thread). The owner
+ * hashes what it is given and checks it before keeping anything.
+ */
+export interface BodySink {
+  /** Bytes in the sink; up to date whenever no `write` or `fill` into it is under way. */
+  readonly written: number;
+  /** Appends bytes (one call at a time). */
+  write(chunk: Uint8Array): Promise<void>;
+  /** Forgets everything written (a server that ignored Range sends the whole body again). */
+  reset(): Promise<void>;
 }
 
 /** One HTTP response. Header names are lowercase; repeated headers are joined with ", ". */
@@ -29,7 +55,14 @@ export interface HttpResponse {
   body: Uint8Array;
   /** For `response: "stream"`: the body, which the caller must read to its end or `cancel`. */
   stream?: AsyncIterable<Uint8Array>;
-  /** Releases an unread stream (no error when already read or absent). */
+  /**
+   * For `response: "sink"` and a 2xx answer, when the port fills sinks itself: writes the body
+   * into the request's sink and resolves with the bytes written, calling `onBytes` with the
+   * sink's `written` now and then. Rejects as a stream's iterator would (the sink's `written`
+   * then says how much arrived).
+   */
+  fill?(onBytes?: (written: number) => void): Promise<number>;
+  /** Releases an unread stream or an unfilled body (no error when already read or absent). */
   cancel(): Promise<void>;
   /** The URL that answered, after redirects (Location headers are resolved against it). */
   url: string;

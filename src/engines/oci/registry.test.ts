@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { CairnError, cairnError } from "../../core/errors.js";
 import { digestOf, MEDIA_TYPE_OCI_INDEX } from "../../formats/oci/index.js";
 import { nextLink, parseChallenges } from "./auth.js";
-import type { HttpPort, HttpRequest, HttpResponse } from "./ports.js";
+import type { BodySink, HttpPort, HttpRequest, HttpResponse } from "./ports.js";
 import { formatImageReference, parseImageReference, referrersTag } from "./reference.js";
 import { RegistryClient, registryErrorOf, retryAfterMs } from "./registry.js";
 
@@ -30,11 +30,12 @@ function fakeHttp(route: (req: HttpRequest, n: number) => Answer | Error) {
       const res: HttpResponse = {
         status: a.status,
         headers: { "content-length": String(body.byteLength), ...a.headers },
-        body: req.response === "stream" ? new Uint8Array(0) : body,
+        body: req.response === "stream" || req.response === "sink" ? new Uint8Array(0) : body,
         url: req.url,
         cancel: async () => {},
       };
-      if (req.response === "stream") {
+      // A port that does not fill sinks answers a "sink" request as a stream (ports.ts).
+      if (req.response === "stream" || req.response === "sink") {
         const chunks = a.chunks ?? [body];
         res.stream = (async function* () {
           for (const c of chunks) {
@@ -474,7 +475,11 @@ describe("blob downloads", () => {
     const short = fakeHttp((r) =>
       r.headers.range === undefined ? { status: 200, chunks: [blob.subarray(0, 10)] } : { status: 416 },
     );
-    await assert.rejects(client(short.http).c.getBlob(repo, desc), codeOf("ERR_OCI_DIGEST_MISMATCH"));
+    // Truncated is its own error, naming what arrived and what was expected.
+    await assert.rejects(
+      client(short.http).c.getBlob(repo, desc),
+      (e) => codeOf("ERR_OCI_BLOB_TRUNCATED")(e) && /sent 10 of its 16 bytes/.test((e as Error).message),
+    );
   });
 
   it("refuses a manifest whose bytes do not match the digest asked for", async () => {
@@ -490,6 +495,115 @@ describe("blob downloads", () => {
       codeOf("ERR_OCI_DIGEST_MISMATCH"),
     );
     assert.equal((await c.getManifest({ ...repo, digest: digestOf(body) })).kind, "index");
+  });
+});
+
+describe("blobInto (a sink filled from a port that streams)", () => {
+  const blob = new TextEncoder().encode("0123456789abcdef");
+  const desc = { digest: digestOf(blob), size: blob.byteLength };
+  /** An in-memory sink, as a destination would make one. */
+  const memorySink = () => {
+    const parts: Uint8Array[] = [];
+    let resets = 0;
+    const sink: BodySink & { bytes(): string; resets(): number } = {
+      written: 0,
+      async write(c) {
+        parts.push(Uint8Array.from(c));
+        (sink as { written: number }).written += c.byteLength;
+      },
+      async reset() {
+        parts.length = 0;
+        resets++;
+        (sink as { written: number }).written = 0;
+      },
+      bytes: () => Buffer.concat(parts).toString("latin1"),
+      resets: () => resets,
+    };
+    return sink;
+  };
+
+  it("resumes a broken body at the sink's length, and starts over when Range is ignored", async () => {
+    const ranged = fakeHttp((r) =>
+      r.headers.range === undefined
+        ? { status: 200, chunks: [blob.subarray(0, 6), cairnError("ERR_OCI_REGISTRY_UNREACHABLE", "reset")] }
+        : { status: 206, headers: { "content-range": "bytes 6-15/16" }, chunks: [blob.subarray(6)] },
+    );
+    const a = memorySink();
+    await client(ranged.http).c.blobInto(repo, desc, a);
+    assert.equal(a.bytes(), "0123456789abcdef");
+    assert.equal(ranged.requests[1]?.headers.range, "bytes=6-");
+    const whole = fakeHttp((r) =>
+      r.headers.range === undefined
+        ? { status: 200, chunks: [blob.subarray(0, 6), cairnError("ERR_OCI_REGISTRY_UNREACHABLE", "reset")] }
+        : { status: 200, chunks: [blob] },
+    );
+    const b = memorySink();
+    await client(whole.http).c.blobInto(repo, desc, b);
+    assert.equal(b.bytes(), "0123456789abcdef");
+    assert.equal(b.resets(), 1);
+  });
+
+  it("a flaky honest server: the sink ends exactly the blob, or the pull fails with a transport or size error (property)", async () => {
+    // Each answer sends the right bytes from where it starts (206 at the Range, or 200 from 0 when
+    // the server ignores Range), but maybe only `take` of them, then breaks or just ends.
+    const answer = fc.record({
+      ignoreRange: fc.boolean(),
+      take: fc.nat({ max: 40 }),
+      breaks: fc.boolean(),
+    });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.uint8Array({ minLength: 1, maxLength: 40 }),
+        fc.array(answer, { minLength: 1, maxLength: 8 }),
+        async (bytes, answers) => {
+          const d = { digest: digestOf(bytes), size: bytes.byteLength };
+          const { http } = fakeHttp((r, n) => {
+            const a = answers[Math.min(n, answers.length - 1)]!;
+            const from = Number(/^bytes=(\d+)-$/.exec(r.headers.range ?? "")?.[1] ?? 0);
+            if (from >= bytes.byteLength) return { status: 416 };
+            const start = a.ignoreRange ? 0 : from;
+            const part = bytes.subarray(start, start + a.take);
+            const chunks: (Uint8Array | Error)[] = [part];
+            if (a.breaks) chunks.push(cairnError("ERR_OCI_REGISTRY_UNREACHABLE", "reset"));
+            return start === 0
+              ? { status: 200, chunks }
+              : {
+                  status: 206,
+                  headers: { "content-range": `bytes ${start}-${bytes.byteLength - 1}/*` },
+                  chunks,
+                };
+          });
+          const sink = memorySink();
+          try {
+            await client(http).c.blobInto(repo, d, sink);
+          } catch (e) {
+            assert.ok(
+              e instanceof CairnError &&
+                ["ERR_OCI_REGISTRY_UNREACHABLE", "ERR_OCI_BLOB_TRUNCATED"].includes(e.code),
+              String(e),
+            );
+            assert.ok(sink.written <= d.size);
+            return;
+          }
+          assert.deepEqual(Buffer.from(sink.bytes(), "latin1"), Buffer.from(bytes));
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  it("refuses a short body as truncated (both counts) and a long one as too large", async () => {
+    const short = fakeHttp((r) =>
+      r.headers.range === undefined ? { status: 200, chunks: [blob.subarray(0, 10)] } : { status: 416 },
+    );
+    await assert.rejects(
+      client(short.http).c.blobInto(repo, desc, memorySink()),
+      (e) => codeOf("ERR_OCI_BLOB_TRUNCATED")(e) && /sent 10 of its 16 bytes/.test((e as Error).message),
+    );
+    const long = fakeHttp(() => ({ status: 200, chunks: [blob, new Uint8Array([1])] }));
+    const sink = memorySink();
+    await assert.rejects(client(long.http).c.blobInto(repo, desc, sink), codeOf("ERR_OCI_TOO_LARGE"));
+    assert.equal(sink.written, 16, "nothing past the size reaches the sink");
   });
 });
 
@@ -681,7 +795,7 @@ describe("blobStream without verification", () => {
         for await (const _ of c.blobStream(repo, { digest, size: body.byteLength + 5 }, { verify: false })) {
         }
       })(),
-      codeOf("ERR_OCI_DIGEST_MISMATCH"),
+      codeOf("ERR_OCI_BLOB_TRUNCATED"),
     );
   });
 });

@@ -16,6 +16,7 @@ import {
   type ParsedManifestOrIndex,
   parseManifestOrIndex,
 } from "../../formats/oci/index.js";
+import type { BodySink } from "./ports.js";
 import {
   DOCKER_TRANSPORT,
   formatImageReference,
@@ -148,6 +149,22 @@ export interface ImageStore {
     opts?: { verified?: boolean; onReceived?: () => void },
   ): Promise<void>;
   /**
+   * A blob from a source that writes into a sink (`blobInto` of another store): the store makes
+   * the sink, checks digest and size of what it was given, and keeps it only then, as `putBlob`
+   * does. Present only when the store checks everything itself (`putBlobVerifies`): an image
+   * layout, whose sinks a registry GET fills in a blob thread.
+   */
+  putBlobFilled?(
+    d: Descriptor,
+    fill: (sink: BodySink) => Promise<void>,
+    opts?: { onReceived?: () => void },
+  ): Promise<void>;
+  /**
+   * The blob's bytes into a sink, unverified (the sink's owner checks them; see putBlobFilled),
+   * the size bounded (ERR_OCI_TOO_LARGE, ERR_OCI_BLOB_TRUNCATED). Registry stores have it.
+   */
+  blobInto?(d: Descriptor, sink: BodySink, opts?: { onProgress?: (done: number) => void }): Promise<void>;
+  /**
    * True when `putBlob` always hashes what it reads and checks the digest and size itself before
    * keeping it, whatever `verified` says (an image layout): a source for it need not verify.
    */
@@ -176,7 +193,7 @@ export interface LayoutLike {
   getBlob(digest: string, opts?: { size?: number; maxBytes?: number }): Promise<Uint8Array>;
   blobStream(digest: string, opts?: { size?: number }): AsyncIterable<Uint8Array | string>;
   putBlob(
-    source: Uint8Array | AsyncIterable<Uint8Array>,
+    source: Uint8Array | AsyncIterable<Uint8Array> | ((sink: BodySink) => Promise<void>),
     opts?: { digest?: string; size?: number; onReceived?: () => void },
   ): Promise<{ digest: OciDigest; size: number }>;
 }
@@ -237,6 +254,13 @@ export function layoutStore(layout: LayoutLike, name: string, ref?: string): Ima
     putBlobVerifies: true,
     async putBlob(d, source, o = {}) {
       await layout.putBlob(source, {
+        digest: d.digest,
+        size: d.size,
+        ...(o.onReceived === undefined ? {} : { onReceived: o.onReceived }),
+      });
+    },
+    async putBlobFilled(d, fill, o = {}) {
+      await layout.putBlob(fill, {
         digest: d.digest,
         size: d.size,
         ...(o.onReceived === undefined ? {} : { onReceived: o.onReceived }),
@@ -313,6 +337,13 @@ export function registryStore(
     hasBlob: async (d) => (await client.headBlob(repo, d.digest)) !== undefined,
     getBlob: (d, maxBytes) => client.getBlob(repo, d, { maxBytes }),
     blobStream: (d, o = {}) => client.blobStream(repo, d, o.verify === false ? { verify: false } : {}),
+    blobInto: (d, sink, o = {}) =>
+      client.blobInto(
+        repo,
+        d,
+        sink,
+        o.onProgress === undefined ? {} : { onProgress: (done) => o.onProgress?.(done) },
+      ),
     // A verified source is not hashed again; anything else is hashed before the final PUT.
     putBlobVerifies: false,
     async putBlob(d, source, o = {}) {
