@@ -18,15 +18,12 @@ import type {
   SignOptions,
   TransparencyLogPort,
 } from "../engines/sigstore/index.js";
-import { fetchSigstoreTrust, TufClient } from "../engines/tuf/index.js";
 import type { RevocationList } from "../formats/revocation/index.js";
 import { parseTrustedRootJson, type TrustedRoot } from "../formats/sigstore/index.js";
 import { readFileRequired } from "../runtime/fs.js";
 import { httpFetcher } from "../runtime/http.js";
 import { loadSigner } from "../runtime/keyfiles.js";
-import { openLocalLog } from "../runtime/sigstore-log.js";
 import { fulcioCertificate, rekorHttpLog, timestampAuthorityHttp } from "../runtime/sigstore-remote.js";
-import { directoryMetadataStore } from "../runtime/tuf-store.js";
 import { passphraseFrom, signerRef } from "./commands/key.js";
 import type { CliIO } from "./io.js";
 
@@ -110,6 +107,8 @@ export async function withTransparencyLog<T>(
     return fn(
       rekorHttpLog({ url: o.rekorUrl, ...(io.env.token !== undefined ? { token: io.env.token } : {}) }),
     );
+  // Loaded when used: the local log's SQL layer is most of what a command would load at start.
+  const { openLocalLog } = await import("../runtime/sigstore-log.js");
   const l = await openLocalLog(resolve(io.cwd, o.logDir), o.logUrl);
   try {
     return await fn(l.log);
@@ -230,6 +229,10 @@ export async function loadSigstoreTrust(
   if (o.trustMetadataUrl === undefined || o.trustTargetsUrl === undefined) {
     throw cairnError("ERR_USAGE", "--trust-metadata-dir needs --trust-metadata-url and --trust-targets-url");
   }
+  const [{ fetchSigstoreTrust, TufClient }, { directoryMetadataStore }] = await Promise.all([
+    import("../engines/tuf/index.js"),
+    import("../runtime/tuf-store.js"),
+  ]);
   const client = new TufClient({
     metadataUrl: o.trustMetadataUrl,
     targetBaseUrl: o.trustTargetsUrl,
