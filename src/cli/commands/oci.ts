@@ -6,16 +6,11 @@ import { resolve } from "node:path";
 import type { Command } from "commander";
 import { cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
-import {
-  attestImageBundle,
-  type ImageBundleVerification,
-  signImageBundle,
-  verifyImageBundles,
-} from "../../engines/oci/bundle.js";
+import type { ImageBundleVerification } from "../../engines/oci/bundle.js";
 import { copyImage, DEFAULT_COPY_CONCURRENCY, MAX_COPY_CONCURRENCY } from "../../engines/oci/copy.js";
 import { RegistryClient } from "../../engines/oci/registry.js";
-import { attestImage, type SignForm, type SignResult, signImage } from "../../engines/oci/sign.js";
-import { type Rejected, verifyAttestation, verifyImage } from "../../engines/oci/sign-verify.js";
+import type { SignForm, SignResult } from "../../engines/oci/sign.js";
+import type { Rejected } from "../../engines/oci/sign-verify.js";
 import { type ImageStore, layoutStore, parseImageName, registryStore } from "../../engines/oci/store.js";
 import { formatTree, imageTree, treeToJson } from "../../engines/oci/tree.js";
 import type { BundleSigner, TransparencyLogPort } from "../../engines/sigstore/index.js";
@@ -39,6 +34,19 @@ import {
   withTransparencyLog,
 } from "../sigstore-flags.js";
 import { passphraseFrom, signerRef } from "./key.js";
+
+/**
+ * Signing and verifying (statements, DSSE, bundles) load only when a command needs them: tree
+ * and copy start without them.
+ */
+const signing = async () => {
+  const [bundle, sign, verify] = await Promise.all([
+    import("../../engines/oci/bundle.js"),
+    import("../../engines/oci/sign.js"),
+    import("../../engines/oci/sign-verify.js"),
+  ]);
+  return { ...bundle, ...sign, ...verify };
+};
 
 const FORMS: Record<string, SignForm[]> = {
   cosign: ["cosign"],
@@ -254,13 +262,14 @@ export function registerOci(program: Command, io: CliIO): void {
         .option("--passphrase-env <NAME>", "the private key's passphrase is in this environment variable"),
     ),
   ).action(async (image: string, o: Common & SigstoreSignOpts & { form: string; identity?: string }) => {
+    const ops = await signing();
     if (o.form === BUNDLE) {
       // cosign's bundle statement names the image by digest only: no docker-reference to claim.
       if (o.identity !== undefined)
         throw cairnError("ERR_USAGE", "--identity goes with the cosign and referrer forms");
       const store = await commonStore(io, image, o);
       const r = await signBundle(io, o, (who, log) =>
-        signImageBundle(store, { who, log, options: signOptionsOf(o) }),
+        ops.signImageBundle(store, { who, log, options: signOptionsOf(o) }),
       );
       renderAttached(io, store, "signed", r, o.json);
       return;
@@ -268,7 +277,7 @@ export function registerOci(program: Command, io: CliIO): void {
     const forms = formsOf(o.form);
     const signer = await loadSigner(signerRef(io, requireKeyForm(o)), passphraseFrom(io, o.passphraseEnv));
     const store = await commonStore(io, image, o);
-    const r = await signImage(store, {
+    const r = await ops.signImage(store, {
       signer,
       forms,
       ...(o.identity === undefined ? {} : { identity: o.identity }),
@@ -295,11 +304,18 @@ export function registerOci(program: Command, io: CliIO): void {
       image: string,
       o: Common & SigstoreSignOpts & { predicate: string; type: string; form: string },
     ) => {
+      const ops = await signing();
       const predicate = await readPredicate(io, o.predicate);
       if (o.form === BUNDLE) {
         const store = await commonStore(io, image, o);
         const r = await signBundle(io, o, (who, log) =>
-          attestImageBundle(store, { who, log, predicateType: o.type, predicate, options: signOptionsOf(o) }),
+          ops.attestImageBundle(store, {
+            who,
+            log,
+            predicateType: o.type,
+            predicate,
+            options: signOptionsOf(o),
+          }),
         );
         renderAttached(io, store, "attested", r, o.json);
         return;
@@ -307,7 +323,7 @@ export function registerOci(program: Command, io: CliIO): void {
       const forms = formsOf(o.form);
       const signer = await loadSigner(signerRef(io, requireKeyForm(o)), passphraseFrom(io, o.passphraseEnv));
       const store = await commonStore(io, image, o);
-      const r = await attestImage(store, { signer, predicateType: o.type, predicate, forms });
+      const r = await ops.attestImage(store, { signer, predicateType: o.type, predicate, forms });
       renderAttached(io, store, "attested", r, o.json);
     },
   );
@@ -329,6 +345,7 @@ export function registerOci(program: Command, io: CliIO): void {
       image: string,
       o: Common & SigstoreVerifyOpts & { key?: string[]; form?: string; identity?: string },
     ) => {
+      const ops = await signing();
       const form = verifyForm(o);
       if (form === BUNDLE) {
         const verify = await bundleVerifyOptions(io, o);
@@ -337,7 +354,7 @@ export function registerOci(program: Command, io: CliIO): void {
           io,
           store,
           "signature(s)",
-          await verifyImageBundles(store, { verify, kind: "signature" }),
+          await ops.verifyImageBundles(store, { verify, kind: "signature" }),
           o.json,
         );
         return;
@@ -345,7 +362,7 @@ export function registerOci(program: Command, io: CliIO): void {
       const forms = formsOf(form);
       const keys = await publicKeysOf(io, o.key);
       const store = await commonStore(io, image, o);
-      const v = await verifyImage(store, {
+      const v = await ops.verifyImage(store, {
         keys,
         forms,
         ...(o.identity === undefined ? {} : { identity: o.identity }),
@@ -377,11 +394,12 @@ export function registerOci(program: Command, io: CliIO): void {
       image: string,
       o: Common & SigstoreVerifyOpts & { key?: string[]; type?: string; form?: string },
     ) => {
+      const ops = await signing();
       const form = verifyForm(o);
       if (form === BUNDLE) {
         const verify = await bundleVerifyOptions(io, o);
         const store = await commonStore(io, image, o);
-        const v = await verifyImageBundles(store, {
+        const v = await ops.verifyImageBundles(store, {
           verify,
           kind: "attestation",
           ...(o.type === undefined ? {} : { predicateType: o.type }),
@@ -392,7 +410,7 @@ export function registerOci(program: Command, io: CliIO): void {
       const forms = formsOf(form);
       const keys = await publicKeysOf(io, o.key);
       const store = await commonStore(io, image, o);
-      const v = await verifyAttestation(store, {
+      const v = await ops.verifyAttestation(store, {
         keys,
         forms,
         ...(o.type === undefined ? {} : { predicateType: o.type }),

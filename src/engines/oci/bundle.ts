@@ -33,7 +33,6 @@ import {
   parseDigest,
 } from "../../formats/oci/index.js";
 import {
-  BUNDLE_V03_MEDIA_TYPE,
   type Bundle,
   bundleLeafCertificate,
   parseBundleJson,
@@ -48,16 +47,15 @@ import {
   type TransparencyLogPort,
   verifyBundle,
 } from "../sigstore/index.js";
+import { ANNOTATION_BUNDLE_PREDICATE_TYPE, ARTIFACT_TYPE_SIGSTORE_BUNDLE } from "./attached.js";
 import { type AttestResult, PAYLOAD_TYPE_INTOTO, type SignResult } from "./sign.js";
 import { failure, manifestLayers, type Rejected, referrersOf } from "./sign-verify.js";
 import type { ImageStore } from "./store.js";
 
-/** artifactType of a bundle referrer, and media type of its layer (protobuf-specs bundle v0.3). */
-export const ARTIFACT_TYPE_SIGSTORE_BUNDLE = BUNDLE_V03_MEDIA_TYPE;
+export { ANNOTATION_BUNDLE_PREDICATE_TYPE, ARTIFACT_TYPE_SIGSTORE_BUNDLE } from "./attached.js";
+
 /** BUNDLE_SPEC.md "Annotations": `message-signature` or `dsse-envelope`. */
 export const ANNOTATION_BUNDLE_CONTENT = "dev.sigstore.bundle.content";
-/** BUNDLE_SPEC.md "Annotations": the statement's predicate type (a hint, never trusted). */
-export const ANNOTATION_BUNDLE_PREDICATE_TYPE = "dev.sigstore.bundle.predicateType";
 /** BUNDLE_SPEC.md "Layer Annotations": `<alg>-<hex>.sigstore.json`. */
 export const ANNOTATION_TITLE = "org.opencontainers.image.title";
 /** cosign pkg/types/predicate.go: the predicate type of an image signature in a bundle. */

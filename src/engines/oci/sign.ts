@@ -30,7 +30,29 @@ import {
   type ParsedManifest,
   parseDigest,
 } from "../../formats/oci/index.js";
+import {
+  ANNOTATION_INTOTO_PREDICATE_TYPE,
+  ANNOTATION_PREDICATE_TYPE,
+  ARTIFACT_TYPE_ATTESTATION,
+  ARTIFACT_TYPE_SIGNATURE,
+  ATTESTATION_TAG_SUFFIX,
+  cosignTag,
+  PAYLOAD_TYPE_INTOTO,
+  SIGNATURE_TAG_SUFFIX,
+} from "./attached.js";
 import type { ImageStore } from "./store.js";
+
+export {
+  ANNOTATION_INTOTO_PREDICATE_TYPE,
+  ANNOTATION_PREDICATE_TYPE,
+  ARTIFACT_TYPE_ATTESTATION,
+  ARTIFACT_TYPE_SIGNATURE,
+  ATTESTATION_TAG_SUFFIX,
+  cosignTag,
+  PAYLOAD_TYPE_INTOTO,
+  SBOM_TAG_SUFFIX,
+  SIGNATURE_TAG_SUFFIX,
+} from "./attached.js";
 
 /** cosign's signature layer media type. */
 export const MEDIA_TYPE_COSIGN_SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json";
@@ -38,22 +60,8 @@ export const MEDIA_TYPE_COSIGN_SIMPLESIGNING = "application/vnd.dev.cosign.simpl
 export const MEDIA_TYPE_DSSE_ENVELOPE = "application/vnd.dsse.envelope.v1+json";
 /** The layer annotation holding cosign's base64 signature. */
 export const ANNOTATION_COSIGN_SIGNATURE = "dev.cosignproject.cosign/signature";
-/** The layer annotation cosign puts on attestations (unsigned: a hint, never trusted). */
-export const ANNOTATION_PREDICATE_TYPE = "predicateType";
-/** The manifest annotation naming the predicate type of a referrer attestation (a hint). */
-export const ANNOTATION_INTOTO_PREDICATE_TYPE = "in-toto.io/predicate-type";
 /** containers-signature(5): `critical.type` of a cosign signature. */
 export const COSIGN_SIGNATURE_TYPE = "cosign container image signature";
-/** in-toto's DSSE payload type. */
-export const PAYLOAD_TYPE_INTOTO = "application/vnd.in-toto+json";
-/** artifactType of cairn's referrer signatures (a DSSE envelope over the simple-signing payload). */
-export const ARTIFACT_TYPE_SIGNATURE = "application/vnd.cairn.signature.v1+json";
-/** artifactType of referrer attestations (a DSSE envelope over an in-toto statement). */
-export const ARTIFACT_TYPE_ATTESTATION = PAYLOAD_TYPE_INTOTO;
-/** cosign's tag suffixes: signatures, attestations, attached SBOMs. */
-export const SIGNATURE_TAG_SUFFIX = ".sig";
-export const ATTESTATION_TAG_SUFFIX = ".att";
-export const SBOM_TAG_SUFFIX = ".sbom";
 /** Largest simple-signing payload read. */
 export const MAX_SIMPLE_SIGNING_BYTES = 1024 * 1024;
 /** Largest DSSE envelope read (attestations may carry SBOMs). */
@@ -75,12 +83,6 @@ export interface SimpleSigningPayload {
   };
   optional?: Record<string, unknown> | null;
   [extra: string]: unknown;
-}
-
-/** cosign's tag for what is attached to `digest`: `<alg>-<hex><suffix>`. */
-export function cosignTag(digest: string, suffix: string): string {
-  const p = parseDigest(digest);
-  return `${p.algorithm}-${p.encoded}${suffix}`;
 }
 
 /** The simple-signing payload bytes for an image (key order as cosign writes them). */

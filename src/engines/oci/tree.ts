@@ -16,17 +16,18 @@ import {
   type OciDigest,
   type ParsedManifestOrIndex,
 } from "../../formats/oci/index.js";
-import { ANNOTATION_BUNDLE_PREDICATE_TYPE, ARTIFACT_TYPE_SIGSTORE_BUNDLE } from "./bundle.js";
 import {
+  ANNOTATION_BUNDLE_PREDICATE_TYPE,
   ANNOTATION_INTOTO_PREDICATE_TYPE,
   ANNOTATION_PREDICATE_TYPE,
   ARTIFACT_TYPE_ATTESTATION,
   ARTIFACT_TYPE_SIGNATURE,
+  ARTIFACT_TYPE_SIGSTORE_BUNDLE,
   ATTESTATION_TAG_SUFFIX,
   cosignTag,
   SBOM_TAG_SUFFIX,
   SIGNATURE_TAG_SUFFIX,
-} from "./sign.js";
+} from "./attached.js";
 import { type ImageStore, referrerDescriptorOf } from "./store.js";
 
 /** Deepest chain followed: index -> platform -> signature -> signature of the signature ... */
