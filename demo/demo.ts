@@ -22,7 +22,7 @@ import { cpSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writ
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync } from "node:zlib";
-import { ATTESTATION_TAG_SUFFIX, cosignTag, SIGNATURE_TAG_SUFFIX } from "../src/engines/oci/sign.js";
+import { ATTESTATION_TAG_SUFFIX, cosignTag, SIGNATURE_TAG_SUFFIX } from "../src/engines/oci/attached.js";
 import {
   descriptorOf,
   digestOf,

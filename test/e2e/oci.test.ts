@@ -14,11 +14,11 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { cosignTag } from "../../src/engines/oci/attached.js";
 import { RegistryClient } from "../../src/engines/oci/registry.js";
 import {
   ANNOTATION_COSIGN_SIGNATURE,
   cosignConfig,
-  cosignTag,
   MEDIA_TYPE_COSIGN_SIMPLESIGNING,
 } from "../../src/engines/oci/sign.js";
 import {
@@ -33,6 +33,7 @@ import {
 } from "../../src/formats/oci/index.js";
 import { OciLayout } from "../../src/runtime/oci-layout.js";
 import { registryHttp } from "../../src/runtime/registry-http.js";
+import { writeSmallImage } from "../../src/testing/oci-image.js";
 import { registryMissing, SKOPEO, startRegistry, type TestRegistry } from "../../src/testing/registry.js";
 import { type CliResult, cairn, isOneErrorLine, tempDir } from "./cli.js";
 
@@ -51,24 +52,7 @@ async function ok(args: string[], cwd: string, code = 0): Promise<string> {
 
 /** A small image in a layout at DIR, tagged `tag`: one layer, a config naming it. */
 async function writeImage(dir: string, seed: string, tag: string): Promise<OciDigest> {
-  const layout = await OciLayout.init(dir);
-  const layer = new TextEncoder().encode(`layer ${seed}\n`);
-  const config = new TextEncoder().encode(
-    JSON.stringify({
-      architecture: "amd64",
-      os: "linux",
-      rootfs: { type: "layers", diff_ids: [digestOf(layer)] },
-      config: {},
-    }),
-  );
-  await layout.putBlob(layer);
-  await layout.putBlob(config);
-  const m = newImageManifest({
-    config: descriptorOf(config, MEDIA_TYPE_OCI_CONFIG),
-    layers: [descriptorOf(layer, MEDIA_TYPE_OCI_LAYER)],
-  });
-  await layout.putManifest(m.bytes, { tag });
-  return m.digest;
+  return writeSmallImage(await OciLayout.init(dir), seed, tag);
 }
 
 /** A two-platform index in a layout, tagged `tag`. */

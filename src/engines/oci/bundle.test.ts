@@ -20,10 +20,9 @@ import { OciLayout } from "../../runtime/oci-layout.js";
 import { writeSmallImage } from "../../testing/oci-image.js";
 import { type SigstoreWorld, sigstoreWorld, TEST_ISSUER } from "../../testing/sigstore-ca.js";
 import type { IdentityPolicy } from "../sigstore/index.js";
+import { ANNOTATION_BUNDLE_PREDICATE_TYPE, ARTIFACT_TYPE_SIGSTORE_BUNDLE } from "./attached.js";
 import {
   ANNOTATION_BUNDLE_CONTENT,
-  ANNOTATION_BUNDLE_PREDICATE_TYPE,
-  ARTIFACT_TYPE_SIGSTORE_BUNDLE,
   attachBundle,
   attestImageBundle,
   COSIGN_SIGN_PREDICATE_TYPE,

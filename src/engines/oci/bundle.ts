@@ -47,12 +47,14 @@ import {
   type TransparencyLogPort,
   verifyBundle,
 } from "../sigstore/index.js";
-import { ANNOTATION_BUNDLE_PREDICATE_TYPE, ARTIFACT_TYPE_SIGSTORE_BUNDLE } from "./attached.js";
-import { type AttestResult, PAYLOAD_TYPE_INTOTO, type SignResult } from "./sign.js";
+import {
+  ANNOTATION_BUNDLE_PREDICATE_TYPE,
+  ARTIFACT_TYPE_SIGSTORE_BUNDLE,
+  PAYLOAD_TYPE_INTOTO,
+} from "./attached.js";
+import type { AttestResult, SignResult } from "./sign.js";
 import { failure, manifestLayers, type Rejected, referrersOf } from "./sign-verify.js";
 import type { ImageStore } from "./store.js";
-
-export { ANNOTATION_BUNDLE_PREDICATE_TYPE, ARTIFACT_TYPE_SIGSTORE_BUNDLE } from "./attached.js";
 
 /** BUNDLE_SPEC.md "Annotations": `message-signature` or `dsse-envelope`. */
 export const ANNOTATION_BUNDLE_CONTENT = "dev.sigstore.bundle.content";

@@ -20,14 +20,9 @@ import {
   newImageManifest,
 } from "../../formats/oci/index.js";
 import { OciLayout } from "../../runtime/oci-layout.js";
+import { ARTIFACT_TYPE_ATTESTATION, ARTIFACT_TYPE_SIGNATURE, cosignTag } from "./attached.js";
 import { copyImage } from "./copy.js";
-import {
-  ARTIFACT_TYPE_ATTESTATION,
-  ARTIFACT_TYPE_SIGNATURE,
-  attestImage,
-  cosignTag,
-  signImage,
-} from "./sign.js";
+import { attestImage, signImage } from "./sign.js";
 import { verifyAttestation, verifyImage } from "./sign-verify.js";
 import { type ImageStore, layoutStore, MAX_BUFFERED_BLOB } from "./store.js";
 import { formatTree, imageTree, type TreeJson, treeToJson } from "./tree.js";

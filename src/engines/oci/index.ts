@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // The OCI engine: a registry client for distribution-spec 1.1 over injected ports.
+export * from "./attached.js";
 export * from "./auth.js";
 export * from "./bundle.js";
 export * from "./copy.js";

@@ -23,22 +23,24 @@ import {
   parseDigest,
 } from "../../formats/oci/index.js";
 import {
-  ANNOTATION_COSIGN_SIGNATURE,
   ARTIFACT_TYPE_ATTESTATION,
   ARTIFACT_TYPE_SIGNATURE,
   ATTESTATION_TAG_SUFFIX,
+  cosignTag,
+  PAYLOAD_TYPE_INTOTO,
+  SIGNATURE_TAG_SUFFIX,
+} from "./attached.js";
+import {
+  ANNOTATION_COSIGN_SIGNATURE,
   type AttachedForm,
   COSIGN_SIGNATURE_TYPE,
-  cosignTag,
   MAX_ENVELOPE_BYTES,
   MAX_SIGNATURE_LAYERS,
   MAX_SIMPLE_SIGNING_BYTES,
   MEDIA_TYPE_COSIGN_SIMPLESIGNING,
   MEDIA_TYPE_DSSE_ENVELOPE,
-  PAYLOAD_TYPE_INTOTO,
   parseSimpleSigningPayload,
   SIGN_FORMS,
-  SIGNATURE_TAG_SUFFIX,
   type SignForm,
   type SimpleSigningPayload,
 } from "./sign.js";

@@ -23,14 +23,12 @@ import {
 } from "../../formats/oci/index.js";
 import { OciLayout } from "../../runtime/oci-layout.js";
 import { writeSmallImage } from "../../testing/oci-image.js";
+import { ARTIFACT_TYPE_ATTESTATION, ARTIFACT_TYPE_SIGNATURE, cosignTag } from "./attached.js";
 import {
   ANNOTATION_COSIGN_SIGNATURE,
-  ARTIFACT_TYPE_ATTESTATION,
-  ARTIFACT_TYPE_SIGNATURE,
   attestImage,
   COSIGN_SIGNATURE_TYPE,
   cosignConfig,
-  cosignTag,
   MEDIA_TYPE_COSIGN_SIMPLESIGNING,
   MEDIA_TYPE_DSSE_ENVELOPE,
   parseSimpleSigningPayload,

@@ -42,18 +42,6 @@ import {
 } from "./attached.js";
 import type { ImageStore } from "./store.js";
 
-export {
-  ANNOTATION_INTOTO_PREDICATE_TYPE,
-  ANNOTATION_PREDICATE_TYPE,
-  ARTIFACT_TYPE_ATTESTATION,
-  ARTIFACT_TYPE_SIGNATURE,
-  ATTESTATION_TAG_SUFFIX,
-  cosignTag,
-  PAYLOAD_TYPE_INTOTO,
-  SBOM_TAG_SUFFIX,
-  SIGNATURE_TAG_SUFFIX,
-} from "./attached.js";
-
 /** cosign's signature layer media type. */
 export const MEDIA_TYPE_COSIGN_SIMPLESIGNING = "application/vnd.dev.cosign.simplesigning.v1+json";
 /** DSSE envelope (as cosign's `.att` layers and cairn's referrers carry it). */
