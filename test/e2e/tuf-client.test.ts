@@ -10,7 +10,7 @@ import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Updater } from "tuf-js";
-import { fetchBounded } from "../../src/runtime/http.js";
+import { fetchBounded, openBounded } from "../../src/runtime/http.js";
 import { fileNameFor } from "../../src/runtime/tuf-store.js";
 import { RepoSim, sha256 } from "../../src/testing/tuf-repo.js";
 import { type CliResult, cairn, tempDir } from "./cli.js";
@@ -55,6 +55,25 @@ describe("cairn tuf client (tuf-conformance protocol)", () => {
         return;
       }
       if (path === "silent") return; // never answers
+      if (path.startsWith("moved/")) {
+        res.writeHead(302, { location: `/${path.slice("moved/".length)}` }).end();
+        return;
+      }
+      if (path === "loop") {
+        res.writeHead(301, { location: "/loop" }).end();
+        return;
+      }
+      if (path === "broken") {
+        res.writeHead(500).end("no");
+        return;
+      }
+      if (path === "short") {
+        // Announces more than it sends, then hangs up: a body cut short.
+        res.writeHead(200, { "content-length": 1000 });
+        res.write("partial");
+        setTimeout(() => res.socket?.destroy(), 20);
+        return;
+      }
       const body = repo.serve(path);
       if (body === undefined) {
         res.writeHead(404).end();
@@ -219,5 +238,25 @@ describe("cairn tuf client (tuf-conformance protocol)", () => {
       code: "ERR_TUF_BOUND_EXCEEDED",
     });
     await assert.rejects(fetchBounded("file:///etc/passwd", 10), { code: "ERR_USAGE" });
+  });
+
+  it("the HTTP fetcher follows redirects (bounded), and a failed status or a cut body is a transport error", async () => {
+    const root = await fetchBounded(`${base}/metadata/1.root.json`, 1_000_000);
+    assert.deepEqual(await fetchBounded(`${base}/moved/metadata/1.root.json`, 1_000_000), root);
+    assert.equal(await fetchBounded(`${base}/moved/metadata/999.root.json`, 1000), undefined);
+    await assert.rejects(fetchBounded(`${base}/loop`, 1000), { code: "ERR_IO", message: /redirects/ });
+    await assert.rejects(fetchBounded(`${base}/broken`, 1000), { code: "ERR_IO", message: /status 500/ });
+    await assert.rejects(fetchBounded(`${base}/short`, 1_000_000), { code: "ERR_IO" });
+    // Streamed: the bound is enforced by the iterator, chunk by chunk.
+    const body = await openBounded(`${base}/endless`, 300_000);
+    assert.ok(body !== undefined);
+    let got = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const c of body) got += c.byteLength;
+      })(),
+      { code: "ERR_TUF_BOUND_EXCEEDED" },
+    );
+    assert.ok(got <= 300_000);
   });
 });
