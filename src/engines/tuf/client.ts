@@ -22,6 +22,7 @@ import {
   type Root,
   rolesForTarget,
   type Snapshot,
+  snapshotRollback,
   type TargetFile,
   type Targets,
   type Timestamp,
@@ -437,24 +438,20 @@ export class TufClient {
       );
     }
     // TUF 5.5.5: no targets role disappears or goes back in version.
-    if (trusted !== undefined) {
-      for (const file of Object.keys(trusted.meta)) {
-        const before = getMeta(trusted, file)!;
-        const after = getMeta(snap, file);
-        if (after === undefined) {
-          throw cairnError("ERR_TUF_ROLLBACK", `snapshot no longer lists ${file}`, {
-            file: name,
-            field: `signed.meta[${JSON.stringify(file)}]`,
-          });
-        }
-        if (after.version < before.version) {
-          throw cairnError(
-            "ERR_TUF_ROLLBACK",
-            `snapshot lists ${file} version ${after.version}, lower than the trusted ${before.version}`,
-            { file: name, field: `signed.meta[${JSON.stringify(file)}].version` },
-          );
-        }
+    const rollback = trusted === undefined ? undefined : snapshotRollback(trusted, snap);
+    if (rollback !== undefined) {
+      const { file } = rollback;
+      if (rollback.after === undefined) {
+        throw cairnError("ERR_TUF_ROLLBACK", `snapshot no longer lists ${file}`, {
+          file: name,
+          field: `signed.meta[${JSON.stringify(file)}]`,
+        });
       }
+      throw cairnError(
+        "ERR_TUF_ROLLBACK",
+        `snapshot lists ${file} version ${rollback.after}, lower than the trusted ${rollback.before}`,
+        { file: name, field: `signed.meta[${JSON.stringify(file)}].version` },
+      );
     }
     // TUF 5.5.6: freeze attack.
     checkNotExpired(snap, this.#now, "snapshot");
