@@ -4,6 +4,7 @@
 // built with src/formats/tuf and served over HTTP on 127.0.0.1; the HTTP fetcher's bounds; and
 // tuf-js (devDependency) and cairn refreshing the same repository and agreeing on a target.
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -13,7 +14,11 @@ import { Updater } from "tuf-js";
 import { fetchBounded, openBounded } from "../../src/runtime/http.js";
 import { fileNameFor } from "../../src/runtime/tuf-store.js";
 import { RepoSim, sha256 } from "../../src/testing/tuf-repo.js";
-import { type CliResult, cairn, tempDir } from "./cli.js";
+import { CAIRN, type CliResult, cairn, sh, tempDir } from "./cli.js";
+
+const MIB = 1024 * 1024;
+/** A target larger than the memory a streamed download uses. */
+const BIG = 128 * MIB;
 
 /** Runs `cairn tuf client ARGS` with the built CLI, as the conformance suite would. */
 function tufClient(args: string[], cwd: string): Promise<CliResult> {
@@ -30,6 +35,9 @@ describe("cairn tuf client (tuf-conformance protocol)", () => {
   before(async () => {
     repo = await RepoSim.create();
     repo.addArtifact("targets", "README.txt", "top-level target\n");
+    // Larger than the memory a streamed download may use (see "streams a large target").
+    repo.addArtifact("targets", "big.bin", randomBytes(BIG));
+    for (const n of ["big-short.bin", "big-long.bin", "big-evil.bin"]) repo.addArtifact("targets", n, randomBytes(MIB));
     repo.addDelegation("targets", { name: "alice", threshold: 1, terminating: true, paths: ["alice/*"] });
     repo.addArtifact("alice", "alice/tool-1.0.tgz", "alice's tool\n");
     repo.addDelegation("targets", { name: "pkgs", threshold: 1, paths: ["packages/*"] });
@@ -164,6 +172,39 @@ describe("cairn tuf client (tuf-conformance protocol)", () => {
     );
     assert.equal(dead.code, 1);
     assert.match(dead.stderr, /ERR_IO/);
+  });
+
+  it("streams a large target to disk: bounded memory, and a truncated, overlong or tampered one leaves nothing", async () => {
+    await init("big");
+    const dir = join(t.dir, "big", "targets");
+    // GNU time's maximum resident set size (KiB) of the CLI process.
+    const timed = await sh(
+      "/usr/bin/time",
+      ["-f", "%M", process.execPath, CAIRN, "tuf", "client", ...download("big", ["big.bin"])],
+      t.dir,
+    );
+    assert.equal(timed.code, 0, timed.stderr);
+    assert.equal(sha256(readFileSync(join(dir, "big.bin"))), sha256(repo.artifacts.get("big.bin")!));
+    const rssBytes = Number(timed.stderr.trim().split("\n").at(-1)) * 1024;
+    // Buffered, the process would hold the whole target (and a copy) on top of Node's own memory.
+    assert.ok(rssBytes < BIG, `max RSS ${rssBytes} bytes for a ${BIG}-byte target`);
+    const good = (n: string) => repo.artifacts.get(n)!;
+    repo.tamperArtifact("big-short.bin", good("big-short.bin").subarray(0, MIB - 1));
+    repo.tamperArtifact("big-long.bin", Buffer.concat([good("big-long.bin"), Buffer.from("x")]));
+    const evil = Buffer.from(good("big-evil.bin"));
+    evil[MIB - 1]! ^= 1;
+    repo.tamperArtifact("big-evil.bin", evil);
+    for (const [name, code] of [
+      ["big-short.bin", "ERR_TUF_HASH_MISMATCH"],
+      ["big-long.bin", "ERR_TUF_BOUND_EXCEEDED"],
+      ["big-evil.bin", "ERR_TUF_HASH_MISMATCH"],
+    ] as const) {
+      const r = await tufClient(download("big", [name]), t.dir);
+      assert.equal(r.code, 1, name);
+      assert.match(r.stderr, new RegExp(code), name);
+      // Neither the target nor a temporary file is left.
+      assert.deepEqual(readdirSync(dir), ["big.bin"], name);
+    }
   });
 
   it("exit code 1 on a rollback, and the trusted timestamp stays", async () => {

@@ -4,12 +4,13 @@
 // command succeeded fully, 1 on any failure (not cairn's usual codes: the suite expects 0 or 1).
 // A module of its own, loaded without the repository side (main.ts's SUBCOMMANDS): a client run
 // by an updater pays only for what an update needs.
-import { mkdir } from "node:fs/promises";
+import { createReadStream } from "node:fs";
+import { mkdir, stat } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import type { Command } from "commander";
 import { asCairnError, cairnError } from "../../core/errors.js";
 import { initTrustedRoot, isTargetCurrent, TufClient } from "../../engines/tuf/client.js";
-import { readFileIfExists, readFileRequired, writeFileAtomic } from "../../runtime/fs.js";
+import { openFileAtomic, readFileRequired } from "../../runtime/fs.js";
 import { httpFetcher } from "../../runtime/http.js";
 import { directoryMetadataStore, fileNameFor } from "../../runtime/tuf-store.js";
 import { type CliIO, write } from "../io.js";
@@ -117,12 +118,17 @@ export function registerTufClient(tuf: Command, io: CliIO): void {
             throw cairnError("ERR_TUF_TARGET_NOT_FOUND", `no trusted targets metadata lists ${name}`);
           }
           const file = join(dir, fileNameFor(name));
-          const cached = await readFileIfExists(file);
-          if (cached !== undefined && isTargetCurrent(info, cached)) {
+          // A cached copy of the right size is hashed as it is read (targets may be large).
+          const size = await stat(file).then(
+            (st) => st.size,
+            () => undefined,
+          );
+          if (size === info.file.length && (await isTargetCurrent(info, createReadStream(file)))) {
             write(io.stdout, `${name}: up to date in ${file}`);
             continue;
           }
-          await writeFileAtomic(file, await c.downloadTarget(info));
+          // Streamed to a temporary file, checked, then renamed: never a partial or unchecked target.
+          await c.downloadTargetTo(info, await openFileAtomic(file));
           write(io.stdout, `${name}: downloaded to ${file} (listed by ${info.role})`);
         }
       }),
