@@ -37,7 +37,8 @@ describe("cairn tuf client (tuf-conformance protocol)", () => {
     repo.addArtifact("targets", "README.txt", "top-level target\n");
     // Larger than the memory a streamed download may use (see "streams a large target").
     repo.addArtifact("targets", "big.bin", randomBytes(BIG));
-    for (const n of ["big-short.bin", "big-long.bin", "big-evil.bin"]) repo.addArtifact("targets", n, randomBytes(MIB));
+    for (const n of ["big-short.bin", "big-long.bin", "big-evil.bin"])
+      repo.addArtifact("targets", n, randomBytes(MIB));
     repo.addDelegation("targets", { name: "alice", threshold: 1, terminating: true, paths: ["alice/*"] });
     repo.addArtifact("alice", "alice/tool-1.0.tgz", "alice's tool\n");
     repo.addDelegation("targets", { name: "pkgs", threshold: 1, paths: ["packages/*"] });

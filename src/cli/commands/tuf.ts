@@ -116,7 +116,7 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
   tuf
     .command("init")
     .description(
-      "create a repository in DIR: root, targets, snapshot and timestamp, signed (consistent snapshots)",
+      "create a repository in DIR: root, targets, snapshot and timestamp, signed (consistent snapshots unless --no-consistent-snapshot)",
     )
     .argument("<dir>", "the repository's working directory (not what is published)")
     .requiredOption(
@@ -132,6 +132,10 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
       "validity in days of a role's metadata, e.g. timestamp=1 (roles and delegated)",
     )
     .option("--no-meta-hashes", "snapshot and timestamp list versions only, no lengths and hashes")
+    .option(
+      "--no-consistent-snapshot",
+      "publish under fixed names (snapshot.json, targets/PATH) replaced in place, for servers that cannot keep old versions",
+    )
     .option("--json", "print the versions as JSON")
     .action(
       async (
@@ -144,6 +148,7 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
           threshold?: string[];
           expires?: string[];
           metaHashes: boolean;
+          consistentSnapshot: boolean;
           json?: boolean;
         },
       ) => {
@@ -172,6 +177,7 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
           thresholds,
           expiry,
           metaHashes: o.metaHashes,
+          consistentSnapshot: o.consistentSnapshot,
           signing: { targets: refs.targets, snapshot: refs.snapshot, timestamp: refs.timestamp },
           signers: [...byRef.values()],
         });

@@ -93,7 +93,11 @@ export interface InitOptions {
   /** Per role; each defaults to 1. */
   thresholds?: Partial<Record<TopLevelRole, number>>;
   expiry?: Partial<ExpiryConfig>;
-  /** Defaults to true (TUF 7); publish needs it. */
+  /**
+   * Defaults to true (TUF 7: versioned metadata names, hash-prefixed target names, so clients
+   * never see a mix of two publishes). False publishes every file but the root versions under one
+   * name replaced in place, for servers that cannot keep old versions.
+   */
   consistentSnapshot?: boolean;
   /** Defaults to true. */
   metaHashes?: boolean;
@@ -247,6 +251,9 @@ export function checkTargetPath(path: string): void {
     });
   }
 }
+
+/** Published root versions (`metadata/<N>.root.json`), the files a publish never replaces. */
+const ROOT_VERSION_NAME = /^metadata\/[1-9][0-9]*\.root\.json$/;
 
 /** Where a target is published with consistent snapshots (TUF 7): `targets/<dir>/<sha256>.<file>`. */
 export function publishedTargetName(path: string, file: TargetFile): string {
@@ -1129,7 +1136,10 @@ export class TufRepository {
    * `metadata/<N>.root.json` for every root version, and `metadata/timestamp.json`, written last.
    * Nothing is written unless the set verifies (ERR_TUF_REPOSITORY_INCONSISTENT, listing every
    * problem), and a versioned file already published is never changed: until timestamp.json is
-   * replaced, clients see the previous set, whose files are all still there.
+   * replaced, clients see the previous set, whose files are all still there. A root without
+   * consistent_snapshot publishes `targets/<path>`, `metadata/<role>.json` and
+   * `metadata/snapshot.json` instead, replaced in place in the same order (root versions keep
+   * their numbered names, which clients fetch either way, TUF 5.3.3).
    */
   async publish(out: FileArea, onProgress?: (done: number, total: number) => void): Promise<PublishReport> {
     const plan = await this.#plan(await publishedMeta(out, this.limits));
@@ -1151,6 +1161,7 @@ export class TufRepository {
           if (existing === undefined) todoTargets.push(chunk[j]!);
           else if (sameBytes(existing, (await this.store.read(blobName(chunk[j]!.blob))) ?? new Uint8Array()))
             unchanged++;
+          else if (!plan.consistent) todoTargets.push(chunk[j]!);
           else
             problems.push(`published ${chunk[j]!.name} differs from its content (the file name is its hash)`);
         }
@@ -1172,6 +1183,8 @@ export class TufRepository {
           } else if (sameBytes(existing, f.bytes)) unchanged++;
           else todo.push(f);
         } else if (sameBytes(existing, f.bytes)) unchanged++;
+        // Without consistent snapshots a role keeps its name; root versions never change.
+        else if (!plan.consistent && !ROOT_VERSION_NAME.test(f.name)) todo.push(f);
         else problems.push(`${f.name} is already published with other content: bump the role's version`);
       });
     }
@@ -1230,6 +1243,8 @@ export class TufRepository {
     /** The names among `files` of targets roles (written together). */
     roleFiles: ReadonlySet<string>;
     versions: PublishReport["versions"];
+    /** Consistent-snapshot names (root's consistent_snapshot), else names replaced in place. */
+    consistent: boolean;
   }> {
     const problems: string[] = [];
     const now = this.clock.now();
@@ -1256,8 +1271,9 @@ export class TufRepository {
       checkRootSigned(roots[i]!, roots[i - 1]?.md.signed, problems, this.limits);
     const root = cur.md.signed;
     expired(root, "root");
-    if (root.consistent_snapshot !== true)
-      problems.push("root does not have consistent_snapshot: cairn publishes consistent snapshots only");
+    // TUF 7: with consistent snapshots, versioned metadata names and hash-prefixed target names;
+    // without, every file but the root versions keeps one name, replaced at each publish.
+    const consistent = root.consistent_snapshot === true;
     const config = await this.config();
     const targetFiles: Array<{ name: string; blob: string }> = [];
     const roleFiles: Array<{ name: string; bytes: Uint8Array }> = [];
@@ -1350,13 +1366,16 @@ export class TufRepository {
         guard(`${name}`, () => {
           checkTargetPath(path);
           this.#checkInDelegation(name, chain, path);
-          const pub = publishedTargetName(path, file);
+          const pub = consistent ? publishedTargetName(path, file) : `targets/${path}`;
           if (seenBlobs.has(pub)) return;
           seenBlobs.add(pub);
           targetFiles.push({ name: pub, blob: file.hashes.sha256!.toLowerCase() });
         });
       }
-      roleFiles.push({ name: `metadata/${t.version}.${name}.json`, bytes: st.bytes });
+      roleFiles.push({
+        name: consistent ? `metadata/${t.version}.${name}.json` : `metadata/${name}.json`,
+        bytes: st.bytes,
+      });
     }
     if (missing > 10) problems.push(`${missing - 10} more roles have no metadata yet`);
     // Target contents (TUF 5.7: clients check length and hashes; a missing blob would 404). Only
@@ -1402,7 +1421,10 @@ export class TufRepository {
         problems.push(
           "snapshot or timestamp does not describe the current metadata: run refresh (--full if files were edited by hand)",
         );
-      files.push({ name: `metadata/${s.version}.snapshot.json`, bytes: snap.bytes });
+      files.push({
+        name: consistent ? `metadata/${s.version}.snapshot.json` : "metadata/snapshot.json",
+        bytes: snap.bytes,
+      });
     }
     for (const r of roots) files.push({ name: `metadata/${r.md.signed.version}.root.json`, bytes: r.bytes });
     if (ts !== undefined) files.push({ name: "metadata/timestamp.json", bytes: ts.bytes });
@@ -1412,6 +1434,7 @@ export class TufRepository {
       files,
       roleFiles: new Set(roleFiles.map((f) => f.name)),
       versions,
+      consistent,
     };
   }
 
@@ -1815,9 +1838,12 @@ async function publishedMeta(out: FileArea, limits: TufLimits): Promise<Map<stri
     if (tsBytes === undefined) return map;
     const ts = parseMetadataBytes(tsBytes, "timestamp", { limits });
     const v = ts.signed.meta["snapshot.json"].version;
-    const snapBytes = await out.read(`metadata/${v}.snapshot.json`);
+    // Consistent snapshots name it by version; without them, snapshot.json must be that version.
+    const snapBytes =
+      (await out.read(`metadata/${v}.snapshot.json`)) ?? (await out.read("metadata/snapshot.json"));
     if (snapBytes === undefined) return map;
     const snap = parseMetadataBytes(snapBytes, "snapshot", { limits });
+    if (snap.signed.version !== v) return map;
     for (const [k, m] of Object.entries(snap.signed.meta)) map.set(k, m);
   } catch {
     map.clear();
