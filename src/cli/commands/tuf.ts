@@ -639,8 +639,7 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
     .option("--json", "as JSON")
     .action(async (dir: string, o: { json?: boolean }) => {
       const repo = repoAt(io, dir);
-      const roles = await repo.status();
-      const problems = await repo.problems();
+      const { roles, problems } = await repo.report();
       render(
         io,
         o.json,

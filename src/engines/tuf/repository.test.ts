@@ -481,6 +481,7 @@ describe("TUF repository: refusals", () => {
     await repo.delegate({ name: "bob", keys: [key().public], paths: ["bob/*"] }, [sg(k.targets)]);
     await repo.refresh([sg(k.online)]);
     assert.ok((await repo.problems()).some((p) => p.includes("bob")));
+    assert.deepEqual(await repo.report(), { roles: await repo.status(), problems: await repo.problems() });
     await rejectsWith(repo.publish(out), "ERR_TUF_REPOSITORY_INCONSISTENT");
     assert.deepEqual(out.snapshot(), before);
 

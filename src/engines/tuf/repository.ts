@@ -32,6 +32,7 @@ import {
   type RoleType,
   type Root,
   roleTypeOf,
+  type SignatureReport,
   type SignedBase,
   type Snapshot,
   SuccinctRoles,
@@ -265,6 +266,16 @@ export function publishedTargetName(path: string, file: TargetFile): string {
   }
   const slash = path.lastIndexOf("/");
   return `targets/${path.slice(0, slash + 1)}${h.toLowerCase()}.${path.slice(slash + 1)}`;
+}
+
+/** Roles read and verified in one pass, with the distinct trusted keys that signed each. */
+type Verified = Map<string, { md: Metadata<SignedBase>; signed: number }>;
+
+/** An onReport for verifyDelegate that records the count in `verified` (when collecting). */
+function noteSigned(verified: Verified | undefined, role: string, md: Metadata<SignedBase>) {
+  return verified === undefined
+    ? undefined
+    : (r: SignatureReport) => verified.set(role, { md, signed: r.verified.length });
 }
 
 /** One link of the delegation chain from top-level targets to a role. */
@@ -582,40 +593,59 @@ export class TufRepository {
 
   /** Versions, expiry and signature counts of every role. */
   async status(): Promise<RoleStatus[]> {
+    return this.#status(new Map());
+  }
+
+  /**
+   * status() and problems() in one pass: each role's metadata is read and its signatures
+   * verified once, not twice (16,384 hash bins: half the time).
+   */
+  async report(): Promise<{ roles: RoleStatus[]; problems: string[] }> {
+    const seen: Verified = new Map();
+    const { problems } = await this.#plan(undefined, seen);
+    return { roles: await this.#status(seen), problems };
+  }
+
+  /** Role statuses; roles in `known` were read and verified already (by #plan). */
+  async #status(known: Verified): Promise<RoleStatus[]> {
     const root = await this.#loadRoot();
     const out: RoleStatus[] = [];
-    const count = (md: Metadata<SignedBase>, keys: Record<string, TufKey>, keyids: string[]) =>
+    const count = (role: string, md: Metadata<SignedBase>, keys: Record<string, TufKey>, keyids: string[]) =>
+      known.get(role)?.signed ??
       checkSignatures(md, publicKeysFor(keys, keyids), this.limits).verified.length;
     const r = root.md.signed;
     for (const role of TOP_LEVEL_ROLES) {
-      const md = role === "root" ? root.md : (await this.#load(role))?.md;
+      const md = role === "root" ? root.md : (known.get(role)?.md ?? (await this.#load(role))?.md);
       const rk = r.roles[role]!;
       out.push({
         role,
         version: md?.signed.version,
         expires: md?.signed.expires,
-        signed: md === undefined ? 0 : count(md, r.keys, rk.keyids),
+        signed: md === undefined ? 0 : count(role, md, r.keys, rk.keyids),
         threshold: rk.threshold,
         targets:
           role === "targets" && md !== undefined ? Object.keys((md.signed as Targets).targets).length : 0,
       });
     }
     const entries = (await this.#roles()).filter((e) => e.chain.length > 0);
-    const staged = await this.#loadAll(entries.map((e) => e.name));
-    entries.forEach((e, i) => {
+    const unknown = entries.filter((e) => !known.has(e.name)).map((e) => e.name);
+    const staged = new Map<string, Metadata<SignedBase> | undefined>();
+    const loaded = await this.#loadAll(unknown);
+    for (let i = 0; i < unknown.length; i++) staged.set(unknown[i]!, loaded[i]?.md);
+    for (const e of entries) {
       const name = e.name;
       const link = e.chain[e.chain.length - 1]!;
-      const md = staged[i]?.md as Metadata<Targets> | undefined;
+      const md = (known.get(name)?.md ?? staged.get(name)) as Metadata<Targets> | undefined;
       const d = link.delegator.delegations!;
       out.push({
         role: name,
         version: md?.signed.version,
         expires: md?.signed.expires,
-        signed: md === undefined ? 0 : count(md, d.keys, link.role.keyids),
+        signed: md === undefined ? 0 : count(name, md, d.keys, link.role.keyids),
         threshold: link.role.threshold,
         targets: md === undefined ? 0 : Object.keys(md.signed.targets).length,
       });
-    });
+    }
     return out;
   }
 
@@ -1234,7 +1264,10 @@ export class TufRepository {
    * timestamp. Settled roles are checked for expiry only, and none of their files is read or
    * written again: adding one target to 65,536 touches one bin, not every target.
    */
-  async #plan(published: ReadonlyMap<string, MetaFile> = new Map()): Promise<{
+  async #plan(
+    published: ReadonlyMap<string, MetaFile> = new Map(),
+    verified?: Verified,
+  ): Promise<{
     problems: string[];
     /** Target contents to publish: the published name and the blob's SHA-256. */
     targets: Array<{ name: string; blob: string }>;
@@ -1359,7 +1392,10 @@ export class TufRepository {
       if (name !== "targets" && !SAFE_ROLE.test(name))
         problems.push(`role name ${JSON.stringify(name)} cannot be published`);
       const delegator = link === undefined ? root : link.delegator;
-      guard(name, () => verifyDelegate(delegator, name, st.md, this.limits));
+      verified?.set(name, { md: st.md, signed: 0 });
+      guard(name, () =>
+        verifyDelegate(delegator, name, st.md, this.limits, noteSigned(verified, name, st.md)),
+      );
       if (entries[i]!.bin && t.delegations !== undefined)
         problems.push(`${name} is a hash bin: bins do not delegate further`);
       for (const [path, file] of Object.entries(t.targets)) {
@@ -1402,8 +1438,13 @@ export class TufRepository {
       const s = snap.md.signed as Snapshot;
       const t = ts.md.signed as Timestamp;
       versions = { ...versions, snapshot: s.version, timestamp: t.version };
-      guard("snapshot", () => verifyDelegate(root, "snapshot", snap.md, this.limits));
-      guard("timestamp", () => verifyDelegate(root, "timestamp", ts.md, this.limits));
+      for (const [role, st] of [
+        ["snapshot", snap],
+        ["timestamp", ts],
+      ] as const) {
+        verified?.set(role, { md: st.md, signed: 0 });
+        guard(role, () => verifyDelegate(root, role, st.md, this.limits, noteSigned(verified, role, st.md)));
+      }
       expired(s, "snapshot");
       expired(t, "timestamp");
       const listed = new Set(Object.keys(s.meta));
