@@ -182,6 +182,17 @@ const objectWithTwoKeys = fc
   .uniqueArray(fc.tuple(keyString, jsonValue), { selector: (e) => e[0], minLength: 2, maxLength: 6 })
   .map((es) => es.sort((a, b) => compareCodePoints(a[0], b[0])));
 
+/** Bytes of JSON's alphabet, a few UTF-8 lead and continuation bytes, and NUL. */
+const byte = fc.constantFrom(
+  ...Buffer.from('{}[],:"\\u0123456789-.eE+ \ntruefalsn/abdDF'),
+  0x80,
+  0xc3,
+  0xa9,
+  0xed,
+  0xa0,
+  0x00,
+);
+
 describe("canonicalFromJsonBytes agrees with canonicalBytes(JSON.parse(...))", () => {
   it("on JSON.stringify of key-sorted values, indented or not, and is defined for them", () => {
     fc.assert(
@@ -249,14 +260,6 @@ describe("canonicalFromJsonBytes agrees with canonicalBytes(JSON.parse(...))", (
   });
 
   it("whenever it answers for short random byte strings over JSON's alphabet", () => {
-    const byte = fc.constantFrom(
-      ...Buffer.from('{}[],:"\\u0123456789-.eE+ \ntruefalsn/abdDF'),
-      0x80,
-      0xc3,
-      0xa9,
-      0xed,
-      0xa0,
-    );
     fc.assert(
       fc.property(fc.array(byte, { maxLength: 24 }), (bytes) => {
         assertAgrees(Uint8Array.from(bytes));
@@ -473,15 +476,6 @@ describe("scanCanonicalJson: text that is its own canonical form, recognized wit
   });
 
   it("whenever it answers for mutated bytes and short random byte strings", () => {
-    const byte = fc.constantFrom(
-      ...Buffer.from('{}[],:"\\u0123456789-.eE+ \ntruefalsn/abdDF'),
-      0x80,
-      0xc3,
-      0xa9,
-      0xed,
-      0xa0,
-      0x00,
-    );
     fc.assert(
       fc.property(jsonValue, fc.array(fc.tuple(fc.nat(), byte), { maxLength: 3 }), (v, edits) => {
         const bytes = [...canonicalBytes(v)];

@@ -38,6 +38,44 @@ function hex4(src: Uint8Array, i: number): number {
   return (a << 12) | (b << 8) | (c << 4) | d;
 }
 
+/**
+ * The end of the integer token at src[i]: 0 or -?[1-9][0-9]*, short enough to be exact, or -1.
+ * -0 (0 on the slow path), fractions, exponents and leading zeros give up.
+ */
+function integerEnd(src: Uint8Array, i: number, n: number): number {
+  const negative = src[i] === 45;
+  if (negative) i++;
+  if (i >= n) return -1;
+  const first = src[i]!;
+  if (first === 48) {
+    if (negative) return -1;
+    i++;
+  } else {
+    if (first < 49 || first > 57) return -1;
+    const digitsStart = i;
+    while (i < n) {
+      const d = src[i]!;
+      if (d < 48 || d > 57) break;
+      i++;
+    }
+    if (i - digitsStart > MAX_DIGITS) return -1;
+  }
+  if (i < n) {
+    const d = src[i]!;
+    if (d === 46 || d === 101 || d === 69 || (d >= 48 && d <= 57)) return -1;
+  }
+  return i;
+}
+
+/** The end of the literal true, false or null at src[i], or -1. */
+function literalEnd(src: Uint8Array, i: number, n: number): number {
+  const c = src[i];
+  const word = c === 116 ? TRUE : c === 102 ? FALSE : c === 110 ? NULL : undefined;
+  if (word === undefined || i + word.length > n) return -1;
+  for (let k = 0; k < word.length; k++) if (src[i + k] !== word[k]) return -1;
+  return i + word.length;
+}
+
 function isCont(src: Uint8Array, i: number): boolean {
   return i < src.length && (src[i]! & 0xc0) === 0x80;
 }
@@ -277,42 +315,11 @@ function transcode(bytes: Uint8Array): Transcoded | undefined {
         expectKey = c === 123;
         continue;
       }
-    } else if (c === 45 || (c >= 48 && c <= 57)) {
-      // An integer: 0 or -?[1-9][0-9]*, short enough to be exact. -0 (0 on the slow path),
-      // fractions, exponents and leading zeros give up.
-      if (c === 45) {
-        out[o++] = 45;
-        i++;
-      }
-      if (i >= n) return undefined;
-      const first = src[i]!;
-      if (first === 48) {
-        if (c === 45) return undefined;
-        out[o++] = 48;
-        i++;
-      } else {
-        if (first < 49 || first > 57) return undefined;
-        const digitsStart = i;
-        while (i < n) {
-          const d = src[i]!;
-          if (d < 48 || d > 57) break;
-          out[o++] = d;
-          i++;
-        }
-        if (i - digitsStart > MAX_DIGITS) return undefined;
-      }
-      if (i < n) {
-        const d = src[i]!;
-        if (d === 46 || d === 101 || d === 69 || (d >= 48 && d <= 57)) return undefined;
-      }
     } else {
-      const word = c === 116 ? TRUE : c === 102 ? FALSE : c === 110 ? NULL : undefined;
-      if (word === undefined || i + word.length > n) return undefined;
-      for (let k = 0; k < word.length; k++) {
-        if (src[i + k] !== word[k]) return undefined;
-        out[o++] = word[k]!;
-      }
-      i += word.length;
+      // An integer or a literal, copied as it is.
+      const e = c === 45 || (c >= 48 && c <= 57) ? integerEnd(src, i, n) : literalEnd(src, i, n);
+      if (e < 0) return undefined;
+      while (i < e) out[o++] = src[i++]!;
     }
     // A value is complete: close containers, or go on to the next element or member.
     for (;;) {
@@ -493,33 +500,9 @@ export function scanCanonicalJson(
         expectKey = c === 123;
         continue;
       }
-    } else if (c === 45 || (c >= 48 && c <= 57)) {
-      // An integer: 0 or -?[1-9][0-9]*, short enough to be exact (see transcode).
-      if (c === 45) i++;
-      if (i >= n) return undefined;
-      const first = src[i]!;
-      if (first === 48) {
-        if (c === 45) return undefined;
-        i++;
-      } else {
-        if (first < 49 || first > 57) return undefined;
-        const digitsStart = i;
-        while (i < n) {
-          const d = src[i]!;
-          if (d < 48 || d > 57) break;
-          i++;
-        }
-        if (i - digitsStart > MAX_DIGITS) return undefined;
-      }
-      if (i < n) {
-        const d = src[i]!;
-        if (d === 46 || d === 101 || d === 69 || (d >= 48 && d <= 57)) return undefined;
-      }
     } else {
-      const word = c === 116 ? TRUE : c === 102 ? FALSE : c === 110 ? NULL : undefined;
-      if (word === undefined || i + word.length > n) return undefined;
-      for (let k = 0; k < word.length; k++) if (src[i + k] !== word[k]) return undefined;
-      i += word.length;
+      i = c === 45 || (c >= 48 && c <= 57) ? integerEnd(src, i, n) : literalEnd(src, i, n);
+      if (i < 0) return undefined;
     }
     pending = 0;
     // A value is complete: close containers, or go on to the next element or member.
