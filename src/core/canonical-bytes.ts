@@ -382,7 +382,14 @@ export interface CanonicalScan {
    * With `collect`: the byte range of the object at that key path ([start, end), braces included)
    * and its members as [keyStart, keyEnd, valueStart, valueEnd] quadruples, in key order.
    */
-  collected?: { start: number; end: number; members: Int32Array; count: number };
+  collected?: {
+    start: number;
+    end: number;
+    members: Int32Array;
+    count: number;
+    /** 1 for each member whose value `plainMember` matched (by position). */
+    plain: Uint8Array;
+  };
 }
 
 /** True when `b` has a backslash or a byte below 0x20 (memchr per byte value: no JavaScript loop). */
@@ -415,16 +422,24 @@ function rangeEquals(src: Uint8Array, a: number, aEnd: number, key: Uint8Array):
  * 0x20, ill-formed UTF-8, keys not strictly increasing, a number other than a short canonical
  * integer, nesting deeper than it follows, or anything that is not JSON. Strings are skipped with
  * indexOf, so the work is per token, not per byte. `collect` names a key path (e.g. "signed",
- * "meta") whose object's members are returned as byte ranges.
+ * "meta") whose object's members are returned as byte ranges. `plainMember`, a sticky regular
+ * expression, is tried on each of those members' values first: what it matches is skipped at
+ * native speed and flagged. The caller vouches that it matches only canonical JSON values (with
+ * the checks above already made: no escapes, no controls, well-formed UTF-8): no key order or
+ * number form is checked inside what it matches.
  */
 export function scanCanonicalJson(
   bytes: Uint8Array,
   collect: readonly string[] = [],
+  plainMember?: RegExp,
 ): CanonicalScan | undefined {
   const n = bytes.length;
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, n);
   if (n === 0 || !isUtf8(buf) || hasEscapesOrControls(buf)) return undefined;
   const src = new Uint8Array(bytes.buffer, bytes.byteOffset, n);
+  // For plainMember: the bytes as one-byte characters, so string offsets are byte offsets.
+  const text = plainMember === undefined ? "" : buf.toString("latin1");
+  let plain = new Uint8Array(0);
   const path = collect.map((k) => Buffer.from(k, "utf8"));
   // The container at this depth holds the collected members: the one at the end of the path.
   const collectDepth = path.length > 0 ? path.length + 1 : 0;
@@ -443,6 +458,8 @@ export function scanCanonicalJson(
   let maxDepth = 0;
   let i = 0;
   let expectKey = false;
+  // Set when plainMember consumed a member's value: go straight to what follows it.
+  let valueDone = false;
   for (;;) {
     if (i >= n) return undefined;
     const c = src[i]!;
@@ -472,12 +489,28 @@ export function scanCanonicalJson(
           members[count * 4 + 2] = i;
           members[count * 4 + 3] = -1;
           count++;
+          if (plainMember !== undefined) {
+            if (plain.length < count) {
+              const grown = new Uint8Array(members.length / 4);
+              grown.set(plain);
+              plain = grown;
+            }
+            // The caller's shape, matched natively: the whole value at once, no token loop.
+            plainMember.lastIndex = i;
+            if (plainMember.test(text)) {
+              plain[count - 1] = 1;
+              i = plainMember.lastIndex;
+              expectKey = false;
+              pending = 0;
+              valueDone = true;
+            }
+          }
         } else if (depth < collectDepth && rangeEquals(src, ks, ke, path[depth - 1]!)) pending = 1;
       }
       expectKey = false;
-      continue;
-    }
-    if (c === 34) {
+      if (!valueDone) continue;
+      valueDone = false;
+    } else if (c === 34) {
       const e = buf.indexOf(34, i + 1);
       if (e < 0) return undefined;
       i = e + 1;
@@ -510,7 +543,14 @@ export function scanCanonicalJson(
       if (depth === 0) {
         if (i !== n) return undefined;
         const r: CanonicalScan = { top, maxDepth };
-        if (collectStart >= 0) r.collected = { start: collectStart, end: collectEnd, members, count };
+        if (collectStart >= 0)
+          r.collected = {
+            start: collectStart,
+            end: collectEnd,
+            members,
+            count,
+            plain: plain.length >= count ? plain : new Uint8Array(count),
+          };
         return r;
       }
       if (i >= n) return undefined;

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { canonicalBytes } from "../../core/canonical.js";
-import { canonicalSignedFromMetablockBytes } from "../../core/canonical-bytes.js";
+import { canonicalSignedFromMetablockBytes, scanCanonicalJson } from "../../core/canonical-bytes.js";
 import {
   checkNotExpired,
   getMeta,
@@ -26,7 +26,7 @@ import {
   snapshotRollback,
   tufLimits,
 } from "./index.js";
-import { rawSignedBytes } from "./metadata.js";
+import { checkMetaFile, PLAIN_META_ENTRY_FOR_TESTS, rawSignedBytes } from "./metadata.js";
 
 // --- examples quoted from the TUF specification 1.0.34 -------------------------------------------
 // (theupdateframework.github.io/specification, section 4). The wrapped "sig" values of the spec are
@@ -751,6 +751,21 @@ describe("snapshots read lazily from canonical bytes agree with the eager parse"
         assert.deepEqual(a, outcome(eager));
       }),
       { numRuns: 300 },
+    );
+  });
+
+  it("the plain entry shape skipped natively matches only canonical, valid METAFILES entries", () => {
+    const anchored = new RegExp(`^(?:${PLAIN_META_ENTRY_FOR_TESTS.source})$`);
+    fc.assert(
+      fc.property(fc.stringMatching(anchored), (text) => {
+        const bytes = Buffer.from(text, "utf8");
+        // The scanner has refused escapes and control characters before it tries the shape.
+        if (bytes.includes(0x5c) || bytes.some((b) => b < 0x20)) return;
+        assert.ok(scanCanonicalJson(bytes) !== undefined, text);
+        assert.equal(canonicalBytes(JSON.parse(text)).toString("utf8"), text);
+        checkMetaFile(JSON.parse(text));
+      }),
+      { numRuns: 2000 },
     );
   });
 

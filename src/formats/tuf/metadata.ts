@@ -554,13 +554,18 @@ function deepFreeze(v: unknown): void {
 const META_PATH = ["signed", "meta"] as const;
 
 /**
- * The common shape of a METAFILES entry in canonical JSON (keys sorted, integers canonical, no
- * escapes: scanCanonicalJson has checked all that): optional hashes (one or more hex digests),
- * optional length, and a version of at least 1. Whatever matches it passes checkMetaFile; anything
- * else (extra fields) is parsed and checked by checkMetaFile itself.
+ * The common shape of a METAFILES entry in canonical JSON: optional hashes (one hex digest),
+ * optional length, and a version of at least 1, integers of at most 15 digits. Given to
+ * scanCanonicalJson as its plainMember, so it must match canonical JSON only (one hash, so no key
+ * order to check; integers in canonical form): `metadata.test.ts` checks that whatever it matches
+ * is canonical and passes checkMetaFile. Anything else (several hashes, extra fields) is scanned
+ * token by token, then parsed and checked by checkMetaFile.
  */
 const PLAIN_META_ENTRY =
-  /\{(?:"hashes":\{"[^"]+":"[0-9a-fA-F]+"(?:,"[^"]+":"[0-9a-fA-F]+")*\},)?(?:"length":(?:0|[1-9][0-9]*),)?"version":[1-9][0-9]*\}/y;
+  /\{(?:"hashes":\{"[^"]*":"[0-9a-fA-F]+"\},)?(?:"length":(?:0|[1-9][0-9]{0,14}),)?"version":[1-9][0-9]{0,14}\}/y;
+
+/** For tests: the plain shape above. */
+export const PLAIN_META_ENTRY_FOR_TESTS: RegExp = PLAIN_META_ENTRY;
 
 /**
  * The "meta" of a snapshot parsed from canonical bytes: every entry validated when the document is
@@ -588,19 +593,19 @@ class MetaIndex {
     collected: NonNullable<CanonicalScan["collected"]>,
     limits: TufLimits,
   ): MetaIndex {
-    const { members, count } = collected;
+    const { members, count, plain } = collected;
     checkBound(limits, "maxMetaEntries", count, "signed.meta");
-    const text = src.toString("latin1");
     const versions = new Float64Array(count);
     for (let i = 0; i < count; i++) {
       const vs = members[i * 4 + 2]!;
       const ve = members[i * 4 + 3]!;
-      PLAIN_META_ENTRY.lastIndex = vs;
-      if (PLAIN_META_ENTRY.test(text) && PLAIN_META_ENTRY.lastIndex === ve) {
-        // The version's digits end just before the closing brace.
-        let d = ve - 1;
+      if (plain[i] === 1) {
+        // Valid as matched (PLAIN_META_ENTRY); the version's digits end before the closing brace.
+        let v = 0;
+        let d = ve - 2;
         while (src[d - 1]! >= 48 && src[d - 1]! <= 57) d--;
-        versions[i] = Number(text.slice(d, ve - 1));
+        for (; d < ve - 1; d++) v = v * 10 + (src[d]! - 48);
+        versions[i] = v;
         continue;
       }
       const name = src.toString("utf8", members[i * 4]!, members[i * 4 + 1]!);
@@ -719,7 +724,11 @@ export function parseMetadataBytes<R extends RoleType>(
   const limits = opts.limits ?? DEFAULT_TUF_LIMITS;
   const maxBytes = maxBytesFor(role, limits);
   const scan =
-    bytes.length <= maxBytes ? scanCanonicalJson(bytes, role === "snapshot" ? META_PATH : []) : undefined;
+    bytes.length > maxBytes
+      ? undefined
+      : role === "snapshot"
+        ? scanCanonicalJson(bytes, META_PATH, PLAIN_META_ENTRY)
+        : scanCanonicalJson(bytes);
   const range =
     scan !== undefined && scan.maxDepth <= limits.maxDepth ? signedRange(bytes, scan.top) : undefined;
   if (range !== undefined) {
