@@ -466,8 +466,10 @@ export function scanCanonicalJson(
     if (expectKey) {
       if (c !== 34) return undefined;
       const ks = i + 1;
-      const ke = buf.indexOf(34, ks);
-      if (ke < 0) return undefined;
+      // Keys are short: a loop costs less than a call to indexOf.
+      let ke = ks;
+      while (ke < n && src[ke] !== 34) ke++;
+      if (ke >= n) return undefined;
       // Keys strictly increasing: unsorted input, and duplicates (JSON.parse keeps the last), give up.
       const ps = prevStart[depth]!;
       if (ps >= 0 && !rangeBefore(src, ps, prevEnd[depth]!, ks, ke)) return undefined;

@@ -5,7 +5,6 @@
 // Why not the global fetch: loading undici costs a short-lived CLI (`cairn tuf client refresh`)
 // more CPU time than the whole update of a small repository (profiled: about 25 ms of 100).
 import { type ClientRequest, request as httpRequest, type IncomingMessage } from "node:http";
-import { request as httpsRequest } from "node:https";
 import { cairnError } from "../core/errors.js";
 import type { Fetcher } from "../engines/tuf/index.js";
 
@@ -36,9 +35,11 @@ function parseHttpUrl(url: string): URL {
 }
 
 /** One GET; resolves with the response once its headers are in (`signal` aborts it). */
-function get(url: URL, headers: Record<string, string>, signal: AbortSignal): Promise<IncomingMessage> {
+async function get(url: URL, headers: Record<string, string>, signal: AbortSignal): Promise<IncomingMessage> {
+  // node:https (and TLS) is loaded only for an https URL: a client of a local mirror does not pay for it.
+  const request = url.protocol === "https:" ? (await import("node:https")).request : httpRequest;
   return new Promise((resolve, reject) => {
-    const cr: ClientRequest = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, {
+    const cr: ClientRequest = request(url, {
       headers,
       signal,
     });

@@ -576,18 +576,31 @@ class MetaIndex {
   readonly #src: Buffer;
   /** [keyStart, keyEnd, valueStart, valueEnd] per entry, in key order. */
   readonly #members: Int32Array;
-  readonly #versions: Float64Array;
+  /** 1 for entries of the plain shape (their version is read from the bytes when asked). */
+  readonly #plain: Uint8Array;
+  /** Versions of the other entries, parsed and checked when indexed. */
+  readonly #versions: Map<number, number>;
   readonly #built = new Map<number, MetaFile>();
   readonly count: number;
 
-  constructor(src: Buffer, members: Int32Array, count: number, versions: Float64Array) {
+  constructor(
+    src: Buffer,
+    members: Int32Array,
+    count: number,
+    plain: Uint8Array,
+    versions: Map<number, number>,
+  ) {
     this.#src = src;
     this.#members = members;
     this.count = count;
+    this.#plain = plain;
     this.#versions = versions;
   }
 
-  /** Validates every entry of `scan.collected` and indexes them; throws like checkSnapshot. */
+  /**
+   * Validates every entry of `scan.collected` and indexes them; throws like checkSnapshot. Plain
+   * entries were validated by matching PLAIN_META_ENTRY; only the others are parsed here.
+   */
   static build(
     src: Buffer,
     collected: NonNullable<CanonicalScan["collected"]>,
@@ -595,27 +608,18 @@ class MetaIndex {
   ): MetaIndex {
     const { members, count, plain } = collected;
     checkBound(limits, "maxMetaEntries", count, "signed.meta");
-    const versions = new Float64Array(count);
+    const versions = new Map<number, number>();
     for (let i = 0; i < count; i++) {
-      const vs = members[i * 4 + 2]!;
-      const ve = members[i * 4 + 3]!;
-      if (plain[i] === 1) {
-        // Valid as matched (PLAIN_META_ENTRY); the version's digits end before the closing brace.
-        let v = 0;
-        let d = ve - 2;
-        while (src[d - 1]! >= 48 && src[d - 1]! <= 57) d--;
-        for (; d < ve - 1; d++) v = v * 10 + (src[d]! - 48);
-        versions[i] = v;
-        continue;
-      }
+      if (plain[i] === 1) continue;
       const name = src.toString("utf8", members[i * 4]!, members[i * 4 + 1]!);
       try {
-        versions[i] = checkMetaFile(JSON.parse(src.toString("utf8", vs, ve))).version;
+        const text = src.toString("utf8", members[i * 4 + 2]!, members[i * 4 + 3]!);
+        versions.set(i, checkMetaFile(JSON.parse(text)).version);
       } catch (e) {
         throw (e as CairnError).underField(fieldKey("meta", name)).underField("signed");
       }
     }
-    return new MetaIndex(src, members, count, versions);
+    return new MetaIndex(src, members, count, plain, versions);
   }
 
   /** The entry's position, or -1 (a binary search over the sorted keys, bytewise). */
@@ -639,7 +643,15 @@ class MetaIndex {
   }
 
   version(i: number): number {
-    return this.#versions[i]!;
+    if (this.#plain[i] !== 1) return this.#versions.get(i)!;
+    // A plain entry ends with "version":DIGITS}.
+    const src = this.#src;
+    const end = this.#members[i * 4 + 3]! - 1;
+    let d = end;
+    while (src[d - 1]! >= 48 && src[d - 1]! <= 57) d--;
+    let v = 0;
+    for (; d < end; d++) v = v * 10 + (src[d]! - 48);
+    return v;
   }
 
   entry(i: number): MetaFile {
