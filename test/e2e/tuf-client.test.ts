@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -280,6 +281,40 @@ describe("cairn tuf client (tuf-conformance protocol)", () => {
       code: "ERR_TUF_BOUND_EXCEEDED",
     });
     await assert.rejects(fetchBounded("file:///etc/passwd", 10), { code: "ERR_USAGE" });
+  });
+
+  it("the HTTP fetcher speaks https, and refuses a server certificate it cannot verify", async () => {
+    const d = join(t.dir, "tls");
+    mkdirSync(d, { recursive: true });
+    const made = await sh(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-subj",
+        "/CN=127.0.0.1",
+      ].concat(["-addext", "subjectAltName=IP:127.0.0.1", "-days", "1", "-keyout", "k.pem", "-out", "c.pem"]),
+      d,
+    );
+    assert.equal(made.code, 0, made.stderr);
+    const tls = createHttpsServer(
+      { key: readFileSync(join(d, "k.pem")), cert: readFileSync(join(d, "c.pem")) },
+      (_q, r) => r.end("over tls"),
+    );
+    await new Promise<void>((ok) => tls.listen(0, "127.0.0.1", ok));
+    try {
+      const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/x`;
+      // Self-signed: not trusted, so no body (fail closed), as a transport error naming the cause.
+      await assert.rejects(fetchBounded(url, 1000), { code: "ERR_IO", message: /SELF_SIGNED|certificate/i });
+    } finally {
+      tls.closeAllConnections();
+      await new Promise<void>((ok) => tls.close(() => ok()));
+    }
   });
 
   it("the HTTP fetcher follows redirects (bounded), and a failed status or a cut body is a transport error", async () => {
