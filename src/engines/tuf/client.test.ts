@@ -480,6 +480,34 @@ describe("TUF client: mix-and-match, arbitrary software, endless data", () => {
     await assert.rejects(c.downloadTarget(info), { code: "ERR_TUF_BOUND_EXCEEDED" });
   });
 
+  it("a store that cannot save fails the refresh with its error, once every other write is done", async () => {
+    const { repo, store } = await setup();
+    let release: () => void = () => {};
+    const slow = new Promise<void>((ok) => {
+      release = ok;
+    });
+    // Timestamp's write is slow and succeeds; snapshot's fails at once.
+    const failing = Object.assign(Object.create(store) as MemoryStore, {
+      save: async (role: string, bytes: Uint8Array) => {
+        if (role === "snapshot") throw cairnError("ERR_IO", "disk full");
+        if (role === "timestamp") await slow;
+        return store.save(role, bytes);
+      },
+    });
+    const p = client(repo, failing).refresh();
+    let settled = false;
+    void p
+      .catch(() => {})
+      .finally(() => {
+        settled = true;
+      });
+    await new Promise((ok) => setTimeout(ok, 20));
+    assert.equal(settled, false, "the refresh waits for the timestamp's write");
+    release();
+    await assert.rejects(p, { code: "ERR_IO", message: /disk full/ });
+    assert.ok(store.files.has("timestamp") && !store.files.has("snapshot"));
+  });
+
   it("downloadTargetTo streams into a sink: committed once checked; aborted, never committed, on any failure", async () => {
     const { repo, store } = await setup();
     const big = Buffer.alloc(300_000);

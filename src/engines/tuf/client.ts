@@ -211,6 +211,8 @@ export class TufClient {
   /** Targets metadata verified in this refresh, by role name (re-verified for each delegator). */
   readonly #targets = new Map<string, Metadata<Targets>>();
   #refreshed = false;
+  /** Durable writes in flight (#persist). */
+  #writes: Promise<void>[] = [];
 
   constructor(opts: TufClientOptions) {
     this.#opts = opts;
@@ -223,7 +225,40 @@ export class TufClient {
    * versions now trusted. Throws ERR_TUF_* on a refused document (the store keeps what it had for
    * that role and everything after it), ERR_IO when the repository or the store cannot be reached.
    */
-  async refresh(): Promise<TrustedVersions> {
+  refresh(): Promise<TrustedVersions> {
+    return this.#settled(this.#refresh());
+  }
+
+  /**
+   * Persists a verified document (TUF 5.4.5, 5.5.7, 5.6.6) without waiting for its durable
+   * write (fsync): the next role is fetched and verified meanwhile. Only verified bytes are ever
+   * saved, and every public method waits for all writes before it returns or throws (#settled),
+   * so a caller sees the store as the update left it. Root versions are saved in order, awaited.
+   */
+  #persist(role: string, bytes: Uint8Array): void {
+    const p = this.#opts.store.save(role, bytes);
+    p.catch(() => {});
+    this.#writes.push(p);
+  }
+
+  /** The result of `work` once every write it started is done; a failed write is its error. */
+  async #settled<T>(work: Promise<T>): Promise<T> {
+    let result: T | undefined;
+    let failure: { error: unknown } | undefined;
+    try {
+      result = await work;
+    } catch (error) {
+      failure = { error };
+    }
+    const writes = this.#writes;
+    this.#writes = [];
+    const outcomes = await Promise.allSettled(writes);
+    if (failure !== undefined) throw failure.error;
+    for (const o of outcomes) if (o.status === "rejected") throw o.reason;
+    return result as T;
+  }
+
+  async #refresh(): Promise<TrustedVersions> {
     this.#refreshed = false;
     this.#snapshot = undefined;
     this.#targets.clear();
@@ -248,7 +283,11 @@ export class TufClient {
    * stopping after a terminating delegation, visiting at most `limits.maxDelegations` roles
    * (ERR_TUF_BOUND_EXCEEDED beyond). Undefined when no role on the way lists the path.
    */
-  async getTargetInfo(targetPath: string): Promise<TargetInfo | undefined> {
+  getTargetInfo(targetPath: string): Promise<TargetInfo | undefined> {
+    return this.#settled(this.#findTarget(targetPath));
+  }
+
+  async #findTarget(targetPath: string): Promise<TargetInfo | undefined> {
     if (!this.#refreshed) await this.refresh();
     const root = this.#root!;
     const stack: { role: string; parent: string; delegator: Root | Targets }[] = [
@@ -476,7 +515,7 @@ export class TufClient {
     // TUF 5.4.4: freeze attack.
     checkNotExpired(final, this.#now, "timestamp");
     // TUF 5.4.5: persist.
-    if (final === ts) await this.#opts.store.save("timestamp", data);
+    if (final === ts) this.#persist("timestamp", data);
     return final;
   }
 
@@ -526,7 +565,7 @@ export class TufClient {
     // TUF 5.5.6: freeze attack.
     checkNotExpired(snap, this.#now, "snapshot");
     // TUF 5.5.7: persist.
-    await this.#opts.store.save("snapshot", data);
+    this.#persist("snapshot", data);
     this.#snapshot = snap;
     return snap;
   }
@@ -572,7 +611,7 @@ export class TufClient {
     // TUF 5.6.5: freeze attack.
     checkNotExpired(t, this.#now, role);
     // TUF 5.6.6: persist.
-    await this.#opts.store.save(role, data);
+    this.#persist(role, data);
     this.#targets.set(role, md);
     return t;
   }
