@@ -14,6 +14,7 @@ import { after, before, describe, it } from "node:test";
 import { Updater } from "tuf-js";
 import { fetchBounded, openBounded } from "../../src/runtime/http.js";
 import { fileNameFor } from "../../src/runtime/tuf-store.js";
+import { ecKey, makeCertificate } from "../../src/testing/sigstore-kit.js";
 import { RepoSim, sha256 } from "../../src/testing/tuf-repo.js";
 import { CAIRN, type CliResult, cairn, sh, tempDir } from "./cli.js";
 
@@ -284,28 +285,12 @@ describe("cairn tuf client (tuf-conformance protocol)", () => {
   });
 
   it("the HTTP fetcher speaks https, and refuses a server certificate it cannot verify", async () => {
-    const d = join(t.dir, "tls");
-    mkdirSync(d, { recursive: true });
-    const made = await sh(
-      "openssl",
-      [
-        "req",
-        "-x509",
-        "-newkey",
-        "ec",
-        "-pkeyopt",
-        "ec_paramgen_curve:P-256",
-        "-nodes",
-        "-subj",
-        "/CN=127.0.0.1",
-      ].concat(["-addext", "subjectAltName=IP:127.0.0.1", "-days", "1", "-keyout", "k.pem", "-out", "c.pem"]),
-      d,
-    );
-    assert.equal(made.code, 0, made.stderr);
-    const tls = createHttpsServer(
-      { key: readFileSync(join(d, "k.pem")), cert: readFileSync(join(d, "c.pem")) },
-      (_q, r) => r.end("over tls"),
-    );
+    // A self-signed certificate from the test kit: a working TLS server that nothing trusts.
+    const key = ecKey();
+    const der = makeCertificate({ subject: "127.0.0.1", key });
+    const cert = `-----BEGIN CERTIFICATE-----\n${der.toString("base64")}\n-----END CERTIFICATE-----\n`;
+    const pem = key.privateKey.export({ type: "pkcs8", format: "pem" });
+    const tls = createHttpsServer({ key: pem, cert }, (_q, r) => r.end("over tls"));
     await new Promise<void>((ok) => tls.listen(0, "127.0.0.1", ok));
     try {
       const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/x`;
