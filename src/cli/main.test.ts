@@ -62,6 +62,17 @@ describe("the command table", () => {
     }
   });
 
+  it("loads `tuf client` without the repository side, and all of `tuf` otherwise", async () => {
+    const subs = async (argv: string[]) =>
+      (await buildProgram(quietIO().io, argv)).commands
+        .find((c) => c.name() === "tuf")!
+        .commands.map((c) => c.name());
+    assert.deepEqual(await subs(["tuf", "client", "--metadata-dir", "d", "refresh"]), ["client"]);
+    const all = await subs(["tuf", "--help"]);
+    assert.ok(all.includes("client") && all.includes("publish") && all.includes("status"), all.join(" "));
+    assert.deepEqual(await subs(["tuf", "status", "client"]), all);
+  });
+
   it("an unknown command is a usage error (exit 2)", async () => {
     const { io } = quietIO();
     assert.equal(await main(["nosuch"], io), 2);

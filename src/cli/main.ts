@@ -42,9 +42,18 @@ const COMMANDS: ReadonlyArray<readonly [names: readonly string[], load: () => Pr
   [["trust"], async () => [(await import("./commands/trust.js")).registerTrust]],
 ];
 
-/** The command's name: the first argument that is not an option (undefined for `cairn --help`). */
-function commandName(argv: readonly string[]): string | undefined {
-  return argv.find((a) => !a.startsWith("-"));
+/**
+ * Subcommands loaded without their siblings: `cairn tuf client ...` runs at every update of a
+ * TUF client (and is timed against other clients in bench/); it needs none of the repository
+ * side's modules. The module registers the parent command with this one subcommand under it.
+ */
+const SUBCOMMANDS: ReadonlyArray<
+  readonly [path: readonly [string, string], load: () => Promise<Register[]>]
+> = [[["tuf", "client"], async () => [(await import("./commands/tuf-client.js")).registerTufClientOnly]]];
+
+/** The arguments that are not options: the command's name first (none for `cairn --help`). */
+function words(argv: readonly string[]): string[] {
+  return argv.filter((a) => !a.startsWith("-"));
 }
 
 /** The program with the commands `argv` needs: the one it names, or all of them. */
@@ -58,8 +67,10 @@ export async function buildProgram(io: CliIO, argv: readonly string[] = []): Pro
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
     });
-  const name = commandName(argv);
-  const named = COMMANDS.filter(([names]) => name !== undefined && names.includes(name));
+  const [name, sub] = words(argv);
+  const narrow = SUBCOMMANDS.filter(([path]) => path[0] === name && path[1] === sub);
+  const named =
+    narrow.length > 0 ? narrow : COMMANDS.filter(([names]) => name !== undefined && names.includes(name));
   // `cairn --version` needs no command; help and an unknown name get all of them.
   const versionOnly = name === undefined && argv.some((a) => a === "--version" || a === "-V");
   for (const [, load] of named.length > 0 ? named : versionOnly ? [] : COMMANDS) {

@@ -7,7 +7,11 @@ import { spawnSync } from "node:child_process";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { canonicalBytes, compareCodePoints } from "./canonical.js";
-import { canonicalFromJsonBytes, canonicalSignedFromMetablockBytes } from "./canonical-bytes.js";
+import {
+  canonicalFromJsonBytes,
+  canonicalSignedFromMetablockBytes,
+  scanCanonicalJson,
+} from "./canonical-bytes.js";
 
 const PYTHON = "/usr/bin/python3";
 
@@ -178,6 +182,17 @@ const objectWithTwoKeys = fc
   .uniqueArray(fc.tuple(keyString, jsonValue), { selector: (e) => e[0], minLength: 2, maxLength: 6 })
   .map((es) => es.sort((a, b) => compareCodePoints(a[0], b[0])));
 
+/** Bytes of JSON's alphabet, a few UTF-8 lead and continuation bytes, and NUL. */
+const byte = fc.constantFrom(
+  ...Buffer.from('{}[],:"\\u0123456789-.eE+ \ntruefalsn/abdDF'),
+  0x80,
+  0xc3,
+  0xa9,
+  0xed,
+  0xa0,
+  0x00,
+);
+
 describe("canonicalFromJsonBytes agrees with canonicalBytes(JSON.parse(...))", () => {
   it("on JSON.stringify of key-sorted values, indented or not, and is defined for them", () => {
     fc.assert(
@@ -245,14 +260,6 @@ describe("canonicalFromJsonBytes agrees with canonicalBytes(JSON.parse(...))", (
   });
 
   it("whenever it answers for short random byte strings over JSON's alphabet", () => {
-    const byte = fc.constantFrom(
-      ...Buffer.from('{}[],:"\\u0123456789-.eE+ \ntruefalsn/abdDF'),
-      0x80,
-      0xc3,
-      0xa9,
-      0xed,
-      0xa0,
-    );
     fc.assert(
       fc.property(fc.array(byte, { maxLength: 24 }), (bytes) => {
         assertAgrees(Uint8Array.from(bytes));
@@ -424,6 +431,139 @@ describe("canonicalSignedFromMetablockBytes", () => {
     const text = '{"\\u0073ignatures":[],"sign\\u0065d":{"b":"\\u00e9"}}';
     assert.deepEqual(canonicalSignedFromMetablockBytes(utf8(text)), utf8('{"b":"é"}'));
   });
+});
+
+/** True when the slow path's canonical form of `bytes` is `bytes` itself. */
+function isOwnCanonicalForm(bytes: Uint8Array): boolean {
+  try {
+    return slow(bytes).equals(bytes);
+  } catch {
+    return false;
+  }
+}
+
+/** Whether a value has a string (key or value) with a quote, a backslash or a control character. */
+const NEEDS_ESCAPES = /["\\\u0000-\u001f]/;
+function needsEscapes(v: unknown): boolean {
+  if (typeof v === "string") return NEEDS_ESCAPES.test(v);
+  if (Array.isArray(v)) return v.some(needsEscapes);
+  if (typeof v === "object" && v !== null)
+    return Object.entries(v).some(([k, x]) => NEEDS_ESCAPES.test(k) || needsEscapes(x));
+  return false;
+}
+
+describe("scanCanonicalJson: text that is its own canonical form, recognized without a copy", () => {
+  it("is defined exactly when re-encoding the parsed text gives the text (texts without escapes or controls)", () => {
+    fc.assert(
+      fc.property(
+        jsonValue,
+        fc.integer(),
+        fc.constantFrom("canonical", "spelled", "stringify"),
+        (v, seed, how) => {
+          const text =
+            how === "canonical"
+              ? canonicalBytes(v)
+              : utf8(how === "spelled" ? spell(sortedDeep(v), rng(seed)) : JSON.stringify(v));
+          const escapesOrControls = text.includes(0x5c) || text.some((b) => b < 0x20);
+          const scan = scanCanonicalJson(text);
+          if (scan !== undefined) assert.ok(isOwnCanonicalForm(text), text.toString("latin1"));
+          if (!escapesOrControls) assert.equal(scan !== undefined, isOwnCanonicalForm(text), text.toString());
+          if (how === "canonical" && !needsEscapes(v)) assert.ok(scan !== undefined, text.toString());
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("whenever it answers for mutated bytes and short random byte strings", () => {
+    fc.assert(
+      fc.property(jsonValue, fc.array(fc.tuple(fc.nat(), byte), { maxLength: 3 }), (v, edits) => {
+        const bytes = [...canonicalBytes(v)];
+        for (const [at, b] of edits) bytes.splice(at % (bytes.length + 1), at % 2, b);
+        const u = Uint8Array.from(bytes);
+        if (scanCanonicalJson(u) !== undefined)
+          assert.ok(isOwnCanonicalForm(u), Buffer.from(u).toString("latin1"));
+      }),
+      { numRuns: 3000 },
+    );
+    fc.assert(
+      fc.property(fc.array(byte, { maxLength: 24 }), (bytes) => {
+        const u = Uint8Array.from(bytes);
+        if (scanCanonicalJson(u) !== undefined)
+          assert.ok(isOwnCanonicalForm(u), Buffer.from(u).toString("latin1"));
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it("gives the members of the object at a key path as byte ranges, in order", () => {
+    fc.assert(
+      fc.property(
+        fc.dictionary(fc.string({ maxLength: 6 }), jsonValue, { maxKeys: 8 }),
+        jsonValue,
+        (meta, other) => {
+          const doc = { signatures: [], signed: { a: other, meta, z: [meta] } };
+          if (needsEscapes(doc)) return;
+          const text = canonicalBytes(doc);
+          const scan = scanCanonicalJson(text, ["signed", "meta"]);
+          assert.ok(scan?.collected !== undefined);
+          const { start, end, members, count } = scan.collected;
+          assert.deepEqual(
+            JSON.parse(text.subarray(start, end).toString()),
+            JSON.parse(JSON.stringify(meta)),
+          );
+          const keys = Object.keys(meta).sort(compareCodePoints);
+          assert.equal(count, keys.length);
+          for (let i = 0; i < count; i++) {
+            const [ks, ke, vs, ve] = members.subarray(i * 4, i * 4 + 4);
+            assert.equal(text.subarray(ks!, ke!).toString(), keys[i]);
+            assert.deepEqual(
+              JSON.parse(text.subarray(vs!, ve!).toString()),
+              JSON.parse(JSON.stringify(meta[keys[i]!])),
+            );
+          }
+          // The range of "signed" is what the signatures cover.
+          assert.deepEqual(canonicalSignedFromMetablockBytes(text), canonicalBytes(doc.signed));
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it("collects nothing when the path leads to no object", () => {
+    for (const text of [
+      '{"signed":{"meta":[1]}}',
+      '{"signed":{"metax":{"a":1}}}',
+      '{"meta":{"a":1}}',
+      '{"signed":[{"meta":{}}]}',
+    ]) {
+      const scan = scanCanonicalJson(utf8(text), ["signed", "meta"]);
+      assert.ok(scan !== undefined, text);
+      assert.equal(scan.collected, undefined, text);
+    }
+  });
+
+  const refusals: [string, string | Uint8Array][] = [
+    ["whitespace between tokens", '{"a": 1}'],
+    ["a trailing newline", '{"a":1}\n'],
+    ["an escape that canonical JSON keeps", '{"a":"\\""}'],
+    ["an escape canonical JSON drops", '{"a":"\\u0041"}'],
+    ["unsorted keys", '{"b":1,"a":2}'],
+    ["duplicate keys", '{"a":1,"a":1}'],
+    ["-0", "[-0]"],
+    ["a leading zero", "[01]"],
+    ["a 16-digit integer", "1234567890123456"],
+    ["a fraction", "[1.5]"],
+    ["a raw control character", '"a\u0001b"'],
+    ["an encoded surrogate", Uint8Array.from([0x22, 0xed, 0xa0, 0x80, 0x22])],
+    ["empty input", ""],
+    ["nesting deeper than it follows", `${"[".repeat(200)}${"]".repeat(200)}`],
+  ];
+  for (const [name, input] of refusals) {
+    it(`returns undefined for ${name}`, () => {
+      assert.equal(scanCanonicalJson(typeof input === "string" ? utf8(input) : input), undefined);
+    });
+  }
 });
 
 const pythonMissing =

@@ -6,6 +6,10 @@
 // Anything else returns undefined and the caller falls back to canonicalize(JSON.parse(...)).
 // Threat: a transcoder that disagreed with canonicalize(JSON.parse(text)) would let a signature
 // over one document vouch for another, so every doubt gives up rather than guesses.
+// Text that is already canonical (what cairn writes) is recognized first by scanCanonicalJson, a
+// check that reads no string byte by byte and copies nothing: the signed bytes are then a slice of
+// the input, and a caller can find a nested object's members without parsing the document.
+import { isUtf8 } from "node:buffer";
 
 /** Deepest nesting the transcoder follows before giving up (the fallback applies the real limit). */
 const MAX_DEPTH = 128;
@@ -32,6 +36,44 @@ function hex4(src: Uint8Array, i: number): number {
   const d = hexValue(src[i + 3]!);
   if ((a | b | c | d) < 0) return -1;
   return (a << 12) | (b << 8) | (c << 4) | d;
+}
+
+/**
+ * The end of the integer token at src[i]: 0 or -?[1-9][0-9]*, short enough to be exact, or -1.
+ * -0 (0 on the slow path), fractions, exponents and leading zeros give up.
+ */
+function integerEnd(src: Uint8Array, i: number, n: number): number {
+  const negative = src[i] === 45;
+  if (negative) i++;
+  if (i >= n) return -1;
+  const first = src[i]!;
+  if (first === 48) {
+    if (negative) return -1;
+    i++;
+  } else {
+    if (first < 49 || first > 57) return -1;
+    const digitsStart = i;
+    while (i < n) {
+      const d = src[i]!;
+      if (d < 48 || d > 57) break;
+      i++;
+    }
+    if (i - digitsStart > MAX_DIGITS) return -1;
+  }
+  if (i < n) {
+    const d = src[i]!;
+    if (d === 46 || d === 101 || d === 69 || (d >= 48 && d <= 57)) return -1;
+  }
+  return i;
+}
+
+/** The end of the literal true, false or null at src[i], or -1. */
+function literalEnd(src: Uint8Array, i: number, n: number): number {
+  const c = src[i];
+  const word = c === 116 ? TRUE : c === 102 ? FALSE : c === 110 ? NULL : undefined;
+  if (word === undefined || i + word.length > n) return -1;
+  for (let k = 0; k < word.length; k++) if (src[i + k] !== word[k]) return -1;
+  return i + word.length;
 }
 
 function isCont(src: Uint8Array, i: number): boolean {
@@ -273,42 +315,11 @@ function transcode(bytes: Uint8Array): Transcoded | undefined {
         expectKey = c === 123;
         continue;
       }
-    } else if (c === 45 || (c >= 48 && c <= 57)) {
-      // An integer: 0 or -?[1-9][0-9]*, short enough to be exact. -0 (0 on the slow path),
-      // fractions, exponents and leading zeros give up.
-      if (c === 45) {
-        out[o++] = 45;
-        i++;
-      }
-      if (i >= n) return undefined;
-      const first = src[i]!;
-      if (first === 48) {
-        if (c === 45) return undefined;
-        out[o++] = 48;
-        i++;
-      } else {
-        if (first < 49 || first > 57) return undefined;
-        const digitsStart = i;
-        while (i < n) {
-          const d = src[i]!;
-          if (d < 48 || d > 57) break;
-          out[o++] = d;
-          i++;
-        }
-        if (i - digitsStart > MAX_DIGITS) return undefined;
-      }
-      if (i < n) {
-        const d = src[i]!;
-        if (d === 46 || d === 101 || d === 69 || (d >= 48 && d <= 57)) return undefined;
-      }
     } else {
-      const word = c === 116 ? TRUE : c === 102 ? FALSE : c === 110 ? NULL : undefined;
-      if (word === undefined || i + word.length > n) return undefined;
-      for (let k = 0; k < word.length; k++) {
-        if (src[i + k] !== word[k]) return undefined;
-        out[o++] = word[k]!;
-      }
-      i += word.length;
+      // An integer or a literal, copied as it is.
+      const e = c === 45 || (c >= 48 && c <= 57) ? integerEnd(src, i, n) : literalEnd(src, i, n);
+      if (e < 0) return undefined;
+      while (i < e) out[o++] = src[i++]!;
     }
     // A value is complete: close containers, or go on to the next element or member.
     for (;;) {
@@ -359,6 +370,219 @@ export function canonicalFromJsonBytes(bytes: Uint8Array): Buffer | undefined {
   return transcode(bytes)?.out;
 }
 
+// --- already canonical: a check without a copy ------------------------------------------------
+
+/** What scanCanonicalJson found in a text that is already canonical. */
+export interface CanonicalScan {
+  /** [keyStart, keyEnd, valueStart, valueEnd] per member of the top-level object (keys unquoted). */
+  top: number[];
+  /** The deepest nesting of arrays and objects. */
+  maxDepth: number;
+  /**
+   * With `collect`: the byte range of the object at that key path ([start, end), braces included)
+   * and its members as [keyStart, keyEnd, valueStart, valueEnd] quadruples, in key order.
+   */
+  collected?: {
+    start: number;
+    end: number;
+    members: Int32Array;
+    count: number;
+    /** 1 for each member whose value `plainMember` matched (by position). */
+    plain: Uint8Array;
+  };
+}
+
+/** True when `b` has a backslash or a byte below 0x20 (memchr per byte value: no JavaScript loop). */
+function hasEscapesOrControls(b: Buffer): boolean {
+  if (b.indexOf(92) >= 0) return true;
+  for (let c = 0; c < 0x20; c++) if (b.indexOf(c) >= 0) return true;
+  return false;
+}
+
+/** Whether src[a..aEnd) sorts strictly before src[b..bEnd), bytewise (code point order for UTF-8). */
+function rangeBefore(src: Uint8Array, a: number, aEnd: number, b: number, bEnd: number): boolean {
+  while (a < aEnd && b < bEnd) {
+    const x = src[a++]!;
+    const y = src[b++]!;
+    if (x !== y) return x < y;
+  }
+  return a >= aEnd && b < bEnd;
+}
+
+function rangeEquals(src: Uint8Array, a: number, aEnd: number, key: Uint8Array): boolean {
+  if (aEnd - a !== key.length) return false;
+  for (let k = 0; k < key.length; k++) if (src[a + k] !== key[k]) return false;
+  return true;
+}
+
+/**
+ * Recognizes JSON text that is exactly its own OLPC canonical form, with no escape at all:
+ * `canonicalBytes(JSON.parse(text))` equals the bytes whenever this is defined. Undefined (the
+ * caller falls back to canonicalFromJsonBytes) for any whitespace, any backslash, a byte below
+ * 0x20, ill-formed UTF-8, keys not strictly increasing, a number other than a short canonical
+ * integer, nesting deeper than it follows, or anything that is not JSON. Strings are skipped with
+ * indexOf, so the work is per token, not per byte. `collect` names a key path (e.g. "signed",
+ * "meta") whose object's members are returned as byte ranges. `plainMember`, a sticky regular
+ * expression, is tried on each of those members' values first: what it matches is skipped at
+ * native speed and flagged. The caller vouches that it matches only canonical JSON values (with
+ * the checks above already made: no escapes, no controls, well-formed UTF-8): no key order or
+ * number form is checked inside what it matches.
+ */
+export function scanCanonicalJson(
+  bytes: Uint8Array,
+  collect: readonly string[] = [],
+  plainMember?: RegExp,
+): CanonicalScan | undefined {
+  const n = bytes.length;
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, n);
+  if (n === 0 || !isUtf8(buf) || hasEscapesOrControls(buf)) return undefined;
+  const src = new Uint8Array(bytes.buffer, bytes.byteOffset, n);
+  // For plainMember: the bytes as one-byte characters, so string offsets are byte offsets.
+  const text = plainMember === undefined ? "" : buf.toString("latin1");
+  let plain = new Uint8Array(0);
+  const path = collect.map((k) => Buffer.from(k, "utf8"));
+  // The container at this depth holds the collected members: the one at the end of the path.
+  const collectDepth = path.length > 0 ? path.length + 1 : 0;
+  const top: number[] = [];
+  let members = new Int32Array(path.length > 0 ? 64 : 0);
+  let count = 0;
+  let collectStart = -1;
+  let collectEnd = -1;
+  const isObject = new Uint8Array(MAX_DEPTH + 1);
+  const prevStart = new Int32Array(MAX_DEPTH + 1);
+  const prevEnd = new Int32Array(MAX_DEPTH + 1);
+  // 1 when the container at this depth is on the collect path (the top level always is).
+  const onPath = new Uint8Array(MAX_DEPTH + 2);
+  let pending = 1;
+  let depth = 0;
+  let maxDepth = 0;
+  let i = 0;
+  let expectKey = false;
+  // Set when plainMember consumed a member's value: go straight to what follows it.
+  let valueDone = false;
+  for (;;) {
+    if (i >= n) return undefined;
+    const c = src[i]!;
+    if (expectKey) {
+      if (c !== 34) return undefined;
+      const ks = i + 1;
+      // Keys are short: a loop costs less than a call to indexOf.
+      let ke = ks;
+      while (ke < n && src[ke] !== 34) ke++;
+      if (ke >= n) return undefined;
+      // Keys strictly increasing: unsorted input, and duplicates (JSON.parse keeps the last), give up.
+      const ps = prevStart[depth]!;
+      if (ps >= 0 && !rangeBefore(src, ps, prevEnd[depth]!, ks, ke)) return undefined;
+      prevStart[depth] = ks;
+      prevEnd[depth] = ke;
+      i = ke + 1;
+      if (src[i] !== 58) return undefined;
+      i++;
+      if (depth === 1) top.push(ks, ke, i, -1);
+      if (onPath[depth] === 1) {
+        if (depth === collectDepth) {
+          if (members.length < (count + 1) * 4) {
+            const grown = new Int32Array(members.length * 2);
+            grown.set(members);
+            members = grown;
+          }
+          members[count * 4] = ks;
+          members[count * 4 + 1] = ke;
+          members[count * 4 + 2] = i;
+          members[count * 4 + 3] = -1;
+          count++;
+          if (plainMember !== undefined) {
+            if (plain.length < count) {
+              const grown = new Uint8Array(members.length / 4);
+              grown.set(plain);
+              plain = grown;
+            }
+            // The caller's shape, matched natively: the whole value at once, no token loop.
+            plainMember.lastIndex = i;
+            if (plainMember.test(text)) {
+              plain[count - 1] = 1;
+              i = plainMember.lastIndex;
+              expectKey = false;
+              pending = 0;
+              valueDone = true;
+            }
+          }
+        } else if (depth < collectDepth && rangeEquals(src, ks, ke, path[depth - 1]!)) pending = 1;
+      }
+      expectKey = false;
+      if (!valueDone) continue;
+      valueDone = false;
+    } else if (c === 34) {
+      const e = buf.indexOf(34, i + 1);
+      if (e < 0) return undefined;
+      i = e + 1;
+    } else if (c === 123 || c === 91) {
+      if (depth === MAX_DEPTH) return undefined;
+      depth++;
+      if (depth > maxDepth) maxDepth = depth;
+      isObject[depth] = c === 123 ? 1 : 0;
+      prevStart[depth] = -1;
+      onPath[depth] = pending;
+      if (pending === 1 && depth === collectDepth && c === 123) collectStart = i;
+      pending = 0;
+      i++;
+      if (src[i] === c + 2) {
+        // Empty: } is { + 2 and ] is [ + 2.
+        i++;
+        if (depth === collectDepth && onPath[depth] === 1) collectEnd = i;
+        depth--;
+      } else {
+        expectKey = c === 123;
+        continue;
+      }
+    } else {
+      i = c === 45 || (c >= 48 && c <= 57) ? integerEnd(src, i, n) : literalEnd(src, i, n);
+      if (i < 0) return undefined;
+    }
+    pending = 0;
+    // A value is complete: close containers, or go on to the next element or member.
+    for (;;) {
+      if (depth === 0) {
+        if (i !== n) return undefined;
+        const r: CanonicalScan = { top, maxDepth };
+        if (collectStart >= 0)
+          r.collected = {
+            start: collectStart,
+            end: collectEnd,
+            members,
+            count,
+            plain: plain.length >= count ? plain : new Uint8Array(count),
+          };
+        return r;
+      }
+      if (i >= n) return undefined;
+      const d = src[i]!;
+      if (isObject[depth] === 1) {
+        if (depth === 1) top[top.length - 1] = i;
+        if (depth === collectDepth && onPath[depth] === 1) members[count * 4 - 1] = i;
+        if (d === 125) {
+          i++;
+          if (depth === collectDepth && onPath[depth] === 1) collectEnd = i;
+          depth--;
+          continue;
+        }
+        if (d !== 44) return undefined;
+        i++;
+        expectKey = true;
+        break;
+      }
+      if (d === 93) {
+        i++;
+        depth--;
+        continue;
+      }
+      if (d !== 44) return undefined;
+      i++;
+      break;
+    }
+  }
+}
+
 const SIGNATURES = Buffer.from("signatures");
 const SIGNED = Buffer.from("signed");
 
@@ -368,19 +592,25 @@ const SIGNED = Buffer.from("signed");
  * canonicalFromJsonBytes) and is an object with exactly the members "signatures" and "signed".
  */
 export function canonicalSignedFromMetablockBytes(bytes: Uint8Array): Buffer | undefined {
+  const scan = scanCanonicalJson(bytes);
+  if (scan !== undefined) {
+    const r = signedRange(bytes, scan.top);
+    return r === undefined ? undefined : Buffer.from(bytes.buffer, bytes.byteOffset + r[0], r[1] - r[0]);
+  }
   const t = transcode(bytes);
-  if (t === undefined || t.out[0] !== 123 || t.top.length !== 8) return undefined;
-  const [k0s, k0e, , , k1s, k1e, v1s, v1e] = t.top as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  if (!SIGNATURES.equals(t.out.subarray(k0s, k0e)) || !SIGNED.equals(t.out.subarray(k1s, k1e)))
+  const r = t === undefined ? undefined : signedRange(t.out, t.top);
+  return r === undefined ? undefined : t!.out.subarray(r[0], r[1]);
+}
+
+/**
+ * The [start, end) of the "signed" value of a metablock given its top-level members (as
+ * scanCanonicalJson returns them), or undefined unless the members are exactly "signatures" and
+ * "signed".
+ */
+export function signedRange(bytes: Uint8Array, top: readonly number[]): [number, number] | undefined {
+  if (top.length !== 8 || bytes[0] !== 123) return undefined;
+  const b = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+  if (!SIGNATURES.equals(b.subarray(top[0], top[1])) || !SIGNED.equals(b.subarray(top[4], top[5])))
     return undefined;
-  return t.out.subarray(v1s, v1e);
+  return [top[6]!, top[7]!];
 }

@@ -2,32 +2,74 @@
 // Filesystem adapters: atomic writes (temp file + fsync + rename, so a crash or an error never
 // leaves a partial file) and reads that distinguish "missing" from "unreadable".
 import { randomBytes } from "node:crypto";
-import { open, readFile, rename, unlink } from "node:fs/promises";
+import { type FileHandle, open, readFile, rename, unlink } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { cairnError } from "../core/errors.js";
 
-/** Writes a file atomically: readers see the old content or the whole new content, never a part. */
-export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+/**
+ * A file written in parts, atomically: the parts go to a temporary file beside `path`; `commit`
+ * fsyncs it and renames it into place, `abort` removes it. Until `commit` resolves nothing at
+ * `path` changes, and after a failure nothing is left behind. Failures are ERR_IO naming `path`.
+ */
+export interface AtomicFileWriter {
+  write(chunk: Uint8Array): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
+}
+
+/** Opens an AtomicFileWriter for `path` (its directory must exist). */
+export async function openFileAtomic(path: string, mode = 0o644): Promise<AtomicFileWriter> {
   const tmp = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString("hex")}.tmp`);
-  let fh: Awaited<ReturnType<typeof open>> | undefined;
-  try {
-    fh = await open(tmp, "wx", mode);
-    await fh.writeFile(data);
-    await fh.sync();
-    await fh.close();
-    fh = undefined;
-    await rename(tmp, path);
-  } catch (e) {
-    await fh?.close().catch(() => {});
-    await unlink(tmp).catch(() => {});
+  const failed = (e: unknown) => {
     const err = e as NodeJS.ErrnoException;
-    throw cairnError(
+    return cairnError(
       "ERR_IO",
       `cannot write ${path}: ${err.code ?? err.message}`,
       { file: path },
       { cause: e },
     );
+  };
+  let fh: FileHandle;
+  try {
+    fh = await open(tmp, "wx", mode);
+  } catch (e) {
+    throw failed(e);
   }
+  let open_ = true;
+  const abort = async () => {
+    if (open_) await fh.close().catch(() => {});
+    open_ = false;
+    await unlink(tmp).catch(() => {});
+  };
+  return {
+    async write(chunk) {
+      try {
+        for (let off = 0; off < chunk.byteLength; ) off += (await fh.write(chunk, off)).bytesWritten;
+      } catch (e) {
+        await abort();
+        throw failed(e);
+      }
+    },
+    async commit() {
+      try {
+        await fh.sync();
+        await fh.close();
+        open_ = false;
+        await rename(tmp, path);
+      } catch (e) {
+        await abort();
+        throw failed(e);
+      }
+    },
+    abort,
+  };
+}
+
+/** Writes a file atomically: readers see the old content or the whole new content, never a part. */
+export async function writeFileAtomic(path: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
+  const w = await openFileAtomic(path, mode);
+  await w.write(typeof data === "string" ? Buffer.from(data, "utf8") : data);
+  await w.commit();
 }
 
 /** Reads a file, or undefined when it does not exist; other failures are ERR_IO naming the file. */

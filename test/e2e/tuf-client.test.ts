@@ -4,16 +4,23 @@
 // built with src/formats/tuf and served over HTTP on 127.0.0.1; the HTTP fetcher's bounds; and
 // tuf-js (devDependency) and cairn refreshing the same repository and agreeing on a target.
 import assert from "node:assert/strict";
+import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { Updater } from "tuf-js";
-import { fetchBounded } from "../../src/runtime/http.js";
+import { fetchBounded, openBounded } from "../../src/runtime/http.js";
 import { fileNameFor } from "../../src/runtime/tuf-store.js";
+import { ecKey, makeCertificate } from "../../src/testing/sigstore-kit.js";
 import { RepoSim, sha256 } from "../../src/testing/tuf-repo.js";
-import { type CliResult, cairn, tempDir } from "./cli.js";
+import { CAIRN, type CliResult, cairn, sh, tempDir } from "./cli.js";
+
+const MIB = 1024 * 1024;
+/** A target larger than the memory a streamed download uses. */
+const BIG = 128 * MIB;
 
 /** Runs `cairn tuf client ARGS` with the built CLI, as the conformance suite would. */
 function tufClient(args: string[], cwd: string): Promise<CliResult> {
@@ -30,6 +37,10 @@ describe("cairn tuf client (tuf-conformance protocol)", () => {
   before(async () => {
     repo = await RepoSim.create();
     repo.addArtifact("targets", "README.txt", "top-level target\n");
+    // Larger than the memory a streamed download may use (see "streams a large target").
+    repo.addArtifact("targets", "big.bin", randomBytes(BIG));
+    for (const n of ["big-short.bin", "big-long.bin", "big-evil.bin"])
+      repo.addArtifact("targets", n, randomBytes(MIB));
     repo.addDelegation("targets", { name: "alice", threshold: 1, terminating: true, paths: ["alice/*"] });
     repo.addArtifact("alice", "alice/tool-1.0.tgz", "alice's tool\n");
     repo.addDelegation("targets", { name: "pkgs", threshold: 1, paths: ["packages/*"] });
@@ -55,6 +66,25 @@ describe("cairn tuf client (tuf-conformance protocol)", () => {
         return;
       }
       if (path === "silent") return; // never answers
+      if (path.startsWith("moved/")) {
+        res.writeHead(302, { location: `/${path.slice("moved/".length)}` }).end();
+        return;
+      }
+      if (path === "loop") {
+        res.writeHead(301, { location: "/loop" }).end();
+        return;
+      }
+      if (path === "broken") {
+        res.writeHead(500).end("no");
+        return;
+      }
+      if (path === "short") {
+        // Announces more than it sends, then hangs up: a body cut short.
+        res.writeHead(200, { "content-length": 1000 });
+        res.write("partial");
+        setTimeout(() => res.socket?.destroy(), 20);
+        return;
+      }
       const body = repo.serve(path);
       if (body === undefined) {
         res.writeHead(404).end();
@@ -147,6 +177,39 @@ describe("cairn tuf client (tuf-conformance protocol)", () => {
     assert.match(dead.stderr, /ERR_IO/);
   });
 
+  it("streams a large target to disk: bounded memory, and a truncated, overlong or tampered one leaves nothing", async () => {
+    await init("big");
+    const dir = join(t.dir, "big", "targets");
+    // GNU time's maximum resident set size (KiB) of the CLI process.
+    const timed = await sh(
+      "/usr/bin/time",
+      ["-f", "%M", process.execPath, CAIRN, "tuf", "client", ...download("big", ["big.bin"])],
+      t.dir,
+    );
+    assert.equal(timed.code, 0, timed.stderr);
+    assert.equal(sha256(readFileSync(join(dir, "big.bin"))), sha256(repo.artifacts.get("big.bin")!));
+    const rssBytes = Number(timed.stderr.trim().split("\n").at(-1)) * 1024;
+    // Buffered, the process would hold the whole target (and a copy) on top of Node's own memory.
+    assert.ok(rssBytes < BIG, `max RSS ${rssBytes} bytes for a ${BIG}-byte target`);
+    const good = (n: string) => repo.artifacts.get(n)!;
+    repo.tamperArtifact("big-short.bin", good("big-short.bin").subarray(0, MIB - 1));
+    repo.tamperArtifact("big-long.bin", Buffer.concat([good("big-long.bin"), Buffer.from("x")]));
+    const evil = Buffer.from(good("big-evil.bin"));
+    evil[MIB - 1]! ^= 1;
+    repo.tamperArtifact("big-evil.bin", evil);
+    for (const [name, code] of [
+      ["big-short.bin", "ERR_TUF_HASH_MISMATCH"],
+      ["big-long.bin", "ERR_TUF_BOUND_EXCEEDED"],
+      ["big-evil.bin", "ERR_TUF_HASH_MISMATCH"],
+    ] as const) {
+      const r = await tufClient(download("big", [name]), t.dir);
+      assert.equal(r.code, 1, name);
+      assert.match(r.stderr, new RegExp(code), name);
+      // Neither the target nor a temporary file is left.
+      assert.deepEqual(readdirSync(dir), ["big.bin"], name);
+    }
+  });
+
   it("exit code 1 on a rollback, and the trusted timestamp stays", async () => {
     await init("d");
     assert.equal((await tufClient([...common("d"), "refresh"], t.dir)).code, 0);
@@ -219,5 +282,43 @@ describe("cairn tuf client (tuf-conformance protocol)", () => {
       code: "ERR_TUF_BOUND_EXCEEDED",
     });
     await assert.rejects(fetchBounded("file:///etc/passwd", 10), { code: "ERR_USAGE" });
+  });
+
+  it("the HTTP fetcher speaks https, and refuses a server certificate it cannot verify", async () => {
+    // A self-signed certificate from the test kit: a working TLS server that nothing trusts.
+    const key = ecKey();
+    const der = makeCertificate({ subject: "127.0.0.1", key });
+    const cert = `-----BEGIN CERTIFICATE-----\n${der.toString("base64")}\n-----END CERTIFICATE-----\n`;
+    const pem = key.privateKey.export({ type: "pkcs8", format: "pem" });
+    const tls = createHttpsServer({ key: pem, cert }, (_q, r) => r.end("over tls"));
+    await new Promise<void>((ok) => tls.listen(0, "127.0.0.1", ok));
+    try {
+      const url = `https://127.0.0.1:${(tls.address() as AddressInfo).port}/x`;
+      // Self-signed: not trusted, so no body (fail closed), as a transport error naming the cause.
+      await assert.rejects(fetchBounded(url, 1000), { code: "ERR_IO", message: /SELF_SIGNED|certificate/i });
+    } finally {
+      tls.closeAllConnections();
+      await new Promise<void>((ok) => tls.close(() => ok()));
+    }
+  });
+
+  it("the HTTP fetcher follows redirects (bounded), and a failed status or a cut body is a transport error", async () => {
+    const root = await fetchBounded(`${base}/metadata/1.root.json`, 1_000_000);
+    assert.deepEqual(await fetchBounded(`${base}/moved/metadata/1.root.json`, 1_000_000), root);
+    assert.equal(await fetchBounded(`${base}/moved/metadata/999.root.json`, 1000), undefined);
+    await assert.rejects(fetchBounded(`${base}/loop`, 1000), { code: "ERR_IO", message: /redirects/ });
+    await assert.rejects(fetchBounded(`${base}/broken`, 1000), { code: "ERR_IO", message: /status 500/ });
+    await assert.rejects(fetchBounded(`${base}/short`, 1_000_000), { code: "ERR_IO" });
+    // Streamed: the bound is enforced by the iterator, chunk by chunk.
+    const body = await openBounded(`${base}/endless`, 300_000);
+    assert.ok(body !== undefined);
+    let got = 0;
+    await assert.rejects(
+      (async () => {
+        for await (const c of body) got += c.byteLength;
+      })(),
+      { code: "ERR_TUF_BOUND_EXCEEDED" },
+    );
+    assert.ok(got <= 300_000);
   });
 });

@@ -1,16 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
-// cairn tuf client init | refresh | download: the TUF client, speaking the client protocol of the
-// TUF conformance suite (theupdateframework/tuf-conformance, CLIENT-CLI.md): exit code 0 when the
-// command succeeded fully, 1 on any failure (not cairn's usual codes: the suite expects 0 or 1).
 // cairn tuf init | add | remove | delegate | submit | revoke | rotate | sign | refresh | publish |
 // status: the repository side (TufRepository over a directory), with cairn's usual exit codes.
 import { mkdir } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { resolve } from "node:path";
 import type { Command } from "commander";
-import { asCairnError, cairnError } from "../../core/errors.js";
+import { cairnError } from "../../core/errors.js";
 import type { PublicKey } from "../../core/keys.js";
 import type { Signer } from "../../core/signer.js";
-import { initTrustedRoot, isTargetCurrent, TufClient } from "../../engines/tuf/index.js";
 import { type ExpiryConfig, type TargetInput, TufRepository } from "../../engines/tuf/repository.js";
 import {
   publishRevocations,
@@ -26,120 +22,17 @@ import {
   trustBundlePath,
 } from "../../engines/tuf/trust.js";
 import { parseDateTime, TOP_LEVEL_ROLES, type TopLevelRole } from "../../formats/tuf/index.js";
-import { readFileIfExists, readFileRequired, writeFileAtomic } from "../../runtime/fs.js";
-import { httpFetcher } from "../../runtime/http.js";
+import { readFileRequired } from "../../runtime/fs.js";
 import { loadPublicKeyFile, loadSigner } from "../../runtime/keyfiles.js";
 import { collectTargetFiles, directoryFileArea } from "../../runtime/tuf-repo-store.js";
-import { directoryMetadataStore, fileNameFor } from "../../runtime/tuf-store.js";
 import { type CliIO, progressBar, write } from "../io.js";
 import { passphraseFrom, signerRef } from "./key.js";
-
-interface ClientFlags {
-  metadataDir: string;
-  metadataUrl?: string;
-  targetName?: string[];
-  targetBaseUrl?: string;
-  targetDir?: string;
-}
-
-/** Runs one protocol command: 0 on success; on any failure one error line and exit code 1. */
-async function protocol(io: CliIO, f: () => Promise<void>): Promise<void> {
-  try {
-    await f();
-  } catch (e) {
-    io.stderr.write(`cairn: ${asCairnError(e).describe()}\n`);
-    process.exitCode = 1;
-  }
-}
-
-function need(v: string | undefined, flag: string): string {
-  if (v === undefined) throw cairnError("ERR_USAGE", `${flag} is required`);
-  return v;
-}
+import { registerTufClient, tufCommand } from "./tuf-client.js";
 
 export function registerTuf(program: Command, io: CliIO): void {
-  const tuf = program
-    .command("tuf")
-    .description("The Update Framework: secure distribution of targets and trust");
+  const tuf = tufCommand(program);
   registerTufRepo(tuf, io);
-  const client = tuf
-    .command("client")
-    .description("a TUF client (the tuf-conformance client protocol: exit 0 on success, 1 on any failure)")
-    .requiredOption(
-      "--metadata-dir <dir>",
-      "where the trusted metadata is kept (root.json, timestamp.json, ...)",
-    )
-    .option("--metadata-url <url>", "base URL of the repository's metadata")
-    .option("--target-name <path...>", "target path to download (repeatable)")
-    .option("--target-base-url <url>", "base URL of the repository's targets")
-    .option("--target-dir <dir>", "where downloaded targets are written");
-  const flags = (): ClientFlags => client.opts<ClientFlags>();
-  const newClient = (o: ClientFlags) =>
-    new TufClient({
-      metadataUrl: need(o.metadataUrl, "--metadata-url"),
-      ...(o.targetBaseUrl !== undefined ? { targetBaseUrl: o.targetBaseUrl } : {}),
-      store: directoryMetadataStore(resolve(io.cwd, o.metadataDir)),
-      fetcher: httpFetcher({ userAgent: "cairn-tuf-client" }),
-    });
-
-  client
-    .command("init")
-    .description("trust ROOT_FILE as the initial root (checked: well-formed and signed by its own keys)")
-    .argument("<root-file>", "the initial root.json, obtained out of band")
-    .action((rootFile: string) =>
-      protocol(io, async () => {
-        const o = flags();
-        const dir = resolve(io.cwd, o.metadataDir);
-        const bytes = await readFileRequired(resolve(io.cwd, rootFile), "trusted root");
-        await mkdir(dir, { recursive: true });
-        const root = await initTrustedRoot(directoryMetadataStore(dir), bytes);
-        write(io.stdout, `trusted root version ${root.version} stored in ${o.metadataDir}`);
-      }),
-    );
-
-  client
-    .command("refresh")
-    .description("update root, timestamp, snapshot and targets from the repository")
-    .action(() =>
-      protocol(io, async () => {
-        const v = await newClient(flags()).refresh();
-        write(
-          io.stdout,
-          `trusted: root v${v.root}, timestamp v${v.timestamp}, snapshot v${v.snapshot}, targets v${v.targets}`,
-        );
-      }),
-    );
-
-  client
-    .command("download")
-    .description("refresh, then download and verify each --target-name into --target-dir")
-    .action(() =>
-      protocol(io, async () => {
-        const o = flags();
-        const names = o.targetName ?? [];
-        if (names.length === 0) throw cairnError("ERR_USAGE", "--target-name is required");
-        const dir = resolve(io.cwd, need(o.targetDir, "--target-dir"));
-        need(o.targetBaseUrl, "--target-base-url");
-        const c = newClient(o);
-        await c.refresh();
-        await mkdir(dir, { recursive: true });
-        // In order: a failure stops here, and what was verified before it stays written.
-        for (const name of names) {
-          const info = await c.getTargetInfo(name);
-          if (info === undefined) {
-            throw cairnError("ERR_TUF_TARGET_NOT_FOUND", `no trusted targets metadata lists ${name}`);
-          }
-          const file = join(dir, fileNameFor(name));
-          const cached = await readFileIfExists(file);
-          if (cached !== undefined && isTargetCurrent(info, cached)) {
-            write(io.stdout, `${name}: up to date in ${file}`);
-            continue;
-          }
-          await writeFileAtomic(file, await c.downloadTarget(info));
-          write(io.stdout, `${name}: downloaded to ${file} (listed by ${info.role})`);
-        }
-      }),
-    );
+  registerTufClient(tuf, io);
 }
 
 // --- the repository ----------------------------------------------------------------------------
@@ -223,7 +116,7 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
   tuf
     .command("init")
     .description(
-      "create a repository in DIR: root, targets, snapshot and timestamp, signed (consistent snapshots)",
+      "create a repository in DIR: root, targets, snapshot and timestamp, signed (consistent snapshots unless --no-consistent-snapshot)",
     )
     .argument("<dir>", "the repository's working directory (not what is published)")
     .requiredOption(
@@ -239,6 +132,10 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
       "validity in days of a role's metadata, e.g. timestamp=1 (roles and delegated)",
     )
     .option("--no-meta-hashes", "snapshot and timestamp list versions only, no lengths and hashes")
+    .option(
+      "--no-consistent-snapshot",
+      "publish under fixed names (snapshot.json, targets/PATH) replaced in place, for servers that cannot keep old versions",
+    )
     .option("--json", "print the versions as JSON")
     .action(
       async (
@@ -251,6 +148,7 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
           threshold?: string[];
           expires?: string[];
           metaHashes: boolean;
+          consistentSnapshot: boolean;
           json?: boolean;
         },
       ) => {
@@ -279,6 +177,7 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
           thresholds,
           expiry,
           metaHashes: o.metaHashes,
+          consistentSnapshot: o.consistentSnapshot,
           signing: { targets: refs.targets, snapshot: refs.snapshot, timestamp: refs.timestamp },
           signers: [...byRef.values()],
         });
@@ -740,8 +639,7 @@ export function registerTufRepo(tuf: Command, io: CliIO): void {
     .option("--json", "as JSON")
     .action(async (dir: string, o: { json?: boolean }) => {
       const repo = repoAt(io, dir);
-      const roles = await repo.status();
-      const problems = await repo.problems();
+      const { roles, problems } = await repo.report();
       render(
         io,
         o.json,

@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { fixedClock } from "../../core/clock.js";
-import type { CairnError } from "../../core/errors.js";
+import { type CairnError, cairnError } from "../../core/errors.js";
 import { tufLimits } from "../../formats/tuf/index.js";
 import {
   DAY,
@@ -19,6 +19,7 @@ import {
   TARGETS_URL,
 } from "../../testing/tuf-repo.js";
 import { checkLengthAndHashes, initTrustedRoot, TufClient, type TufClientOptions } from "./client.js";
+import type { Fetcher, TargetSink } from "./ports.js";
 
 async function setup(opts: { consistentSnapshot?: boolean } = {}) {
   const repo = await RepoSim.create(opts);
@@ -477,6 +478,96 @@ describe("TUF client: mix-and-match, arbitrary software, endless data", () => {
     const c = client(repo, store);
     const info = (await c.getTargetInfo("app.tgz"))!;
     await assert.rejects(c.downloadTarget(info), { code: "ERR_TUF_BOUND_EXCEEDED" });
+  });
+
+  it("a store that cannot save fails the refresh with its error, once every other write is done", async () => {
+    const { repo, store } = await setup();
+    let release: () => void = () => {};
+    const slow = new Promise<void>((ok) => {
+      release = ok;
+    });
+    // Timestamp's write is slow and succeeds; snapshot's fails at once.
+    const failing = Object.assign(Object.create(store) as MemoryStore, {
+      save: async (role: string, bytes: Uint8Array) => {
+        if (role === "snapshot") throw cairnError("ERR_IO", "disk full");
+        if (role === "timestamp") await slow;
+        return store.save(role, bytes);
+      },
+    });
+    const p = client(repo, failing).refresh();
+    let settled = false;
+    void p
+      .catch(() => {})
+      .finally(() => {
+        settled = true;
+      });
+    await new Promise((ok) => setTimeout(ok, 20));
+    assert.equal(settled, false, "the refresh waits for the timestamp's write");
+    release();
+    await assert.rejects(p, { code: "ERR_IO", message: /disk full/ });
+    assert.ok(store.files.has("timestamp") && !store.files.has("snapshot"));
+  });
+
+  it("downloadTargetTo streams into a sink: committed once checked; aborted, never committed, on any failure", async () => {
+    const { repo, store } = await setup();
+    const big = Buffer.alloc(300_000);
+    for (let i = 0; i < big.length; i++) big[i] = (i * 7919) & 0xff;
+    for (const n of ["big", "short", "long", "evil", "gone"]) repo.addArtifact("targets", n, big);
+    await repo.publish(["targets", "snapshot", "timestamp"]);
+    repo.tamperArtifact("short", big.subarray(0, big.length - 1));
+    repo.tamperArtifact("long", Buffer.concat([big, Buffer.from("x")]));
+    repo.tamperArtifact("evil", Buffer.from(big).fill(0xff, 0, 1));
+    repo.artifacts.delete("gone");
+    // The port's streaming side, in 16 KiB chunks and bounded as the contract says; whole-body
+    // fetches of targets are refused, so a download that buffered would fail.
+    const inner = repo.fetcher();
+    const fetcher: Fetcher = {
+      fetch: (url, max) => {
+        if (url.startsWith(TARGETS_URL)) throw new Error("buffered a target");
+        return inner.fetch(url, max);
+      },
+      open: async (url, max) => {
+        const bytes = await inner.fetch(url, Number.MAX_SAFE_INTEGER);
+        if (bytes === undefined) return undefined;
+        return (async function* () {
+          for (let off = 0; off < bytes.length; off += 16_384) {
+            if (off + 16_384 > max && bytes.length > max)
+              throw cairnError("ERR_TUF_BOUND_EXCEEDED", "too long");
+            yield bytes.subarray(off, off + 16_384);
+          }
+        })();
+      },
+    };
+    const c = client(repo, store, { fetcher });
+    const sink = () => {
+      const s = { chunks: [] as Uint8Array[], committed: 0, aborted: 0 };
+      const port: TargetSink = {
+        write: async (chunk) => void s.chunks.push(Buffer.from(chunk)),
+        commit: async () => void s.committed++,
+        abort: async () => void s.aborted++,
+      };
+      return { s, port };
+    };
+    const ok = sink();
+    await c.downloadTargetTo((await c.getTargetInfo("big"))!, ok.port);
+    assert.deepEqual(Buffer.concat(ok.s.chunks), big);
+    assert.ok(ok.s.chunks.length > 10);
+    assert.deepEqual([ok.s.committed, ok.s.aborted], [1, 0]);
+    for (const [name, code] of [
+      ["short", "ERR_TUF_HASH_MISMATCH"],
+      ["long", "ERR_TUF_BOUND_EXCEEDED"],
+      ["evil", "ERR_TUF_HASH_MISMATCH"],
+      ["gone", "ERR_TUF_TARGET_NOT_FOUND"],
+    ] as const) {
+      const bad = sink();
+      await assert.rejects(c.downloadTargetTo((await c.getTargetInfo(name))!, bad.port), { code }, name);
+      assert.deepEqual([bad.s.committed, bad.s.aborted], [0, 1], name);
+    }
+    // A fetcher that cannot stream: the same checks over the whole body.
+    const plain = sink();
+    const p = client(repo, store);
+    await p.downloadTargetTo((await p.getTargetInfo("big"))!, plain.port);
+    assert.deepEqual([Buffer.concat(plain.s.chunks).equals(big), plain.s.committed], [true, 1]);
   });
 
   it("refuses endless metadata: a timestamp past its bound, a snapshot past the timestamp's length", async () => {

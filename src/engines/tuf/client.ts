@@ -6,9 +6,10 @@
 // I/O goes through the ports of ./ports.ts only; trusted metadata is saved as the exact bytes
 // received, once verified (the conformance suite compares them), one atomic write per role.
 
+import { createHash } from "node:crypto";
 import { canonicalBytes } from "../../core/canonical.js";
 import { type Clock, systemClock } from "../../core/clock.js";
-import { type DigestAlgorithm, digestHex, SUPPORTED_DIGESTS } from "../../core/digest.js";
+import { SUPPORTED_DIGESTS } from "../../core/digest.js";
 import { cairnError } from "../../core/errors.js";
 import {
   checkNotExpired,
@@ -22,13 +23,14 @@ import {
   type Root,
   rolesForTarget,
   type Snapshot,
+  snapshotRollback,
   type TargetFile,
   type Targets,
   type Timestamp,
   type TufLimits,
   verifyDelegate,
 } from "../../formats/tuf/index.js";
-import type { Fetcher, MetadataStore } from "./ports.js";
+import type { Fetcher, MetadataStore, TargetSink } from "./ports.js";
 
 /** How to reach a repository and where to keep what the client trusts. */
 export interface TufClientOptions {
@@ -74,47 +76,90 @@ function roleSegment(role: string): string {
   return encodeURIComponent(role);
 }
 
+/** A length and hashes check over bytes that arrive in parts (see lengthAndHashChecker). */
+export interface LengthAndHashChecker {
+  update(chunk: Uint8Array): void;
+  /** Throws ERR_TUF_HASH_MISMATCH unless everything given so far has the length and hashes. */
+  finish(): void;
+}
+
 /**
- * Throws ERR_TUF_HASH_MISMATCH unless `bytes` has the length and every hash of `expected` (TUF
- * 5.5.2, 5.6.2, 5.7.1: arbitrary software attack). A hash algorithm cairn does not know fails
- * closed: the bytes cannot be shown to match it.
+ * Checks bytes, given in parts, against the length and every hash of `expected` (TUF 5.5.2,
+ * 5.6.2, 5.7.1: arbitrary software attack). A hash algorithm cairn does not know fails closed at
+ * once, before anything is read: the bytes could not be shown to match it.
  */
-export function checkLengthAndHashes(
-  bytes: Uint8Array,
+export function lengthAndHashChecker(
   expected: { length?: number; hashes?: Record<string, string> },
   what: string,
-): void {
-  if (expected.length !== undefined && bytes.length !== expected.length) {
-    throw cairnError(
-      "ERR_TUF_HASH_MISMATCH",
-      `${what} is ${bytes.length} bytes, its metadata says ${expected.length}`,
-      { field: "length" },
-    );
-  }
-  const hashes = expected.hashes;
-  if (hashes === undefined) return;
-  for (const alg of Object.keys(hashes)) {
+): LengthAndHashChecker {
+  const algs = Object.keys(expected.hashes ?? {});
+  for (const alg of algs) {
     if (!(SUPPORTED_DIGESTS as readonly string[]).includes(alg)) {
       throw cairnError("ERR_TUF_HASH_MISMATCH", `${what}: cannot check hash algorithm ${alg}`, {
         field: `hashes.${alg}`,
       });
     }
-    if (digestHex(alg as DigestAlgorithm, bytes) !== hashes[alg]!.toLowerCase()) {
-      throw cairnError("ERR_TUF_HASH_MISMATCH", `${what} does not have the ${alg} its metadata gives`, {
-        field: `hashes.${alg}`,
-      });
-    }
   }
+  const hashes = algs.map((alg) => createHash(alg));
+  let length = 0;
+  return {
+    update(chunk) {
+      length += chunk.byteLength;
+      for (const h of hashes) h.update(chunk);
+    },
+    finish() {
+      if (expected.length !== undefined && length !== expected.length) {
+        throw cairnError(
+          "ERR_TUF_HASH_MISMATCH",
+          `${what} is ${length} bytes, its metadata says ${expected.length}`,
+          { field: "length" },
+        );
+      }
+      algs.forEach((alg, i) => {
+        if (hashes[i]!.digest("hex") !== expected.hashes![alg]!.toLowerCase()) {
+          throw cairnError("ERR_TUF_HASH_MISMATCH", `${what} does not have the ${alg} its metadata gives`, {
+            field: `hashes.${alg}`,
+          });
+        }
+      });
+    },
+  };
 }
 
-/** True when `bytes` are the target `info` describes (length and every hash): a cached copy is current. */
-export function isTargetCurrent(info: TargetInfo, bytes: Uint8Array): boolean {
+/** Throws ERR_TUF_HASH_MISMATCH unless `bytes` has the length and every hash of `expected`. */
+export function checkLengthAndHashes(
+  bytes: Uint8Array,
+  expected: { length?: number; hashes?: Record<string, string> },
+  what: string,
+): void {
+  const c = lengthAndHashChecker(expected, what);
+  c.update(bytes);
+  c.finish();
+}
+
+/**
+ * True when `bytes` (whole, or read in parts) are the target `info` describes, length and every
+ * hash: a cached copy is current. A cached copy that cannot be read is not current.
+ */
+export async function isTargetCurrent(
+  info: TargetInfo,
+  bytes: Uint8Array | AsyncIterable<Uint8Array>,
+): Promise<boolean> {
   try {
-    checkLengthAndHashes(bytes, info.file, info.path);
+    const check = lengthAndHashChecker(info.file, info.path);
+    if (bytes instanceof Uint8Array) check.update(bytes);
+    else for await (const chunk of bytes) check.update(chunk);
+    check.finish();
     return true;
   } catch {
     return false;
   }
+}
+
+function targetMissing(info: TargetInfo, url: string) {
+  return cairnError("ERR_TUF_TARGET_NOT_FOUND", `the repository has no file for target ${info.path}`, {
+    file: url,
+  });
 }
 
 /** Key ids and key material of a top-level role, as one comparable string. */
@@ -166,6 +211,8 @@ export class TufClient {
   /** Targets metadata verified in this refresh, by role name (re-verified for each delegator). */
   readonly #targets = new Map<string, Metadata<Targets>>();
   #refreshed = false;
+  /** Durable writes in flight (#persist). */
+  #writes: Promise<void>[] = [];
 
   constructor(opts: TufClientOptions) {
     this.#opts = opts;
@@ -178,7 +225,40 @@ export class TufClient {
    * versions now trusted. Throws ERR_TUF_* on a refused document (the store keeps what it had for
    * that role and everything after it), ERR_IO when the repository or the store cannot be reached.
    */
-  async refresh(): Promise<TrustedVersions> {
+  refresh(): Promise<TrustedVersions> {
+    return this.#settled(this.#refresh());
+  }
+
+  /**
+   * Persists a verified document (TUF 5.4.5, 5.5.7, 5.6.6) without waiting for its durable
+   * write (fsync): the next role is fetched and verified meanwhile. Only verified bytes are ever
+   * saved, and every public method waits for all writes before it returns or throws (#settled),
+   * so a caller sees the store as the update left it. Root versions are saved in order, awaited.
+   */
+  #persist(role: string, bytes: Uint8Array): void {
+    const p = this.#opts.store.save(role, bytes);
+    p.catch(() => {});
+    this.#writes.push(p);
+  }
+
+  /** The result of `work` once every write it started is done; a failed write is its error. */
+  async #settled<T>(work: Promise<T>): Promise<T> {
+    let result: T | undefined;
+    let failure: { error: unknown } | undefined;
+    try {
+      result = await work;
+    } catch (error) {
+      failure = { error };
+    }
+    const writes = this.#writes;
+    this.#writes = [];
+    const outcomes = await Promise.allSettled(writes);
+    if (failure !== undefined) throw failure.error;
+    for (const o of outcomes) if (o.status === "rejected") throw o.reason;
+    return result as T;
+  }
+
+  async #refresh(): Promise<TrustedVersions> {
     this.#refreshed = false;
     this.#snapshot = undefined;
     this.#targets.clear();
@@ -203,7 +283,11 @@ export class TufClient {
    * stopping after a terminating delegation, visiting at most `limits.maxDelegations` roles
    * (ERR_TUF_BOUND_EXCEEDED beyond). Undefined when no role on the way lists the path.
    */
-  async getTargetInfo(targetPath: string): Promise<TargetInfo | undefined> {
+  getTargetInfo(targetPath: string): Promise<TargetInfo | undefined> {
+    return this.#settled(this.#findTarget(targetPath));
+  }
+
+  async #findTarget(targetPath: string): Promise<TargetInfo | undefined> {
     if (!this.#refreshed) await this.refresh();
     const root = this.#root!;
     const stack: { role: string; parent: string; delegator: Root | Targets }[] = [
@@ -269,13 +353,39 @@ export class TufClient {
   async downloadTarget(info: TargetInfo): Promise<Uint8Array> {
     const url = this.targetUrl(info);
     const bytes = await this.#opts.fetcher.fetch(url, info.file.length);
-    if (bytes === undefined) {
-      throw cairnError("ERR_TUF_TARGET_NOT_FOUND", `the repository has no file for target ${info.path}`, {
-        file: url,
-      });
-    }
+    if (bytes === undefined) throw targetMissing(info, url);
     checkLengthAndHashes(bytes, info.file, `target ${info.path}`);
     return bytes;
+  }
+
+  /**
+   * Downloads a target into `sink` as it arrives, in bounded memory whatever its size: at most its
+   * length in bytes (the fetcher cuts off the rest), hashed while it streams, and committed only
+   * once length and hashes match (TUF 5.7.1); on any failure the sink is aborted, so nothing is
+   * left. A fetcher without `open` downloads into memory first. Errors as downloadTarget.
+   */
+  async downloadTargetTo(info: TargetInfo, sink: TargetSink): Promise<void> {
+    try {
+      const { fetcher } = this.#opts;
+      if (fetcher.open === undefined) {
+        await sink.write(await this.downloadTarget(info));
+      } else {
+        const url = this.targetUrl(info);
+        // Before any byte: an algorithm that cannot be checked fails closed.
+        const check = lengthAndHashChecker(info.file, `target ${info.path}`);
+        const body = await fetcher.open(url, info.file.length);
+        if (body === undefined) throw targetMissing(info, url);
+        for await (const chunk of body) {
+          check.update(chunk);
+          await sink.write(chunk);
+        }
+        check.finish();
+      }
+    } catch (e) {
+      await sink.abort();
+      throw e;
+    }
+    await sink.commit();
   }
 
   // --- 5.2, 5.3: root ----------------------------------------------------------------------
@@ -405,7 +515,7 @@ export class TufClient {
     // TUF 5.4.4: freeze attack.
     checkNotExpired(final, this.#now, "timestamp");
     // TUF 5.4.5: persist.
-    if (final === ts) await this.#opts.store.save("timestamp", data);
+    if (final === ts) this.#persist("timestamp", data);
     return final;
   }
 
@@ -437,29 +547,25 @@ export class TufClient {
       );
     }
     // TUF 5.5.5: no targets role disappears or goes back in version.
-    if (trusted !== undefined) {
-      for (const file of Object.keys(trusted.meta)) {
-        const before = getMeta(trusted, file)!;
-        const after = getMeta(snap, file);
-        if (after === undefined) {
-          throw cairnError("ERR_TUF_ROLLBACK", `snapshot no longer lists ${file}`, {
-            file: name,
-            field: `signed.meta[${JSON.stringify(file)}]`,
-          });
-        }
-        if (after.version < before.version) {
-          throw cairnError(
-            "ERR_TUF_ROLLBACK",
-            `snapshot lists ${file} version ${after.version}, lower than the trusted ${before.version}`,
-            { file: name, field: `signed.meta[${JSON.stringify(file)}].version` },
-          );
-        }
+    const rollback = trusted === undefined ? undefined : snapshotRollback(trusted, snap);
+    if (rollback !== undefined) {
+      const { file } = rollback;
+      if (rollback.after === undefined) {
+        throw cairnError("ERR_TUF_ROLLBACK", `snapshot no longer lists ${file}`, {
+          file: name,
+          field: `signed.meta[${JSON.stringify(file)}]`,
+        });
       }
+      throw cairnError(
+        "ERR_TUF_ROLLBACK",
+        `snapshot lists ${file} version ${rollback.after}, lower than the trusted ${rollback.before}`,
+        { file: name, field: `signed.meta[${JSON.stringify(file)}].version` },
+      );
     }
     // TUF 5.5.6: freeze attack.
     checkNotExpired(snap, this.#now, "snapshot");
     // TUF 5.5.7: persist.
-    await this.#opts.store.save("snapshot", data);
+    this.#persist("snapshot", data);
     this.#snapshot = snap;
     return snap;
   }
@@ -505,7 +611,7 @@ export class TufClient {
     // TUF 5.6.5: freeze attack.
     checkNotExpired(t, this.#now, role);
     // TUF 5.6.6: persist.
-    await this.#opts.store.save(role, data);
+    this.#persist(role, data);
     this.#targets.set(role, md);
     return t;
   }

@@ -38,4 +38,22 @@ export interface MetadataStore {
  */
 export interface Fetcher {
   fetch(url: string, maxBytes: number): Promise<Uint8Array | undefined>;
+  /**
+   * Optional, for targets too large to hold in memory: the same contract as `fetch`, but the
+   * body comes as chunks, read by the caller to the end or abandoned with `break` (which
+   * releases the connection). The bound and transport errors are thrown by the iterator.
+   */
+  open?(url: string, maxBytes: number): Promise<AsyncIterable<Uint8Array> | undefined>;
+}
+
+/**
+ * Where a target being downloaded is written (`TufClient.downloadTargetTo`), e.g. a temporary
+ * file renamed into place. Contract: `write` appends in order; `commit` makes the written bytes
+ * the target, atomically and durably (never a partial file in its place); `abort` discards
+ * everything written (nothing is left behind) and is called instead of `commit` on any failure.
+ */
+export interface TargetSink {
+  write(chunk: Uint8Array): Promise<void>;
+  commit(): Promise<void>;
+  abort(): Promise<void>;
 }

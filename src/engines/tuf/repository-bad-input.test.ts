@@ -195,6 +195,11 @@ describe("TUF repository: bad input is refused with its code and nothing written
     await refused(repo.publish(out), { code: "ERR_TUF_REPOSITORY_INCONSISTENT", names: () => ["alice"] });
     assert.deepEqual(out.snapshot(), published);
     assert.ok((await repo.problems()).some((p) => p.includes("alice")));
+    // One pass (cairn tuf status) gives what status() and problems() give separately.
+    const report = await repo.report();
+    assert.deepEqual(report, { roles: await repo.status(), problems: await repo.problems() });
+    assert.equal(report.roles.find((r) => r.role === "alice")?.signed, 0);
+    assert.equal(report.roles.find((r) => r.role === "targets")?.signed, 1);
   });
 });
 

@@ -65,7 +65,7 @@ async function rejectsWith(p: Promise<unknown>, code: string) {
 }
 
 /** A repository with one key per role (root: rootKey, targets: targetsKey, online: onlineKey). */
-async function setup(opts: { metaHashes?: boolean } = {}) {
+async function setup(opts: { metaHashes?: boolean; consistentSnapshot?: boolean } = {}) {
   const k = { root: key(), targets: key(), online: key() };
   const store = new MemoryArea();
   const repo = await TufRepository.init(store, {
@@ -77,6 +77,7 @@ async function setup(opts: { metaHashes?: boolean } = {}) {
     },
     signers: [sg(k.root), sg(k.targets), sg(k.online)],
     ...(opts.metaHashes !== undefined ? { metaHashes: opts.metaHashes } : {}),
+    ...(opts.consistentSnapshot !== undefined ? { consistentSnapshot: opts.consistentSnapshot } : {}),
   });
   const out = new MemoryArea();
   return { k, store, repo, out };
@@ -154,6 +155,56 @@ describe("TUF repository: what clients see", () => {
     const again = await repo.publish(out);
     assert.deepEqual(again.written, []);
     assert.equal(again.unchanged, 4);
+  });
+
+  it("publishes a repository without consistent snapshots under fixed names, replaced in place; both clients follow it", async () => {
+    const { k, repo, out } = await setup({ consistentSnapshot: false });
+    const a = Buffer.from("first\n");
+    const b = Buffer.from("bee\n");
+    await repo.addTargets("targets", [{ path: "a.txt", bytes: a }], [sg(k.targets)]);
+    const alice = key();
+    await repo.delegate({ name: "alice", keys: [alice.public], paths: ["alice/*"], threshold: 1 }, [
+      sg(k.targets),
+    ]);
+    await repo.addTargets("alice", [{ path: "alice/b.txt", bytes: b }], [sg(alice)]);
+    await repo.refresh([sg(k.online)]);
+    assert.deepEqual(await repo.problems(), []);
+    const first = await repo.publish(out);
+    assert.deepEqual([...first.written].sort(), [
+      "metadata/1.root.json",
+      "metadata/alice.json",
+      "metadata/snapshot.json",
+      "metadata/targets.json",
+      "metadata/timestamp.json",
+      "targets/a.txt",
+      "targets/alice/b.txt",
+    ]);
+    assert.deepEqual(await cairnDownload(out, "alice/b.txt"), b);
+    assert.deepEqual(await tufjsDownload(out, "a.txt"), a);
+    assert.deepEqual(await tufjsDownload(out, "alice/b.txt"), b);
+    // A returning client of each kind, then a new version of a.txt: the same names, new content.
+    const { store, client } = await newClient(() => out);
+    await client.refresh();
+    const a2 = Buffer.from("second\n");
+    await repo.addTargets("targets", [{ path: "a.txt", bytes: a2 }], [sg(k.targets)]);
+    await repo.refresh([sg(k.online)]);
+    const second = await repo.publish(out);
+    assert.deepEqual([...second.written].sort(), [
+      "metadata/snapshot.json",
+      "metadata/targets.json",
+      "metadata/timestamp.json",
+      "targets/a.txt",
+    ]);
+    assert.equal(second.written.at(-1), "metadata/timestamp.json");
+    assert.ok(![...out.files.keys()].some((f) => /\/\d+\.(snapshot|targets)\.json$/.test(f)));
+    const again = (await newClient(() => out, store)).client;
+    assert.equal((await again.refresh()).targets, 4);
+    assert.deepEqual(Buffer.from(await again.downloadTarget((await again.getTargetInfo("a.txt"))!)), a2);
+    assert.deepEqual(await tufjsDownload(out, "a.txt"), a2);
+    // Publishing again writes nothing; a root version is still never replaced.
+    assert.deepEqual((await repo.publish(out)).written, []);
+    out.files.set("metadata/1.root.json", Buffer.from("{}"));
+    await rejectsWith(repo.publish(out), "ERR_TUF_REPOSITORY_INCONSISTENT");
   });
 
   it("adds, updates and removes targets (length, sha256, sha512, custom) that both clients download", async () => {
@@ -430,6 +481,7 @@ describe("TUF repository: refusals", () => {
     await repo.delegate({ name: "bob", keys: [key().public], paths: ["bob/*"] }, [sg(k.targets)]);
     await repo.refresh([sg(k.online)]);
     assert.ok((await repo.problems()).some((p) => p.includes("bob")));
+    assert.deepEqual(await repo.report(), { roles: await repo.status(), problems: await repo.problems() });
     await rejectsWith(repo.publish(out), "ERR_TUF_REPOSITORY_INCONSISTENT");
     assert.deepEqual(out.snapshot(), before);
 

@@ -32,6 +32,7 @@ import {
   type RoleType,
   type Root,
   roleTypeOf,
+  type SignatureReport,
   type SignedBase,
   type Snapshot,
   SuccinctRoles,
@@ -93,7 +94,11 @@ export interface InitOptions {
   /** Per role; each defaults to 1. */
   thresholds?: Partial<Record<TopLevelRole, number>>;
   expiry?: Partial<ExpiryConfig>;
-  /** Defaults to true (TUF 7); publish needs it. */
+  /**
+   * Defaults to true (TUF 7: versioned metadata names, hash-prefixed target names, so clients
+   * never see a mix of two publishes). False publishes every file but the root versions under one
+   * name replaced in place, for servers that cannot keep old versions.
+   */
   consistentSnapshot?: boolean;
   /** Defaults to true. */
   metaHashes?: boolean;
@@ -248,6 +253,9 @@ export function checkTargetPath(path: string): void {
   }
 }
 
+/** Published root versions (`metadata/<N>.root.json`), the files a publish never replaces. */
+const ROOT_VERSION_NAME = /^metadata\/[1-9][0-9]*\.root\.json$/;
+
 /** Where a target is published with consistent snapshots (TUF 7): `targets/<dir>/<sha256>.<file>`. */
 export function publishedTargetName(path: string, file: TargetFile): string {
   const h = file.hashes.sha256;
@@ -258,6 +266,16 @@ export function publishedTargetName(path: string, file: TargetFile): string {
   }
   const slash = path.lastIndexOf("/");
   return `targets/${path.slice(0, slash + 1)}${h.toLowerCase()}.${path.slice(slash + 1)}`;
+}
+
+/** Roles read and verified in one pass, with the distinct trusted keys that signed each. */
+type Verified = Map<string, { md: Metadata<SignedBase>; signed: number }>;
+
+/** An onReport for verifyDelegate that records the count in `verified` (when collecting). */
+function noteSigned(verified: Verified | undefined, role: string, md: Metadata<SignedBase>) {
+  return verified === undefined
+    ? undefined
+    : (r: SignatureReport) => verified.set(role, { md, signed: r.verified.length });
 }
 
 /** One link of the delegation chain from top-level targets to a role. */
@@ -575,40 +593,59 @@ export class TufRepository {
 
   /** Versions, expiry and signature counts of every role. */
   async status(): Promise<RoleStatus[]> {
+    return this.#status(new Map());
+  }
+
+  /**
+   * status() and problems() in one pass: each role's metadata is read and its signatures
+   * verified once, not twice (16,384 hash bins: half the time).
+   */
+  async report(): Promise<{ roles: RoleStatus[]; problems: string[] }> {
+    const seen: Verified = new Map();
+    const { problems } = await this.#plan(undefined, seen);
+    return { roles: await this.#status(seen), problems };
+  }
+
+  /** Role statuses; roles in `known` were read and verified already (by #plan). */
+  async #status(known: Verified): Promise<RoleStatus[]> {
     const root = await this.#loadRoot();
     const out: RoleStatus[] = [];
-    const count = (md: Metadata<SignedBase>, keys: Record<string, TufKey>, keyids: string[]) =>
+    const count = (role: string, md: Metadata<SignedBase>, keys: Record<string, TufKey>, keyids: string[]) =>
+      known.get(role)?.signed ??
       checkSignatures(md, publicKeysFor(keys, keyids), this.limits).verified.length;
     const r = root.md.signed;
     for (const role of TOP_LEVEL_ROLES) {
-      const md = role === "root" ? root.md : (await this.#load(role))?.md;
+      const md = role === "root" ? root.md : (known.get(role)?.md ?? (await this.#load(role))?.md);
       const rk = r.roles[role]!;
       out.push({
         role,
         version: md?.signed.version,
         expires: md?.signed.expires,
-        signed: md === undefined ? 0 : count(md, r.keys, rk.keyids),
+        signed: md === undefined ? 0 : count(role, md, r.keys, rk.keyids),
         threshold: rk.threshold,
         targets:
           role === "targets" && md !== undefined ? Object.keys((md.signed as Targets).targets).length : 0,
       });
     }
     const entries = (await this.#roles()).filter((e) => e.chain.length > 0);
-    const staged = await this.#loadAll(entries.map((e) => e.name));
-    entries.forEach((e, i) => {
+    const unknown = entries.filter((e) => !known.has(e.name)).map((e) => e.name);
+    const staged = new Map<string, Metadata<SignedBase> | undefined>();
+    const loaded = await this.#loadAll(unknown);
+    for (let i = 0; i < unknown.length; i++) staged.set(unknown[i]!, loaded[i]?.md);
+    for (const e of entries) {
       const name = e.name;
       const link = e.chain[e.chain.length - 1]!;
-      const md = staged[i]?.md as Metadata<Targets> | undefined;
+      const md = (known.get(name)?.md ?? staged.get(name)) as Metadata<Targets> | undefined;
       const d = link.delegator.delegations!;
       out.push({
         role: name,
         version: md?.signed.version,
         expires: md?.signed.expires,
-        signed: md === undefined ? 0 : count(md, d.keys, link.role.keyids),
+        signed: md === undefined ? 0 : count(name, md, d.keys, link.role.keyids),
         threshold: link.role.threshold,
         targets: md === undefined ? 0 : Object.keys(md.signed.targets).length,
       });
-    });
+    }
     return out;
   }
 
@@ -1129,7 +1166,10 @@ export class TufRepository {
    * `metadata/<N>.root.json` for every root version, and `metadata/timestamp.json`, written last.
    * Nothing is written unless the set verifies (ERR_TUF_REPOSITORY_INCONSISTENT, listing every
    * problem), and a versioned file already published is never changed: until timestamp.json is
-   * replaced, clients see the previous set, whose files are all still there.
+   * replaced, clients see the previous set, whose files are all still there. A root without
+   * consistent_snapshot publishes `targets/<path>`, `metadata/<role>.json` and
+   * `metadata/snapshot.json` instead, replaced in place in the same order (root versions keep
+   * their numbered names, which clients fetch either way, TUF 5.3.3).
    */
   async publish(out: FileArea, onProgress?: (done: number, total: number) => void): Promise<PublishReport> {
     const plan = await this.#plan(await publishedMeta(out, this.limits));
@@ -1151,6 +1191,7 @@ export class TufRepository {
           if (existing === undefined) todoTargets.push(chunk[j]!);
           else if (sameBytes(existing, (await this.store.read(blobName(chunk[j]!.blob))) ?? new Uint8Array()))
             unchanged++;
+          else if (!plan.consistent) todoTargets.push(chunk[j]!);
           else
             problems.push(`published ${chunk[j]!.name} differs from its content (the file name is its hash)`);
         }
@@ -1172,6 +1213,8 @@ export class TufRepository {
           } else if (sameBytes(existing, f.bytes)) unchanged++;
           else todo.push(f);
         } else if (sameBytes(existing, f.bytes)) unchanged++;
+        // Without consistent snapshots a role keeps its name; root versions never change.
+        else if (!plan.consistent && !ROOT_VERSION_NAME.test(f.name)) todo.push(f);
         else problems.push(`${f.name} is already published with other content: bump the role's version`);
       });
     }
@@ -1221,7 +1264,10 @@ export class TufRepository {
    * timestamp. Settled roles are checked for expiry only, and none of their files is read or
    * written again: adding one target to 65,536 touches one bin, not every target.
    */
-  async #plan(published: ReadonlyMap<string, MetaFile> = new Map()): Promise<{
+  async #plan(
+    published: ReadonlyMap<string, MetaFile> = new Map(),
+    verified?: Verified,
+  ): Promise<{
     problems: string[];
     /** Target contents to publish: the published name and the blob's SHA-256. */
     targets: Array<{ name: string; blob: string }>;
@@ -1230,6 +1276,8 @@ export class TufRepository {
     /** The names among `files` of targets roles (written together). */
     roleFiles: ReadonlySet<string>;
     versions: PublishReport["versions"];
+    /** Consistent-snapshot names (root's consistent_snapshot), else names replaced in place. */
+    consistent: boolean;
   }> {
     const problems: string[] = [];
     const now = this.clock.now();
@@ -1256,8 +1304,9 @@ export class TufRepository {
       checkRootSigned(roots[i]!, roots[i - 1]?.md.signed, problems, this.limits);
     const root = cur.md.signed;
     expired(root, "root");
-    if (root.consistent_snapshot !== true)
-      problems.push("root does not have consistent_snapshot: cairn publishes consistent snapshots only");
+    // TUF 7: with consistent snapshots, versioned metadata names and hash-prefixed target names;
+    // without, every file but the root versions keeps one name, replaced at each publish.
+    const consistent = root.consistent_snapshot === true;
     const config = await this.config();
     const targetFiles: Array<{ name: string; blob: string }> = [];
     const roleFiles: Array<{ name: string; bytes: Uint8Array }> = [];
@@ -1343,20 +1392,26 @@ export class TufRepository {
       if (name !== "targets" && !SAFE_ROLE.test(name))
         problems.push(`role name ${JSON.stringify(name)} cannot be published`);
       const delegator = link === undefined ? root : link.delegator;
-      guard(name, () => verifyDelegate(delegator, name, st.md, this.limits));
+      verified?.set(name, { md: st.md, signed: 0 });
+      guard(name, () =>
+        verifyDelegate(delegator, name, st.md, this.limits, noteSigned(verified, name, st.md)),
+      );
       if (entries[i]!.bin && t.delegations !== undefined)
         problems.push(`${name} is a hash bin: bins do not delegate further`);
       for (const [path, file] of Object.entries(t.targets)) {
         guard(`${name}`, () => {
           checkTargetPath(path);
           this.#checkInDelegation(name, chain, path);
-          const pub = publishedTargetName(path, file);
+          const pub = consistent ? publishedTargetName(path, file) : `targets/${path}`;
           if (seenBlobs.has(pub)) return;
           seenBlobs.add(pub);
           targetFiles.push({ name: pub, blob: file.hashes.sha256!.toLowerCase() });
         });
       }
-      roleFiles.push({ name: `metadata/${t.version}.${name}.json`, bytes: st.bytes });
+      roleFiles.push({
+        name: consistent ? `metadata/${t.version}.${name}.json` : `metadata/${name}.json`,
+        bytes: st.bytes,
+      });
     }
     if (missing > 10) problems.push(`${missing - 10} more roles have no metadata yet`);
     // Target contents (TUF 5.7: clients check length and hashes; a missing blob would 404). Only
@@ -1383,8 +1438,13 @@ export class TufRepository {
       const s = snap.md.signed as Snapshot;
       const t = ts.md.signed as Timestamp;
       versions = { ...versions, snapshot: s.version, timestamp: t.version };
-      guard("snapshot", () => verifyDelegate(root, "snapshot", snap.md, this.limits));
-      guard("timestamp", () => verifyDelegate(root, "timestamp", ts.md, this.limits));
+      for (const [role, st] of [
+        ["snapshot", snap],
+        ["timestamp", ts],
+      ] as const) {
+        verified?.set(role, { md: st.md, signed: 0 });
+        guard(role, () => verifyDelegate(root, role, st.md, this.limits, noteSigned(verified, role, st.md)));
+      }
       expired(s, "snapshot");
       expired(t, "timestamp");
       const listed = new Set(Object.keys(s.meta));
@@ -1402,7 +1462,10 @@ export class TufRepository {
         problems.push(
           "snapshot or timestamp does not describe the current metadata: run refresh (--full if files were edited by hand)",
         );
-      files.push({ name: `metadata/${s.version}.snapshot.json`, bytes: snap.bytes });
+      files.push({
+        name: consistent ? `metadata/${s.version}.snapshot.json` : "metadata/snapshot.json",
+        bytes: snap.bytes,
+      });
     }
     for (const r of roots) files.push({ name: `metadata/${r.md.signed.version}.root.json`, bytes: r.bytes });
     if (ts !== undefined) files.push({ name: "metadata/timestamp.json", bytes: ts.bytes });
@@ -1412,6 +1475,7 @@ export class TufRepository {
       files,
       roleFiles: new Set(roleFiles.map((f) => f.name)),
       versions,
+      consistent,
     };
   }
 
@@ -1815,9 +1879,12 @@ async function publishedMeta(out: FileArea, limits: TufLimits): Promise<Map<stri
     if (tsBytes === undefined) return map;
     const ts = parseMetadataBytes(tsBytes, "timestamp", { limits });
     const v = ts.signed.meta["snapshot.json"].version;
-    const snapBytes = await out.read(`metadata/${v}.snapshot.json`);
+    // Consistent snapshots name it by version; without them, snapshot.json must be that version.
+    const snapBytes =
+      (await out.read(`metadata/${v}.snapshot.json`)) ?? (await out.read("metadata/snapshot.json"));
     if (snapBytes === undefined) return map;
     const snap = parseMetadataBytes(snapBytes, "snapshot", { limits });
+    if (snap.signed.version !== v) return map;
     for (const [k, m] of Object.entries(snap.signed.meta)) map.set(k, m);
   } catch {
     map.clear();

@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import fc from "fast-check";
 import { canonicalBytes } from "../../core/canonical.js";
-import { canonicalSignedFromMetablockBytes } from "../../core/canonical-bytes.js";
+import { canonicalSignedFromMetablockBytes, scanCanonicalJson } from "../../core/canonical-bytes.js";
 import {
   checkNotExpired,
   getMeta,
@@ -18,12 +18,15 @@ import {
   parseMetadataBytes,
   parseSigned,
   type RoleType,
+  type Snapshot,
   serializeCanonical,
   serializeCompact,
   serializePretty,
   setTarget,
+  snapshotRollback,
   tufLimits,
 } from "./index.js";
+import { checkMetaFile, PLAIN_META_ENTRY_FOR_TESTS, rawSignedBytes } from "./metadata.js";
 
 // --- examples quoted from the TUF specification 1.0.34 -------------------------------------------
 // (theupdateframework.github.io/specification, section 4). The wrapped "sig" values of the spec are
@@ -662,6 +665,149 @@ describe("TufLimits bound untrusted input", () => {
     assert.throws(() => parseMetadataBytes(Buffer.from('{"signed":'), "root"), {
       code: "ERR_JSON_MALFORMED",
     });
+  });
+});
+
+describe("snapshots read lazily from canonical bytes agree with the eager parse", () => {
+  const name = fc.string({
+    unit: fc.constantFrom("a", "b", "-", ".", "/", "0", "9", "é", "\uffff", "😀"),
+    maxLength: 6,
+  });
+  const hex = fc.string({ unit: fc.constantFrom(..."0123456789abcdefABCDEF"), minLength: 1, maxLength: 8 });
+  const entry = fc.record(
+    {
+      version: fc.integer({ min: 1, max: 2 ** 40 }),
+      length: fc.nat(),
+      hashes: fc.dictionary(fc.constantFrom("sha256", "sha512", "blake2b-256"), hex, {
+        minKeys: 1,
+        maxKeys: 2,
+      }),
+      custom: fc.dictionary(fc.constantFrom("x", "y"), fc.oneof(fc.integer(), fc.string({ maxLength: 3 }))),
+    },
+    { requiredKeys: ["version"] },
+  );
+  const meta = fc.dictionary(name, entry, { maxKeys: 12 });
+  const doc = (m: Record<string, unknown>) => ({
+    signatures: [{ keyid: "ab", sig: "cd" }],
+    signed: {
+      _type: "snapshot",
+      expires: "2030-01-01T00:00:00Z",
+      meta: m,
+      spec_version: "1.0.31",
+      version: 3,
+    },
+  });
+  /** The same document twice: canonical (read lazily) and indented (read eagerly). */
+  const both = (m: Record<string, unknown>) => {
+    const d = doc(m);
+    const lazy = canonicalBytes(d);
+    const eager = Buffer.from(JSON.stringify(d, null, 1));
+    return { lazy, eager };
+  };
+  const outcome = (bytes: Uint8Array, limits = tufLimits()) => {
+    try {
+      return { md: parseMetadataBytes(bytes, "snapshot", { file: "3.snapshot.json", limits }) };
+    } catch (e) {
+      const err = e as { code: string; field?: string; file?: string };
+      return { error: { code: err.code, field: err.field, file: err.file } };
+    }
+  };
+
+  it("gives the same entries, the same signed object and the same signed bytes", () => {
+    fc.assert(
+      fc.property(meta, name, (m, other) => {
+        const { lazy, eager } = both(m);
+        const a = parseMetadataBytes(lazy, "snapshot");
+        const b = parseMetadataBytes(eager, "snapshot");
+        for (const n of [...Object.keys(m), other, "targets.json"])
+          assert.deepEqual(getMeta(a.signed, n), getMeta(b.signed, n), n);
+        assert.deepEqual(rawSignedBytes(a), canonicalBytes(b.signed));
+        assert.deepEqual(canonicalBytes(a.signed), canonicalBytes(b.signed));
+        assert.ok(Object.isFrozen(a.signed.meta) && Object.isFrozen(a.signed));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("refuses the same malformed entries, naming the same field and file", () => {
+    const bad = fc.constantFrom<unknown>(
+      { version: 0 },
+      { version: -1 },
+      { version: "1" },
+      { version: 1, length: -1 },
+      { version: 1, hashes: {} },
+      { version: 1, hashes: { sha256: "xyz" } },
+      { version: 1, hashes: { sha256: 5 } },
+      { length: 3 },
+      [],
+      "1",
+      null,
+    );
+    fc.assert(
+      fc.property(meta, name, bad, (m, n, e) => {
+        const { lazy, eager } = both({ ...m, [n]: e });
+        const a = outcome(lazy);
+        assert.ok(a.error !== undefined);
+        assert.deepEqual(a, outcome(eager));
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it("the plain entry shape skipped natively matches only canonical, valid METAFILES entries", () => {
+    const anchored = new RegExp(`^(?:${PLAIN_META_ENTRY_FOR_TESTS.source})$`);
+    fc.assert(
+      fc.property(fc.stringMatching(anchored), (text) => {
+        const bytes = Buffer.from(text, "utf8");
+        // The scanner has refused escapes and control characters before it tries the shape.
+        if (bytes.includes(0x5c) || bytes.some((b) => b < 0x20)) return;
+        assert.ok(scanCanonicalJson(bytes) !== undefined, text);
+        assert.equal(canonicalBytes(JSON.parse(text)).toString("utf8"), text);
+        checkMetaFile(JSON.parse(text));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  it("bounds the number of entries the same way", () => {
+    const { lazy, eager } = both({
+      "a.json": { version: 1 },
+      "b.json": { version: 2 },
+      "c.json": { version: 3 },
+    });
+    const limits = tufLimits({ maxMetaEntries: 2 });
+    assert.deepEqual(outcome(lazy, limits), outcome(eager, limits));
+    assert.equal(outcome(lazy, limits).error?.code, BOUND);
+  });
+
+  it("finds the same rollback (TUF 5.5.5) walking two lazy snapshots as comparing two eager ones", () => {
+    const versions = fc.dictionary(name, fc.integer({ min: 1, max: 4 }), { maxKeys: 10 });
+    fc.assert(
+      fc.property(versions, versions, fc.boolean(), (before, after, overlap) => {
+        const m = (v: Record<string, number>) =>
+          Object.fromEntries(Object.entries(v).map(([k, n]) => [k, { version: n }]));
+        // Often the same names, so that versions are compared rather than missing.
+        const next = overlap ? { ...m(before), ...m(after) } : m(after);
+        const x = both(m(before));
+        const y = both(next);
+        const before2 = parseMetadataBytes(x.eager, "snapshot").signed as Snapshot;
+        const after2 = parseMetadataBytes(y.eager, "snapshot").signed as Snapshot;
+        const lazy = snapshotRollback(
+          parseMetadataBytes(x.lazy, "snapshot").signed as Snapshot,
+          parseMetadataBytes(y.lazy, "snapshot").signed as Snapshot,
+        );
+        const eager = snapshotRollback(before2, after2);
+        assert.equal(lazy === undefined, eager === undefined);
+        // Each may name another offending file (key order, insertion order), but a real one.
+        for (const r of [lazy, eager]) {
+          if (r === undefined) continue;
+          assert.equal(getMeta(before2, r.file)?.version, r.before);
+          assert.equal(getMeta(after2, r.file)?.version, r.after);
+          assert.ok(r.after === undefined || r.after < r.before);
+        }
+      }),
+      { numRuns: 500 },
+    );
   });
 });
 

@@ -6,7 +6,12 @@
 // include the data when calculating hashes or verifying signatures and must preserve the data
 // when re-serializing") and the canonical JSON of "signed" as received still verifies.
 // Every loop is over untrusted input and bounded by TufLimits; all of them are single passes.
-import { canonicalSignedFromMetablockBytes } from "../../core/canonical-bytes.js";
+import {
+  type CanonicalScan,
+  canonicalSignedFromMetablockBytes,
+  scanCanonicalJson,
+  signedRange,
+} from "../../core/canonical-bytes.js";
 import { type CairnError, cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import { checkBound, DEFAULT_TUF_LIMITS, type TufLimits } from "./limits.js";
@@ -522,8 +527,10 @@ export function maxBytesFor(role: RoleType, limits: TufLimits): number {
  * The bytes each document was parsed from, for the fast path to the canonical JSON of "signed"
  * (as formats/intoto/metablock.ts does). Set only by parseMetadataBytes, which freezes what it
  * returns: the signed object can then never differ from the bytes the signatures are checked over.
+ * `canonical` is the signed member's canonical bytes once known (a slice of `bytes` when the
+ * document is already canonical), null when they must be encoded from the object.
  */
-const RAW = new WeakMap<object, { bytes: Uint8Array; signed: object }>();
+const RAW = new WeakMap<object, { bytes: Uint8Array; signed: object; canonical?: Uint8Array | null }>();
 
 function deepFreeze(v: unknown): void {
   // Iterative: depth is already bounded by limits.maxDepth, but no recursion is needed at all.
@@ -543,10 +550,183 @@ function deepFreeze(v: unknown): void {
   }
 }
 
+/** Where the snapshot's meta entries are in a canonical document: the key path scanned for. */
+const META_PATH = ["signed", "meta"] as const;
+
+/**
+ * The common shape of a METAFILES entry in canonical JSON: optional hashes (one hex digest),
+ * optional length, and a version of at least 1, integers of at most 15 digits. Given to
+ * scanCanonicalJson as its plainMember, so it must match canonical JSON only (one hash, so no key
+ * order to check; integers in canonical form): `metadata.test.ts` checks that whatever it matches
+ * is canonical and passes checkMetaFile. Anything else (several hashes, extra fields) is scanned
+ * token by token, then parsed and checked by checkMetaFile.
+ */
+const PLAIN_META_ENTRY =
+  /\{(?:"hashes":\{"[^"]*":"[0-9a-fA-F]+"\},)?(?:"length":(?:0|[1-9][0-9]{0,14}),)?"version":[1-9][0-9]{0,14}\}/y;
+
+/** For tests: the plain shape above. */
+export const PLAIN_META_ENTRY_FOR_TESTS: RegExp = PLAIN_META_ENTRY;
+
+/**
+ * The "meta" of a snapshot parsed from canonical bytes: every entry validated when the document is
+ * parsed (fail closed, as the eager parse), but an entry becomes an object only when asked for.
+ * A PEP 458 snapshot lists 16,384 hash bins; a refresh needs one or two of them.
+ */
+class MetaIndex {
+  readonly #src: Buffer;
+  /** [keyStart, keyEnd, valueStart, valueEnd] per entry, in key order. */
+  readonly #members: Int32Array;
+  /** 1 for entries of the plain shape (their version is read from the bytes when asked). */
+  readonly #plain: Uint8Array;
+  /** Versions of the other entries, parsed and checked when indexed. */
+  readonly #versions: Map<number, number>;
+  readonly #built = new Map<number, MetaFile>();
+  readonly count: number;
+
+  constructor(
+    src: Buffer,
+    members: Int32Array,
+    count: number,
+    plain: Uint8Array,
+    versions: Map<number, number>,
+  ) {
+    this.#src = src;
+    this.#members = members;
+    this.count = count;
+    this.#plain = plain;
+    this.#versions = versions;
+  }
+
+  /**
+   * Validates every entry of `scan.collected` and indexes them; throws like checkSnapshot. Plain
+   * entries were validated by matching PLAIN_META_ENTRY; only the others are parsed here.
+   */
+  static build(
+    src: Buffer,
+    collected: NonNullable<CanonicalScan["collected"]>,
+    limits: TufLimits,
+  ): MetaIndex {
+    const { members, count, plain } = collected;
+    checkBound(limits, "maxMetaEntries", count, "signed.meta");
+    const versions = new Map<number, number>();
+    for (let i = 0; i < count; i++) {
+      if (plain[i] === 1) continue;
+      const name = src.toString("utf8", members[i * 4]!, members[i * 4 + 1]!);
+      try {
+        const text = src.toString("utf8", members[i * 4 + 2]!, members[i * 4 + 3]!);
+        versions.set(i, checkMetaFile(JSON.parse(text)).version);
+      } catch (e) {
+        throw (e as CairnError).underField(fieldKey("meta", name)).underField("signed");
+      }
+    }
+    return new MetaIndex(src, members, count, plain, versions);
+  }
+
+  /** The entry's position, or -1 (a binary search over the sorted keys, bytewise). */
+  find(name: string): number {
+    const want = Buffer.from(name, "utf8");
+    const m = this.#members;
+    let lo = 0;
+    let hi = this.count - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = this.#src.compare(want, 0, want.length, m[mid * 4]!, m[mid * 4 + 1]!);
+      if (c === 0) return mid;
+      if (c < 0) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return -1;
+  }
+
+  name(i: number): string {
+    return this.#src.toString("utf8", this.#members[i * 4]!, this.#members[i * 4 + 1]!);
+  }
+
+  version(i: number): number {
+    if (this.#plain[i] !== 1) return this.#versions.get(i)!;
+    // A plain entry ends with "version":DIGITS}.
+    const src = this.#src;
+    const end = this.#members[i * 4 + 3]! - 1;
+    let d = end;
+    while (src[d - 1]! >= 48 && src[d - 1]! <= 57) d--;
+    let v = 0;
+    for (; d < end; d++) v = v * 10 + (src[d]! - 48);
+    return v;
+  }
+
+  entry(i: number): MetaFile {
+    let e = this.#built.get(i);
+    if (e === undefined) {
+      e = JSON.parse(
+        this.#src.toString("utf8", this.#members[i * 4 + 2]!, this.#members[i * 4 + 3]!),
+      ) as MetaFile;
+      deepFreeze(e);
+      this.#built.set(i, e);
+    }
+    return e;
+  }
+
+  /** Compares entry i's name with entry j's of `other`, bytewise (code point order). */
+  compareName(i: number, other: MetaIndex, j: number): number {
+    const a = this.#members;
+    const b = other.#members;
+    return this.#src.compare(other.#src, b[j * 4]!, b[j * 4 + 1]!, a[i * 4]!, a[i * 4 + 1]!);
+  }
+}
+
+/** The lazily read meta of snapshots parsed by parseMetadataBytes, by signed object. */
+const META_INDEX = new WeakMap<object, MetaIndex>();
+
+/**
+ * A snapshot document in canonical form: everything but "meta" parsed as usual; "meta" validated
+ * entry by entry from the bytes and built as one object only if someone reads `signed.meta`
+ * (getMeta and snapshotRollback do not).
+ */
+function parseCanonicalSnapshot(
+  buf: Buffer,
+  collected: NonNullable<CanonicalScan["collected"]>,
+  opts: ParseOptions,
+  limits: TufLimits,
+): Metadata<Snapshot> {
+  const { start, end } = collected;
+  // The rest of the document, with an empty meta in its place: validated by the usual rules.
+  const rest = Buffer.concat([buf.subarray(0, start), Buffer.from("{}"), buf.subarray(end)]);
+  const md = parseMetadata(JSON.parse(rest.toString("utf8")), "snapshot", opts);
+  let index: MetaIndex;
+  try {
+    index = MetaIndex.build(buf, collected, limits);
+  } catch (e) {
+    if (opts.file !== undefined && e instanceof Error && "inFile" in e) (e as CairnError).inFile(opts.file);
+    throw e;
+  }
+  const signed = md.signed as unknown as Record<string, unknown>;
+  for (const k of Object.keys(signed)) deepFreeze(signed[k]);
+  let meta: Record<string, MetaFile> | undefined;
+  Object.defineProperty(signed, "meta", {
+    enumerable: true,
+    configurable: false,
+    get: () => {
+      if (meta === undefined) {
+        meta = JSON.parse(buf.toString("utf8", start, end)) as Record<string, MetaFile>;
+        deepFreeze(meta);
+      }
+      return meta;
+    },
+  });
+  META_INDEX.set(signed, index);
+  // Frozen first, so that deepFreeze(md) does not walk into it (reading "meta" would build it).
+  Object.freeze(signed);
+  deepFreeze(md);
+  return md;
+}
+
 /**
  * Parses metadata from a file's bytes within the role's byte bound and the depth bound, validates
  * it (parseMetadata), and keeps the bytes so that verification can take the canonical JSON of
  * "signed" straight from them. The result is deeply frozen: copy it (structuredClone) to edit it.
+ * A document already in canonical form (as cairn writes them) is recognized in one pass that also
+ * bounds its depth; a snapshot's meta entries are then validated from the bytes and built as
+ * objects only when read (getMeta), not all 16,384 of a PEP 458 repository.
  */
 export function parseMetadataBytes<R extends RoleType>(
   bytes: Uint8Array,
@@ -554,9 +734,31 @@ export function parseMetadataBytes<R extends RoleType>(
   opts: ParseOptions = {},
 ): Metadata<SignedFor<R>> {
   const limits = opts.limits ?? DEFAULT_TUF_LIMITS;
+  const maxBytes = maxBytesFor(role, limits);
+  const scan =
+    bytes.length > maxBytes
+      ? undefined
+      : role === "snapshot"
+        ? scanCanonicalJson(bytes, META_PATH, PLAIN_META_ENTRY)
+        : scanCanonicalJson(bytes);
+  const range =
+    scan !== undefined && scan.maxDepth <= limits.maxDepth ? signedRange(bytes, scan.top) : undefined;
+  if (range !== undefined) {
+    const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.length);
+    let md: Metadata<SignedFor<R>>;
+    if (scan!.collected !== undefined) {
+      md = parseCanonicalSnapshot(buf, scan!.collected, opts, limits) as Metadata<SignedFor<R>>;
+    } else {
+      // Known to be JSON within the bounds: no second look for the depth.
+      md = parseMetadata(JSON.parse(buf.toString("utf8")), role, opts);
+      deepFreeze(md);
+    }
+    RAW.set(md, { bytes, signed: md.signed, canonical: buf.subarray(range[0], range[1]) });
+    return md;
+  }
   let value: unknown;
   try {
-    value = parseJson(bytes, opts.file, { maxBytes: maxBytesFor(role, limits), maxDepth: limits.maxDepth });
+    value = parseJson(bytes, opts.file, { maxBytes, maxDepth: limits.maxDepth });
   } catch (e) {
     // A document over its byte bound is an exceeded bound of TUF, not merely large JSON.
     if ((e as CairnError).code === "ERR_JSON_TOO_LARGE") {
@@ -581,7 +783,38 @@ export function parseMetadataBytes<R extends RoleType>(
 export function rawSignedBytes(md: Metadata<SignedBase>): Uint8Array | undefined {
   const raw = RAW.get(md);
   if (raw === undefined || raw.signed !== md.signed) return undefined;
-  return canonicalSignedFromMetablockBytes(raw.bytes);
+  if (raw.canonical === undefined) raw.canonical = canonicalSignedFromMetablockBytes(raw.bytes) ?? null;
+  return raw.canonical ?? undefined;
+}
+
+/**
+ * TUF 5.5.5: the first file `before` lists that `after` no longer lists or lists with a lower
+ * version (a rollback), or undefined. Every entry of `before` is compared; snapshots parsed from
+ * canonical bytes are walked side by side in key order without building their entries.
+ */
+export function snapshotRollback(
+  before: Snapshot,
+  after: Snapshot,
+): { file: string; before: number; after?: number } | undefined {
+  const a = META_INDEX.get(before);
+  const b = META_INDEX.get(after);
+  if (a !== undefined && b !== undefined) {
+    let j = 0;
+    for (let i = 0; i < a.count; i++) {
+      // Both in key order: skip what only `after` lists.
+      while (j < b.count && b.compareName(j, a, i) < 0) j++;
+      if (j >= b.count || b.compareName(j, a, i) !== 0) return { file: a.name(i), before: a.version(i) };
+      if (b.version(j) < a.version(i)) return { file: a.name(i), before: a.version(i), after: b.version(j) };
+    }
+    return undefined;
+  }
+  for (const file of Object.keys(before.meta)) {
+    const was = getMeta(before, file)!.version;
+    const now = getMeta(after, file);
+    if (now === undefined) return { file, before: was };
+    if (now.version < was) return { file, before: was, after: now.version };
+  }
+  return undefined;
 }
 
 /** A target entry by path, own properties only (a path such as "constructor" is not inherited). */
@@ -591,6 +824,11 @@ export function getTarget(t: Targets, path: string): TargetFile | undefined {
 
 /** A snapshot or timestamp entry by file name ("targets.json", "bins-3f.json"), own properties only. */
 export function getMeta(s: Snapshot | Timestamp, name: string): MetaFile | undefined {
+  const index = META_INDEX.get(s);
+  if (index !== undefined) {
+    const i = index.find(name);
+    return i < 0 ? undefined : index.entry(i);
+  }
   return Object.hasOwn(s.meta, name) ? (s.meta as Record<string, MetaFile>)[name] : undefined;
 }
 

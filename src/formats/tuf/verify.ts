@@ -110,7 +110,8 @@ export function checkSignatures(
  * of the type of role `role` (a delegated role's type is "targets"). Signatures by unknown key ids
  * and signatures that do not verify are ignored; a key counts once however many ids name it.
  * Returns the verified signed object. Throws ERR_TUF_METADATA_INVALID for the wrong role type and
- * ERR_TUF_SIGNATURE_INVALID when the threshold is not met.
+ * ERR_TUF_SIGNATURE_INVALID when the threshold is not met. `onReport` sees what the signatures
+ * gave, met or not (a status report counts them without verifying twice).
  */
 export function verifyMetadata<T extends SignedBase>(
   md: Metadata<T>,
@@ -118,6 +119,7 @@ export function verifyMetadata<T extends SignedBase>(
   threshold: number,
   role: string,
   limits: TufLimits = DEFAULT_TUF_LIMITS,
+  onReport?: (r: SignatureReport) => void,
 ): T {
   const type = roleTypeOf(role);
   // Mix-and-match: a validly signed document of another role must not pass for this one.
@@ -135,6 +137,7 @@ export function verifyMetadata<T extends SignedBase>(
     });
   }
   const r = checkSignatures(md, keys, limits);
+  onReport?.(r);
   if (r.verified.length < threshold) {
     const why: string[] = [];
     if (r.invalid.length > 0) why.push(`bad signature by ${r.invalid.join(", ")}`);
@@ -160,6 +163,7 @@ export function verifyDelegate<T extends SignedBase>(
   roleName: string,
   md: Metadata<T>,
   limits: TufLimits = DEFAULT_TUF_LIMITS,
+  onReport?: (r: SignatureReport) => void,
 ): T {
   const v = roleVerifier(delegator, roleName);
   if (v === undefined) {
@@ -169,5 +173,5 @@ export function verifyDelegate<T extends SignedBase>(
       { field: "signed._type" },
     );
   }
-  return verifyMetadata(md, v.keys, v.threshold, roleName, limits);
+  return verifyMetadata(md, v.keys, v.threshold, roleName, limits, onReport);
 }
