@@ -5,6 +5,7 @@
 // publish` would build it (the repository's config names the key files, so the CLI can add to it
 // unattended afterwards). Target contents are small and a function of the index. Also: a static
 // file server over the published directory that counts the bytes it serves.
+import { spawnSync } from "node:child_process";
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -14,6 +15,7 @@ import type { Signer } from "../src/core/signer.js";
 import { type TargetInput, TufRepository } from "../src/engines/tuf/repository.js";
 import { loadSigner, writeNewKeyPair } from "../src/runtime/keyfiles.js";
 import { directoryFileArea } from "../src/runtime/tuf-repo-store.js";
+import { pythonEnv } from "./fixtures.js";
 import { type Cmd, type Comparison, compare, median, timeOnce } from "./harness.js";
 
 export interface TufFixture {
@@ -237,6 +239,46 @@ export async function tufPep458Bench(
       target: { minSpeedRatio: 100 },
     });
 
+    // python-tuf's ngclient, the reference client of the issue's goal, when it can be imported.
+    const py = pythonTuf();
+    const pythonRows: Comparison[] = [];
+    if (py === undefined) {
+      ctx.log(
+        "  python-tuf: not importable by $CAIRN_BENCH_PYTHON (default /usr/bin/python3) with $CAIRN_BENCH_PYTHONPATH: rows skipped",
+      );
+    } else {
+      const pytuf = (d: string, before?: () => void): Cmd => ({
+        label: `python-tuf ${py.version}`,
+        argv: [py.python, PYTHON_TUF_CLIENT, d, `${srv.url}/metadata`],
+        cwd: f.dir,
+        env: py.env,
+        ...(before ? { before } : {}),
+      });
+      const pyCommon = { ...common, referenceRepeat: ctx.repeat };
+      pythonRows.push(
+        await compare({
+          ...pyCommon,
+          name: "tuf-refresh/cold-python-tuf",
+          description: `cold refresh against python-tuf's ngclient, ${what}`,
+          cairn: cairnRefresh(clientDir("cold-cairn"), fresh(clientDir("cold-cairn"))),
+          reference: pytuf(clientDir("cold-python"), fresh(clientDir("cold-python"))),
+          target: { minSpeedRatio: 1 },
+        }),
+      );
+      fresh(clientDir("warm-python"))();
+      await timeOnce(pytuf(clientDir("warm-python")), ctx.scratch);
+      pythonRows.push(
+        await compare({
+          ...pyCommon,
+          name: "tuf-refresh/warm-python-tuf",
+          description: `warm refresh against python-tuf's ngclient, ${what}`,
+          cairn: cairnRefresh(clientDir("warm-cairn")),
+          reference: pytuf(clientDir("warm-python")),
+          target: { minSpeedRatio: 1 },
+        }),
+      );
+    }
+
     // Add one target and republish, with the CLI (the config names the keys).
     const changed = f.pathOf(7);
     const slash = changed.lastIndexOf("/");
@@ -289,7 +331,7 @@ export async function tufPep458Bench(
     }
     const totals = samples.map((s) => s.a + s.r + s.p);
     return {
-      comparisons: [cold, warm],
+      comparisons: [cold, warm, ...pythonRows],
       figures: {
         bins: f.bins,
         targets: f.targets,
@@ -312,3 +354,20 @@ export async function tufPep458Bench(
 }
 
 const TUFJS_CLIENT = fileURLToPath(new URL("./tufjs-client.mjs", import.meta.url));
+const PYTHON_TUF_CLIENT = fileURLToPath(new URL("./python-tuf-client.py", import.meta.url));
+
+/**
+ * python-tuf is not a dependency of cairn (nor packaged by Debian bookworm): the rows run where
+ * `import tuf.ngclient` works for $CAIRN_BENCH_PYTHON (default /usr/bin/python3) with
+ * $CAIRN_BENCH_PYTHONPATH added (bench/README.md says how such a checkout was made).
+ */
+function pythonTuf(): { python: string; env: NodeJS.ProcessEnv; version: string } | undefined {
+  const python = process.env.CAIRN_BENCH_PYTHON ?? "/usr/bin/python3";
+  const path = process.env.CAIRN_BENCH_PYTHONPATH;
+  const env = path ? { ...pythonEnv, PYTHONPATH: path } : pythonEnv;
+  const r = spawnSync(python, ["-c", "import tuf, tuf.ngclient; print(tuf.__version__)"], {
+    env,
+    encoding: "utf8",
+  });
+  return r.status === 0 ? { python, env, version: r.stdout.trim() } : undefined;
+}
