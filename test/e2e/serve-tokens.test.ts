@@ -4,7 +4,7 @@
 // restart (it watches DIR/tokens); SIGHUP re-reads the file and does not stop the server; a
 // malformed file leaves no token valid (fail closed) until it is fixed. The built CLI, spawned.
 import assert from "node:assert/strict";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -86,11 +86,18 @@ describe("cairn serve token add|revoke on a running server", () => {
     // Still serving, with the same tokens.
     assert.notEqual(await writeStatus(server.url, token), 401);
     const good = readFileSync(join(data, "tokens"), "utf8");
-    writeFileSync(join(data, "tokens"), `${good}not a hash\n`);
+    // Replaced whole, as an editor saving atomically would: a plain write is first an empty file,
+    // which the watcher may read (no tokens, also refused) before the malformed line is there.
+    const replace = (text: string) => {
+      writeFileSync(join(data, "tokens.new"), text);
+      renameSync(join(data, "tokens.new"), join(data, "tokens"));
+    };
+    replace(`${good}not a hash\n`);
     server.proc.kill("SIGHUP");
     await until(server.url, token, false);
+    for (let i = 0; i < 400 && !/ERR_FIELD_INVALID/.test(server.stderr()); i++) await sleep(25);
     assert.match(server.stderr(), /ERR_FIELD_INVALID/);
-    writeFileSync(join(data, "tokens"), good);
+    replace(good);
     server.proc.kill("SIGHUP");
     await until(server.url, token, true);
     assert.equal(server.proc.exitCode, null);
