@@ -33,6 +33,8 @@ const { values: args } = parseArgs({
     kind: { type: "string", default: "dsse" },
     "no-postgres": { type: "boolean", default: false },
     latency: { type: "string" },
+    // Writes a V8 CPU profile of each HTTP run's `cairn serve` into this directory (--cpu-prof).
+    "server-prof": { type: "string" },
   },
 });
 const ENTRIES = Number(args.entries);
@@ -143,13 +145,23 @@ interface Result {
   p99ms?: number;
   /** CPU time (user + system) of the process holding the log, per entry: robust to other load. */
   cpuUsPerEntry?: number;
+  /** The same for the log process's main thread alone (HTTP, sequencing; not the verify threads). */
+  mainCpuUsPerEntry?: number;
+  /** CPU time of the load generator (this process's HTTP clients), per entry. */
+  clientCpuUsPerEntry?: number;
 }
 
-/** User + system CPU microseconds a process used so far (Linux /proc; undefined elsewhere). */
-function processCpuUs(pid: number): number | undefined {
+/**
+ * User + system CPU microseconds a process (or, with `thread`, one of its threads: the main
+ * thread's id is the pid) used so far (Linux /proc; undefined elsewhere).
+ */
+function processCpuUs(pid: number, thread?: number): number | undefined {
   try {
     // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(
+      thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`,
+      "utf8",
+    );
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // USER_HZ is 100 on Linux
   } catch {
@@ -205,13 +217,22 @@ async function httpLoad(port: number, bodies: Buffer[]): Promise<{ seconds: numb
 
 async function runHttp(backend: string, bodies: Buffer[], database?: string): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), "cairn-bench-log-"));
-  const { port, proc } = await startServe(join(dir, "data"), database ? ["--database", database] : []);
+  const prof = args["server-prof"];
+  const { port, proc } = await startServe(
+    join(dir, "data"),
+    database ? ["--database", database] : [],
+    prof === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", prof],
+  );
   try {
     // Warm up (JIT, connections, first checkpoint), untimed.
     await httpLoad(port, bodies.slice(0, 500));
     const cpu0 = processCpuUs(proc.pid!);
+    const main0 = processCpuUs(proc.pid!, proc.pid!);
+    const client0 = process.cpuUsage();
     const { seconds, lat } = await httpLoad(port, bodies.slice(500));
+    const client = process.cpuUsage(client0);
     const cpu1 = processCpuUs(proc.pid!);
+    const main1 = processCpuUs(proc.pid!, proc.pid!);
     const n = bodies.length - 500;
     return {
       backend,
@@ -222,6 +243,8 @@ async function runHttp(backend: string, bodies: Buffer[], database?: string): Pr
       p50ms: pct(lat, 50),
       p99ms: pct(lat, 99),
       ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuUsPerEntry: (cpu1 - cpu0) / n } : {}),
+      ...(main0 !== undefined && main1 !== undefined ? { mainCpuUsPerEntry: (main1 - main0) / n } : {}),
+      clientCpuUsPerEntry: (client.user + client.system) / n,
     };
   } finally {
     proc.kill("SIGTERM");
@@ -440,6 +463,8 @@ const rows = results.map((r) => [
   r.p50ms === undefined ? "" : r.p50ms.toFixed(1),
   r.p99ms === undefined ? "" : r.p99ms.toFixed(1),
   r.cpuUsPerEntry === undefined ? "" : r.cpuUsPerEntry.toFixed(0),
+  r.mainCpuUsPerEntry === undefined ? "" : r.mainCpuUsPerEntry.toFixed(0),
+  r.clientCpuUsPerEntry === undefined ? "" : r.clientCpuUsPerEntry.toFixed(0),
   (r.perSecond / TARGET).toFixed(2),
 ]);
 const head = [
@@ -451,6 +476,8 @@ const head = [
   "ack p50 ms",
   "ack p99 ms",
   "log CPU us/entry",
+  "main thread us/entry",
+  "client CPU us/entry",
   `x ${TARGET}/s`,
 ];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
