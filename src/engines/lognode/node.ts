@@ -236,10 +236,11 @@ export class LogNode {
   async submitNative(input: unknown): Promise<NativeSubmitResult> {
     const entry = verifySubmission(input, this.opts.entryLimits);
     // Checked for the store before it is logged, so nothing is logged that the store refuses. The
-    // store keeps the envelope as the JSON it re-reads and binds to the leaf.
+    // store keeps the verified envelope as JSON; the verifier already read its payload, so the
+    // store neither parses nor hashes it again.
     const prepared =
-      this.store && entry.kind === "dsse" && isJsonObject(input)
-        ? this.store.prepare({ envelope: Buffer.from(JSON.stringify(input.envelope)), entry })
+      this.store && entry.kind === "dsse" && entry.envelope
+        ? this.store.prepareVerified({ envelope: Buffer.from(JSON.stringify(entry.envelope)), entry })
         : undefined;
     const r = await this.writer().submitEntry(entry);
     this.dirty = true;
@@ -303,7 +304,8 @@ export class LogNode {
         { kind: "dsse", envelope, publicKeys: entry.dsse.publicKeys },
         this.opts.entryLimits,
       );
-      prepared = this.store.prepare({
+      // `native` was verified from these very bytes: the store need not read them again.
+      prepared = this.store.prepareVerified({
         envelope: Buffer.from(entry.dsse.envelope),
         entry: native,
         identities: entry.identities,
