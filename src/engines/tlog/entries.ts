@@ -12,7 +12,12 @@ import { CairnError, cairnError } from "../../core/errors.js";
 import { KeyRing, type PublicKey, parsePublicKey } from "../../core/index.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import { type Envelope, MAX_SIGNATURES, parseEnvelope, verifyEnvelope } from "../../formats/dsse/index.js";
-import { type InTotoPayload, type Link, readInTotoPayload, type Statement } from "../../formats/intoto/index.js";
+import {
+  type InTotoPayload,
+  type Link,
+  readInTotoPayload,
+  type Statement,
+} from "../../formats/intoto/index.js";
 import { hashLeaf } from "../../formats/tlog/index.js";
 import { supportsPrehashed, verifyPrehashedSha256 } from "./prehashed.js";
 
