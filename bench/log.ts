@@ -32,6 +32,8 @@ const { values: args } = parseArgs({
     clients: { type: "string", default: "64" },
     kind: { type: "string", default: "dsse" },
     "no-postgres": { type: "boolean", default: false },
+    // Only the HTTP rows (no in-process row).
+    "http-only": { type: "boolean", default: false },
     latency: { type: "string" },
     // Writes a V8 CPU profile of each HTTP run's `cairn serve` into this directory (--cpu-prof).
     "server-prof": { type: "string" },
@@ -443,12 +445,13 @@ const load = loadavg()[0]!;
 if (load > 0.5) log(`warning: load average ${load.toFixed(2)}: other work on this machine skews the figures`);
 const bodies = await makeEntries(ENTRIES + 500);
 results.push(await runHttp("SQLite", bodies));
-results.push(await runInProcess("SQLite", bodies.slice(500)));
+if (!args["http-only"]) results.push(await runInProcess("SQLite", bodies.slice(500)));
 if (!args["no-postgres"]) {
   const pg = await startPostgres();
   try {
     results.push(await runHttp("PostgreSQL", bodies, await pg.createDatabase()));
-    results.push(await runInProcess("PostgreSQL", bodies.slice(500), await pg.createDatabase()));
+    if (!args["http-only"])
+      results.push(await runInProcess("PostgreSQL", bodies.slice(500), await pg.createDatabase()));
   } finally {
     await pg.stop();
   }
