@@ -12,7 +12,7 @@
 // bench/README.md.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, generateKeyPairSync, sign } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -37,10 +37,15 @@ const { values: args } = parseArgs({
     latency: { type: "string" },
     // Writes a V8 CPU profile of each HTTP run's `cairn serve` into this directory (--cpu-prof).
     "server-prof": { type: "string" },
+    // cairn serve's --verify-threads (default: the server's own, the cores but one).
+    "verify-threads": { type: "string" },
+    // How long wrk sends entries (it needs more entries than the server takes in that time).
+    "wrk-seconds": { type: "string", default: "8" },
   },
 });
 const ENTRIES = Number(args.entries);
 const CLIENTS = Number(args.clients);
+const WRK_SECONDS = Number(args["wrk-seconds"]);
 const TARGET = 5000;
 const CAIRN = fileURLToPath(new URL("../dist/cairn.mjs", import.meta.url));
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -222,7 +227,10 @@ async function runHttp(backend: string, bodies: Buffer[], database?: string): Pr
   const prof = args["server-prof"];
   const { port, proc } = await startServe(
     join(dir, "data"),
-    database ? ["--database", database] : [],
+    [
+      ...(database ? ["--database", database] : []),
+      ...(args["verify-threads"] === undefined ? [] : ["--verify-threads", args["verify-threads"]]),
+    ],
     prof === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", prof],
   );
   try {
@@ -247,6 +255,94 @@ async function runHttp(backend: string, bodies: Buffer[], database?: string): Pr
       ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuUsPerEntry: (cpu1 - cpu0) / n } : {}),
       ...(main0 !== undefined && main1 !== undefined ? { mainCpuUsPerEntry: (main1 - main0) / n } : {}),
       clientCpuUsPerEntry: (client.user + client.system) / n,
+    };
+  } finally {
+    proc.kill("SIGTERM");
+    await new Promise((r) => proc.once("exit", r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The same HTTP load driven by wrk (C, one thread, CLIENTS connections, for --wrk-seconds;
+ * bench/log-wrk.lua sends each pre-signed entry at most once), so the client's CPU is small next
+ * to the server's. Undefined when
+ * wrk is not installed (Debian: apt-get install wrk).
+ */
+async function runWrk(backend: string, bodies: Buffer[], database?: string): Promise<Result | undefined> {
+  const wrk = ["/usr/bin/wrk", "/usr/local/bin/wrk"].find((p) => existsSync(p));
+  if (wrk === undefined) {
+    log("wrk is not installed: no wrk row");
+    return undefined;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "cairn-bench-log-"));
+  const { port, proc } = await startServe(join(dir, "data"), [
+    ...(database ? ["--database", database] : []),
+    ...(args["verify-threads"] === undefined ? [] : ["--verify-threads", args["verify-threads"]]),
+  ]);
+  try {
+    await httpLoad(port, bodies.slice(0, 500));
+    const file = join(dir, "entries.jsonl");
+    writeFileSync(file, `${bodies.slice(500).join("\n")}\n`);
+    const script = fileURLToPath(new URL("./log-wrk.lua", import.meta.url));
+    const cpu0 = processCpuUs(proc.pid!);
+    const main0 = processCpuUs(proc.pid!, proc.pid!);
+    const t0 = performance.now();
+    // /usr/bin/time reports wrk's own CPU (user and system seconds) on its last stderr line.
+    const out = await new Promise<{ stdout: string; stderr: string }>((res, rej) => {
+      const child = spawn(
+        "/usr/bin/time",
+        [
+          "-f",
+          "%U %S",
+          wrk,
+          "-t1",
+          `-c${CLIENTS}`,
+          `-d${WRK_SECONDS}s`,
+          "--timeout",
+          "60s",
+          "-s",
+          script,
+          `http://127.0.0.1:${port}`,
+          "--",
+          file,
+          "1",
+        ],
+        { stdio: ["ignore", "pipe", "pipe"] },
+      );
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d) => {
+        stdout += d;
+      });
+      child.stderr.on("data", (d) => {
+        stderr += d;
+      });
+      child.on("error", rej);
+      child.on("exit", (c) =>
+        c === 0 ? res({ stdout, stderr }) : rej(new Error(`wrk exited ${c}: ${stderr}`)),
+      );
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = processCpuUs(proc.pid!);
+    const main1 = processCpuUs(proc.pid!, proc.pid!);
+    const m = /entries (\d+) other (\d+) exhausted (\d) p50us (\d+) p99us (\d+)/.exec(out.stdout);
+    if (!m || Number(m[2]) !== 0) throw new Error(`wrk: ${out.stdout}`);
+    if (m[3] !== "0") throw new Error(`wrk ran out of entries: give more --entries or fewer --wrk-seconds`);
+    // Entries answered 201 within wrk's run (the few still in flight at its end are not counted).
+    const n = Number(m[1]);
+    const [user, sys] = out.stderr.trim().split("\n").at(-1)!.split(" ").map(Number);
+    return {
+      backend,
+      path: `HTTP (wrk), ${CLIENTS} connections`,
+      entries: n,
+      seconds,
+      perSecond: n / seconds,
+      p50ms: Number(m[4]) / 1000,
+      p99ms: Number(m[5]) / 1000,
+      ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuUsPerEntry: (cpu1 - cpu0) / n } : {}),
+      ...(main0 !== undefined && main1 !== undefined ? { mainCpuUsPerEntry: (main1 - main0) / n } : {}),
+      clientCpuUsPerEntry: (((user ?? 0) + (sys ?? 0)) * 1e6) / n,
     };
   } finally {
     proc.kill("SIGTERM");
@@ -445,11 +541,15 @@ const load = loadavg()[0]!;
 if (load > 0.5) log(`warning: load average ${load.toFixed(2)}: other work on this machine skews the figures`);
 const bodies = await makeEntries(ENTRIES + 500);
 results.push(await runHttp("SQLite", bodies));
+const sqliteWrk = await runWrk("SQLite", bodies);
+if (sqliteWrk) results.push(sqliteWrk);
 if (!args["http-only"]) results.push(await runInProcess("SQLite", bodies.slice(500)));
 if (!args["no-postgres"]) {
   const pg = await startPostgres();
   try {
     results.push(await runHttp("PostgreSQL", bodies, await pg.createDatabase()));
+    const pgWrk = await runWrk("PostgreSQL", bodies, await pg.createDatabase());
+    if (pgWrk) results.push(pgWrk);
     if (!args["http-only"])
       results.push(await runInProcess("PostgreSQL", bodies.slice(500), await pg.createDatabase()));
   } finally {
