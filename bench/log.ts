@@ -222,10 +222,10 @@ async function httpLoad(port: number, bodies: Buffer[]): Promise<{ seconds: numb
   return { seconds, lat: lat.sort((a, b) => a - b) };
 }
 
-async function runHttp(backend: string, bodies: Buffer[], database?: string): Promise<Result> {
-  const dir = mkdtempSync(join(tmpdir(), "cairn-bench-log-"));
+/** `cairn serve` for an append run in dir/data, with the bench's server flags. */
+function startLoadedServe(dir: string, database: string | undefined) {
   const prof = args["server-prof"];
-  const { port, proc } = await startServe(
+  return startServe(
     join(dir, "data"),
     [
       ...(database ? ["--database", database] : []),
@@ -233,6 +233,11 @@ async function runHttp(backend: string, bodies: Buffer[], database?: string): Pr
     ],
     prof === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", prof],
   );
+}
+
+async function runHttp(backend: string, bodies: Buffer[], database?: string): Promise<Result> {
+  const dir = mkdtempSync(join(tmpdir(), "cairn-bench-log-"));
+  const { port, proc } = await startLoadedServe(dir, database);
   try {
     // Warm up (JIT, connections, first checkpoint), untimed.
     await httpLoad(port, bodies.slice(0, 500));
@@ -276,10 +281,7 @@ async function runWrk(backend: string, bodies: Buffer[], database?: string): Pro
     return undefined;
   }
   const dir = mkdtempSync(join(tmpdir(), "cairn-bench-log-"));
-  const { port, proc } = await startServe(join(dir, "data"), [
-    ...(database ? ["--database", database] : []),
-    ...(args["verify-threads"] === undefined ? [] : ["--verify-threads", args["verify-threads"]]),
-  ]);
+  const { port, proc } = await startLoadedServe(dir, database);
   try {
     await httpLoad(port, bodies.slice(0, 500));
     const file = join(dir, "entries.jsonl");
