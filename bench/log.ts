@@ -25,6 +25,7 @@ import { encodeTileIndex, Sequencer } from "../src/engines/tlog/index.js";
 import { signEnvelope } from "../src/formats/dsse/index.js";
 import { openDataDir } from "../src/runtime/log-node.js";
 import { startPostgres } from "../src/testing/postgres.js";
+import { sh } from "../test/e2e/cli.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -291,40 +292,23 @@ async function runWrk(backend: string, bodies: Buffer[], database?: string): Pro
     const main0 = processCpuUs(proc.pid!, proc.pid!);
     const t0 = performance.now();
     // /usr/bin/time reports wrk's own CPU (user and system seconds) on its last stderr line.
-    const out = await new Promise<{ stdout: string; stderr: string }>((res, rej) => {
-      const child = spawn(
-        "/usr/bin/time",
-        [
-          "-f",
-          "%U %S",
-          wrk,
-          "-t1",
-          `-c${CLIENTS}`,
-          `-d${WRK_SECONDS}s`,
-          "--timeout",
-          "60s",
-          "-s",
-          script,
-          `http://127.0.0.1:${port}`,
-          "--",
-          file,
-          "1",
-        ],
-        { stdio: ["ignore", "pipe", "pipe"] },
-      );
-      let stdout = "";
-      let stderr = "";
-      child.stdout.on("data", (d) => {
-        stdout += d;
-      });
-      child.stderr.on("data", (d) => {
-        stderr += d;
-      });
-      child.on("error", rej);
-      child.on("exit", (c) =>
-        c === 0 ? res({ stdout, stderr }) : rej(new Error(`wrk exited ${c}: ${stderr}`)),
-      );
-    });
+    const out = await sh(
+      "/usr/bin/time",
+      [
+        "-f",
+        "%U %S",
+        wrk,
+        "-t1",
+        `-c${CLIENTS}`,
+        `-d${WRK_SECONDS}s`,
+        "--timeout",
+        "60s",
+        "-s",
+        script,
+      ].concat([`http://127.0.0.1:${port}`, "--", file, "1"]),
+      dir,
+    );
+    if (out.code !== 0) throw new Error(`wrk exited ${out.code}: ${out.stderr}`);
     const seconds = (performance.now() - t0) / 1000;
     const cpu1 = processCpuUs(proc.pid!);
     const main1 = processCpuUs(proc.pid!, proc.pid!);

@@ -4,14 +4,13 @@
 // another submitter), the same refusal (code and field) for a bad one, and a LogNode using the
 // threads never sequences what they refused.
 import assert from "node:assert/strict";
-import { generateKeyPairSync } from "node:crypto";
 import { after, test } from "node:test";
 import { CairnError } from "../core/errors.js";
 import { generateKey, keySigner, type PrivateKey } from "../core/index.js";
-import { LogNode } from "../engines/lognode/index.js";
-import { MemorySearchIndex } from "../engines/store/index.js";
-import { INTOTO_PAYLOAD_TYPE, MemoryLogStorage, verifySubmission } from "../engines/tlog/index.js";
+import type { LogNode } from "../engines/lognode/index.js";
+import { INTOTO_PAYLOAD_TYPE, verifySubmission } from "../engines/tlog/index.js";
 import { signEnvelope } from "../formats/dsse/index.js";
+import { memoryLogNode } from "../testing/log-node.js";
 import { VerifyThreads } from "./verify-threads.js";
 
 const pem = (k: PrivateKey) => k.public.key.export({ type: "spki", format: "pem" }) as string;
@@ -80,16 +79,7 @@ test("a refused submission is refused with the main thread's code, field and mes
 });
 
 test("a log verifying on threads sequences only what verified", async () => {
-  const storage = new MemoryLogStorage();
-  const node = new LogNode({
-    storage,
-    key: generateKeyPairSync("ed25519").privateKey,
-    origin: "t.test/log",
-    searchIndex: new MemorySearchIndex(),
-    sequencer: { maxBatchDelayMs: 1 },
-    verify: (input) => threads.verify(input),
-  });
-  await node.becomeSequencer();
+  const { node, storage } = await memoryLogNode({ verify: (input) => threads.verify(input) });
   try {
     const key = generateKey("ed25519");
     const good = await submission(key, 7);

@@ -25,6 +25,7 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from "../formats/tlog/index.js";
+import { memoryLogNode } from "../testing/log-node.js";
 import { ecPair, issueLeaf, makeTestCa } from "../testing/sigstore-ca.js";
 import { intotoProposal } from "../testing/sigstore-kit.js";
 import { logRoutes } from "./log-routes.js";
@@ -567,15 +568,7 @@ describe("a process that is not the sequencer", () => {
 
 describe("request logs", () => {
   test("the write routes log no line per request, reads do, and a write's failure is still an answer", async () => {
-    const storage = new MemoryLogStorage();
-    const node = new LogNode({
-      storage,
-      key: generateKeyPairSync("ed25519").privateKey,
-      origin: "o.test/log",
-      searchIndex: new MemorySearchIndex(),
-      sequencer: { maxBatchDelayMs: 1 },
-    });
-    await node.becomeSequencer();
+    const { node } = await memoryLogNode();
     const lines: { level: number; reqId?: string; req?: { url: string }; msg: string }[] = [];
     const logStream = new Writable({
       write(chunk, _enc, done) {
