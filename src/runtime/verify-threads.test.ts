@@ -99,3 +99,20 @@ test("a log verifying on threads sequences only what verified", async () => {
     await node.close();
   }
 });
+
+test("past maxPending waiting submissions, verification refuses with ERR_TLOG_OVERLOADED", async () => {
+  const small = new VerifyThreads({}, 1, 2);
+  try {
+    const key = generateKey("ed25519");
+    const subs = await Promise.all(Array.from({ length: 5 }, (_, i) => submission(key, 100 + i)));
+    const got = await Promise.allSettled(subs.map((s) => small.verify(s)));
+    assert.deepEqual(
+      got.map((g) => (g.status === "fulfilled" ? "ok" : (g.reason as CairnError).code)),
+      ["ok", "ok", "ERR_TLOG_OVERLOADED", "ERR_TLOG_OVERLOADED", "ERR_TLOG_OVERLOADED"],
+    );
+    // Once answered, they no longer count.
+    assert.equal((await small.verify(subs[4])).kind, "dsse");
+  } finally {
+    await small.close();
+  }
+});

@@ -6,7 +6,7 @@
 import { availableParallelism } from "node:os";
 import { Worker } from "node:worker_threads";
 import { cairnError, ERROR_CATALOG, type ErrorCode } from "../core/errors.js";
-import type { EntryLimits, VerifiedEntry } from "../engines/tlog/index.js";
+import { DEFAULT_MAX_PENDING, type EntryLimits, type VerifiedEntry } from "../engines/tlog/index.js";
 
 /** A submission for a verify thread. */
 export interface VerifyRequest {
@@ -130,19 +130,42 @@ export class VerifyThreads {
   private threads: VerifyThread[] = [];
   private seq = 0;
   private closed = false;
+  // Submissions handed to the threads and not yet answered (each holds its request body).
+  private inFlight = 0;
 
   constructor(
     private readonly limits: EntryLimits = {},
     threads = defaultVerifyThreads(),
+    /** Submissions waiting at most; beyond them `verify` refuses with ERR_TLOG_OVERLOADED. */
+    private readonly maxPending = DEFAULT_MAX_PENDING,
   ) {
     if (!Number.isSafeInteger(threads) || threads < 1)
       throw cairnError("ERR_USAGE", "the verify threads are a positive integer");
     this.size = threads;
   }
 
-  /** Verifies one submission on the thread with the fewest waiting. */
+  /**
+   * Verifies one submission on the thread with the fewest waiting. Refuses with
+   * ERR_TLOG_OVERLOADED (HTTP 503, Retry-After) while maxPending submissions wait: a queue that
+   * grew without bound would hold every waiting request body in memory.
+   */
   async verify(input: unknown): Promise<VerifiedEntry> {
     if (this.closed) throw cairnError("ERR_USAGE", "the verify threads are closed");
+    if (this.inFlight >= this.maxPending) {
+      throw cairnError(
+        "ERR_TLOG_OVERLOADED",
+        `${this.inFlight} submissions wait for verification: retry later`,
+      );
+    }
+    this.inFlight++;
+    try {
+      return await this.verifyOn(input);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async verifyOn(input: unknown): Promise<VerifiedEntry> {
     const t = this.pick();
     const w = await t.worker;
     const seq = ++this.seq;
