@@ -12,7 +12,7 @@
 // bench/README.md.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, generateKeyPairSync, sign } from "node:crypto";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +25,7 @@ import { encodeTileIndex, Sequencer } from "../src/engines/tlog/index.js";
 import { signEnvelope } from "../src/formats/dsse/index.js";
 import { openDataDir } from "../src/runtime/log-node.js";
 import { startPostgres } from "../src/testing/postgres.js";
+import { sh } from "../test/e2e/cli.js";
 
 const { values: args } = parseArgs({
   options: {
@@ -32,11 +33,20 @@ const { values: args } = parseArgs({
     clients: { type: "string", default: "64" },
     kind: { type: "string", default: "dsse" },
     "no-postgres": { type: "boolean", default: false },
+    // Only the HTTP rows (no in-process row).
+    "http-only": { type: "boolean", default: false },
     latency: { type: "string" },
+    // Writes a V8 CPU profile of each HTTP run's `cairn serve` into this directory (--cpu-prof).
+    "server-prof": { type: "string" },
+    // cairn serve's --verify-threads (default: the server's own, the cores but one).
+    "verify-threads": { type: "string" },
+    // How long wrk sends entries (it needs more entries than the server takes in that time).
+    "wrk-seconds": { type: "string", default: "8" },
   },
 });
 const ENTRIES = Number(args.entries);
 const CLIENTS = Number(args.clients);
+const WRK_SECONDS = Number(args["wrk-seconds"]);
 const TARGET = 5000;
 const CAIRN = fileURLToPath(new URL("../dist/cairn.mjs", import.meta.url));
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -143,13 +153,23 @@ interface Result {
   p99ms?: number;
   /** CPU time (user + system) of the process holding the log, per entry: robust to other load. */
   cpuUsPerEntry?: number;
+  /** The same for the log process's main thread alone (HTTP, sequencing; not the verify threads). */
+  mainCpuUsPerEntry?: number;
+  /** CPU time of the load generator (this process's HTTP clients), per entry. */
+  clientCpuUsPerEntry?: number;
 }
 
-/** User + system CPU microseconds a process used so far (Linux /proc; undefined elsewhere). */
-function processCpuUs(pid: number): number | undefined {
+/**
+ * User + system CPU microseconds a process (or, with `thread`, one of its threads: the main
+ * thread's id is the pid) used so far (Linux /proc; undefined elsewhere).
+ */
+function processCpuUs(pid: number, thread?: number): number | undefined {
   try {
     // Fields after the parenthesised command name: utime and stime are the 12th and 13th.
-    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const stat = readFileSync(
+      thread === undefined ? `/proc/${pid}/stat` : `/proc/${pid}/task/${thread}/stat`,
+      "utf8",
+    );
     const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
     return ((Number(f[11]) + Number(f[12])) * 1e6) / 100; // USER_HZ is 100 on Linux
   } catch {
@@ -203,15 +223,32 @@ async function httpLoad(port: number, bodies: Buffer[]): Promise<{ seconds: numb
   return { seconds, lat: lat.sort((a, b) => a - b) };
 }
 
+/** `cairn serve` for an append run in dir/data, with the bench's server flags. */
+function startLoadedServe(dir: string, database: string | undefined) {
+  const prof = args["server-prof"];
+  return startServe(
+    join(dir, "data"),
+    [
+      ...(database ? ["--database", database] : []),
+      ...(args["verify-threads"] === undefined ? [] : ["--verify-threads", args["verify-threads"]]),
+    ],
+    prof === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", prof],
+  );
+}
+
 async function runHttp(backend: string, bodies: Buffer[], database?: string): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), "cairn-bench-log-"));
-  const { port, proc } = await startServe(join(dir, "data"), database ? ["--database", database] : []);
+  const { port, proc } = await startLoadedServe(dir, database);
   try {
     // Warm up (JIT, connections, first checkpoint), untimed.
     await httpLoad(port, bodies.slice(0, 500));
     const cpu0 = processCpuUs(proc.pid!);
+    const main0 = processCpuUs(proc.pid!, proc.pid!);
+    const client0 = process.cpuUsage();
     const { seconds, lat } = await httpLoad(port, bodies.slice(500));
+    const client = process.cpuUsage(client0);
     const cpu1 = processCpuUs(proc.pid!);
+    const main1 = processCpuUs(proc.pid!, proc.pid!);
     const n = bodies.length - 500;
     return {
       backend,
@@ -222,6 +259,76 @@ async function runHttp(backend: string, bodies: Buffer[], database?: string): Pr
       p50ms: pct(lat, 50),
       p99ms: pct(lat, 99),
       ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuUsPerEntry: (cpu1 - cpu0) / n } : {}),
+      ...(main0 !== undefined && main1 !== undefined ? { mainCpuUsPerEntry: (main1 - main0) / n } : {}),
+      clientCpuUsPerEntry: (client.user + client.system) / n,
+    };
+  } finally {
+    proc.kill("SIGTERM");
+    await new Promise((r) => proc.once("exit", r));
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The same HTTP load driven by wrk (C, one thread, CLIENTS connections, for --wrk-seconds;
+ * bench/log-wrk.lua sends each pre-signed entry at most once), so the client's CPU is small next
+ * to the server's. Undefined when
+ * wrk is not installed (Debian: apt-get install wrk).
+ */
+async function runWrk(backend: string, bodies: Buffer[], database?: string): Promise<Result | undefined> {
+  const wrk = ["/usr/bin/wrk", "/usr/local/bin/wrk"].find((p) => existsSync(p));
+  if (wrk === undefined) {
+    log("wrk is not installed: no wrk row");
+    return undefined;
+  }
+  const dir = mkdtempSync(join(tmpdir(), "cairn-bench-log-"));
+  const { port, proc } = await startLoadedServe(dir, database);
+  try {
+    await httpLoad(port, bodies.slice(0, 500));
+    const file = join(dir, "entries.jsonl");
+    writeFileSync(file, `${bodies.slice(500).join("\n")}\n`);
+    const script = fileURLToPath(new URL("./log-wrk.lua", import.meta.url));
+    const cpu0 = processCpuUs(proc.pid!);
+    const main0 = processCpuUs(proc.pid!, proc.pid!);
+    const t0 = performance.now();
+    // /usr/bin/time reports wrk's own CPU (user and system seconds) on its last stderr line.
+    const out = await sh(
+      "/usr/bin/time",
+      [
+        "-f",
+        "%U %S",
+        wrk,
+        "-t1",
+        `-c${CLIENTS}`,
+        `-d${WRK_SECONDS}s`,
+        "--timeout",
+        "60s",
+        "-s",
+        script,
+      ].concat([`http://127.0.0.1:${port}`, "--", file, "1"]),
+      dir,
+    );
+    if (out.code !== 0) throw new Error(`wrk exited ${out.code}: ${out.stderr}`);
+    const seconds = (performance.now() - t0) / 1000;
+    const cpu1 = processCpuUs(proc.pid!);
+    const main1 = processCpuUs(proc.pid!, proc.pid!);
+    const m = /entries (\d+) other (\d+) exhausted (\d) p50us (\d+) p99us (\d+)/.exec(out.stdout);
+    if (!m || Number(m[2]) !== 0) throw new Error(`wrk: ${out.stdout}`);
+    if (m[3] !== "0") throw new Error(`wrk ran out of entries: give more --entries or fewer --wrk-seconds`);
+    // Entries answered 201 within wrk's run (the few still in flight at its end are not counted).
+    const n = Number(m[1]);
+    const [user, sys] = out.stderr.trim().split("\n").at(-1)!.split(" ").map(Number);
+    return {
+      backend,
+      path: `HTTP (wrk), ${CLIENTS} connections`,
+      entries: n,
+      seconds,
+      perSecond: n / seconds,
+      p50ms: Number(m[4]) / 1000,
+      p99ms: Number(m[5]) / 1000,
+      ...(cpu0 !== undefined && cpu1 !== undefined ? { cpuUsPerEntry: (cpu1 - cpu0) / n } : {}),
+      ...(main0 !== undefined && main1 !== undefined ? { mainCpuUsPerEntry: (main1 - main0) / n } : {}),
+      clientCpuUsPerEntry: (((user ?? 0) + (sys ?? 0)) * 1e6) / n,
     };
   } finally {
     proc.kill("SIGTERM");
@@ -420,12 +527,17 @@ const load = loadavg()[0]!;
 if (load > 0.5) log(`warning: load average ${load.toFixed(2)}: other work on this machine skews the figures`);
 const bodies = await makeEntries(ENTRIES + 500);
 results.push(await runHttp("SQLite", bodies));
-results.push(await runInProcess("SQLite", bodies.slice(500)));
+const sqliteWrk = await runWrk("SQLite", bodies);
+if (sqliteWrk) results.push(sqliteWrk);
+if (!args["http-only"]) results.push(await runInProcess("SQLite", bodies.slice(500)));
 if (!args["no-postgres"]) {
   const pg = await startPostgres();
   try {
     results.push(await runHttp("PostgreSQL", bodies, await pg.createDatabase()));
-    results.push(await runInProcess("PostgreSQL", bodies.slice(500), await pg.createDatabase()));
+    const pgWrk = await runWrk("PostgreSQL", bodies, await pg.createDatabase());
+    if (pgWrk) results.push(pgWrk);
+    if (!args["http-only"])
+      results.push(await runInProcess("PostgreSQL", bodies.slice(500), await pg.createDatabase()));
   } finally {
     await pg.stop();
   }
@@ -440,6 +552,8 @@ const rows = results.map((r) => [
   r.p50ms === undefined ? "" : r.p50ms.toFixed(1),
   r.p99ms === undefined ? "" : r.p99ms.toFixed(1),
   r.cpuUsPerEntry === undefined ? "" : r.cpuUsPerEntry.toFixed(0),
+  r.mainCpuUsPerEntry === undefined ? "" : r.mainCpuUsPerEntry.toFixed(0),
+  r.clientCpuUsPerEntry === undefined ? "" : r.clientCpuUsPerEntry.toFixed(0),
   (r.perSecond / TARGET).toFixed(2),
 ]);
 const head = [
@@ -451,6 +565,8 @@ const head = [
   "ack p50 ms",
   "ack p99 ms",
   "log CPU us/entry",
+  "main thread us/entry",
+  "client CPU us/entry",
   `x ${TARGET}/s`,
 ];
 const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));

@@ -1,13 +1,15 @@
 // SPDX-License-Identifier: Apache-2.0
 // SQLite durability modes (runtime/sql.ts): "commit" syncs inside every commit; "writer" leaves the
 // sync to SqlWriter, whose transaction resolves after the WAL is synced. Real SQLite files.
+
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import fc from "fast-check";
 import { Kysely, SqliteDialect, sql } from "kysely";
-import { openSqlite, SqlWriter } from "./sql.js";
+import { insertChunks, openSqlite, SqlWriter } from "./sql.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cairn-sql-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -38,4 +40,23 @@ describe("openSqlite durability", () => {
     other.close();
     await k.destroy();
   });
+});
+
+test("insertChunks: every row once in order; SQLite chunks are powers of two, PostgreSQL's as few as fit", () => {
+  fc.assert(
+    fc.property(fc.nat(5000), fc.integer({ min: 1, max: 1500 }), (n, max) => {
+      const rows = Array.from({ length: n }, (_, i) => i);
+      const lite = insertChunks(rows, max, "sqlite");
+      const pg = insertChunks(rows, max, "postgres");
+      assert.deepEqual(lite.flat(), rows);
+      assert.deepEqual(pg.flat(), rows);
+      for (const c of lite) {
+        assert.ok(c.length >= 1 && c.length <= max);
+        assert.equal(c.length & (c.length - 1), 0, `${c.length} is a power of two`);
+      }
+      assert.equal(pg.length, Math.ceil(n / max));
+      // A statement text per chunk size: few, whatever the batch sizes.
+      assert.ok(new Set(lite.map((c) => c.length)).size <= Math.log2(max) + 1);
+    }),
+  );
 });

@@ -128,6 +128,30 @@ export function driverErrorKind(e: unknown): "conflict" | "busy" | "failure" {
 }
 
 /**
+ * Splits `rows` for multi-row INSERTs of at most `max` rows. PostgreSQL pays per statement (a
+ * round trip): as few as possible. SQLite pays per distinct statement text (SqlWriter prepares
+ * and caches a statement per text, and the text depends on the row count): chunks whose sizes are
+ * powers of two, so every batch size reuses a handful of cached statements instead of preparing
+ * a new one (measured: a sequenced batch of a new size spent more on `prepare` than on its rows).
+ */
+export function insertChunks<T>(rows: readonly T[], max: number, dialect: SqlDialect): T[][] {
+  const out: T[][] = [];
+  let cap = 1;
+  while (cap * 2 <= max) cap *= 2;
+  for (let at = 0; at < rows.length; ) {
+    let n = Math.min(max, rows.length - at);
+    if (dialect === "sqlite") {
+      let p = cap;
+      while (p > n) p /= 2;
+      n = p;
+    }
+    out.push(rows.slice(at, at + n));
+    at += n;
+  }
+  return out;
+}
+
+/**
  * Runs write transactions over kysely, or, on SQLite, synchronously through better-sqlite3.
  * One transaction: `first` (statements whose results are not needed), `read`, then the writes
  * `plan` makes from read's first row (it throws to roll back).

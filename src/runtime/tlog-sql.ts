@@ -22,6 +22,7 @@ import {
 } from "../engines/tlog/index.js";
 import {
   driverErrorKind,
+  insertChunks,
   isPostgresUrl,
   migrateSchema,
   openPostgresPool,
@@ -241,14 +242,14 @@ export class SqlLogStorage implements LogStorage {
       let size = this.db.selectFrom("tlog_head").select("size").where("id", "=", 1);
       if (this.dialect === "postgres") size = size.forUpdate();
       const writes: CompiledQuery[] = [];
-      for (let at = 0; at < leaves.length; at += INSERT_CHUNK) {
-        const rows = leaves.slice(at, at + INSERT_CHUNK).map((l, i) => ({
-          idx: start + at + i,
-          // Copies: a caller mutating its buffers later must not change what is written.
-          leaf_hash: Buffer.from(l.leafHash),
-          data: Buffer.from(l.data),
-          integrated_time: l.time ?? 0,
-        }));
+      const entryRows = leaves.map((l, i) => ({
+        idx: start + i,
+        // Copies: a caller mutating its buffers later must not change what is written.
+        leaf_hash: Buffer.from(l.leafHash),
+        data: Buffer.from(l.data),
+        integrated_time: l.time ?? 0,
+      }));
+      for (const rows of insertChunks(entryRows, INSERT_CHUNK, this.dialect)) {
         writes.push(this.db.insertInto("tlog_entries").values(rows).compile());
       }
       // The hash index, in the same transaction as its entries.
@@ -256,11 +257,11 @@ export class SqlLogStorage implements LogStorage {
         start,
         leaves.map((l) => l.data),
       );
-      for (let at = 0; at < hashes.length; at += INSERT_CHUNK) {
+      for (const rows of insertChunks(hashes, INSERT_CHUNK, this.dialect)) {
         writes.push(
           this.db
             .insertInto("tlog_hashes")
-            .values(hashes.slice(at, at + INSERT_CHUNK))
+            .values(rows)
             .onConflict((c) => c.doNothing())
             .compile(),
         );

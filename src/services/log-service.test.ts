@@ -3,6 +3,7 @@
 // C2SP tiles, the Rekor v1 subset, auth, bad input and problem+json codes.
 import assert from "node:assert/strict";
 import { createHash, generateKeyPairSync, type KeyObject, sign, verify } from "node:crypto";
+import { Writable } from "node:stream";
 import { after, before, describe, test } from "node:test";
 import type { FastifyInstance } from "fastify";
 import { canonicalBytes } from "../core/canonical.js";
@@ -24,6 +25,7 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from "../formats/tlog/index.js";
+import { memoryLogNode } from "../testing/log-node.js";
 import { ecPair, issueLeaf, makeTestCa } from "../testing/sigstore-ca.js";
 import { intotoProposal } from "../testing/sigstore-kit.js";
 import { logRoutes } from "./log-routes.js";
@@ -561,5 +563,45 @@ describe("a process that is not the sequencer", () => {
     assert.equal((await app.inject({ method: "GET", url: "/tlog/checkpoint" })).statusCode, 200);
     await app.close();
     await writer.close();
+  });
+});
+
+describe("request logs", () => {
+  test("the write routes log no line per request, reads do, and a write's failure is still an answer", async () => {
+    const { node } = await memoryLogNode();
+    const lines: { level: number; reqId?: string; req?: { url: string }; msg: string }[] = [];
+    const logStream = new Writable({
+      write(chunk, _enc, done) {
+        for (const l of String(chunk).split("\n")) if (l) lines.push(JSON.parse(l));
+        done();
+      },
+    });
+    const app = await buildServer({
+      plugins: [logRoutes(node), rekorRoutes(node)],
+      auth: { mode: "none" },
+      logStream,
+    });
+    const key = generateKey("ed25519");
+    const ok = await app.inject({
+      method: "POST",
+      url: "/cairn/v1/log/entries",
+      payload: await dsseSubmission(key, statement("4".repeat(64))),
+    });
+    assert.equal(ok.statusCode, 201);
+    const sub = await dsseSubmission(key, statement("5".repeat(64)));
+    sub.publicKeys = [pem(generateKey("ed25519"))];
+    const refused = await app.inject({ method: "POST", url: "/cairn/v1/log/entries", payload: sub });
+    assert.equal(refused.statusCode, 422);
+    assert.match(refused.headers["content-type"] as string, /^application\/problem\+json/);
+    assert.equal(refused.json().code, "ERR_DSSE_SIGNATURE_INVALID");
+    const rekor = await app.inject({ method: "POST", url: "/api/v1/log/entries", payload: { kind: "x" } });
+    assert.equal(rekor.statusCode, 400);
+    assert.equal((await app.inject({ method: "GET", url: "/cairn/v1/log" })).statusCode, 200);
+    await app.close();
+    await node.close();
+    const urls = lines.filter((l) => l.req).map((l) => l.req!.url);
+    // The read is logged (incoming and completed); no write is, neither accepted nor refused.
+    assert.deepEqual(urls, ["/cairn/v1/log"]);
+    assert.equal(lines.filter((l) => l.msg === "request completed").length, 1);
   });
 });

@@ -38,7 +38,8 @@ export function rekorRoutes(node: LogNode, opts: RekorRoutesOptions = {}): Servi
     register(app: FastifyInstance, ctx: ServiceContext) {
       const forward = forwardWrites(node, opts.locateSequencer);
       const write = opts.openWrites ? [forward] : [ctx.requireWriter, forward];
-      app.post(`${REKOR_PREFIX}/log/entries`, { preHandler: write }, async (req, reply) => {
+      // A hot write route: no per-request info lines (see log-routes.ts).
+      app.post(`${REKOR_PREFIX}/log/entries`, { preHandler: write, logLevel: "warn" }, async (req, reply) => {
         const r = await node.submitRekor(req.body);
         const location = `${REKOR_PREFIX}/log/entries/${r.uuid}`;
         reply.header("location", location).header("etag", r.uuid);

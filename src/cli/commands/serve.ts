@@ -15,6 +15,7 @@ import {
   runElection,
   watchTokenHashes,
 } from "../../runtime/log-node.js";
+import { defaultVerifyThreads, VerifyThreads } from "../../runtime/verify-threads.js";
 import { buildServer, DEFAULT_BODY_LIMIT, logRoutes, rekorRoutes, tokenHash } from "../../services/index.js";
 import { type CliIO, write } from "../io.js";
 import { caServeOptions, caServePlugin, type ServeCaFlags } from "./serve-ca.js";
@@ -31,6 +32,7 @@ interface ServeFlags extends ServeCaFlags, ServeTufFlags, ServeTsaFlags {
   bodyLimit: string;
   batchSize?: string;
   batchDelayMs?: string;
+  verifyThreads?: string;
   json?: boolean;
 }
 
@@ -62,6 +64,10 @@ export function registerServe(program: Command, io: CliIO): void {
     .option("--body-limit <bytes>", "largest request body", String(DEFAULT_BODY_LIMIT))
     .option("--batch-size <n>", "entries per sequenced batch (default 256)")
     .option("--batch-delay-ms <ms>", "longest wait for a batch to fill (default 25)")
+    .option(
+      "--verify-threads <n>",
+      `threads verifying submitted signatures (default ${defaultVerifyThreads()}: the cores but one; 0: on the main thread)`,
+    )
     .option("--json", "print the listening address and log identity as JSON");
   registerTokenCommands(cmd, io);
   tufServeOptions(tsaServeOptions(caServeOptions(cmd))).action(async (o: ServeFlags) => {
@@ -94,12 +100,19 @@ export function registerServe(program: Command, io: CliIO): void {
     // file is watched, and SIGHUP re-reads it.
     let tokenLog: (e: { count: number; error?: { code: string } }) => void = () => {};
     const tokens = o.dev ? undefined : await watchTokenHashes(dir, (e) => tokenLog(e));
+    // Signatures are checked on worker threads while this one serves HTTP and sequences.
+    const threads =
+      o.verifyThreads === undefined
+        ? defaultVerifyThreads()
+        : intFlag(o.verifyThreads, "--verify-threads", 0);
+    const verifier = threads > 0 ? new VerifyThreads({}, threads) : undefined;
     const node = new LogNode({
       storage: opened.storage,
       key: opened.key,
       origin: opened.origin,
       searchIndex: opened.searchIndex,
       maxEnvelopeBytes: bodyLimit,
+      ...(verifier ? { verify: (input: unknown) => verifier.verify(input) } : {}),
       sequencer: {
         ...(o.batchSize !== undefined ? { maxBatchSize: intFlag(o.batchSize, "--batch-size") } : {}),
         ...(o.batchDelayMs !== undefined
@@ -190,6 +203,7 @@ export function registerServe(program: Command, io: CliIO): void {
     stop.abort();
     await election;
     await node.close();
+    await verifier?.close();
     await opened.close();
   });
 }

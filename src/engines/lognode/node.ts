@@ -43,6 +43,7 @@ import {
   type SubmitResult,
   signEntryTimestamp,
   TileServer,
+  type VerifiedEntry,
   verifyRekorProposedEntry,
   verifySubmission,
 } from "../tlog/index.js";
@@ -76,6 +77,12 @@ export interface LogNodeOptions {
   maxEnvelopeBytes?: number;
   /** Bounds for cairn-native submissions. */
   entryLimits?: EntryLimits;
+  /**
+   * Verifies a cairn-native submission elsewhere (e.g. runtime `VerifyThreads`, on worker threads),
+   * as `verifySubmission(input, entryLimits)` does, resolving with the entry's leaf, leaf hash and
+   * index keys (`indexed`). Default: `verifySubmission` on the calling thread.
+   */
+  verify?: (input: unknown) => Promise<VerifiedEntry>;
   /** Largest envelope a Rekor dsse entry may carry (bytes). */
   maxRekorEnvelopeBytes?: number;
   /** Sequencer batching options. */
@@ -234,12 +241,15 @@ export class LogNode {
    * `raw` is the envelope's JSON bytes as submitted, when known.
    */
   async submitNative(input: unknown): Promise<NativeSubmitResult> {
-    const entry = verifySubmission(input, this.opts.entryLimits);
+    const entry = this.opts.verify
+      ? await this.opts.verify(input)
+      : verifySubmission(input, this.opts.entryLimits);
     // Checked for the store before it is logged, so nothing is logged that the store refuses. The
-    // store keeps the envelope as the JSON it re-reads and binds to the leaf.
+    // store keeps the verified envelope (the input's, which the entry was verified from) as JSON;
+    // the verifier already read its payload, so the store neither parses nor hashes it again.
     const prepared =
       this.store && entry.kind === "dsse" && isJsonObject(input)
-        ? this.store.prepare({ envelope: Buffer.from(JSON.stringify(input.envelope)), entry })
+        ? this.store.prepareVerified({ envelope: Buffer.from(JSON.stringify(input.envelope)), entry })
         : undefined;
     const r = await this.writer().submitEntry(entry);
     this.dirty = true;
@@ -303,7 +313,8 @@ export class LogNode {
         { kind: "dsse", envelope, publicKeys: entry.dsse.publicKeys },
         this.opts.entryLimits,
       );
-      prepared = this.store.prepare({
+      // `native` was verified from these very bytes: the store need not read them again.
+      prepared = this.store.prepareVerified({
         envelope: Buffer.from(entry.dsse.envelope),
         entry: native,
         identities: entry.identities,

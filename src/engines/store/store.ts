@@ -14,7 +14,7 @@ import { CairnError, cairnError } from "../../core/errors.js";
 import type { PublicKey } from "../../core/index.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import { parseEnvelope } from "../../formats/dsse/index.js";
-import { readInTotoPayload } from "../../formats/intoto/index.js";
+import { type InTotoPayload, readInTotoPayload } from "../../formats/intoto/index.js";
 import {
   type CertificateIdentity,
   dsseLeaf,
@@ -382,14 +382,7 @@ export class AttestationStore {
    * returns what `commit` stores once the log gave it an index. Throws as `add` does.
    */
   prepare(a: Omit<AcceptedEnvelope, "logIndex" | "integratedTime">): PreparedEnvelope {
-    if (!(a.envelope instanceof Uint8Array)) throw invalid("the envelope must be bytes", "envelope");
-    if (a.envelope.length > this.maxEnvelopeBytes) {
-      throw cairnError(
-        "ERR_STORE_TOO_LARGE",
-        `the envelope is ${a.envelope.length} bytes, more than the store's limit of ${this.maxEnvelopeBytes}`,
-        { field: "envelope" },
-      );
-    }
+    this.checkSize(a.envelope);
     const { entry } = a;
     if (entry?.kind !== "dsse")
       throw invalid("only DSSE envelopes of in-toto Statements are stored", "entry.kind");
@@ -437,6 +430,46 @@ export class AttestationStore {
     } catch (e) {
       throw notStored(e, "the payload is not an in-toto Statement or link", "envelope.payload");
     }
+    return this.prepared(
+      a.envelope,
+      statement,
+      keys.map((k) => k.keyid),
+      a.identities,
+    );
+  }
+
+  /**
+   * `prepare` for the envelope the log's verifier itself read: `entry` is what
+   * verifyDsseSubmission returned for exactly this `envelope` (bytes: its JSON), so the envelope
+   * is bound to the leaf by construction and its payload was read there (`entry.indexed`); nothing
+   * is parsed or hashed again. Throws as `prepare` does.
+   */
+  prepareVerified(a: Omit<AcceptedEnvelope, "logIndex" | "integratedTime">): PreparedEnvelope {
+    this.checkSize(a.envelope);
+    const { entry } = a;
+    if (entry?.kind !== "dsse" || entry.indexed === undefined)
+      throw invalid("only DSSE envelopes of in-toto Statements are stored", "entry.kind");
+    return this.prepared(a.envelope, entry.indexed.payload, entry.indexed.keyids, a.identities);
+  }
+
+  private checkSize(envelope: Uint8Array): void {
+    if (!(envelope instanceof Uint8Array)) throw invalid("the envelope must be bytes", "envelope");
+    if (envelope.length > this.maxEnvelopeBytes) {
+      throw cairnError(
+        "ERR_STORE_TOO_LARGE",
+        `the envelope is ${envelope.length} bytes, more than the store's limit of ${this.maxEnvelopeBytes}`,
+        { field: "envelope" },
+      );
+    }
+  }
+
+  // The index keys of an envelope bound to its leaf: subject digests, predicate type, signers.
+  private prepared(
+    envelope: Uint8Array,
+    statement: InTotoPayload,
+    keyids: readonly string[],
+    identities: AcceptedEnvelope["identities"],
+  ): PreparedEnvelope {
     const digests = new Set<string>();
     statement.digests.forEach((digest, i) => {
       for (const [alg, value] of Object.entries(digest)) {
@@ -449,8 +482,8 @@ export class AttestationStore {
       }
     });
     const signers = new Set<string>();
-    for (const k of keys) signers.add(`key:${k.keyid}`);
-    (a.identities ?? []).forEach((id, i) => {
+    for (const k of keyids) signers.add(`key:${k}`);
+    (identities ?? []).forEach((id, i) => {
       const ref = typeof id === "string" ? { identity: id } : id;
       for (const k of identityIndexKeys(ref)) {
         signers.add(checkKey(k, "an identity", (m) => invalid(m, `identities[${i}]`)));
@@ -458,7 +491,7 @@ export class AttestationStore {
     });
     return {
       record: {
-        envelope: Buffer.from(a.envelope),
+        envelope: Buffer.from(envelope),
         predicateType: checkKey(statement.predicateType, "a predicate type", (m) =>
           invalid(m, "predicateType"),
         ),

@@ -12,7 +12,12 @@ import { CairnError, cairnError } from "../../core/errors.js";
 import { KeyRing, type PublicKey, parsePublicKey } from "../../core/index.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import { type Envelope, MAX_SIGNATURES, parseEnvelope, verifyEnvelope } from "../../formats/dsse/index.js";
-import { type Link, readInTotoPayload, type Statement } from "../../formats/intoto/index.js";
+import {
+  type InTotoPayload,
+  type Link,
+  readInTotoPayload,
+  type Statement,
+} from "../../formats/intoto/index.js";
 import { hashLeaf } from "../../formats/tlog/index.js";
 import { supportsPrehashed, verifyPrehashedSha256 } from "./prehashed.js";
 
@@ -63,6 +68,12 @@ export interface VerifiedEntry {
   envelope?: Envelope;
   statement?: Statement;
   link?: Link;
+  /**
+   * For DSSE entries: what the attestation store indexes, read once here from the verified
+   * payload (predicate type and subject digests), and the securesystemslib key ids of the keys
+   * the leaf records, in signature order (each computed from the key's SPKI PEM as in the leaf).
+   */
+  indexed?: { payload: InTotoPayload; keyids: string[] };
 }
 
 /** Bounds for verifying submissions. */
@@ -238,6 +249,8 @@ export function verifyDsseSubmission(sub: DsseSubmission, limits: EntryLimits = 
     envelope: env,
     ...(read.statement ? { statement: read.statement } : {}),
     ...(read.link ? { link: read.link } : {}),
+    // The key ids of the leaf's keys, as the store derives them from the leaf (cached per key).
+    indexed: { payload: read, keyids: signed.map((s) => parsePublicKeyCached(spkiPem(s.key)).keyid) },
   };
 }
 

@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: Apache-2.0
+// Verification of log submissions on worker threads (verify-worker.ts): a small pool, one thread
+// per core but one (the main thread keeps HTTP and the sequencer), at least one. The log
+// (engines/lognode) takes it as its `verify` port; only entries a thread verified reach the
+// sequencer. Threads start on first use and never keep an idle process alive.
+import { availableParallelism } from "node:os";
+import { Worker } from "node:worker_threads";
+import { cairnError, ERROR_CATALOG, type ErrorCode } from "../core/errors.js";
+import { DEFAULT_MAX_PENDING, type EntryLimits, type VerifiedEntry } from "../engines/tlog/index.js";
+
+/** A submission for a verify thread. */
+export interface VerifyRequest {
+  seq: number;
+  input: unknown;
+}
+
+/** A verify thread's answer: the verified entry, or the error verification raised. */
+export interface VerifyReply {
+  seq: number;
+  entry?: Pick<VerifiedEntry, "kind" | "leaf" | "leafHash" | "indexed">;
+  error?: { code?: string; message: string; field?: string };
+}
+
+/** Threads by default: the cores but one, at least one. */
+export function defaultVerifyThreads(): number {
+  return Math.max(1, availableParallelism() - 1);
+}
+
+/**
+ * Starts a verify thread on verify-worker.ts, found through a dynamic import (the CLI bundle then
+ * keeps it, and what it imports, in a chunk of its own). Run from the TypeScript sources (tests,
+ * under tsx), a worker does not inherit the main thread's loader hooks: it registers tsx's itself
+ * before importing the entry. (As runtime/hash-writer.ts starts its blob threads.)
+ */
+async function startWorker(limits: EntryLimits): Promise<Worker> {
+  const { VERIFY_WORKER_ROLE, VERIFY_WORKER_URL } = await import("./verify-worker.js");
+  const tsx = VERIFY_WORKER_URL.endsWith(".ts") ? import.meta.resolve("tsx/esm/api") : undefined;
+  const boot = `
+    const { workerData } = require("node:worker_threads");
+    (async () => {
+      if (workerData.tsx !== undefined) (await import(workerData.tsx)).register();
+      await import(workerData.url);
+    })();`;
+  return new Worker(boot, {
+    eval: true,
+    workerData: { role: VERIFY_WORKER_ROLE, url: VERIFY_WORKER_URL, tsx, limits },
+  });
+}
+
+function errorFrom(e: NonNullable<VerifyReply["error"]>): Error {
+  const code = e.code !== undefined && e.code in ERROR_CATALOG ? (e.code as ErrorCode) : "ERR_INTERNAL";
+  return cairnError(code, e.message, e.field === undefined ? {} : { field: e.field });
+}
+
+const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
+
+class VerifyThread {
+  readonly worker: Promise<Worker>;
+  readonly pending = new Map<number, { resolve: (e: VerifiedEntry) => void; reject: (e: unknown) => void }>();
+  dead = false;
+  // Submissions waiting to be posted: everything that arrives in one turn of the event loop goes
+  // in one message (measured: a message per entry cost more CPU than the verification it moved).
+  private batch: VerifyRequest[] = [];
+
+  constructor(limits: EntryLimits, onDeath: (t: VerifyThread) => void) {
+    this.worker = startWorker(limits).then((w) => {
+      w.unref();
+      w.on("message", (rs: VerifyReply[]) => {
+        for (const r of rs) {
+          const p = this.pending.get(r.seq);
+          if (p === undefined) continue;
+          this.pending.delete(r.seq);
+          if (r.error !== undefined || r.entry === undefined) {
+            p.reject(errorFrom(r.error ?? { message: "the verify thread answered nothing" }));
+            continue;
+          }
+          const e = r.entry;
+          p.resolve({
+            kind: e.kind,
+            leaf: asBuffer(e.leaf),
+            leafHash: asBuffer(e.leafHash),
+            ...(e.indexed ? { indexed: e.indexed } : {}),
+          });
+        }
+        if (this.pending.size === 0) w.unref();
+      });
+      const fail = (e: unknown) => {
+        this.dead = true;
+        onDeath(this);
+        for (const p of this.pending.values()) p.reject(e);
+        this.pending.clear();
+      };
+      w.on("error", (e) => fail(cairnError("ERR_INTERNAL", `a verify thread failed: ${e.message}`)));
+      w.on("exit", () => fail(cairnError("ERR_INTERNAL", "a verify thread exited")));
+      return w;
+    });
+    this.worker.catch(() => {
+      this.dead = true;
+      onDeath(this);
+    });
+  }
+
+  /** The batch being filled. */
+  take(): VerifyRequest[] {
+    return this.batch;
+  }
+
+  /** The batch to post now; a new one starts. */
+  flush(): VerifyRequest[] {
+    const b = this.batch;
+    this.batch = [];
+    return b;
+  }
+}
+
+/** Queues a request for `t`, posted with the others of this turn of the event loop. */
+function post(t: VerifyThread, w: Worker, req: VerifyRequest): void {
+  const b = t.take();
+  b.push(req);
+  if (b.length === 1) setImmediate(() => w.postMessage(t.flush()));
+}
+
+/**
+ * Submission verification (tlog `verifySubmission`) on `threads` worker threads. `verify` resolves
+ * with the entry (leaf, leaf hash, the store's index keys; not the parsed envelope or statement)
+ * or rejects with verification's own error (code, message, field), as on the main thread.
+ */
+export class VerifyThreads {
+  readonly size: number;
+  private threads: VerifyThread[] = [];
+  private seq = 0;
+  private closed = false;
+  // Submissions handed to the threads and not yet answered (each holds its request body).
+  private inFlight = 0;
+
+  constructor(
+    private readonly limits: EntryLimits = {},
+    threads = defaultVerifyThreads(),
+    /** Submissions waiting at most; beyond them `verify` refuses with ERR_TLOG_OVERLOADED. */
+    private readonly maxPending = DEFAULT_MAX_PENDING,
+  ) {
+    if (!Number.isSafeInteger(threads) || threads < 1)
+      throw cairnError("ERR_USAGE", "the verify threads are a positive integer");
+    this.size = threads;
+  }
+
+  /**
+   * Verifies one submission on the thread with the fewest waiting. Refuses with
+   * ERR_TLOG_OVERLOADED (HTTP 503, Retry-After) while maxPending submissions wait: a queue that
+   * grew without bound would hold every waiting request body in memory.
+   */
+  async verify(input: unknown): Promise<VerifiedEntry> {
+    if (this.closed) throw cairnError("ERR_USAGE", "the verify threads are closed");
+    if (this.inFlight >= this.maxPending) {
+      throw cairnError(
+        "ERR_TLOG_OVERLOADED",
+        `${this.inFlight} submissions wait for verification: retry later`,
+      );
+    }
+    this.inFlight++;
+    try {
+      return await this.verifyOn(input);
+    } finally {
+      this.inFlight--;
+    }
+  }
+
+  private async verifyOn(input: unknown): Promise<VerifiedEntry> {
+    const t = this.pick();
+    const w = await t.worker;
+    const seq = ++this.seq;
+    return new Promise<VerifiedEntry>((resolve, reject) => {
+      if (t.dead) {
+        reject(cairnError("ERR_INTERNAL", "a verify thread exited"));
+        return;
+      }
+      t.pending.set(seq, { resolve, reject });
+      // Referenced while an answer is awaited, so the process does not exit under a submission.
+      w.ref();
+      post(t, w, { seq, input });
+    });
+  }
+
+  /** Stops the threads (what waits on them is rejected). */
+  async close(): Promise<void> {
+    this.closed = true;
+    const ts = this.threads;
+    this.threads = [];
+    await Promise.allSettled(ts.map(async (t) => (await t.worker).terminate()));
+  }
+
+  private pick(): VerifyThread {
+    if (this.threads.length < this.size) {
+      const t = new VerifyThread(this.limits, (dead) => {
+        this.threads = this.threads.filter((x) => x !== dead);
+      });
+      this.threads.push(t);
+      return t;
+    }
+    let best = this.threads[0]!;
+    for (const t of this.threads) if (t.pending.size < best.pending.size) best = t;
+    return best;
+  }
+}
