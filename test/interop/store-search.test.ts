@@ -11,11 +11,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, afterEach, before, describe, test } from "node:test";
-import Database from "better-sqlite3";
 import fc from "fast-check";
 import { type IndexQuery, type IndexRecord, MemorySearchIndex } from "../../src/engines/store/index.js";
 import { postgresSearchIndex, type SqlSearchIndex, sqliteSearchIndex } from "../../src/runtime/store-sql.js";
-import { execSql, startPostgres, type TestPostgres } from "../../src/testing/postgres.js";
+import { execSql, querySql, startPostgres, type TestPostgres } from "../../src/testing/postgres.js";
 
 const PREDICATES = [
   "https://slsa.dev/provenance/v1",
@@ -262,27 +261,8 @@ for (const site of sites) {
   });
 }
 
-async function query(location: string, text: string): Promise<Record<string, unknown>[]> {
-  if (location.startsWith("postgres")) {
-    const { default: pg } = await import("pg");
-    const c = new pg.Client({ connectionString: location });
-    await c.connect();
-    try {
-      return (await c.query(text)).rows;
-    } finally {
-      await c.end();
-    }
-  }
-  const db = new Database(location, { readonly: true });
-  try {
-    return db.prepare(text).all() as Record<string, unknown>[];
-  } finally {
-    db.close();
-  }
-}
-
 async function listIndexes(location: string): Promise<string[]> {
-  const rows = await query(
+  const rows = await querySql(
     location,
     location.startsWith("postgres")
       ? "select indexname as name from pg_indexes where tablename = 'store_envelopes'"
@@ -292,6 +272,6 @@ async function listIndexes(location: string): Promise<string[]> {
 }
 
 async function schemaVersion(location: string): Promise<number> {
-  const [row] = await query(location, "select version from cairn_schema where component = 'store'");
+  const [row] = await querySql(location, "select version from cairn_schema where component = 'store'");
   return Number(row?.version);
 }
