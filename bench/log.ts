@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { generateKey, keySigner } from "../src/core/index.js";
 import { LogNode } from "../src/engines/lognode/index.js";
+import type { IndexQuery } from "../src/engines/store/index.js";
 import { encodeTileIndex, Sequencer } from "../src/engines/tlog/index.js";
 import { signEnvelope } from "../src/formats/dsse/index.js";
 import { openDataDir } from "../src/runtime/log-node.js";
@@ -354,6 +355,51 @@ async function latencyBench(n: number): Promise<void> {
     },
   );
   log(`cairn serve started on ${n} entries in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  // The search shapes, as /cairn/v1/search parameters for a random i.
+  const T0 = 1_700_000_000;
+  type Params = Record<string, string>;
+  const key = (i: number): Params => ({ keyId: String(i % 16) });
+  const identity = (i: number): Params => ({ identity: `builder-${i % 1000}@example.com` });
+  const group = (i: number): Params => ({ subject: `sha256:${groupDigest(i % GROUPS)}` });
+  const window = (i: number): Params => ({ since: String(T0 + i), until: String(T0 + i + 3600) });
+  const slsa = { predicateType: SLSA };
+  const searches: [string, (i: number) => Params][] = [
+    ["subject (1 result)", (i) => ({ subject: `sha256:${digest(i)}` })],
+    ["subject (100 results)", group],
+    ["predicate (50%)", () => slsa],
+    ["predicate (1%)", () => ({ predicateType: VULN })],
+    ["signer: key id (6%)", key],
+    ["signer: identity (0.1%)", identity],
+    ["time: 1 h window", window],
+    ["time: since", (i) => ({ since: String(T0 + i) })],
+    ["time: until", (i) => ({ until: String(T0 + i) })],
+    ["signer + predicate", (i) => ({ ...key(i), ...slsa })],
+    ["identity + predicate", (i) => ({ ...identity(i), ...slsa })],
+    ["subject + predicate", (i) => ({ ...group(i), ...slsa })],
+    ["subject + signer", (i) => ({ ...group(i), ...key(i >> 4) })],
+    ["predicate + 1 h window", (i) => ({ ...slsa, ...window(i) })],
+    ["signer + 1 h window", (i) => ({ ...key(i), ...window(i) })],
+    ["identity + since", (i) => ({ ...identity(i), since: String(T0 + i) })],
+    [
+      "subject + signer + predicate + time",
+      (i) => ({ ...group(i), ...key(i >> 4), ...slsa, since: String(T0 + i - n / 2), until: String(T0 + i) }),
+    ],
+    ["deep: predicate (50%)", (i) => ({ ...slsa, cursor: `c1.${i}` })],
+    ["deep: signer", (i) => ({ ...key(i >> 4), cursor: `c1.${i}` })],
+    ["deep: signer + predicate", (i) => ({ ...key(i >> 4), ...slsa, cursor: `c1.${i}` })],
+    ["deep: time since", (i) => ({ since: String(T0 + (i >> 1)), cursor: `c1.${i}` })],
+  ];
+  // The same as the index query the store hands its SearchIndex (a page of 50, plus one).
+  const indexQuery = (p: Params): IndexQuery => ({
+    after: p.cursor === undefined ? -1 : Number(p.cursor.slice(3)),
+    limit: 51,
+    ...(p.subject === undefined ? {} : { subjectDigest: p.subject }),
+    ...(p.predicateType === undefined ? {} : { predicateType: p.predicateType }),
+    ...(p.keyId === undefined ? {} : { signer: `key:${p.keyId}` }),
+    ...(p.identity === undefined ? {} : { signer: `identity:${p.identity}` }),
+    ...(p.since === undefined ? {} : { since: Number(p.since) }),
+    ...(p.until === undefined ? {} : { until: Number(p.until) }),
+  });
   const rows: string[][] = [];
   // CPU time of the answering side (cairn serve, and PostgreSQL's server processes with
   // --postgres): steadier than wall time on a loaded machine.
@@ -408,39 +454,8 @@ async function latencyBench(n: number): Promise<void> {
     await measure("entry + proof + SET (Rekor API)", (i) => `/api/v1/log/entries?logIndex=${i}`);
     // Every search shape, each result with its inclusion proof; pages of 50 unless fewer match.
     // `i` is random: a random subject, signer, time; "deep" pages start at a cursor at log index i.
-    const T0 = 1_700_000_000;
-    const e = encodeURIComponent;
-    const key = (i: number) => `keyId=${i % 16}`;
-    const identity = (i: number) => `identity=${e(`builder-${i % 1000}@example.com`)}`;
-    const group = (i: number) => `subject=sha256:${groupDigest(i % GROUPS)}`;
-    const searches: [string, (i: number) => string][] = [
-      ["subject (1 result)", (i) => `subject=sha256:${digest(i)}`],
-      ["subject (100 results)", group],
-      ["predicate (50%)", () => `predicateType=${e(SLSA)}`],
-      ["predicate (1%)", () => `predicateType=${e(VULN)}`],
-      ["signer: key id (6%)", key],
-      ["signer: identity (0.1%)", identity],
-      ["time: 1 h window", (i) => `since=${T0 + i}&until=${T0 + i + 3600}`],
-      ["time: since", (i) => `since=${T0 + i}`],
-      ["time: until", (i) => `until=${T0 + i}`],
-      ["signer + predicate", (i) => `${key(i)}&predicateType=${e(SLSA)}`],
-      ["identity + predicate", (i) => `${identity(i)}&predicateType=${e(SLSA)}`],
-      ["subject + predicate", (i) => `${group(i)}&predicateType=${e(SLSA)}`],
-      ["subject + signer", (i) => `${group(i)}&${key(i >> 4)}`],
-      ["predicate + 1 h window", (i) => `predicateType=${e(SLSA)}&since=${T0 + i}&until=${T0 + i + 3600}`],
-      ["signer + 1 h window", (i) => `${key(i)}&since=${T0 + i}&until=${T0 + i + 3600}`],
-      ["identity + since", (i) => `${identity(i)}&since=${T0 + i}`],
-      [
-        "subject + signer + predicate + time",
-        (i) => `${group(i)}&${key(i >> 4)}&predicateType=${e(SLSA)}&since=${T0 + i - n / 2}&until=${T0 + i}`,
-      ],
-      ["deep: predicate (50%)", (i) => `predicateType=${e(SLSA)}&cursor=c1.${i}`],
-      ["deep: signer", (i) => `${key(i >> 4)}&cursor=c1.${i}`],
-      ["deep: signer + predicate", (i) => `${key(i >> 4)}&predicateType=${e(SLSA)}&cursor=c1.${i}`],
-      ["deep: time since", (i) => `since=${T0 + (i >> 1)}&cursor=c1.${i}`],
-    ];
     for (const [what, query] of searches) {
-      await measure(`search: ${what}`, (i) => `/cairn/v1/search?${query(i)}`, 200);
+      await measure(`search: ${what}`, (i) => `/cairn/v1/search?${new URLSearchParams(query(i))}`, 200);
     }
     await measure("level-0 tile", (i) => `/tlog/tile/0/${encodeTileIndex(Math.floor(i / 256 / 2))}`);
     agent.destroy();
@@ -466,6 +481,32 @@ async function latencyBench(n: number): Promise<void> {
       obs.disconnect();
       const cpu = process.cpuUsage(cpu0);
       row("inclusion proof (in process, no HTTP)", lat, gcs, cpu.user + cpu.system);
+      // The searches alone: the search index's answer (log indexes), in process, without the
+      // page's envelopes, proofs or HTTP. CPU: this process and, with --postgres, the server's.
+      const index = reader.searchIndex;
+      const dbCpuUs = () => (pg ? processTreeCpuUs(pgMain) : 0);
+      for (const [what, query] of searches) {
+        for (let i = 0; i < 20; i++) await index.search(indexQuery(query(Math.floor(Math.random() * n))));
+        const lat: number[] = [];
+        const seen: { ms: number }[] = [];
+        const gcObs = new PerformanceObserver((l) => {
+          for (const e of l.getEntries()) seen.push({ ms: e.duration });
+        });
+        gcObs.observe({ entryTypes: ["gc"] });
+        const c0 = process.cpuUsage();
+        const d0 = dbCpuUs();
+        for (let i = 0; i < 200; i++) {
+          const q = indexQuery(query(Math.floor(Math.random() * n)));
+          const t0 = performance.now();
+          await index.search(q);
+          lat.push(performance.now() - t0);
+        }
+        const c = process.cpuUsage(c0);
+        const d = dbCpuUs() - d0;
+        await new Promise((r) => setImmediate(r));
+        gcObs.disconnect();
+        row(`index search: ${what}`, lat, seen, c.user + c.system + d);
+      }
     } finally {
       await reader.close();
     }
