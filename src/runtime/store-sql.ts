@@ -341,10 +341,15 @@ export class SqlSearchIndex implements SearchIndex {
     q: IndexQuery,
     keys: readonly SearchDriver[],
   ): Promise<Partial<Record<SearchDriver, number>>> {
-    const parts = keys.map(
-      (k) =>
-        sql`(select count(*) from (select 1 from ${this.source(q, k, k === "time")} limit ${k === "time" ? TIME_SORT_CAP : ESTIMATE_CAP}) x) as ${sql.ref(k)}`,
-    );
+    const parts = keys.map((k) => {
+      // A time range is counted whole, not from `after` (the time index cannot seek to a log
+      // index: counting its rows after a deep cursor could pass most of the range first).
+      const rows =
+        k === "time"
+          ? sql`${this.source({ ...q, after: -1 }, "time")} limit ${TIME_SORT_CAP}`
+          : sql`${this.source(q, k, false)} limit ${ESTIMATE_CAP}`;
+      return sql`(select count(*) from (select 1 from ${rows}) x) as ${sql.ref(k)}`;
+    });
     const { rows } = await sql<Record<string, unknown>>`select ${sql.join(parts)}`.execute(this.db);
     const row = rows[0] ?? {};
     return Object.fromEntries(keys.map((k) => [k, toSafe(row[k], "a count")]));
