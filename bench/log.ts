@@ -162,9 +162,20 @@ function processCpuUs(pid: number): number | undefined {
   }
 }
 
-/** processCpuUs of a process and its children (a PostgreSQL server's postmaster and backends). */
+/**
+ * CPU microseconds of a process and its children, live and ended (a PostgreSQL server's
+ * postmaster and backends: a backend that exits moves its time into the postmaster's cutime and
+ * cstime, so the sum never drops).
+ */
 function processTreeCpuUs(root: number): number {
   let sum = 0;
+  try {
+    const stat = readFileSync(`/proc/${root}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    sum += ((Number(f[13]) + Number(f[14])) * 1e6) / 100; // cutime, cstime
+  } catch {
+    // Not running.
+  }
   for (const p of readdirSync("/proc")) {
     if (!/^[0-9]+$/.test(p)) continue;
     try {
