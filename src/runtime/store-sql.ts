@@ -139,7 +139,7 @@ const MIGRATIONS: Record<Dialect, string[]>[] = [
 const ESTIMATE_CAP = 2048;
 /**
  * A time range drives a search (its rows sorted into log-index order) when it holds fewer rows
- * than this after `after`; a wider one is a filter on a log-order walk. Sorting this many log
+ * than this (in all, whatever the cursor); a wider one is a filter on a log-order walk. Sorting this many log
  * indexes costs about what walking as many index entries does.
  */
 const TIME_SORT_CAP = 16384;
@@ -274,13 +274,13 @@ export class SqlSearchIndex implements SearchIndex {
   }
 
   /**
-   * The log indexes matching every key, from indexes alone, never sorting more than ESTIMATE_CAP
-   * rows. One key (subject, signer or predicate type) is the driver: its (key, log_index) index is
+   * The log indexes matching every key, from indexes alone, never sorting more than
+   * TIME_SORT_CAP rows. One key (subject, signer or predicate type) is the driver: its (key, log_index) index is
    * walked from `after` in log-index order, and each row is checked against the other keys by
    * point lookups, so the cost is the driver's rows passed, not the store's size. The driver is
    * the most selective key, by bounded counts (`estimate`); a time range drives only when it
-   * holds fewer rows than ESTIMATE_CAP (its index is in time order: those rows are sorted); a
-   * search with no key walks (log_index, ..., integrated_time) in log order.
+   * holds fewer rows than TIME_SORT_CAP (its index is in time order: those rows are sorted); a
+   * search with no other key then walks (log_index, ..., integrated_time) in log order.
    */
   async search(q: IndexQuery): Promise<number[]> {
     return this.run("searching the store", async () => {
@@ -307,7 +307,7 @@ export class SqlSearchIndex implements SearchIndex {
     });
   }
 
-  // The most selective key to walk, or undefined when a key has no row after q.after.
+  // The most selective key to walk, or undefined when a key has no row (after q.after).
   private async driver(q: IndexQuery): Promise<SearchDriver | undefined> {
     const keys: SearchDriver[] = [];
     if (q.subjectDigest !== undefined) keys.push("subject");
@@ -336,7 +336,8 @@ export class SqlSearchIndex implements SearchIndex {
     return best ?? "log";
   }
 
-  // Each key's rows after q.after, counted up to ESTIMATE_CAP, in one round trip.
+  // Each key's rows after q.after counted up to ESTIMATE_CAP (a time range's rows up to
+  // TIME_SORT_CAP), in one round trip.
   private async estimate(
     q: IndexQuery,
     keys: readonly SearchDriver[],
@@ -636,7 +637,7 @@ function toSafe(v: unknown, what: string): number {
   return requireSafeInteger(v, what, (message) => cairnError("ERR_STORE_STORAGE", message));
 }
 
-// SearchDriver errors to the port's codes: a unique violation is a concurrent put of the same index;
+// Driver errors to the port's codes: a unique violation is a concurrent put of the same index;
 // everything else is a storage failure (transport).
 function failure(e: unknown, what: string): CairnError {
   if (e instanceof CairnError) return e;
