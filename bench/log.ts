@@ -12,7 +12,7 @@
 // bench/README.md.
 import { type ChildProcess, spawn } from "node:child_process";
 import { createHash, generateKeyPairSync, sign } from "node:crypto";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { Agent, request } from "node:http";
 import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -21,6 +21,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { generateKey, keySigner } from "../src/core/index.js";
 import { LogNode } from "../src/engines/lognode/index.js";
+import type { IndexQuery } from "../src/engines/store/index.js";
 import { encodeTileIndex, Sequencer } from "../src/engines/tlog/index.js";
 import { signEnvelope } from "../src/formats/dsse/index.js";
 import { openDataDir } from "../src/runtime/log-node.js";
@@ -42,9 +43,13 @@ const { values: args } = parseArgs({
     "verify-threads": { type: "string" },
     // How long wrk sends entries (it needs more entries than the server takes in that time).
     "wrk-seconds": { type: "string", default: "8" },
+    postgres: { type: "boolean", default: false },
   },
 });
 const ENTRIES = Number(args.entries);
+const SLSA = "https://slsa.dev/provenance/v1";
+const SPDX = "https://spdx.dev/Document";
+const VULN = "https://cosign.sigstore.dev/attestation/vuln/v1";
 const CLIENTS = Number(args.clients);
 const WRK_SECONDS = Number(args["wrk-seconds"]);
 const TARGET = 5000;
@@ -175,6 +180,33 @@ function processCpuUs(pid: number, thread?: number): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/**
+ * CPU microseconds of a process and its children, live and ended (a PostgreSQL server's
+ * postmaster and backends: a backend that exits moves its time into the postmaster's cutime and
+ * cstime, so the sum never drops).
+ */
+function processTreeCpuUs(root: number): number {
+  let sum = 0;
+  try {
+    const stat = readFileSync(`/proc/${root}/stat`, "utf8");
+    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    sum += ((Number(f[13]) + Number(f[14])) * 1e6) / 100; // cutime, cstime
+  } catch {
+    // Not running.
+  }
+  for (const p of readdirSync("/proc")) {
+    if (!/^[0-9]+$/.test(p)) continue;
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, "utf8");
+      const parent = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (Number(p) === root || parent === root) sum += processCpuUs(Number(p)) ?? 0;
+    } catch {
+      // The process ended meanwhile.
+    }
+  }
+  return sum;
 }
 
 /** A --trace-gc line's pause: "... Scavenge 3.9 (4.1) -> 3.6 (5.1) MB, 0.79 / 0.00 ms ...". */
@@ -377,13 +409,17 @@ async function runInProcess(backend: string, bodies: Buffer[], database?: string
 /**
  * --latency N: a SQLite log of N entries (and N stored envelopes) is bulk-loaded through the
  * sequencer and the search index directly (untimed), then `cairn serve` answers sequential
- * requests for random indexes and subjects: inclusion proofs, Rekor entries and searches, p50/p99.
+ * requests for random indexes and subjects: inclusion proofs, Rekor entries and every search
+ * shape (first and deep pages), p50/p99. With --postgres, the log and the store are in a
+ * PostgreSQL the bench starts.
  */
 async function latencyBench(n: number): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), "cairn-bench-lat-"));
   const data = join(dir, "data");
   const t = Date.now();
-  const opened = await openDataDir(data);
+  const pg = args.postgres ? await startPostgres() : undefined;
+  const database = pg ? await pg.createDatabase() : undefined;
+  const opened = await openDataDir(data, database ? { database } : {});
   const seq = await Sequencer.open({
     storage: opened.storage,
     key: opened.key,
@@ -393,6 +429,10 @@ async function latencyBench(n: number): Promise<void> {
     maxPending: 1 << 20,
   });
   const digest = (i: number) => createHash("sha256").update(`subject ${i}`).digest("hex");
+  const GROUPS = 10_000;
+  const groupDigest = (g: number) => createHash("sha256").update(`group ${g}`).digest("hex");
+  // 1% a rare predicate type, the rest half and half.
+  const predicateOf = (i: number) => (i % 100 === 0 ? VULN : i % 2 ? SLSA : SPDX);
   const CHUNK = 16384;
   for (let at = 0; at < n; at += CHUNK) {
     const end = Math.min(n, at + CHUNK);
@@ -406,9 +446,11 @@ async function latencyBench(n: number): Promise<void> {
         envelope: Buffer.from(
           `{"payloadType":"application/vnd.in-toto+json","payload":"","signatures":[],"i":${i}}`,
         ),
-        predicateType: i % 2 ? "https://slsa.dev/provenance/v1" : "https://spdx.dev/Document",
-        subjectDigests: [`sha256:${digest(i)}`],
-        signers: [`key:${i % 16}`],
+        predicateType: predicateOf(i),
+        // Its own subject, and one of 10,000 shared by 100 envelopes each.
+        subjectDigests: [`sha256:${digest(i)}`, `sha256:${groupDigest(i % GROUPS)}`],
+        // One of 16 keys (each signs one predicate type but the rare one), one of 1,000 identities.
+        signers: [`key:${i % 16}`, `identity:builder-${i % 1000}@example.com`],
         integratedTime: 1_700_000_000 + i,
       });
     }
@@ -421,13 +463,67 @@ async function latencyBench(n: number): Promise<void> {
   const started = Date.now();
   // The server's GC pauses (--trace-gc lines), to tell its own pauses from the machine's load.
   const serverGc: { at: number; ms: number }[] = [];
-  const { port, proc } = await startServe(data, [], ["--trace-gc"], (line) => {
-    const m = GC_LINE.exec(line);
-    if (m) serverGc.push({ at: performance.now(), ms: Number(m[1]) });
-  });
+  const { port, proc } = await startServe(
+    data,
+    database ? ["--database", database] : [],
+    ["--trace-gc"],
+    (line) => {
+      const m = GC_LINE.exec(line);
+      if (m) serverGc.push({ at: performance.now(), ms: Number(m[1]) });
+    },
+  );
   log(`cairn serve started on ${n} entries in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  // The search shapes, as /cairn/v1/search parameters for a random i.
+  const T0 = 1_700_000_000;
+  type Params = Record<string, string>;
+  const key = (i: number): Params => ({ keyId: String(i % 16) });
+  const identity = (i: number): Params => ({ identity: `builder-${i % 1000}@example.com` });
+  const group = (i: number): Params => ({ subject: `sha256:${groupDigest(i % GROUPS)}` });
+  const window = (i: number): Params => ({ since: String(T0 + i), until: String(T0 + i + 3600) });
+  const slsa = { predicateType: SLSA };
+  const searches: [string, (i: number) => Params][] = [
+    ["subject (1 result)", (i) => ({ subject: `sha256:${digest(i)}` })],
+    ["subject (100 results)", group],
+    ["predicate (50%)", () => slsa],
+    ["predicate (1%)", () => ({ predicateType: VULN })],
+    ["signer: key id (6%)", key],
+    ["signer: identity (0.1%)", identity],
+    ["time: 1 h window", window],
+    ["time: since", (i) => ({ since: String(T0 + i) })],
+    ["time: until", (i) => ({ until: String(T0 + i) })],
+    ["signer + predicate", (i) => ({ ...key(i), ...slsa })],
+    ["identity + predicate", (i) => ({ ...identity(i), ...slsa })],
+    ["subject + predicate", (i) => ({ ...group(i), ...slsa })],
+    ["subject + signer", (i) => ({ ...group(i), ...key(i >> 4) })],
+    ["predicate + 1 h window", (i) => ({ ...slsa, ...window(i) })],
+    ["signer + 1 h window", (i) => ({ ...key(i), ...window(i) })],
+    ["identity + since", (i) => ({ ...identity(i), since: String(T0 + i) })],
+    [
+      "subject + signer + predicate + time",
+      (i) => ({ ...group(i), ...key(i >> 4), ...slsa, since: String(T0 + i - n / 2), until: String(T0 + i) }),
+    ],
+    ["deep: predicate (50%)", (i) => ({ ...slsa, cursor: `c1.${i}` })],
+    ["deep: signer", (i) => ({ ...key(i >> 4), cursor: `c1.${i}` })],
+    ["deep: signer + predicate", (i) => ({ ...key(i >> 4), ...slsa, cursor: `c1.${i}` })],
+    ["deep: time since", (i) => ({ since: String(T0 + (i >> 1)), cursor: `c1.${i}` })],
+  ];
+  // The same as the index query the store hands its SearchIndex (a page of 50, plus one).
+  const indexQuery = (p: Params): IndexQuery => ({
+    after: p.cursor === undefined ? -1 : Number(p.cursor.slice(3)),
+    limit: 51,
+    ...(p.subject === undefined ? {} : { subjectDigest: p.subject }),
+    ...(p.predicateType === undefined ? {} : { predicateType: p.predicateType }),
+    ...(p.keyId === undefined ? {} : { signer: `key:${p.keyId}` }),
+    ...(p.identity === undefined ? {} : { signer: `identity:${p.identity}` }),
+    ...(p.since === undefined ? {} : { since: Number(p.since) }),
+    ...(p.until === undefined ? {} : { until: Number(p.until) }),
+  });
   const rows: string[][] = [];
-  const row = (what: string, lat: number[], gcs: { ms: number }[]) => {
+  // CPU time of the answering side (cairn serve, and PostgreSQL's server processes with
+  // --postgres): steadier than wall time on a loaded machine.
+  const pgMain = pg ? Number(readFileSync(join(pg.dir, "data", "postmaster.pid"), "utf8").split("\n")[0]) : 0;
+  const serverCpuUs = () => (processCpuUs(proc.pid!) ?? 0) + (pg ? processTreeCpuUs(pgMain) : 0);
+  const row = (what: string, lat: number[], gcs: { ms: number }[], cpuUs: number) => {
     lat.sort((a, b) => a - b);
     rows.push([
       what,
@@ -435,6 +531,7 @@ async function latencyBench(n: number): Promise<void> {
       pct(lat, 50).toFixed(2),
       pct(lat, 99).toFixed(2),
       lat[lat.length - 1]!.toFixed(2),
+      (cpuUs / lat.length / 1000).toFixed(2),
       `${gcs.length} / ${Math.max(0, ...gcs.map((g) => g.ms)).toFixed(1)}`,
       loadavg()[0]!.toFixed(2),
     ]);
@@ -459,31 +556,30 @@ async function latencyBench(n: number): Promise<void> {
       for (let i = 0; i < samples / 10; i++) await get(path(Math.floor(Math.random() * n)));
       const lat: number[] = [];
       const t0 = performance.now();
+      const cpu0 = serverCpuUs();
       for (let i = 0; i < samples; i++) lat.push(await get(path(Math.floor(Math.random() * n))));
+      const cpu = serverCpuUs() - cpu0;
       // GC lines reach us through a pipe: count those seen while the samples ran, plus a margin.
       await new Promise((r) => setTimeout(r, 50));
       row(
         what,
         lat,
         serverGc.filter((g) => g.at >= t0),
+        cpu,
       );
     };
     await measure("inclusion proof (cairn API)", (i) => `/cairn/v1/log/proof/inclusion?index=${i}`, 5000);
     await measure("entry + proof + SET (Rekor API)", (i) => `/api/v1/log/entries?logIndex=${i}`);
-    await measure(
-      "search by subject (1 result + proof)",
-      (i) => `/cairn/v1/search?subject=sha256:${digest(i)}`,
-    );
-    await measure(
-      "search by signer + predicate (page of 50)",
-      (i) => `/cairn/v1/search?keyId=${i % 16}&predicateType=https://slsa.dev/provenance/v1`,
-      100,
-    );
+    // Every search shape, each result with its inclusion proof; pages of 50 unless fewer match.
+    // `i` is random: a random subject, signer, time; "deep" pages start at a cursor at log index i.
+    for (const [what, query] of searches) {
+      await measure(`search: ${what}`, (i) => `/cairn/v1/search?${new URLSearchParams(query(i))}`, 200);
+    }
     await measure("level-0 tile", (i) => `/tlog/tile/0/${encodeTileIndex(Math.floor(i / 256 / 2))}`);
     agent.destroy();
     // The same proofs in this process, without HTTP or a second process: what the log's own code
     // costs, with this process's GC pauses observed alongside.
-    const reader = await openDataDir(data);
+    const reader = await openDataDir(data, database ? { database } : {});
     try {
       const node = new LogNode({ storage: reader.storage, key: reader.key, origin: reader.origin });
       await node.inclusion(0);
@@ -493,6 +589,7 @@ async function latencyBench(n: number): Promise<void> {
       });
       obs.observe({ entryTypes: ["gc"] });
       const lat: number[] = [];
+      const cpu0 = process.cpuUsage();
       for (let i = 0; i < 20000; i++) {
         const t0 = performance.now();
         await node.inclusion(Math.floor(Math.random() * n));
@@ -500,19 +597,56 @@ async function latencyBench(n: number): Promise<void> {
       }
       await new Promise((r) => setImmediate(r));
       obs.disconnect();
-      row("inclusion proof (in process, no HTTP)", lat, gcs);
+      const cpu = process.cpuUsage(cpu0);
+      row("inclusion proof (in process, no HTTP)", lat, gcs, cpu.user + cpu.system);
+      // The searches alone: the search index's answer (log indexes), in process, without the
+      // page's envelopes, proofs or HTTP. CPU: this process and, with --postgres, the server's.
+      const index = reader.searchIndex;
+      const dbCpuUs = () => (pg ? processTreeCpuUs(pgMain) : 0);
+      for (const [what, query] of searches) {
+        for (let i = 0; i < 20; i++) await index.search(indexQuery(query(Math.floor(Math.random() * n))));
+        const lat: number[] = [];
+        const seen: { ms: number }[] = [];
+        const gcObs = new PerformanceObserver((l) => {
+          for (const e of l.getEntries()) seen.push({ ms: e.duration });
+        });
+        gcObs.observe({ entryTypes: ["gc"] });
+        const c0 = process.cpuUsage();
+        const d0 = dbCpuUs();
+        for (let i = 0; i < 200; i++) {
+          const q = indexQuery(query(Math.floor(Math.random() * n)));
+          const t0 = performance.now();
+          await index.search(q);
+          lat.push(performance.now() - t0);
+        }
+        const c = process.cpuUsage(c0);
+        const d = dbCpuUs() - d0;
+        await new Promise((r) => setImmediate(r));
+        gcObs.disconnect();
+        row(`index search: ${what}`, lat, seen, c.user + c.system + d);
+      }
     } finally {
       await reader.close();
     }
-    const head = ["request", "samples", "p50 ms", "p99 ms", "max ms", "GCs / longest ms", "load"];
+    const head = [
+      "request",
+      "samples",
+      "p50 ms",
+      "p99 ms",
+      "max ms",
+      "CPU ms/req",
+      "GCs / longest ms",
+      "load",
+    ];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
     const line = (cells: string[]) => `| ${cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ")} |`;
     process.stdout.write(
-      `read latency at ${n} entries, SQLite, one client, sequential (${cpus().length} CPUs; target: proofs p99 < 5 ms)\n${line(head)}\n${line(widths.map((w) => "-".repeat(w)))}\n${rows.map(line).join("\n")}\n`,
+      `read latency at ${n} entries, ${database ? "PostgreSQL" : "SQLite"}, one client, sequential (${cpus().length} CPUs; target: proofs p99 < 5 ms)\n${line(head)}\n${line(widths.map((w) => "-".repeat(w)))}\n${rows.map(line).join("\n")}\n`,
     );
   } finally {
     proc.kill("SIGTERM");
     await new Promise((r) => proc.once("exit", r));
+    await pg?.stop();
     rmSync(dir, { recursive: true, force: true });
   }
 }

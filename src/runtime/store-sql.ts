@@ -6,11 +6,21 @@
 //
 // Tables: store_envelopes (one row per log index, the envelope as bytes), and the key tables
 // store_subjects and store_signers, whose primary keys (key, log_index) are the indexes a search
-// walks in log-index order. predicate_type and integrated_time have (key, log_index) indexes.
+// walks in log-index order. store_envelopes has (predicate_type, log_index, integrated_time),
+// (integrated_time, log_index) and (log_index, predicate_type, integrated_time): a search reads
+// indexes only, never an envelope row (see `search` for how one key is picked to drive it).
 
 import { createHash } from "node:crypto";
 import type BetterSqlite3 from "better-sqlite3";
-import { type ColumnType, type CompiledQuery, Kysely, PostgresDialect, SqliteDialect, sql } from "kysely";
+import {
+  type ColumnType,
+  type CompiledQuery,
+  Kysely,
+  PostgresDialect,
+  type RawBuilder,
+  SqliteDialect,
+  sql,
+} from "kysely";
 import { CairnError, cairnError } from "../core/errors.js";
 import type { IndexQuery, IndexRecord, SearchIndex } from "../engines/store/index.js";
 import {
@@ -100,7 +110,42 @@ const MIGRATIONS: Record<Dialect, string[]>[] = [
       "insert into store_backfill (name, next) values ('identities', 0) on conflict do nothing",
     ],
   },
+  // Version 4: searches answered from indexes alone (the envelope rows hold megabyte blobs; on
+  // SQLite, a column stored after the blob is read through its overflow pages). The predicate
+  // index also covers the time, and (log_index, predicate_type, integrated_time) serves the
+  // per-result checks and the log-order walk of a time-only search (`search` below).
+  {
+    sqlite: [
+      "create index if not exists store_envelopes_predicate_time on store_envelopes (predicate_type, log_index, integrated_time)",
+      "drop index if exists store_envelopes_predicate",
+      "create index if not exists store_envelopes_keys on store_envelopes (log_index, predicate_type, integrated_time)",
+      "analyze",
+    ],
+    postgres: [
+      "create index if not exists store_envelopes_predicate_time on store_envelopes (predicate_type, log_index, integrated_time)",
+      "drop index if exists store_envelopes_predicate",
+      "create index if not exists store_envelopes_keys on store_envelopes (log_index, predicate_type, integrated_time)",
+      "analyze store_envelopes",
+      "analyze store_subjects",
+      "analyze store_signers",
+    ],
+  },
 ];
+
+/**
+ * A search's estimates count at most this many index entries per key: enough to tell a selective
+ * key from a common one, cheap enough to run before every search with two or more keys.
+ */
+const ESTIMATE_CAP = 2048;
+/**
+ * A time range drives a search (its rows sorted into log-index order) when it holds fewer rows
+ * than this (in all, whatever the cursor); a wider one is a filter on a log-order walk. Sorting this many log
+ * indexes costs about what walking as many index entries does.
+ */
+const TIME_SORT_CAP = 16384;
+
+/** What a search walks in log-index order (`SqlSearchIndex.search`); "log": the whole store. */
+export type SearchDriver = "subject" | "signer" | "predicate" | "time" | "log";
 
 const MIGRATE_KEY = createHash("sha256")
   .update("cairn store migration")
@@ -228,33 +273,154 @@ export class SqlSearchIndex implements SearchIndex {
     return writes;
   }
 
+  /**
+   * The log indexes matching every key, from indexes alone, never sorting more than
+   * TIME_SORT_CAP rows. One key (subject, signer or predicate type) is the driver: its (key, log_index) index is
+   * walked from `after` in log-index order, and each row is checked against the other keys by
+   * point lookups, so the cost is the driver's rows passed, not the store's size. The driver is
+   * the most selective key, by bounded counts (`estimate`); a time range drives only when it
+   * holds fewer rows than TIME_SORT_CAP (its index is in time order: those rows are sorted); a
+   * search with no other key then walks (log_index, ..., integrated_time) in log order.
+   */
   async search(q: IndexQuery): Promise<number[]> {
     return this.run("searching the store", async () => {
-      let query = this.db
-        .selectFrom("store_envelopes as e")
-        .select("e.log_index")
-        .where("e.log_index", ">", q.after)
-        .orderBy("e.log_index")
-        .limit(q.limit);
-      // (key, log_index) primary keys: each join yields at most one row per envelope.
-      if (q.subjectDigest !== undefined) {
-        const digest = q.subjectDigest;
-        query = query.innerJoin("store_subjects as s", (j) =>
-          j.onRef("s.log_index", "=", "e.log_index").on("s.digest", "=", digest),
-        );
-      }
-      if (q.signer !== undefined) {
-        const signer = q.signer;
-        query = query.innerJoin("store_signers as g", (j) =>
-          j.onRef("g.log_index", "=", "e.log_index").on("g.signer", "=", signer),
-        );
-      }
-      if (q.predicateType !== undefined) query = query.where("e.predicate_type", "=", q.predicateType);
-      if (q.since !== undefined) query = query.where("e.integrated_time", ">=", q.since);
-      if (q.until !== undefined) query = query.where("e.integrated_time", "<", q.until);
-      const rows = await query.execute();
-      return rows.map((r) => toSafe(r.log_index, "a stored log index"));
+      const driver = await this.driver(q);
+      if (driver === undefined) return [];
+      const rows = await this.searchQuery(q, driver).execute(this.db);
+      return rows.rows.map((r) => toSafe(r.log_index, "a stored log index"));
     });
+  }
+
+  /**
+   * How `search` would answer q: the driver it picks and the database's plan of the query
+   * (SQLite: EXPLAIN QUERY PLAN details; PostgreSQL: EXPLAIN lines), for tests and diagnosis.
+   */
+  async explainSearch(q: IndexQuery): Promise<{ driver: SearchDriver | undefined; plan: string[] }> {
+    return this.run("explaining a search", async () => {
+      const driver = await this.driver(q);
+      if (driver === undefined) return { driver, plan: [] };
+      const word = sql.raw(this.dialect === "sqlite" ? "explain query plan" : "explain");
+      const { rows } = await sql<Record<string, unknown>>`${word} ${this.searchQuery(q, driver)}`.execute(
+        this.db,
+      );
+      return { driver, plan: rows.map((r) => String(r.detail ?? r["QUERY PLAN"])) };
+    });
+  }
+
+  // The most selective key to walk, or undefined when a key has no row (after q.after).
+  private async driver(q: IndexQuery): Promise<SearchDriver | undefined> {
+    const keys: SearchDriver[] = [];
+    if (q.subjectDigest !== undefined) keys.push("subject");
+    if (q.signer !== undefined) keys.push("signer");
+    if (q.predicateType !== undefined) keys.push("predicate");
+    const timed = q.since !== undefined || q.until !== undefined;
+    // One key in log order: nothing to choose.
+    if (keys.length === 1 && !timed) return keys[0];
+    if (keys.length === 0 && !timed) return "log";
+    if (timed) keys.push("time");
+    const counts = await this.estimate(q, keys);
+    let best: SearchDriver | undefined;
+    let least = Number.POSITIVE_INFINITY;
+    for (const k of keys) {
+      let n = counts[k]!;
+      if (n === 0) return undefined;
+      // A capped count is at least the cap: possibly far more, so any time range below its own
+      // cap (a bounded sort) beats it. Ties among capped keys go to the first in log order.
+      if (k === "time") n = n < TIME_SORT_CAP ? n : Number.POSITIVE_INFINITY;
+      else if (n >= ESTIMATE_CAP) n = ESTIMATE_CAP * TIME_SORT_CAP;
+      if (n < least) {
+        best = k;
+        least = n;
+      }
+    }
+    return best ?? "log";
+  }
+
+  // Each key's rows after q.after counted up to ESTIMATE_CAP (a time range's rows up to
+  // TIME_SORT_CAP), in one round trip.
+  private async estimate(
+    q: IndexQuery,
+    keys: readonly SearchDriver[],
+  ): Promise<Partial<Record<SearchDriver, number>>> {
+    const parts = keys.map((k) => {
+      // A time range is counted whole, not from `after` (the time index cannot seek to a log
+      // index: counting its rows after a deep cursor could pass most of the range first).
+      const rows =
+        k === "time"
+          ? sql`${this.source({ ...q, after: -1 }, "time")} limit ${TIME_SORT_CAP}`
+          : sql`${this.source(q, k, false)} limit ${ESTIMATE_CAP}`;
+      return sql`(select count(*) from (select 1 from ${rows}) x) as ${sql.ref(k)}`;
+    });
+    const { rows } = await sql<Record<string, unknown>>`select ${sql.join(parts)}`.execute(this.db);
+    const row = rows[0] ?? {};
+    return Object.fromEntries(keys.map((k) => [k, toSafe(row[k], "a count")]));
+  }
+
+  // The driver's rows after q.after, as `FROM ... WHERE ...` (alias d), with the time range when
+  // the driver is store_envelopes and `timed` (not in the estimates of keys: a count must not walk
+  // far to find rows in range). SQLite: the index is named, so the walk is the one described
+  // above whatever the statistics say.
+  private source(q: IndexQuery, driver: SearchDriver, timed = true): RawBuilder<unknown> {
+    const lite = this.dialect === "sqlite";
+    const after = sql`d.log_index > ${q.after}`;
+    const time = timed ? this.timeOf(q, "d") : sql``;
+    switch (driver) {
+      case "subject":
+        return sql`store_subjects d where d.digest = ${q.subjectDigest} and ${after}`;
+      case "signer":
+        return sql`store_signers d where d.signer = ${q.signer} and ${after}`;
+      case "predicate":
+        return sql`store_envelopes d ${sql.raw(lite ? "indexed by store_envelopes_predicate_time " : "")}where d.predicate_type = ${q.predicateType} and ${after}${time}`;
+      case "time":
+        return sql`store_envelopes d ${sql.raw(lite ? "indexed by store_envelopes_time " : "")}where ${after}${time}`;
+      case "log":
+        return sql`store_envelopes d ${sql.raw(lite ? "indexed by store_envelopes_keys " : "")}where ${after}${time}`;
+    }
+  }
+
+  // ` and <alias>.integrated_time >= since and ... < until`, or nothing.
+  private timeOf(q: IndexQuery, alias: string): RawBuilder<unknown> {
+    const t = sql.raw(`${alias}.integrated_time`);
+    return sql`${q.since === undefined ? sql`` : sql` and ${t} >= ${q.since}`}${q.until === undefined ? sql`` : sql` and ${t} < ${q.until}`}`;
+  }
+
+  private searchQuery(q: IndexQuery, driver: SearchDriver): RawBuilder<{ log_index: unknown }> {
+    // A check per driver row. Under a time driver (at most TIME_SORT_CAP rows) as a scalar
+    // subquery, which PostgreSQL runs as a point lookup per row rather than turning it into a
+    // join that reads the other key's every row; otherwise EXISTS (PostgreSQL may merge-join two
+    // log-ordered indexes, which stops at the page's end).
+    const has = (rows: RawBuilder<unknown>) =>
+      driver === "time"
+        ? sql`(select 1 from ${rows} limit 1) is not null`
+        : sql`exists (select 1 from ${rows})`;
+    const checks: RawBuilder<unknown>[] = [];
+    if (q.subjectDigest !== undefined && driver !== "subject") {
+      checks.push(
+        has(sql`store_subjects s where s.digest = ${q.subjectDigest} and s.log_index = d.log_index`),
+      );
+    }
+    if (q.signer !== undefined && driver !== "signer") {
+      checks.push(has(sql`store_signers g where g.signer = ${q.signer} and g.log_index = d.log_index`));
+    }
+    // The envelope's own columns, unless the driver walks an index holding them: a point lookup
+    // in the covering (log_index, predicate_type, integrated_time) index, never the row itself.
+    const timed = driver !== "time" && (q.since !== undefined || q.until !== undefined);
+    const predicate = driver !== "predicate" && q.predicateType !== undefined;
+    if (driver !== "predicate" && driver !== "log" && (timed || predicate)) {
+      const lite = this.dialect === "sqlite";
+      checks.push(
+        has(
+          sql`store_envelopes e ${sql.raw(lite ? "indexed by store_envelopes_keys " : "")}where e.log_index = d.log_index${predicate ? sql` and e.predicate_type = ${q.predicateType}` : sql``}${timed ? this.timeOf(q, "e") : sql``}`,
+        ),
+      );
+    }
+    const more = checks.length === 0 ? sql`` : sql` and ${sql.join(checks, sql` and `)}`;
+    // A time driver's rows come in time order and are sorted; `+ 0` keeps PostgreSQL's planner
+    // from walking a log-ordered index instead, hoping to meet the range early.
+    const order = driver === "time" ? sql`d.log_index + 0` : sql`d.log_index`;
+    return sql<{
+      log_index: unknown;
+    }>`select d.log_index from ${this.source(q, driver)}${more} order by ${order} limit ${q.limit}`;
   }
 
   async get(logIndex: number): Promise<IndexRecord | undefined> {

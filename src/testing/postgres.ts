@@ -149,19 +149,43 @@ export async function startPostgres(): Promise<TestPostgres> {
  * postgres:// URL, or else a SQLite file path.
  */
 export async function execSql(location: string, stmt: string): Promise<void> {
+  await onDatabase<void>(
+    location,
+    async (c) => {
+      await c.query(stmt);
+    },
+    (db) => {
+      db.exec(stmt);
+    },
+  );
+}
+
+/** Reads rows with one query behind cairn's back (schema checks in tests), as execSql connects. */
+export function querySql(location: string, query: string): Promise<Record<string, unknown>[]> {
+  return onDatabase(
+    location,
+    async (c) => (await c.query(query)).rows,
+    (db) => db.prepare(query).all() as Record<string, unknown>[],
+  );
+}
+
+async function onDatabase<T>(
+  location: string,
+  postgres: (c: pg.Client) => Promise<T>,
+  sqlite: (db: Database.Database) => T,
+): Promise<T> {
   if (/^postgres(ql)?:\/\//.test(location)) {
     const c = new pg.Client({ connectionString: location });
     await c.connect();
     try {
-      await c.query(stmt);
+      return await postgres(c);
     } finally {
       await c.end();
     }
-    return;
   }
   const db = new Database(location);
   try {
-    db.exec(stmt);
+    return sqlite(db);
   } finally {
     db.close();
   }
