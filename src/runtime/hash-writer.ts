@@ -12,9 +12,10 @@
 import { createHash } from "node:crypto";
 import type { FileHandle } from "node:fs/promises";
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { cairnError, ERROR_CATALOG, type ErrorCode } from "../core/errors.js";
 import type { BodySink, HttpMethod, HttpRequest, HttpResponse } from "../engines/oci/index.js";
+import { startModuleWorker } from "./worker-start.js";
 
 /**
  * Largest single write(2). Measured on Linux 6.18 ext4 (this project's CI machine): writing 1 GiB
@@ -101,25 +102,10 @@ export interface Reply {
   error?: { code?: string; message: string };
 }
 
-/**
- * The blob thread's entry: this project's blob-worker module, found through a dynamic import (the
- * CLI bundle then keeps it, and what it imports, out of the chunk that starts it). Run from the
- * TypeScript sources (tests, under tsx), a worker does not inherit the main thread's loader
- * hooks: it registers tsx's itself before importing the entry.
- */
+/** A blob thread on this project's blob-worker module (runtime/worker-start.ts). */
 async function startWorker(): Promise<Worker> {
   const { BLOB_WORKER_ROLE, BLOB_WORKER_URL } = await import("./blob-worker.js");
-  const tsx = BLOB_WORKER_URL.endsWith(".ts") ? import.meta.resolve("tsx/esm/api") : undefined;
-  const boot = `
-    const { workerData } = require("node:worker_threads");
-    (async () => {
-      if (workerData.tsx !== undefined) (await import(workerData.tsx)).register();
-      await import(workerData.url);
-    })();`;
-  return new Worker(boot, {
-    eval: true,
-    workerData: { role: BLOB_WORKER_ROLE, url: BLOB_WORKER_URL, tsx },
-  });
+  return startModuleWorker(BLOB_WORKER_URL, { role: BLOB_WORKER_ROLE });
 }
 
 interface Pending {

@@ -4,9 +4,10 @@
 // (engines/lognode) takes it as its `verify` port; only entries a thread verified reach the
 // sequencer. Threads start on first use and never keep an idle process alive.
 import { availableParallelism } from "node:os";
-import { Worker } from "node:worker_threads";
+import type { Worker } from "node:worker_threads";
 import { cairnError, ERROR_CATALOG, type ErrorCode } from "../core/errors.js";
 import { DEFAULT_MAX_PENDING, type EntryLimits, type VerifiedEntry } from "../engines/tlog/index.js";
+import { startModuleWorker } from "./worker-start.js";
 
 /** A submission for a verify thread. */
 export interface VerifyRequest {
@@ -26,25 +27,10 @@ export function defaultVerifyThreads(): number {
   return Math.max(1, availableParallelism() - 1);
 }
 
-/**
- * Starts a verify thread on verify-worker.ts, found through a dynamic import (the CLI bundle then
- * keeps it, and what it imports, in a chunk of its own). Run from the TypeScript sources (tests,
- * under tsx), a worker does not inherit the main thread's loader hooks: it registers tsx's itself
- * before importing the entry. (As runtime/hash-writer.ts starts its blob threads.)
- */
+/** A verify thread on verify-worker.ts (runtime/worker-start.ts). */
 async function startWorker(limits: EntryLimits): Promise<Worker> {
   const { VERIFY_WORKER_ROLE, VERIFY_WORKER_URL } = await import("./verify-worker.js");
-  const tsx = VERIFY_WORKER_URL.endsWith(".ts") ? import.meta.resolve("tsx/esm/api") : undefined;
-  const boot = `
-    const { workerData } = require("node:worker_threads");
-    (async () => {
-      if (workerData.tsx !== undefined) (await import(workerData.tsx)).register();
-      await import(workerData.url);
-    })();`;
-  return new Worker(boot, {
-    eval: true,
-    workerData: { role: VERIFY_WORKER_ROLE, url: VERIFY_WORKER_URL, tsx, limits },
-  });
+  return startModuleWorker(VERIFY_WORKER_URL, { role: VERIFY_WORKER_ROLE, limits });
 }
 
 function errorFrom(e: NonNullable<VerifyReply["error"]>): Error {
