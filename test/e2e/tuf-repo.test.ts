@@ -137,6 +137,65 @@ describe("cairn tuf repository (init, add, delegate, refresh, publish) served to
     assert.match(outside.stderr, /ERR_TUF_PATH_NOT_DELEGATED.*bob\/tool-2\.0\.tgz/);
   });
 
+  it("publishes without consistent snapshots (init --no-consistent-snapshot): plain names, clients follow an update and refuse a tampered target", async () => {
+    const plain = join(out, "plain");
+    await run(
+      ["tuf", "init", "plain-repo", "--root-key", "root", "--targets-key", "targets"].concat([
+        "--snapshot-key",
+        "online",
+        "--timestamp-key",
+        "online",
+        "--no-consistent-snapshot",
+      ]),
+    );
+    writeFileSync(join(t.dir, "plain.txt"), "plain 1\n");
+    await run(["tuf", "add", "plain-repo", "plain.txt", "--prefix", "files/"]);
+    await run(["tuf", "refresh", "plain-repo"]);
+    await run(["tuf", "publish", "plain-repo", plain]);
+    // Fixed names for targets, snapshot and targets metadata; root versions stay numbered.
+    for (const f of [
+      "metadata/1.root.json",
+      "metadata/snapshot.json",
+      "metadata/targets.json",
+      "files/plain.txt",
+    ])
+      assert.ok(existsSync(join(plain, f.startsWith("files/") ? join("targets", f) : f)), f);
+    assert.equal(existsSync(join(plain, "metadata", "1.snapshot.json")), false);
+    const fetch = async (name: string): Promise<CliResult> =>
+      cairn(
+        ["tuf", "client", "--metadata-dir", join(t.dir, name, "metadata")].concat([
+          "--metadata-url",
+          `${base}/plain/metadata`,
+          "--target-name",
+          "files/plain.txt",
+          "--target-base-url",
+          `${base}/plain/targets`,
+          "--target-dir",
+          join(t.dir, name, "targets"),
+          "download",
+        ]),
+        t.dir,
+      );
+    assert.equal((await client("p1", ["init", join(plain, "metadata", "1.root.json")])).code, 0);
+    assert.equal((await fetch("p1")).code, 0);
+    const got = () =>
+      readFileSync(join(t.dir, "p1", "targets", encodeURIComponent("files/plain.txt")), "utf8");
+    assert.equal(got(), "plain 1\n");
+    // An update replaces the files in place; the returning client gets the new content.
+    writeFileSync(join(t.dir, "plain.txt"), "plain 2\n");
+    await run(["tuf", "add", "plain-repo", "plain.txt", "--prefix", "files/"]);
+    await run(["tuf", "refresh", "plain-repo"]);
+    await run(["tuf", "publish", "plain-repo", plain]);
+    assert.equal((await fetch("p1")).code, 0);
+    assert.equal(got(), "plain 2\n");
+    // A target altered on the server: refused (exit 1, the conformance protocol's), nothing kept.
+    writeFileSync(join(plain, "targets", "files", "plain.txt"), "plain 3\n");
+    assert.equal((await client("p2", ["init", join(plain, "metadata", "1.root.json")])).code, 0);
+    const bad = await fetch("p2");
+    assert.equal(bad.code, 1, bad.stderr);
+    assert.equal(existsSync(join(t.dir, "p2", "targets", encodeURIComponent("files/plain.txt"))), false);
+  });
+
   it("rotates the root key; a returning client follows the new root", async () => {
     await run(
       ["tuf", "rotate", "repo", "--role", "root", "--add", "root2.pub", "--remove", "root.pub"].concat([
