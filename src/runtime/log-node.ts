@@ -12,8 +12,9 @@ import {
   randomBytes,
 } from "node:crypto";
 import { watch } from "node:fs";
-import { mkdir, stat } from "node:fs/promises";
+import { mkdir, open, stat, unlink } from "node:fs/promises";
 import { basename, join } from "node:path";
+import { setTimeout as sleep } from "node:timers/promises";
 import { CairnError, cairnError } from "../core/errors.js";
 import { isJsonObject, parseJson } from "../core/json.js";
 import type { LogNode } from "../engines/lognode/index.js";
@@ -184,6 +185,10 @@ export async function readTokenHashes(dir: string): Promise<string[]> {
  */
 export async function revokeToken(dir: string, hash: string): Promise<void> {
   if (!/^[0-9a-f]{64}$/.test(hash)) throw cairnError("ERR_USAGE", "a token hash is 64 lowercase hex digits");
+  await withTokensLock(dir, () => revokeLocked(dir, hash));
+}
+
+async function revokeLocked(dir: string, hash: string): Promise<void> {
   const existing = await readTokenHashes(dir);
   if (!existing.includes(hash)) {
     throw cairnError("ERR_NOT_FOUND", "no write token with this hash", { file: dataFiles(dir).tokens });
@@ -257,9 +262,46 @@ export async function watchTokenHashes(
 export async function createToken(dir: string, hash: (token: string) => string): Promise<string> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const token = `cairn_${randomBytes(32).toString("base64url")}`;
-  const existing = await readTokenHashes(dir);
-  await writeFileAtomic(dataFiles(dir).tokens, `${[...existing, hash(token)].join("\n")}\n`, 0o600);
+  await withTokensLock(dir, async () => {
+    const existing = await readTokenHashes(dir);
+    await writeFileAtomic(dataFiles(dir).tokens, `${[...existing, hash(token)].join("\n")}\n`, 0o600);
+  });
   return token;
+}
+
+/** How long a writer waits for DIR/tokens.lock, and when a lock is old enough to be a crash's leftover. */
+const TOKENS_LOCK_WAIT_MS = 10_000;
+const TOKENS_LOCK_STALE_MS = 30_000;
+
+/**
+ * Runs a read-modify-write of DIR/tokens while holding DIR/tokens.lock (created exclusively), so
+ * that two `cairn serve token add|revoke` at once cannot lose one change. A lock file older than
+ * 30 s is a crashed writer's and is removed; waiting longer than 10 s is ERR_IO.
+ */
+async function withTokensLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  const lock = join(dir, "tokens.lock");
+  const deadline = Date.now() + TOKENS_LOCK_WAIT_MS;
+  for (;;) {
+    try {
+      await (await open(lock, "wx", 0o600)).close();
+      break;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw e;
+      const age = await stat(lock).then(
+        (st) => Date.now() - st.mtimeMs,
+        () => 0,
+      );
+      if (age > TOKENS_LOCK_STALE_MS) await unlink(lock).catch(() => {});
+      else if (Date.now() > deadline)
+        throw cairnError("ERR_IO", "another writer holds the tokens file's lock", { file: lock });
+      else await sleep(10 + Math.random() * 20);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await unlink(lock).catch(() => {});
+  }
 }
 
 /**
