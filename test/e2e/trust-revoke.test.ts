@@ -10,10 +10,8 @@
 // The certificates come from cairn's CA (`cairn ca init`, `cairn ca rotate`), issued through its
 // engine (the Fulcio API needs an OIDC issuer: test/interop covers that path).
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { join, normalize, sep } from "node:path";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { systemClock } from "../../src/core/clock.js";
@@ -24,6 +22,7 @@ import { loadCaDirectory } from "../../src/runtime/ca-store.js";
 import { OciLayout } from "../../src/runtime/oci-layout.js";
 import { writeSmallImage } from "../../src/testing/oci-image.js";
 import { type CliResult, cairn, tempDir } from "./cli.js";
+import { type StaticServer, serveDirectory } from "./static-server.js";
 
 const LOG_URL = "https://log.example.com";
 const ISSUER = "https://issuer.example.com";
@@ -32,7 +31,7 @@ const iso = (s: number) => new Date(s * 1000).toISOString().replace(".000Z", "Z"
 describe("rotation and revocation through the TUF trust repository (docs/trust.md)", () => {
   const t = tempDir("trust-revoke");
   const out = join(t.dir, "out");
-  let server: Server;
+  let server: StaticServer;
   let base: string;
   const PASSPHRASE = "a long test passphrase";
   const ok = async (args: string[]): Promise<CliResult> => {
@@ -137,18 +136,8 @@ describe("rotation and revocation through the TUF trust repository (docs/trust.m
   };
 
   before(async () => {
-    server = createServer((req, res) => {
-      const rel = normalize(decodeURIComponent((req.url ?? "/").split("?")[0]!)).replace(/^[/\\]+/, "");
-      const file = join(out, rel);
-      if (rel.startsWith("..") || !file.startsWith(out + sep) || !existsSync(file)) {
-        res.writeHead(404).end();
-        return;
-      }
-      const body = readFileSync(file);
-      res.writeHead(200, { "content-length": body.length }).end(body);
-    });
-    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await serveDirectory(out);
+    base = server.url;
     writeFileSync(join(t.dir, "release.tar.gz"), "release bytes\n");
     for (const k of ["root", "targets", "online"]) await ok(["key", "generate", k]);
     await ok(["key", "generate", "signer", "--type", "ecdsa"]);
@@ -162,8 +151,7 @@ describe("rotation and revocation through the TUF trust repository (docs/trust.m
   });
 
   after(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((r) => server.close(() => r()));
+    await server.close();
     t.cleanup();
   });
 

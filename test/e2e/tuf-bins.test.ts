@@ -5,19 +5,18 @@
 // changed file republishes one bin. In-process runs check the progress bar on a terminal.
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { join, normalize, sep } from "node:path";
+import { join } from "node:path";
 import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
 import type { CliIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
 import { type CliResult, cairn, isOneErrorLine, tempDir } from "./cli.js";
+import { type StaticServer, serveDirectory } from "./static-server.js";
 
 describe("cairn tuf delegate --succinct-bins, add, publish, client download", () => {
   const t = tempDir("tuf-bins");
   const out = join(t.dir, "out");
-  let server: Server;
+  let server: StaticServer;
   let base: string;
 
   const run = async (args: string[]): Promise<CliResult> => {
@@ -58,18 +57,8 @@ describe("cairn tuf delegate --succinct-bins, add, publish, client download", ()
   };
 
   before(async () => {
-    server = createServer((req, res) => {
-      const rel = normalize(decodeURIComponent((req.url ?? "/").split("?")[0]!)).replace(/^[/\\]+/, "");
-      const file = join(out, rel);
-      if (rel.startsWith("..") || !file.startsWith(out + sep) || !existsSync(file)) {
-        res.writeHead(404).end();
-        return;
-      }
-      const body = readFileSync(file);
-      res.writeHead(200, { "content-length": body.length }).end(body);
-    });
-    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await serveDirectory(out);
+    base = server.url;
     for (const k of ["root", "targets", "online", "bins"]) await run(["key", "generate", k]);
     for (let i = 0; i < 300; i++) {
       mkdirSync(join(t.dir, "dist", `p${i % 30}`), { recursive: true });
@@ -78,8 +67,7 @@ describe("cairn tuf delegate --succinct-bins, add, publish, client download", ()
   });
 
   after(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((ok) => server.close(() => ok()));
+    await server.close();
     t.cleanup();
   });
 

@@ -5,16 +5,15 @@
 // downloads from it after each step.
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { join, normalize, sep } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type CliResult, cairn, isOneErrorLine, tempDir } from "./cli.js";
+import { type StaticServer, serveDirectory } from "./static-server.js";
 
 describe("cairn tuf repository (init, add, delegate, refresh, publish) served to cairn tuf client", () => {
   const t = tempDir("tuf-repo");
   const out = join(t.dir, "out");
-  let server: Server;
+  let server: StaticServer;
   let base: string;
 
   const run = async (args: string[]): Promise<CliResult> => {
@@ -46,22 +45,8 @@ describe("cairn tuf repository (init, add, delegate, refresh, publish) served to
 
   before(async () => {
     // A static file server over OUT (what nginx or an object store would do).
-    server = createServer((req, res) => {
-      const rel = normalize(decodeURIComponent((req.url ?? "/").split("?")[0]!)).replace(/^[/\\]+/, "");
-      const file = join(out, rel);
-      if (rel.startsWith("..") || !file.startsWith(out + sep) || !existsSync(file)) {
-        res.writeHead(404).end();
-        return;
-      }
-      try {
-        const body = readFileSync(file);
-        res.writeHead(200, { "content-length": body.length }).end(body);
-      } catch {
-        res.writeHead(404).end();
-      }
-    });
-    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await serveDirectory(out);
+    base = server.url;
     for (const k of ["root", "root2", "targets", "online", "alice", "alice2"]) {
       await run(["key", "generate", k]);
     }
@@ -72,8 +57,7 @@ describe("cairn tuf repository (init, add, delegate, refresh, publish) served to
   });
 
   after(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((ok) => server.close(() => ok()));
+    await server.close();
     t.cleanup();
   });
 

@@ -4,17 +4,16 @@
 // `cairn verify --trust-metadata-dir` takes the layout keys from it; after a key rotation the
 // verifier accepts the layout signed by the new key and refuses the one signed by the old key.
 import assert from "node:assert/strict";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { createServer, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { join, normalize, sep } from "node:path";
+import { writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { type CliResult, cairn, isOneErrorLine, tempDir } from "./cli.js";
+import { type StaticServer, serveDirectory } from "./static-server.js";
 
 describe("cairn verify with layout keys distributed by cairn tuf trust", () => {
   const t = tempDir("tuf-trust");
   const out = join(t.dir, "out");
-  let server: Server;
+  let server: StaticServer;
   let base: string;
   const run = async (args: string[]): Promise<CliResult> => {
     const r = await cairn(args, t.dir);
@@ -36,18 +35,8 @@ describe("cairn verify with layout keys distributed by cairn tuf trust", () => {
     );
 
   before(async () => {
-    server = createServer((req, res) => {
-      const rel = normalize(decodeURIComponent((req.url ?? "/").split("?")[0]!)).replace(/^[/\\]+/, "");
-      const file = join(out, rel);
-      if (rel.startsWith("..") || !file.startsWith(out + sep) || !existsSync(file)) {
-        res.writeHead(404).end();
-        return;
-      }
-      const body = readFileSync(file);
-      res.writeHead(200, { "content-length": body.length }).end(body);
-    });
-    await new Promise<void>((ok) => server.listen(0, "127.0.0.1", ok));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await serveDirectory(out);
+    base = server.url;
     for (const k of ["root", "targets", "online", "owner", "owner2"]) await run(["key", "generate", k]);
     writeFileSync(join(t.dir, "layout.yaml"), "expires: 30d\nsteps: []\n");
     await run(["layout", "create", "layout.yaml", "--key", "owner", "--output", "v1.layout"]);
@@ -55,8 +44,7 @@ describe("cairn verify with layout keys distributed by cairn tuf trust", () => {
   });
 
   after(async () => {
-    server.closeAllConnections();
-    await new Promise<void>((ok) => server.close(() => ok()));
+    await server.close();
     t.cleanup();
   });
 
