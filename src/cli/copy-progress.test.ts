@@ -1,28 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { describe, it } from "node:test";
 import type { OciDigest } from "../formats/oci/index.js";
+import { captureIO } from "../testing/cli-io.js";
 import { copyProgress } from "./copy-progress.js";
-import type { CliIO } from "./io.js";
 
-function capture(tty: boolean, ci = false): { io: CliIO; text: () => string } {
-  let out = "";
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      out += chunk;
-      cb();
-    },
-  });
-  const io: CliIO = {
-    stdout: sink,
-    stderr: sink,
-    env: { noColor: true, ci, debug: false },
-    cwd: "/",
-    stderrIsTTY: tty,
-  };
-  return { io, text: () => out };
-}
+const capture = (tty: boolean, ci = false) => captureIO({ tty, ci });
 
 const a = `sha256:${"a".repeat(64)}` as OciDigest;
 const b = `sha256:${"b".repeat(64)}` as OciDigest;

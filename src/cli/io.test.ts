@@ -1,26 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 import assert from "node:assert/strict";
-import { Writable } from "node:stream";
 import { describe, it } from "node:test";
-import { type CliIO, progressBar } from "./io.js";
+import { captureIO } from "../testing/cli-io.js";
+import { progressBar } from "./io.js";
 
-function capture(tty: boolean, ci = false): { io: CliIO; text: () => string } {
-  let out = "";
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      out += chunk;
-      cb();
-    },
-  });
-  const io: CliIO = {
-    stdout: sink,
-    stderr: sink,
-    env: { noColor: true, ci, debug: false },
-    cwd: "/",
-    stderrIsTTY: tty,
-  };
-  return { io, text: () => out };
-}
+const capture = (tty: boolean, ci = false) => captureIO({ tty, ci });
 
 describe("progressBar", () => {
   it("draws on a terminal for long work and ends with a newline", () => {

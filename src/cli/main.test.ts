@@ -4,28 +4,11 @@
 import assert from "node:assert/strict";
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { describe, it } from "node:test";
-import type { CliIO } from "./io.js";
+import { captureIO } from "../testing/cli-io.js";
 import { buildProgram, main } from "./main.js";
 
-function quietIO(): { io: CliIO; text: () => string } {
-  let out = "";
-  const sink = new Writable({
-    write(chunk, _enc, cb) {
-      out += String(chunk);
-      cb();
-    },
-  });
-  const io: CliIO = {
-    stdout: sink,
-    stderr: sink,
-    env: { noColor: true, ci: true, debug: false },
-    cwd: "/",
-    stderrIsTTY: false,
-  };
-  return { io, text: () => out };
-}
+const quietIO = () => captureIO({ ci: true });
 
 const names = async (argv: string[]) =>
   (await buildProgram(quietIO().io, argv)).commands.map((c) => c.name()).sort();

@@ -6,10 +6,9 @@
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, before, describe, it } from "node:test";
-import type { CliIO } from "../../src/cli/io.js";
 import { main } from "../../src/cli/main.js";
+import { captureIO } from "../../src/testing/cli-io.js";
 import { type CliResult, cairn, isOneErrorLine, tempDir } from "./cli.js";
 import { type StaticServer, serveDirectory } from "./static-server.js";
 
@@ -162,29 +161,10 @@ describe("cairn tuf delegate --succinct-bins, add, publish, client download", ()
 
   it("draws a progress bar on a terminal, and none with --json", async () => {
     const runIn = async (args: string[], tty: boolean) => {
-      let err = "";
-      let outText = "";
-      const sink = (f: (s: string) => void) =>
-        new Writable({
-          write(chunk, _e, cb) {
-            f(String(chunk));
-            cb();
-          },
-        });
-      const io: CliIO = {
-        stdout: sink((s) => {
-          outText += s;
-        }),
-        stderr: sink((s) => {
-          err += s;
-        }),
-        env: { noColor: true, ci: false, debug: false },
-        cwd: t.dir,
-        stderrIsTTY: tty,
-      };
-      const code = await main(args, io);
-      assert.equal(code, 0, err);
-      return { err, out: outText };
+      const c = captureIO({ tty, cwd: t.dir });
+      const code = await main(args, c.io);
+      assert.equal(code, 0, c.stderr());
+      return { err: c.stderr(), out: c.stdout() };
     };
     for (const k of ["r2", "t2", "o2"]) await run(["key", "generate", k]);
     await runIn(

@@ -5,39 +5,23 @@ import assert from "node:assert/strict";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, describe, it } from "node:test";
 import { systemClock } from "../../core/clock.js";
 import { spkiDerOf } from "../../core/keys.js";
 import { CertificateAuthority, CtLog, x509 } from "../../engines/ca/index.js";
 import { caServiceFrom, loadCaDirectory } from "../../runtime/ca-store.js";
 import { clientKey, makeCertificateLog, proveChallenge } from "../../testing/ca-kit.js";
+import { captureIO } from "../../testing/cli-io.js";
 import { startTestIssuer } from "../../testing/oidc-issuer.js";
-import type { CliIO } from "../io.js";
 import { main } from "../main.js";
 
 const work = mkdtempSync(join(tmpdir(), "cairn-ca-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 async function cairn(args: string[], passphrase?: string) {
-  let out = "";
-  let err = "";
-  const sink = (f: (s: string) => void) =>
-    new Writable({
-      write(chunk, _enc, cb) {
-        f(String(chunk));
-        cb();
-      },
-    });
-  const io: CliIO = {
-    stdout: sink((s) => (out += s)),
-    stderr: sink((s) => (err += s)),
-    env: { noColor: true, ci: true, debug: false, ...(passphrase ? { keyPassphrase: passphrase } : {}) },
-    cwd: work,
-    stderrIsTTY: false,
-  };
-  const code = await main(args, io);
-  return { code, out, err };
+  const c = captureIO({ ci: true, cwd: work, ...(passphrase ? { keyPassphrase: passphrase } : {}) });
+  const code = await main(args, c.io);
+  return { code, out: c.stdout(), err: c.stderr() };
 }
 
 async function issues(dir: string, passphrase: string) {

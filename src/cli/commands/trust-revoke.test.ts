@@ -5,31 +5,16 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Writable } from "node:stream";
 import { after, describe, it } from "node:test";
-import type { CliIO } from "../io.js";
+import { captureIO } from "../../testing/cli-io.js";
 import { main } from "../main.js";
 
 const work = mkdtempSync(join(tmpdir(), "cairn-trust-revoke-"));
 after(() => rmSync(work, { recursive: true, force: true }));
 
 async function cairn(args: string[]) {
-  let err = "";
-  const sink = (f: (s: string) => void) =>
-    new Writable({
-      write(chunk, _enc, cb) {
-        f(String(chunk));
-        cb();
-      },
-    });
-  const io: CliIO = {
-    stdout: sink(() => {}),
-    stderr: sink((s) => (err += s)),
-    env: { noColor: true, ci: true, debug: false },
-    cwd: work,
-    stderrIsTTY: false,
-  };
-  return { code: await main(args, io), err };
+  const c = captureIO({ ci: true, cwd: work });
+  return { code: await main(args, c.io), err: c.stderr() };
 }
 
 describe("cairn tuf trust and verify-blob: trust repository flags", () => {
