@@ -3,19 +3,13 @@
 // cosign) use to check cairn's bundles: the local log's key, other log and CT log keys, CA and
 // timestamp authority chains, each valid from --valid-from (and, for a rotated-out key or chain,
 // until --valid-until). `--serve-data` and `--ca-dir` read them straight from a `cairn serve` data
-// directory and a `cairn ca init` directory.
-import { createPublicKey, type KeyObject, X509Certificate } from "node:crypto";
+// directory and a `cairn ca init` directory (runtime/trust-root-sources.ts assembles them).
 import { resolve } from "node:path";
 import type { Command } from "commander";
-import { parsePemBlocks } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
-import { type AuthoritySpec, buildTrustedRoot, type LogKeySpec } from "../../engines/sigstore/index.js";
 import { serializeTrustedRoot } from "../../formats/sigstore/index.js";
-import { describeCaDirectory } from "../../runtime/ca-store.js";
-import { readFileRequired, writeFileAtomic } from "../../runtime/fs.js";
-import { describeDataDir } from "../../runtime/log-node.js";
-import { localLogKeys } from "../../runtime/sigstore-log.js";
-import { describeTsaDirectory } from "../../runtime/tsa-store.js";
+import { writeFileAtomic } from "../../runtime/fs.js";
+import { trustedRootFromSources, type UrlFile } from "../../runtime/trust-root-sources.js";
 import { type CliIO, write } from "../io.js";
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -42,30 +36,6 @@ function pair(v: string, flag: string): [string, string] {
   const i = v.indexOf("=");
   if (i <= 0) throw cairnError("ERR_USAGE", `--${flag} takes URL=FILE, not "${v}"`);
   return [v.slice(0, i), v.slice(i + 1)];
-}
-
-async function pemKey(io: CliIO, file: string): Promise<KeyObject> {
-  const path = resolve(io.cwd, file);
-  try {
-    return createPublicKey((await readFileRequired(path, "public key")).toString("utf8"));
-  } catch (e) {
-    if ((e as { code?: string }).code === "ERR_NOT_FOUND") throw e;
-    throw cairnError("ERR_KEY_INVALID", "not a PEM public key", { file: path }, { cause: e });
-  }
-}
-
-async function pemChain(io: CliIO, file: string): Promise<Buffer[]> {
-  const path = resolve(io.cwd, file);
-  const certs = parsePemBlocks((await readFileRequired(path, "certificate chain")).toString("utf8"))
-    .filter((b) => b.label === "CERTIFICATE")
-    .map((b) => b.der);
-  if (certs.length === 0)
-    throw cairnError("ERR_KEY_INVALID", "no PEM certificates in the file", { file: path });
-  return certs;
-}
-
-function certStart(der: Uint8Array): Date {
-  return new Date(new X509Certificate(Buffer.from(der)).validFrom);
 }
 
 export function registerTrust(program: Command, io: CliIO): void {
@@ -130,105 +100,35 @@ export function registerTrust(program: Command, io: CliIO): void {
     )
     .option("--json", "print a summary as JSON")
     .action(async (o: RootOpts) => {
-      const start = o.validFrom ? new Date(o.validFrom) : new Date();
-      if (Number.isNaN(start.getTime()))
-        throw cairnError("ERR_USAGE", `--valid-from ${o.validFrom} is not a time`);
-      const validity = { start };
-      const ends = new Map<string, Date>();
-      for (const v of o.validUntil) {
-        const [source, time] = pair(v, "valid-until");
-        const end = new Date(time);
-        if (Number.isNaN(end.getTime())) throw cairnError("ERR_USAGE", `--valid-until ${v}: not a time`);
-        ends.set(source, end);
-      }
-      const used = new Set<string>();
-      /** The validity of `source`, ended when --valid-until names it. */
-      const ending = <T extends { start: Date } | undefined>(source: string, v: T) => {
-        const end = ends.get(source);
-        if (end === undefined) return v;
-        used.add(source);
-        return { start: v?.start ?? new Date(0), end };
+      const at = (p: string) => resolve(io.cwd, p);
+      const time = (v: string, flag: string): Date => {
+        const d = new Date(v);
+        if (Number.isNaN(d.getTime())) throw cairnError("ERR_USAGE", `${flag} ${v} is not a time`);
+        return d;
       };
-      const tlogs: LogKeySpec[] = [];
-      for (const dir of o.logDir) {
-        const { config, key } = await localLogKeys(resolve(io.cwd, dir));
-        // A local log's key is valid from the log's creation unless --valid-from says otherwise.
-        const from = o.validFrom ? validity : { start: new Date(config.createdAt) };
-        tlogs.push({ baseUrl: config.baseUrl, publicKey: createPublicKey(key), validity: ending(dir, from) });
-      }
-      for (const v of o.tlog) {
-        const [url, file] = pair(v, "tlog");
-        tlogs.push({ baseUrl: url, publicKey: await pemKey(io, file), validity: ending(file, validity) });
-      }
-      let host = "cairn.local";
-      for (const dir of o.serveData) {
-        const d = await describeDataDir(resolve(io.cwd, dir));
-        host = d.origin.split("/")[0]!;
-        // Sigstore verifiers look for the checkpoint's key name (the origin) in the log's baseUrl.
-        tlogs.push({
-          baseUrl: `https://${d.origin}`,
-          publicKey: d.publicKey,
-          validity: ending(dir, o.validFrom ? validity : { start: d.createdAt }),
+      const files = (list: string[], flag: string) =>
+        list.map((v) => {
+          const [url, file] = pair(v, flag);
+          return [url, at(file)] as UrlFile;
         });
-      }
-      const ctlogs: LogKeySpec[] = [];
-      const caSpecs: AuthoritySpec[] = [];
-      const caUrl = o.caUrl ?? `https://${host}`;
-      for (const dir of o.caDir) {
-        const d = await describeCaDirectory(resolve(io.cwd, dir));
-        // One authority per intermediate, valid while it is: certificates issued before a
-        // rotation keep verifying against the chain that issued them.
-        for (const c of d.chains) {
-          caSpecs.push({
-            uri: caUrl,
-            chain: c.certificates.flatMap((p) => parsePemBlocks(p).map((b) => b.der)),
-            validity: o.validFrom ? validity : { start: new Date(c.notBefore), end: new Date(c.notAfter) },
-          });
-        }
-        // The CT key was made with the CA: valid from its first certificate.
-        const since = d.chains.map((c) => new Date(c.notBefore).getTime());
-        ctlogs.push({
-          baseUrl: `${caUrl.replace(/\/$/, "")}/ct`,
-          publicKey: createPublicKey(d.ct.publicKey),
-          validity: o.validFrom || since.length === 0 ? validity : { start: new Date(Math.min(...since)) },
-        });
-      }
-      for (const v of o.ctlog) {
-        const [url, file] = pair(v, "ctlog");
-        ctlogs.push({ baseUrl: url, publicKey: await pemKey(io, file), validity: ending(file, validity) });
-      }
-      const authorities = async (list: string[], flag: string): Promise<AuthoritySpec[]> => {
-        const out: AuthoritySpec[] = [];
-        for (const v of list) {
-          const [uri, file] = pair(v, flag);
-          // An authority is valid from its certificates' validity unless --valid-from says otherwise.
-          const chain = await pemChain(io, file);
-          // Ended without --valid-from: from the first certificate's notBefore.
-          const own = o.validFrom ? validity : ends.has(file) ? { start: certStart(chain[0]!) } : undefined;
-          const range = ending(file, own);
-          out.push(range ? { uri, chain, validity: range } : { uri, chain });
-        }
-        return out;
-      };
-      const certificateAuthorities = await authorities(o.ca, "ca");
-      const timestampAuthorities: AuthoritySpec[] = [];
-      for (const dir of o.tsaDir) {
-        const d = await describeTsaDirectory(resolve(io.cwd, dir));
-        const own = o.validFrom ? validity : { start: new Date(d.notBefore), end: new Date(d.notAfter) };
-        timestampAuthorities.push({
-          uri: o.tsaUrl ?? `https://${host}`,
-          chain: d.certificates.flatMap((p) => parsePemBlocks(p).map((b) => b.der)),
-          validity: ending(dir, own),
-        });
-      }
-      timestampAuthorities.push(...(await authorities(o.tsa, "tsa")));
-      for (const source of ends.keys())
-        if (!used.has(source)) throw cairnError("ERR_USAGE", `--valid-until ${source}: no such source`);
-      const root = buildTrustedRoot({
-        tlogs,
-        ctlogs,
-        certificateAuthorities: [...caSpecs, ...certificateAuthorities],
-        timestampAuthorities,
+      const root = await trustedRootFromSources({
+        logDirs: o.logDir.map(at),
+        serveData: o.serveData.map(at),
+        caDirs: o.caDir.map(at),
+        ...(o.caUrl === undefined ? {} : { caUrl: o.caUrl }),
+        tsaDirs: o.tsaDir.map(at),
+        ...(o.tsaUrl === undefined ? {} : { tsaUrl: o.tsaUrl }),
+        tlogs: files(o.tlog, "tlog"),
+        ctlogs: files(o.ctlog, "ctlog"),
+        cas: files(o.ca, "ca"),
+        tsas: files(o.tsa, "tsa"),
+        ...(o.validFrom === undefined ? {} : { validFrom: time(o.validFrom, "--valid-from") }),
+        validUntil: new Map(
+          o.validUntil.map((v) => {
+            const [source, end] = pair(v, "valid-until");
+            return [at(source), time(end, `--valid-until ${v}:`)];
+          }),
+        ),
       });
       await writeFileAtomic(resolve(io.cwd, o.output), `${serializeTrustedRoot(root, 2)}\n`);
       const summary = {
@@ -242,7 +142,7 @@ export function registerTrust(program: Command, io: CliIO): void {
       else
         write(
           io.stdout,
-          `wrote ${o.output}: ${tlogs.length} log(s), ${ctlogs.length} CT log(s), ${summary.certificateAuthorities.length} CA(s), ${summary.timestampAuthorities.length} TSA(s)`,
+          `wrote ${o.output}: ${summary.tlogs.length} log(s), ${summary.ctlogs.length} CT log(s), ${summary.certificateAuthorities.length} CA(s), ${summary.timestampAuthorities.length} TSA(s)`,
         );
     });
 }
