@@ -4,7 +4,6 @@
 // (--rekor-url) or the local log in --log-dir, with a key or keyless (an ephemeral key certified by
 // a Fulcio v2 API for an OIDC token); verification is offline against --trusted-root.
 
-import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { stat } from "node:fs/promises";
 import { basename, resolve } from "node:path";
@@ -15,12 +14,11 @@ import { cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import {
   type ArtifactInput,
+  attestBlob,
   signBlob,
-  signDsse,
   type VerifiedBundle,
   verifyBundle,
 } from "../../engines/sigstore/index.js";
-import { INTOTO_PAYLOAD_TYPE, STATEMENT_TYPE_V1 } from "../../formats/intoto/index.js";
 import { type Bundle, parseBundleJson, serializeBundle } from "../../formats/sigstore/index.js";
 import { readFileRequired, writeFileAtomic } from "../../runtime/fs.js";
 import { loadPublicKeyFile } from "../../runtime/keyfiles.js";
@@ -195,17 +193,8 @@ export function registerBlob(program: Command, io: CliIO): void {
     const predicate = parseJson(await readFileRequired(pPath, "predicate"), pPath);
     if (!isJsonObject(predicate))
       throw cairnError("ERR_FIELD_INVALID", "a predicate must be a JSON object", { file: pPath });
-    const statement = {
-      _type: STATEMENT_TYPE_V1,
-      subject: [
-        { name: basename(file), digest: { sha256: createHash("sha256").update(data).digest("hex") } },
-      ],
-      predicateType: o.type,
-      predicate,
-    };
-    const payload = Buffer.from(JSON.stringify(statement), "utf8");
     const b = await withTransparencyLog(io, o, (log) =>
-      signDsse(INTOTO_PAYLOAD_TYPE, payload, who, log, signOptionsOf(o)),
+      attestBlob(data, basename(file), o.type, predicate, who, log, signOptionsOf(o)),
     );
     await writeBundle(io, o, b, `attested ${file}`);
   });

@@ -5,12 +5,15 @@
 // bundle needs to be verified offline: index, integrated time, inclusion proof, signed checkpoint
 // and inclusion promise (SET).
 import { createHash, X509Certificate } from "node:crypto";
+import { digestHex } from "../../core/digest.js";
 import { fromBase64, toBase64, toPem } from "../../core/encoding.js";
 import { cairnError } from "../../core/errors.js";
 import { spkiDerOf } from "../../core/keys.js";
 import type { PrehashAlgorithm } from "../../core/prehashed.js";
 import type { Signer } from "../../core/signer.js";
 import { type Envelope, pae } from "../../formats/dsse/envelope.js";
+import { INTOTO_PAYLOAD_TYPE } from "../../formats/intoto/metablock.js";
+import { newStatement } from "../../formats/intoto/statement.js";
 import {
   BUNDLE_V03_MEDIA_TYPE,
   type Bundle,
@@ -182,6 +185,28 @@ export async function signDsse(
     signatures: [{ keyid, sig: toBase64(sig) }],
   };
   return bundleEnvelope(envelope, who, log, options);
+}
+
+/**
+ * Signs an in-toto statement about `data` (one subject: `name` and its SHA-256) with the given
+ * predicate into a DSSE bundle logged through `log` (cosign attest-blob). The statement is
+ * validated as in-toto v1 before anything is signed.
+ */
+export function attestBlob(
+  data: Uint8Array,
+  name: string,
+  predicateType: string,
+  predicate: Record<string, unknown>,
+  who: BundleSigner,
+  log: TransparencyLogPort,
+  options: SignOptions = {},
+): Promise<Bundle> {
+  const statement = newStatement(
+    [{ name, digest: { sha256: digestHex("sha256", data) } }],
+    predicateType,
+    predicate,
+  );
+  return signDsse(INTOTO_PAYLOAD_TYPE, Buffer.from(JSON.stringify(statement), "utf8"), who, log, options);
 }
 
 /**
