@@ -22,7 +22,8 @@ import type { SearchIndex } from "../engines/store/index.js";
 import { isValidKeyName } from "../formats/tlog/index.js";
 import { readFileIfExists, writeFileAtomic } from "./fs.js";
 import { isPostgresUrl } from "./sql.js";
-import { sqlSearchIndex } from "./store-sql.js";
+import { SqliteWriterThread } from "./sqlite-writer.js";
+import { type SqlSearchIndex, sqlSearchIndex } from "./store-sql.js";
 import { type SqlLogStorage, sqlLogStorage } from "./tlog-sql.js";
 
 /** The default checkpoint origin (and signed-note key name) of a new log. */
@@ -57,7 +58,7 @@ export interface OpenedLog {
  */
 export async function openDataDir(
   dir: string,
-  opts: { origin?: string; database?: string } = {},
+  opts: { origin?: string; database?: string; writerThread?: boolean } = {},
 ): Promise<OpenedLog> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const f = dataFiles(dir);
@@ -78,12 +79,20 @@ export async function openDataDir(
     throw cairnError("ERR_USAGE", "--database takes a postgres:// URL (SQLite lives in the data directory)");
   }
   const storage = await sqlLogStorage(opts.database ?? f.logDb);
-  let searchIndex: OpenedLog["searchIndex"];
+  let searchIndex: SqlSearchIndex;
   try {
     searchIndex = await sqlSearchIndex(opts.database ?? f.storeDb);
   } catch (e) {
     await storage.close();
     throw e;
+  }
+  // SQLite: appends and puts run on a writer thread (runtime/sqlite-writer.ts), unless told not to.
+  let writer: SqliteWriterThread | undefined;
+  if (opts.database === undefined && opts.writerThread !== false) {
+    const thread = new SqliteWriterThread({ logPath: f.logDb, storePath: f.storeDb });
+    storage.appendThrough((batch) => thread.append(batch));
+    searchIndex.putThrough((records) => thread.putMany(records));
+    writer = thread;
   }
   return {
     key,
@@ -91,6 +100,7 @@ export async function openDataDir(
     storage,
     searchIndex,
     close: async () => {
+      await writer?.close().catch(() => {});
       await Promise.allSettled([storage.close(), searchIndex.close()]);
     },
   };

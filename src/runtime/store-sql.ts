@@ -170,6 +170,8 @@ export interface PostgresSearchIndexOptions {
 export class SqlSearchIndex implements SearchIndex {
   private closed = false;
   private readonly writer: SqlWriter;
+  // Set by `putThrough`: where puts run instead of this connection.
+  private putter: ((records: readonly IndexRecord[]) => Promise<void>) | undefined;
 
   private constructor(
     readonly dialect: Dialect,
@@ -196,8 +198,17 @@ export class SqlSearchIndex implements SearchIndex {
     return s;
   }
 
+  /**
+   * Runs every later `put`/`putMany` through `putter` (runtime/sqlite-writer.ts: the same putMany
+   * on another connection to this file, on a writer thread).
+   */
+  putThrough(putter: (records: readonly IndexRecord[]) => Promise<void>): void {
+    this.putter = putter;
+  }
+
   async putMany(records: readonly IndexRecord[]): Promise<void> {
     if (records.length === 0) return;
+    if (this.putter) return this.run("storing envelopes", () => this.putter!(records));
     if (records.length === 1) return this.put(records[0]!);
     const indexes = records.map((r) => r.logIndex);
     if (new Set(indexes).size !== indexes.length)
@@ -224,6 +235,7 @@ export class SqlSearchIndex implements SearchIndex {
   }
 
   async put(record: IndexRecord): Promise<void> {
+    if (this.putter) return this.run("storing an envelope", () => this.putter!([record]));
     await this.run("storing an envelope", async () => {
       const writes = this.writesOf([record]);
       const read = this.db

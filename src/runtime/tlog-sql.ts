@@ -179,6 +179,8 @@ export class SqlLogStorage implements LogStorage {
   private readonly locks = new Set<SequencerLock>();
 
   private readonly writer: SqlWriter;
+  // Set by `appendThrough`: where appends run instead of this connection.
+  private appender: ((batch: AppendBatch) => Promise<void>) | undefined;
 
   private constructor(
     /** Which database this is. */
@@ -234,6 +236,7 @@ export class SqlLogStorage implements LogStorage {
       if (seen.has(key)) throw cairnError("ERR_USAGE", `leaf ${i} repeats a leaf hash of the same batch`);
       seen.add(key);
     }
+    if (this.appender) return this.appender(batch);
     const { start, leaves, checkpoint } = batch;
     await this.run("appending to the log", async () => {
       // Built once by kysely for either dialect: the size as of the transaction (the last line of
@@ -284,6 +287,14 @@ export class SqlLogStorage implements LogStorage {
         return writes;
       });
     });
+  }
+
+  /**
+   * Runs every later `append` through `appender` (runtime/sqlite-writer.ts: the same append on
+   * another connection to this file, on a writer thread) once this one has checked the batch.
+   */
+  appendThrough(appender: (batch: AppendBatch) => Promise<void>): void {
+    this.appender = appender;
   }
 
   async readEntries(start: number, end: number): Promise<Buffer[]> {

@@ -23,6 +23,7 @@ import {
 import { dsseLeaf, INTOTO_PAYLOAD_TYPE, verifySubmission } from "../../src/engines/tlog/index.js";
 import { signEnvelope } from "../../src/formats/dsse/index.js";
 import { hashLeaf, MerkleTree, verifyInclusion } from "../../src/formats/tlog/index.js";
+import { SqliteWriterThread } from "../../src/runtime/sqlite-writer.js";
 import { postgresSearchIndex, type SqlSearchIndex, sqliteSearchIndex } from "../../src/runtime/store-sql.js";
 import { startPostgres, type TestPostgres } from "../../src/testing/postgres.js";
 
@@ -105,6 +106,26 @@ const sqlite: Backend = {
   reopen: async () => track(await sqliteSearchIndex(join(sqliteDir, `store-${sqliteSerial}.db`))),
 };
 
+// The same files, puts made on a writer thread (runtime/sqlite-writer.ts), as `cairn serve` opens
+// a SQLite data directory: every index object has a thread of its own.
+const threads: SqliteWriterThread[] = [];
+afterEach(async () => {
+  await Promise.allSettled(threads.splice(0).map((t) => t.close()));
+});
+async function threaded(path: string): Promise<SqlSearchIndex> {
+  const s = track(await sqliteSearchIndex(path));
+  const thread = new SqliteWriterThread({ storePath: path });
+  threads.push(thread);
+  s.putThrough((records) => thread.putMany(records));
+  return s;
+}
+const sqliteThreaded: Backend = {
+  ...sqlite,
+  name: "SQLite (writer thread)",
+  fresh: () => threaded(join(sqliteDir, `store-${++sqliteSerial}.db`)),
+  reopen: () => threaded(join(sqliteDir, `store-${sqliteSerial}.db`)),
+};
+
 let server: TestPostgres | undefined;
 let lastUrl = "";
 const postgres: Backend = {
@@ -145,7 +166,7 @@ async function walk(store: AttestationStore, q: StoreQuery): Promise<number[]> {
   throw new Error("pagination did not end");
 }
 
-for (const backend of [memory, sqlite, postgres]) {
+for (const backend of [memory, sqlite, sqliteThreaded, postgres]) {
   describe(`attestation store on ${backend.name}`, () => {
     before(() => backend.setup());
     after(() => backend.teardown());

@@ -27,6 +27,7 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from "../../src/formats/tlog/index.js";
+import { SqliteWriterThread } from "../../src/runtime/sqlite-writer.js";
 import {
   postgresLogStorage,
   type SqlLogStorage,
@@ -104,6 +105,31 @@ const sqlite: Backend = {
   },
 };
 
+// The same files, appends made on a writer thread (runtime/sqlite-writer.ts), as `cairn serve`
+// opens a SQLite data directory: every storage object of a site has a thread of its own.
+const threads: SqliteWriterThread[] = [];
+afterEach(async () => {
+  await Promise.allSettled(threads.splice(0).map((t) => t.close()));
+});
+const sqliteThreaded: Backend = {
+  ...sqlite,
+  name: "SQLite (writer thread)",
+  async site() {
+    const path = join(sqliteDir, `log-${++sqliteSerial}.db`);
+    return {
+      location: path,
+      open: async () => {
+        const s = track(await sqliteLogStorage(path));
+        const thread = new SqliteWriterThread({ logPath: path });
+        threads.push(thread);
+        s.appendThrough((batch) => thread.append(batch));
+        return s;
+      },
+      tamper: (stmt) => execSql(path, stmt),
+    };
+  },
+};
+
 let server: TestPostgres | undefined;
 const postgres: Backend = {
   name: "PostgreSQL",
@@ -139,7 +165,7 @@ async function treeOf(s: LogStorage): Promise<MerkleTree> {
   return t;
 }
 
-for (const backend of [memory, sqlite, postgres]) {
+for (const backend of [memory, sqlite, sqliteThreaded, postgres]) {
   describe(`LogStorage contract: ${backend.name}`, () => {
     before(() => backend.setup());
     after(() => backend.teardown());
@@ -576,7 +602,7 @@ for (const backend of [memory, sqlite, postgres]) {
     test("sqlLogStorage picks the dialect from the location", async () => {
       const site = await backend.site();
       const s = track(await sqlLogStorage(site.location!));
-      assert.equal(s.dialect, backend.name === "SQLite" ? "sqlite" : "postgres");
+      assert.equal(s.dialect, backend.name.startsWith("SQLite") ? "sqlite" : "postgres");
     });
   });
 }
