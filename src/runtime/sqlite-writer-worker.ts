@@ -9,7 +9,7 @@
 // the main thread opened (and migrated) first, and runs the same storage code.
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { CairnError } from "../core/errors.js";
-import type { SqliteWriterReply, SqliteWriterRequest } from "./sqlite-writer.js";
+import { type SqliteWriterReply, type SqliteWriterRequest, unpack } from "./sqlite-writer.js";
 import { type SqlSearchIndex, sqliteSearchIndex } from "./store-sql.js";
 import { type SqlLogStorage, sqliteLogStorage } from "./tlog-sql.js";
 
@@ -57,10 +57,22 @@ function serve(): void {
   };
   const run = async (r: SqliteWriterRequest): Promise<void> => {
     switch (r.op) {
-      case "append":
-        return (await openLog()).append(r.batch);
-      case "putMany":
-        return (await openStore()).putMany(r.records);
+      case "append": {
+        const { start, checkpoint, times } = r.batch;
+        const hashes = unpack(r.batch.leafHashes);
+        const leaves = unpack(r.batch.data).map((data, i) => ({
+          data,
+          leafHash: hashes[i]!,
+          ...(times[i] === undefined ? {} : { time: times[i] }),
+        }));
+        return (await openLog()).append({ start, leaves, checkpoint });
+      }
+      case "putMany": {
+        const envelopes = unpack(r.records.envelopes);
+        return (await openStore()).putMany(
+          r.records.records.map((rec, i) => ({ ...rec, envelope: envelopes[i]! })),
+        );
+      }
       case "close":
         await Promise.allSettled([log?.then((l) => l.close()), store?.then((s) => s.close())]);
         log = store = undefined;

@@ -10,15 +10,34 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, test } from "node:test";
+import fc from "fast-check";
 import { hashLeaf } from "../formats/tlog/index.js";
 import { openDataDir } from "./log-node.js";
-import { SqliteWriterThread } from "./sqlite-writer.js";
+import { pack, SqliteWriterThread, unpack } from "./sqlite-writer.js";
 import { sqliteLogStorage } from "./tlog-sql.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cairn-sqlite-writer-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const leaf = (s: string) => ({ data: Buffer.from(s), leafHash: hashLeaf(Buffer.from(s)), time: 7 });
+
+test("pack/unpack: any byte strings, empty ones and none included, come back equal, in order", () => {
+  fc.assert(
+    fc.property(fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 40 }), (items) => {
+      // Views into a larger buffer, as Buffers sliced from Node's pool are.
+      const views = items.map((b) => Buffer.concat([Buffer.from("pad"), b]).subarray(3));
+      const p = pack(views);
+      assert.equal(
+        p.bytes.byteLength,
+        items.reduce((n, b) => n + b.length, 0),
+      );
+      assert.deepEqual(
+        unpack(p).map((b) => [...b]),
+        items.map((b) => [...b]),
+      );
+    }),
+  );
+});
 
 test("a data directory's appends and puts run on the thread and are read on the main connection", async () => {
   const opened = await openDataDir(join(dir, "data"));
