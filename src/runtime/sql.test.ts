@@ -7,9 +7,10 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, test } from "node:test";
+import Database from "better-sqlite3";
 import fc from "fast-check";
 import { Kysely, SqliteDialect, sql } from "kysely";
-import { insertChunks, openSqlite, SqlWriter } from "./sql.js";
+import { insertRows, openSqlite, SqlWriter } from "./sql.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cairn-sql-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -42,21 +43,40 @@ describe("openSqlite durability", () => {
   });
 });
 
-test("insertChunks: every row once in order; SQLite chunks are powers of two, PostgreSQL's as few as fit", () => {
+test("insertRows: PostgreSQL as few multi-row statements as fit; SQLite one single-row statement per row, one text, each row's own values", () => {
+  const db = new Kysely<{ t: { a: number; b: string } }>({
+    dialect: new SqliteDialect({ database: new Database(":memory:") }),
+  });
+  const build = (rows: { a: number; b: string }[]) => db.insertInto("t").values(rows).compile();
   fc.assert(
-    fc.property(fc.nat(5000), fc.integer({ min: 1, max: 1500 }), (n, max) => {
-      const rows = Array.from({ length: n }, (_, i) => i);
-      const lite = insertChunks(rows, max, "sqlite");
-      const pg = insertChunks(rows, max, "postgres");
-      assert.deepEqual(lite.flat(), rows);
-      assert.deepEqual(pg.flat(), rows);
-      for (const c of lite) {
-        assert.ok(c.length >= 1 && c.length <= max);
-        assert.equal(c.length & (c.length - 1), 0, `${c.length} is a power of two`);
-      }
-      assert.equal(pg.length, Math.ceil(n / max));
-      // A statement text per chunk size: few, whatever the batch sizes.
-      assert.ok(new Set(lite.map((c) => c.length)).size <= Math.log2(max) + 1);
-    }),
+    fc.property(
+      fc.array(fc.tuple(fc.integer(), fc.string()), { maxLength: 300 }),
+      fc.integer({ min: 1, max: 64 }),
+      (pairs, max) => {
+        const rows = pairs.map(([a, b]) => ({ a, b }));
+        const pg = insertRows("postgres", rows, max, build);
+        assert.equal(pg.length, Math.ceil(rows.length / max));
+        assert.deepEqual(
+          pg.flatMap((q) => q.parameters),
+          rows.flatMap((r) => [r.a, r.b]),
+        );
+        const lite = insertRows("sqlite", rows, max, build);
+        assert.equal(lite.length, rows.length);
+        assert.ok(new Set(lite.map((q) => q.sql)).size <= 1);
+        lite.forEach((q, i) => {
+          assert.deepEqual(q.parameters, build([rows[i]!]).parameters);
+          assert.equal(q.sql, build([rows[i]!]).sql);
+        });
+      },
+    ),
   );
+  // Rows whose keys come in another order are compiled as they are: never a value in the wrong column.
+  const mixed = insertRows(
+    "sqlite",
+    [{ a: 1, b: "x" }, { b: "y", a: 2 } as { a: number; b: string }],
+    8,
+    build,
+  );
+  assert.deepEqual(mixed[1]!.parameters, build([{ b: "y", a: 2 } as { a: number; b: string }]).parameters);
+  assert.equal(mixed[1]!.sql, build([{ b: "y", a: 2 } as { a: number; b: string }]).sql);
 });

@@ -25,6 +25,7 @@ import { CairnError, cairnError } from "../core/errors.js";
 import type { IndexQuery, IndexRecord, SearchIndex } from "../engines/store/index.js";
 import {
   driverErrorKind,
+  insertRows,
   isPostgresUrl,
   migrateSchema,
   openPostgresPool,
@@ -256,9 +257,8 @@ export class SqlSearchIndex implements SearchIndex {
   // statements (one round trip per table and chunk, not per record: PostgreSQL pays per statement).
   private writesOf(records: readonly IndexRecord[]): CompiledQuery[] {
     const writes: CompiledQuery[] = [];
-    const chunked = <T>(rows: T[], f: (chunk: T[]) => CompiledQuery) => {
-      for (let at = 0; at < rows.length; at += INSERT_CHUNK)
-        writes.push(f(rows.slice(at, at + INSERT_CHUNK)));
+    const chunked = <T extends Record<string, unknown>>(rows: T[], f: (chunk: T[]) => CompiledQuery) => {
+      writes.push(...insertRows(this.dialect, rows, INSERT_CHUNK, f));
     };
     chunked(
       records.map((record) => ({

@@ -22,7 +22,7 @@ import {
 } from "../engines/tlog/index.js";
 import {
   driverErrorKind,
-  insertChunks,
+  insertRows,
   isPostgresUrl,
   migrateSchema,
   openPostgresPool,
@@ -252,23 +252,25 @@ export class SqlLogStorage implements LogStorage {
         data: Buffer.from(l.data),
         integrated_time: l.time ?? 0,
       }));
-      for (const rows of insertChunks(entryRows, INSERT_CHUNK, this.dialect)) {
-        writes.push(this.db.insertInto("tlog_entries").values(rows).compile());
-      }
+      writes.push(
+        ...insertRows(this.dialect, entryRows, INSERT_CHUNK, (rows) =>
+          this.db.insertInto("tlog_entries").values(rows).compile(),
+        ),
+      );
       // The hash index, in the same transaction as its entries.
       const hashes = hashRows(
         start,
         leaves.map((l) => l.data),
       );
-      for (const rows of insertChunks(hashes, INSERT_CHUNK, this.dialect)) {
-        writes.push(
+      writes.push(
+        ...insertRows(this.dialect, hashes, INSERT_CHUNK, (rows) =>
           this.db
             .insertInto("tlog_hashes")
             .values(rows)
             .onConflict((c) => c.doNothing())
             .compile(),
-        );
-      }
+        ),
+      );
       writes.push(
         this.db
           .updateTable("tlog_head")
