@@ -43,6 +43,8 @@ const { values: args } = parseArgs({
     "verify-threads": { type: "string" },
     // How long wrk sends entries (it needs more entries than the server takes in that time).
     "wrk-seconds": { type: "string", default: "8" },
+    // Also runs the HTTP load with K entries per request (POST /cairn/v1/log/entries/batch, NDJSON).
+    batch: { type: "string" },
     postgres: { type: "boolean", default: false },
   },
 });
@@ -52,6 +54,8 @@ const SPDX = "https://spdx.dev/Document";
 const VULN = "https://cosign.sigstore.dev/attestation/vuln/v1";
 const CLIENTS = Number(args.clients);
 const WRK_SECONDS = Number(args["wrk-seconds"]);
+const BATCH = args.batch === undefined ? 1 : Number(args.batch);
+if (!Number.isSafeInteger(BATCH) || BATCH < 1 || BATCH > 1000) throw new Error("--batch takes 1..1000");
 const TARGET = 5000;
 const CAIRN = fileURLToPath(new URL("../dist/cairn.mjs", import.meta.url));
 const log = (s: string) => process.stderr.write(`${s}\n`);
@@ -214,11 +218,31 @@ const GC_LINE = /(?:Scavenge|Mark-Compact|Mark-Sweep|Minor Mark-Sweep)\b.*? MB, 
 
 const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor((p / 100) * xs.length))]!;
 
-async function httpLoad(port: number, bodies: Buffer[]): Promise<{ seconds: number; lat: number[] }> {
+/**
+ * CLIENTS concurrent clients submitting `bodies`, one entry per request, or with `batch` > 1 that
+ * many per request (NDJSON to the batch route; every entry of every answer must be accepted).
+ * Latency: per request, from sending to the whole answer.
+ */
+async function httpLoad(
+  port: number,
+  bodies: Buffer[],
+  batch = 1,
+): Promise<{ seconds: number; lat: number[] }> {
   const agent = new Agent({ keepAlive: true, maxSockets: CLIENTS });
+  const requests: { body: Buffer; count: number }[] = [];
+  if (batch === 1) for (const body of bodies) requests.push({ body, count: 1 });
+  else {
+    for (let i = 0; i < bodies.length; i += batch) {
+      const group = bodies.slice(i, i + batch);
+      requests.push({
+        body: Buffer.concat(group.flatMap((b) => [b, Buffer.from("\n")])),
+        count: group.length,
+      });
+    }
+  }
   let next = 0;
   const lat: number[] = [];
-  const post = (body: Buffer) =>
+  const post = ({ body, count }: { body: Buffer; count: number }) =>
     new Promise<void>((res, rej) => {
       const t = performance.now();
       const req = request(
@@ -226,18 +250,26 @@ async function httpLoad(port: number, bodies: Buffer[]): Promise<{ seconds: numb
           host: "127.0.0.1",
           port,
           method: "POST",
-          path: "/cairn/v1/log/entries",
+          path: batch === 1 ? "/cairn/v1/log/entries" : "/cairn/v1/log/entries/batch",
           agent,
-          headers: { "content-type": "application/json", "content-length": body.length },
+          headers: {
+            "content-type": batch === 1 ? "application/json" : "application/x-ndjson",
+            "content-length": body.length,
+          },
         },
         (r) => {
-          r.resume();
+          const chunks: Buffer[] = [];
+          if (batch === 1) r.resume();
+          else r.on("data", (c: Buffer) => chunks.push(c));
           r.on("end", () => {
-            if (r.statusCode !== 201 && r.statusCode !== 200) rej(new Error(`HTTP ${r.statusCode}`));
-            else {
-              lat.push(performance.now() - t);
-              res();
+            if (r.statusCode !== 201 && r.statusCode !== 200) return rej(new Error(`HTTP ${r.statusCode}`));
+            if (batch !== 1) {
+              const a = JSON.parse(Buffer.concat(chunks).toString()) as { accepted: number };
+              if (a.accepted !== count)
+                return rej(new Error(`a batch of ${count} had ${a.accepted} accepted`));
             }
+            lat.push(performance.now() - t);
+            res();
           });
         },
       );
@@ -247,7 +279,7 @@ async function httpLoad(port: number, bodies: Buffer[]): Promise<{ seconds: numb
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: CLIENTS }, async () => {
-      while (next < bodies.length) await post(bodies[next++]!);
+      while (next < requests.length) await post(requests[next++]!);
     }),
   );
   const seconds = (performance.now() - t0) / 1000;
@@ -268,7 +300,7 @@ function startLoadedServe(dir: string, database: string | undefined) {
   );
 }
 
-async function runHttp(backend: string, bodies: Buffer[], database?: string): Promise<Result> {
+async function runHttp(backend: string, bodies: Buffer[], database?: string, batch = 1): Promise<Result> {
   const dir = mkdtempSync(join(tmpdir(), "cairn-bench-log-"));
   const { port, proc } = await startLoadedServe(dir, database);
   try {
@@ -277,14 +309,14 @@ async function runHttp(backend: string, bodies: Buffer[], database?: string): Pr
     const cpu0 = processCpuUs(proc.pid!);
     const main0 = processCpuUs(proc.pid!, proc.pid!);
     const client0 = process.cpuUsage();
-    const { seconds, lat } = await httpLoad(port, bodies.slice(500));
+    const { seconds, lat } = await httpLoad(port, bodies.slice(500), batch);
     const client = process.cpuUsage(client0);
     const cpu1 = processCpuUs(proc.pid!);
     const main1 = processCpuUs(proc.pid!, proc.pid!);
     const n = bodies.length - 500;
     return {
       backend,
-      path: `HTTP, ${CLIENTS} clients`,
+      path: batch === 1 ? `HTTP, ${CLIENTS} clients` : `HTTP batches of ${batch}, ${CLIENTS} clients`,
       entries: n,
       seconds,
       perSecond: n / seconds,
@@ -661,6 +693,7 @@ const load = loadavg()[0]!;
 if (load > 0.5) log(`warning: load average ${load.toFixed(2)}: other work on this machine skews the figures`);
 const bodies = await makeEntries(ENTRIES + 500);
 results.push(await runHttp("SQLite", bodies));
+if (BATCH > 1) results.push(await runHttp("SQLite", bodies, undefined, BATCH));
 const sqliteWrk = await runWrk("SQLite", bodies);
 if (sqliteWrk) results.push(sqliteWrk);
 if (!args["http-only"]) results.push(await runInProcess("SQLite", bodies.slice(500)));
@@ -668,6 +701,7 @@ if (!args["no-postgres"]) {
   const pg = await startPostgres();
   try {
     results.push(await runHttp("PostgreSQL", bodies, await pg.createDatabase()));
+    if (BATCH > 1) results.push(await runHttp("PostgreSQL", bodies, await pg.createDatabase(), BATCH));
     const pgWrk = await runWrk("PostgreSQL", bodies, await pg.createDatabase());
     if (pgWrk) results.push(pgWrk);
     if (!args["http-only"])

@@ -26,7 +26,10 @@ export function forwardWrites(node: LogNode, locate: SequencerLocator | undefine
     if (!locate || node.isSequencer || req.headers[FORWARDED_HEADER] !== undefined) return;
     const base = await locate().catch(() => undefined);
     if (base === undefined) return; // the route answers ERR_TLOG_SEQUENCER_LOCKED
-    const headers: Record<string, string> = { "content-type": "application/json", [FORWARDED_HEADER]: "1" };
+    // A body kept as bytes (NDJSON batches) goes as it came; a parsed one as JSON.
+    const raw = Buffer.isBuffer(req.body);
+    const type = raw ? String(req.headers["content-type"] ?? "application/octet-stream") : "application/json";
+    const headers: Record<string, string> = { "content-type": type, [FORWARDED_HEADER]: "1" };
     if (typeof req.headers.authorization === "string") headers.authorization = req.headers.authorization;
     let res: Response;
     let body: Buffer;
@@ -34,7 +37,7 @@ export function forwardWrites(node: LogNode, locate: SequencerLocator | undefine
       res = await fetch(new URL(req.url, base), {
         method: "POST",
         headers,
-        body: JSON.stringify(req.body),
+        body: raw ? (req.body as Buffer) : JSON.stringify(req.body),
         redirect: "error",
         signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
       });

@@ -12,6 +12,7 @@ import type { LogNode } from "../engines/lognode/index.js";
 import { type StoreQuery, type StoreResult, signerFromString } from "../engines/store/index.js";
 import { TILE_WIDTH } from "../engines/tlog/index.js";
 import { forwardWrites, type SequencerLocator } from "./forward.js";
+import { registerBatchRoute } from "./log-batch.js";
 import type { ServiceContext, ServicePlugin } from "./server.js";
 
 /** Where the tiles are served. */
@@ -108,7 +109,7 @@ export function logRoutes(node: LogNode, opts: LogRoutesOptions = {}): ServicePl
   return {
     name: "log",
     health: () => node.health(),
-    register(app: FastifyInstance, ctx: ServiceContext) {
+    async register(app: FastifyInstance, ctx: ServiceContext) {
       ctx.metrics.gauge(
         "cairn_tlog_tree_size",
         "Entries covered by the latest checkpoint this process served.",
@@ -182,6 +183,12 @@ export function logRoutes(node: LogNode, opts: LogRoutesOptions = {}): ServicePl
           });
         },
       );
+
+      await registerBatchRoute(app, node, ctx, {
+        path: `${API_PREFIX}/log/entries/batch`,
+        entryLimits: ctx.jsonLimits,
+        preHandler: write,
+      });
 
       app.get(`${API_PREFIX}/log/entries/:index`, async (req) => {
         const index = queryInt((req.params as { index: string }).index, "index", true);

@@ -1,0 +1,157 @@
+// SPDX-License-Identifier: Apache-2.0
+// Batch submission: `POST /cairn/v1/log/entries/batch` logs many entries in one request, for a
+// build that has a whole set of attestations to log (each link of an in-toto layout, an SBOM per
+// image, ...) and for bulk ingestion. The body is either NDJSON (`application/x-ndjson`, one
+// submission per line, as Elasticsearch's _bulk API takes its documents) or JSON (`{"entries":
+// [...]}`); each submission is what `POST /cairn/v1/log/entries` takes, and is verified, logged and
+// stored exactly as there. Entries succeed or fail one by one: the answer lists, in order, each
+// entry's result (the single route's answer) or its problem document, and comes once every logged
+// entry is durable. The request as a whole is refused only when it is not a batch (malformed,
+// empty, more than the entry bound).
+import type { FastifyInstance, preHandlerHookHandler } from "fastify";
+import { toBase64 } from "../core/encoding.js";
+import { asCairnError, cairnError } from "../core/errors.js";
+import { isJsonObject, type JsonLimits, parseJson } from "../core/json.js";
+import type { LogNode, NativeSubmitResult } from "../engines/lognode/index.js";
+import { problemOf } from "./problem.js";
+import type { ServiceContext } from "./server.js";
+
+/** Default bound on the entries of one batch request. */
+export const DEFAULT_MAX_BATCH_ENTRIES = 1000;
+/** The NDJSON media type (one JSON document per line). */
+export const NDJSON = "application/x-ndjson";
+
+/**
+ * The lines of an NDJSON body that hold something, with their 1-based line numbers: lines end at
+ * LF (a CR before it is dropped); lines of only spaces and tabs are skipped. At most `max + 1`
+ * lines are returned (the caller refuses more than `max` without splitting the rest).
+ */
+export function ndjsonLines(body: Buffer, max: number): { line: number; bytes: Buffer }[] {
+  const out: { line: number; bytes: Buffer }[] = [];
+  let start = 0;
+  let line = 1;
+  while (start < body.length && out.length <= max) {
+    let end = body.indexOf(10, start);
+    if (end === -1) end = body.length;
+    let last = end;
+    if (last > start && body[last - 1] === 13) last--;
+    let first = start;
+    while (first < last && (body[first] === 32 || body[first] === 9)) first++;
+    if (first < last) out.push({ line, bytes: body.subarray(start, last) });
+    start = end + 1;
+    line++;
+  }
+  return out;
+}
+
+/** One entry's answer: the single route's answer, or its problem document under `error`. */
+export type BatchResult = Record<string, unknown>;
+
+/** The answer of the single route for a logged entry (the same members, the same meaning). */
+export function submitAnswer(r: NativeSubmitResult): Record<string, unknown> {
+  return {
+    kind: r.kind,
+    logIndex: r.index,
+    // The leaf itself, so the answer is a complete entry for `cairn log verify --artifact`.
+    leaf: toBase64(r.leaf),
+    leafHash: r.leafHash.toString("hex"),
+    integratedTime: r.integratedTime,
+    duplicate: r.duplicate,
+    stored: r.stored,
+    inclusionProof: {
+      treeSize: r.treeSize,
+      hashes: r.inclusionProof.map((h) => h.toString("hex")),
+      checkpoint: r.checkpoint,
+    },
+  };
+}
+
+/** Options of the batch route. */
+export interface BatchRouteOptions {
+  /** The route's path. */
+  path: string;
+  /** Most entries per request (default DEFAULT_MAX_BATCH_ENTRIES). */
+  maxEntries?: number;
+  /** Bounds on each entry's JSON (the server's body bound and depth). */
+  entryLimits: JsonLimits;
+  /** The write route's preHandlers (token check, forwarding to the sequencer). */
+  preHandler: preHandlerHookHandler[];
+}
+
+/** A submission that could not be read, kept as its error so the others still go ahead. */
+type Parsed = { value: unknown } | { error: unknown };
+
+/** Reads a batch body into its submissions (each parsed alone); throws when it is not a batch. */
+export function readBatch(body: unknown, maxEntries: number, limits: JsonLimits): Parsed[] {
+  const tooMany = (n: string) =>
+    cairnError(
+      "ERR_HTTP_BODY_TOO_LARGE",
+      `the batch has ${n} entries, more than the limit of ${maxEntries}: send it in several requests`,
+      { field: "entries" },
+    );
+  let parsed: Parsed[];
+  if (Buffer.isBuffer(body)) {
+    const lines = ndjsonLines(body, maxEntries);
+    if (lines.length > maxEntries) throw tooMany("more than that");
+    parsed = lines.map(({ line, bytes }) => {
+      try {
+        return { value: parseJson(bytes, undefined, limits) };
+      } catch (e) {
+        const err = asCairnError(e);
+        return { error: cairnError(err.code, `line ${line}: ${err.message}`) };
+      }
+    });
+  } else {
+    if (!isJsonObject(body) || !Array.isArray(body.entries)) {
+      throw cairnError("ERR_USAGE", 'a batch is {"entries": [submission, ...]} or NDJSON, one per line', {
+        field: "entries",
+      });
+    }
+    if (body.entries.length > maxEntries) throw tooMany(String(body.entries.length));
+    parsed = body.entries.map((value) => ({ value }));
+  }
+  if (parsed.length === 0) throw cairnError("ERR_USAGE", "the batch has no entries", { field: "entries" });
+  return parsed;
+}
+
+/** Registers the batch route (in a context of its own: only it reads NDJSON bodies). */
+export async function registerBatchRoute(
+  app: FastifyInstance,
+  node: LogNode,
+  ctx: ServiceContext,
+  opts: BatchRouteOptions,
+): Promise<void> {
+  const maxEntries = opts.maxEntries ?? DEFAULT_MAX_BATCH_ENTRIES;
+  if (!Number.isSafeInteger(maxEntries) || maxEntries < 1) {
+    throw cairnError("ERR_USAGE", "the batch entry bound is a positive integer");
+  }
+  await app.register(async (scope) => {
+    scope.addContentTypeParser(NDJSON, { parseAs: "buffer" }, (_req, body, done) => done(null, body));
+    scope.post(opts.path, { preHandler: opts.preHandler, logLevel: "warn" }, async (req) => {
+      const items = readBatch(req.body, maxEntries, opts.entryLimits);
+      // Submitted together: they are verified side by side and sequenced in the same batches.
+      const settled = await Promise.allSettled(
+        items.map((p) => ("error" in p ? Promise.reject(p.error) : node.submitNative(p.value))),
+      );
+      let accepted = 0;
+      const results: BatchResult[] = settled.map((s, i) => {
+        if (s.status === "fulfilled") {
+          accepted++;
+          return submitAnswer(s.value);
+        }
+        const e = asCairnError(s.reason);
+        if (e.category === "internal") req.log.error({ err: e.cause ?? e, code: e.code }, "internal error");
+        // Which entry, for errors that name no field of their own.
+        return { error: { ...problemOf(e), entry: i } };
+      });
+      if (accepted > 0) {
+        ctx.metrics.inc(
+          "cairn_tlog_entries_submitted_total",
+          "Entries acknowledged (new or duplicate).",
+          accepted,
+        );
+      }
+      return { accepted, refused: results.length - accepted, results };
+    });
+  });
+}
