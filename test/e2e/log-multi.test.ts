@@ -15,17 +15,21 @@ const ec = generateKeyPairSync("ec", { namedCurve: "P-256" });
 const publicKey = ec.publicKey.export({ type: "spki", format: "pem" }) as string;
 let n = 0;
 
-async function upload(server: Served): Promise<Response> {
+function submission(): Record<string, unknown> {
   const data = Buffer.from(`multi ${n++} ${Date.now()}`);
+  return {
+    kind: "artifact",
+    digest: { sha256: createHash("sha256").update(data).digest("hex") },
+    signature: sign("sha256", data, ec.privateKey).toString("base64"),
+    publicKey,
+  };
+}
+
+async function upload(server: Served): Promise<Response> {
   return fetch(`${server.url}/cairn/v1/log/entries`, {
     method: "POST",
     headers: { "content-type": "application/json" },
-    body: JSON.stringify({
-      kind: "artifact",
-      digest: { sha256: createHash("sha256").update(data).digest("hex") },
-      signature: sign("sha256", data, ec.privateKey).toString("base64"),
-      publicKey,
-    }),
+    body: JSON.stringify(submission()),
   });
 }
 
@@ -67,6 +71,17 @@ describe("several servers over one PostgreSQL", () => {
     const health = await json<{ checks: { log: { sequencer: boolean } } }>(`${b.url}/healthz`);
     assert.equal(health.checks.log.sequencer, false);
 
+    // An NDJSON batch to the follower is forwarded as it came: every entry logged.
+    const batch = await fetch(`${b.url}/cairn/v1/log/entries/batch`, {
+      method: "POST",
+      headers: { "content-type": "application/x-ndjson" },
+      body: `${[submission(), submission(), submission()].map((x) => JSON.stringify(x)).join("\n")}\n`,
+    });
+    assert.equal(batch.status, 200, await batch.clone().text());
+    const answered = (await batch.json()) as { accepted: number; results: { logIndex: number }[] };
+    assert.equal(answered.accepted, 3);
+    assert.equal(new Set(answered.results.map((r) => r.logIndex)).size, 3);
+
     // Writes through both at once: distinct indexes, one tree.
     const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => upload(i % 2 ? a : b)));
     const idx = await Promise.all(rs.map(async (r) => ((await r.json()) as { logIndex: number }).logIndex));
@@ -91,7 +106,7 @@ describe("several servers over one PostgreSQL", () => {
 
     // Never forked: the first checkpoint is consistent with the final tree, seen from both servers.
     const final = await json<{ checkpoint: string; treeSize: number }>(`${b.url}/cairn/v1/log`);
-    assert.equal(final.treeSize, 43);
+    assert.equal(final.treeSize, 46);
     const size1 = Number(first.split("\n")[1]);
     const p = await json<{ hashes: string[] }>(
       `${a.url}/cairn/v1/log/proof/consistency?from=${size1}&to=${final.treeSize}`,

@@ -372,4 +372,86 @@ describe("cairn serve and cairn log", () => {
       assert.equal(await other.stop(), 0);
     }
   });
+
+  test("several envelopes go in one batch: a line each, entries written, a refused one fails the run", async () => {
+    const signer = keySigner({ public: publicKeyFromKeyObject(ec.publicKey), key: ec.privateKey } as never);
+    const files: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const statement = {
+        _type: "https://in-toto.io/Statement/v1",
+        subject: [{ name: `part${i}`, digest: { sha256: String(i).repeat(64) } }],
+        predicateType: "https://slsa.dev/provenance/v1",
+        predicate: {},
+      };
+      writeFileSync(
+        join(dir, `part${i}.json`),
+        JSON.stringify(await signEnvelope(STATEMENT_TYPE, Buffer.from(JSON.stringify(statement)), [signer])),
+      );
+      files.push(`part${i}.json`);
+    }
+    const args = [
+      "log",
+      "upload",
+      "--server",
+      server.url,
+      "--token-file",
+      "token",
+      "--public-key",
+      "key.pub",
+    ];
+    const ok = await run([...args, "--envelope", ...files, "--output-dir", "entries"]);
+    assert.equal(ok.code, 0, ok.stderr);
+    const lines = ok.stdout.trim().split("\n");
+    assert.deepEqual(
+      lines.map((l) => l.split(":")[0]),
+      files,
+    );
+    for (const l of lines) assert.match(l, /: logged at index \d+ \(leaf [0-9a-f]{64}\)$/);
+    // Each written entry is the answer for its file, and verifies offline against the log key.
+    const entry = JSON.parse(readFileSync(join(dir, "entries", "part1.entry.json"), "utf8"));
+    assert.equal(entry.logIndex, Number(/index (\d+)/.exec(lines[1]!)![1]));
+    const verified = await run([
+      "log",
+      "verify",
+      "--entry",
+      join("entries", "part1.entry.json"),
+      "--vkey",
+      join(data, "log.vkey"),
+    ]);
+    assert.equal(verified.code, 0, verified.stderr);
+
+    // The same envelopes again, with one signed by another key among them: the run fails with the
+    // refusal's code, the others answer as already logged.
+    const other = generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const stranger = keySigner({
+      public: publicKeyFromKeyObject(other.publicKey),
+      key: other.privateKey,
+    } as never);
+    writeFileSync(
+      join(dir, "stranger.json"),
+      JSON.stringify(await signEnvelope(STATEMENT_TYPE, Buffer.from("{}"), [stranger])),
+    );
+    const mixed = await run([...args, "--envelope", files[0]!, "stranger.json", files[2]!, "--json"]);
+    assert.equal(mixed.code, 10, mixed.stderr);
+    assert.ok(isOneErrorLine(mixed.stderr), mixed.stderr);
+    assert.match(mixed.stderr, /1 of 3 envelopes were refused \(first: stranger\.json: /);
+    const report = JSON.parse(mixed.stdout);
+    assert.equal(report.accepted, 2);
+    assert.equal(report.results[0].duplicate, true);
+    assert.equal(report.results[1].file, "stranger.json");
+    assert.equal(report.results[1].error.status, 422);
+    assert.equal(report.results[2].duplicate, true);
+
+    // -o names one file: several envelopes need --output-dir; a bad file logs nothing.
+    const one = await run([...args, "--envelope", ...files, "-o", "x.json"]);
+    assert.equal(one.code, 2, one.stderr);
+    assert.match(one.stderr, /--output-dir/);
+    writeFileSync(join(dir, "broken.json"), "{");
+    const size = JSON.parse((await run(["log", "info", "--server", server.url, "--json"])).stdout).treeSize;
+    const broken = await run([...args, "--envelope", "stranger.json", "broken.json"]);
+    assert.notEqual(broken.code, 0);
+    assert.match(broken.stderr, /broken\.json/);
+    const after = JSON.parse((await run(["log", "info", "--server", server.url, "--json"])).stdout).treeSize;
+    assert.equal(after, size);
+  });
 });

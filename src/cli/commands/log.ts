@@ -4,9 +4,10 @@
 // split view.
 import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
-import { resolve } from "node:path";
+import { mkdir } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
 import type { Command } from "commander";
-import { cairnError } from "../../core/errors.js";
+import { cairnError, ERROR_CATALOG, type ErrorCode } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import {
   type EntryProofInput,
@@ -17,6 +18,7 @@ import {
 import { type NoteVerifier, noteVerifierFromVkey, openCheckpoint } from "../../formats/tlog/index.js";
 import { readFileIfExists, readFileRequired, writeFileAtomic } from "../../runtime/fs.js";
 import { type LogClientOptions, logJson } from "../../runtime/log-client.js";
+import { DEFAULT_MAX_BATCH_ENTRIES } from "../../services/log-batch.js";
 import { type CliIO, write } from "../io.js";
 import { intFlag } from "./serve.js";
 
@@ -59,6 +61,80 @@ function signatureText(bytes: Buffer): string {
   return bytes.toString("base64");
 }
 
+/** One envelope's outcome in a batch upload: its answer, or its problem document under `error`. */
+type BatchAnswer = Record<string, unknown> & { error?: { code?: string; detail?: string } };
+
+/**
+ * Logs several envelopes through the batch route, DEFAULT_MAX_BATCH_ENTRIES per request, one line
+ * per envelope as its request is answered (the lines are the progress). Every envelope is read
+ * and parsed before the first request, so a bad file logs nothing. Fails (with the first refusal's
+ * code) when any envelope was refused; the others stay logged.
+ */
+async function uploadMany(
+  io: CliIO,
+  o: ServerFlags & { output?: string; outputDir?: string },
+  files: string[],
+  keys: string[],
+): Promise<void> {
+  if (o.output !== undefined) {
+    throw cairnError("ERR_USAGE", "-o writes one entry: give --output-dir DIR for several envelopes");
+  }
+  const outDir = o.outputDir === undefined ? undefined : resolve(io.cwd, o.outputDir);
+  if (outDir !== undefined) {
+    const names = files.map((f) => `${basename(f).replace(/\.json$/, "")}.entry.json`);
+    const twice = names.find((n, i) => names.indexOf(n) !== i);
+    if (twice !== undefined) {
+      throw cairnError("ERR_USAGE", `two envelopes would both be written to ${twice} in --output-dir`);
+    }
+    await mkdir(outDir, { recursive: true });
+  }
+  const envelopes = await Promise.all(files.map((f) => readJsonFile(io, f, "envelope")));
+  const c = await client(io, o);
+  const all: (BatchAnswer & { file: string })[] = [];
+  for (let at = 0; at < files.length; at += DEFAULT_MAX_BATCH_ENTRIES) {
+    const slice = files.slice(at, at + DEFAULT_MAX_BATCH_ENTRIES);
+    const r = await logJson<{ results: BatchAnswer[] }>(c, "POST", "cairn/v1/log/entries/batch", {
+      entries: slice.map((_, i) => ({ kind: "dsse", envelope: envelopes[at + i], publicKeys: keys })),
+    });
+    if (!Array.isArray(r.results) || r.results.length !== slice.length) {
+      throw cairnError(
+        "ERR_TLOG_ENTRY_INVALID",
+        `the log answered ${slice.length} entries with something else`,
+      );
+    }
+    for (const [i, answer] of r.results.entries()) {
+      const file = slice[i]!;
+      all.push({ file, ...answer });
+      if (answer.error === undefined && outDir !== undefined) {
+        const name = `${basename(file).replace(/\.json$/, "")}.entry.json`;
+        await writeFileAtomic(join(outDir, name), `${JSON.stringify(answer, null, 2)}\n`);
+      }
+      if (!o.json) {
+        write(
+          io.stdout,
+          answer.error !== undefined
+            ? `${file}: refused: ${answer.error.code}: ${answer.error.detail}`
+            : `${file}: ${answer.duplicate ? "already logged" : "logged"} at index ${answer.logIndex} (leaf ${answer.leafHash})`,
+        );
+      }
+    }
+  }
+  const refused = all.filter((a) => a.error !== undefined);
+  if (o.json)
+    write(
+      io.stdout,
+      JSON.stringify({ accepted: all.length - refused.length, refused: refused.length, results: all }),
+    );
+  if (refused.length > 0) {
+    const first = refused[0]!;
+    const code = first.error?.code;
+    throw cairnError(
+      code !== undefined && code in ERROR_CATALOG ? (code as ErrorCode) : "ERR_TLOG_ENTRY_INVALID",
+      `${refused.length} of ${all.length} envelopes were refused (first: ${first.file}: ${first.error?.detail}); the others are logged`,
+    );
+  }
+}
+
 export function registerLog(program: Command, io: CliIO): void {
   const log = program
     .command("log")
@@ -71,15 +147,17 @@ export function registerLog(program: Command, io: CliIO): void {
   withServer(log.command("upload"))
     .description("log a DSSE envelope (in-toto statement) or a signed artifact; prints its index")
     .option("--token-file <file>", "bearer token for writes (default: $CAIRN_TOKEN)")
-    .option("--envelope <file>", "a DSSE envelope (JSON)")
+    .option("--envelope <file...>", "DSSE envelope(s) (JSON); several are logged in batches")
     .option("--artifact <file>", "the artifact a signature is over")
     .option("--signature <file>", "the artifact's signature (raw or base64)")
     .option("--public-key <file...>", "the public key(s) (PEM or securesystemslib JSON) that verify it")
     .option("-o, --output <file>", "write the entry with its inclusion proof here (for `cairn log verify`)")
+    .option("--output-dir <dir>", "several envelopes: write each entry with its proof to DIR/NAME.entry.json")
     .action(
       async (
         o: ServerFlags & {
-          envelope?: string;
+          envelope?: string[];
+          outputDir?: string;
           artifact?: string;
           signature?: string;
           publicKey?: string[];
@@ -92,11 +170,20 @@ export function registerLog(program: Command, io: CliIO): void {
           ),
         );
         if (keys.length === 0) throw cairnError("ERR_USAGE", "--public-key is required");
+        if (o.envelope !== undefined && o.envelope.length > 1 && o.artifact === undefined) {
+          return uploadMany(io, o, o.envelope, keys);
+        }
+        if (o.outputDir !== undefined) {
+          throw cairnError(
+            "ERR_USAGE",
+            "--output-dir goes with several --envelope files (one entry: -o FILE)",
+          );
+        }
         let submission: Record<string, unknown>;
         if (o.envelope !== undefined && o.artifact === undefined) {
           submission = {
             kind: "dsse",
-            envelope: await readJsonFile(io, o.envelope, "envelope"),
+            envelope: await readJsonFile(io, o.envelope[0]!, "envelope"),
             publicKeys: keys,
           };
         } else if (o.artifact !== undefined && o.envelope === undefined && o.signature !== undefined) {
