@@ -34,7 +34,8 @@ export function forwardWrites(node: LogNode, locate: SequencerLocator | undefine
       res = await fetch(new URL(req.url, base), {
         method: "POST",
         headers,
-        body: JSON.stringify(req.body),
+        // A body kept as bytes (cairn's submit route) goes as it came; a parsed one as JSON.
+        body: Buffer.isBuffer(req.body) ? req.body : JSON.stringify(req.body),
         redirect: "error",
         signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS),
       });
