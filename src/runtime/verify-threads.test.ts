@@ -8,7 +8,7 @@ import { after, test } from "node:test";
 import { CairnError } from "../core/errors.js";
 import { generateKey, keySigner, type PrivateKey } from "../core/index.js";
 import type { LogNode } from "../engines/lognode/index.js";
-import { INTOTO_PAYLOAD_TYPE, verifySubmission } from "../engines/tlog/index.js";
+import { INTOTO_PAYLOAD_TYPE, verifySubmission, verifySubmissionBytes } from "../engines/tlog/index.js";
 import { signEnvelope } from "../formats/dsse/index.js";
 import { memoryLogNode } from "../testing/log-node.js";
 import { VerifyThreads } from "./verify-threads.js";
@@ -75,6 +75,85 @@ test("a refused submission is refused with the main thread's code, field and mes
       field: local.field,
       message: local.message,
     });
+  }
+});
+
+test("from bytes: the entry and the envelope JSON verifySubmissionBytes gives; a pool slice is copied, a whole buffer handed over", async () => {
+  const key = generateKey("ed25519");
+  const subs = await Promise.all(Array.from({ length: 20 }, (_, i) => submission(key, 200 + i)));
+  // Small Buffers from strings are slices of Node's shared pool: they are copied, not detached.
+  const slices = subs.map((s) => Buffer.from(JSON.stringify(s)));
+  assert.ok(slices[0]!.byteLength < slices[0]!.buffer.byteLength);
+  const whole = subs.map((s) => {
+    const b = Buffer.from(JSON.stringify(s));
+    const own = new Uint8Array(new ArrayBuffer(b.length));
+    own.set(b);
+    return own;
+  });
+  const got = await Promise.all([...slices, ...whole].map((b) => threads.verifyBytes(b)));
+  got.forEach((e, i) => {
+    const want = verifySubmissionBytes(Buffer.from(JSON.stringify(subs[i % subs.length])));
+    assert.ok(Buffer.isBuffer(e.leaf) && e.leaf.equals(want.leaf));
+    assert.ok(Buffer.isBuffer(e.leafHash) && e.leafHash.equals(want.leafHash));
+    assert.ok(Buffer.isBuffer(e.envelopeJson) && e.envelopeJson.equals(want.envelopeJson!));
+    assert.deepEqual(e.indexed, {
+      payload: { predicateType: want.indexed!.payload.predicateType, digests: want.indexed!.payload.digests },
+      keyids: want.indexed!.keyids,
+    });
+  });
+  // The slices are intact; the whole buffers went to the threads.
+  slices.forEach((b, i) => {
+    assert.equal(b.toString(), JSON.stringify(subs[i]));
+  });
+  for (const w of whole) assert.equal(w.byteLength, 0);
+});
+
+test("from bytes: a refused body is refused with the main thread's code, field and message", async () => {
+  const key = generateKey("ed25519");
+  const forged = await submission(key, 1);
+  forged.publicKeys = [pem(generateKey("ed25519"))];
+  const deep = `${"[".repeat(65)}${"]".repeat(65)}`;
+  const bad = [JSON.stringify(forged), '{"kind":"nope"}', "", "{not json", deep, '"text"'];
+  for (const b of bad) {
+    let local: unknown;
+    try {
+      verifySubmissionBytes(Buffer.from(b));
+    } catch (e) {
+      local = e;
+    }
+    assert.ok(local instanceof CairnError);
+    assert.deepEqual(await refusal(threads.verifyBytes(Buffer.from(b))), {
+      code: local.code,
+      field: local.field,
+      message: local.message,
+    });
+  }
+});
+
+test("a log verifying bodies on threads stores the envelope as submitNative does", async () => {
+  const { node } = await memoryLogNode({
+    verify: (input) => threads.verify(input),
+    verifyBytes: (bytes) => threads.verifyBytes(bytes),
+  });
+  try {
+    const key = generateKey("ed25519");
+    const good = await submission(key, 9);
+    const forged = await submission(key, 10);
+    forged.publicKeys = [pem(generateKey("ed25519"))];
+    const r = await node.submitNativeBytes(Buffer.from(JSON.stringify(good, null, 1)));
+    assert.equal(r.kind, "dsse");
+    assert.ok(r.stored && !r.duplicate);
+    await assert.rejects(node.submitNativeBytes(Buffer.from(JSON.stringify(forged))), {
+      code: "ERR_DSSE_SIGNATURE_INVALID",
+    });
+    const again = await node.submitNative(good);
+    assert.ok(again.duplicate);
+    assert.equal(again.index, r.index);
+    const page = await node.search({ subject: `sha256:${(9).toString(16).padStart(64, "0")}` });
+    assert.equal(page.results.length, 1);
+    assert.equal(page.results[0]!.envelope.toString(), JSON.stringify(good.envelope));
+  } finally {
+    await node.close();
   }
 });
 

@@ -6,19 +6,28 @@
 import { availableParallelism } from "node:os";
 import type { Worker } from "node:worker_threads";
 import { cairnError, ERROR_CATALOG, type ErrorCode } from "../core/errors.js";
-import { DEFAULT_MAX_PENDING, type EntryLimits, type VerifiedEntry } from "../engines/tlog/index.js";
+import {
+  DEFAULT_MAX_PENDING,
+  type EntryLimits,
+  type VerifiedBytesEntry,
+  type VerifiedEntry,
+} from "../engines/tlog/index.js";
 import { startModuleWorker } from "./worker-start.js";
 
-/** A submission for a verify thread. */
+/**
+ * A submission for a verify thread: parsed (`input`, structured-cloned), or its JSON bytes
+ * (`bytes`, transferred: the thread parses them).
+ */
 export interface VerifyRequest {
   seq: number;
-  input: unknown;
+  input?: unknown;
+  bytes?: ArrayBuffer;
 }
 
 /** A verify thread's answer: the verified entry, or the error verification raised. */
 export interface VerifyReply {
   seq: number;
-  entry?: Pick<VerifiedEntry, "kind" | "leaf" | "leafHash" | "indexed">;
+  entry?: Pick<VerifiedBytesEntry, "kind" | "leaf" | "leafHash" | "indexed" | "envelopeJson">;
   error?: { code?: string; message: string; field?: string };
 }
 
@@ -42,11 +51,16 @@ const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLe
 
 class VerifyThread {
   readonly worker: Promise<Worker>;
-  readonly pending = new Map<number, { resolve: (e: VerifiedEntry) => void; reject: (e: unknown) => void }>();
+  readonly pending = new Map<
+    number,
+    { resolve: (e: VerifiedBytesEntry) => void; reject: (e: unknown) => void }
+  >();
   dead = false;
   // Submissions waiting to be posted: everything that arrives in one turn of the event loop goes
   // in one message (measured: a message per entry cost more CPU than the verification it moved).
   private batch: VerifyRequest[] = [];
+  // The request bodies the batch hands over (transferred, not copied).
+  private transfer: ArrayBuffer[] = [];
 
   constructor(limits: EntryLimits, onDeath: (t: VerifyThread) => void) {
     this.worker = startWorker(limits).then((w) => {
@@ -66,6 +80,7 @@ class VerifyThread {
             leaf: asBuffer(e.leaf),
             leafHash: asBuffer(e.leafHash),
             ...(e.indexed ? { indexed: e.indexed } : {}),
+            ...(e.envelopeJson ? { envelopeJson: asBuffer(e.envelopeJson) } : {}),
           });
         }
         if (this.pending.size === 0) w.unref();
@@ -86,24 +101,32 @@ class VerifyThread {
     });
   }
 
-  /** The batch being filled. */
-  take(): VerifyRequest[] {
-    return this.batch;
+  /**
+   * Queues a request, posted with the others of this turn of the event loop (its `bytes`
+   * transferred with them).
+   */
+  post(w: Worker, req: VerifyRequest): void {
+    this.batch.push(req);
+    if (req.bytes !== undefined) this.transfer.push(req.bytes);
+    if (this.batch.length === 1) setImmediate(() => this.flush(w));
   }
 
-  /** The batch to post now; a new one starts. */
-  flush(): VerifyRequest[] {
+  private flush(w: Worker): void {
     const b = this.batch;
+    const t = this.transfer;
     this.batch = [];
-    return b;
+    this.transfer = [];
+    w.postMessage(b, t);
   }
 }
 
-/** Queues a request for `t`, posted with the others of this turn of the event loop. */
-function post(t: VerifyThread, w: Worker, req: VerifyRequest): void {
-  const b = t.take();
-  b.push(req);
-  if (b.length === 1) setImmediate(() => w.postMessage(t.flush()));
+/** `bytes` in an ArrayBuffer of their own, which can be transferred (a pool slice is copied). */
+function ownArrayBuffer(bytes: Uint8Array): ArrayBuffer {
+  const ab = bytes.buffer;
+  if (ab instanceof ArrayBuffer && bytes.byteOffset === 0 && bytes.byteLength === ab.byteLength) return ab;
+  const own = new ArrayBuffer(bytes.byteLength);
+  new Uint8Array(own).set(bytes);
+  return own;
 }
 
 /**
@@ -136,6 +159,22 @@ export class VerifyThreads {
    * grew without bound would hold every waiting request body in memory.
    */
   async verify(input: unknown): Promise<VerifiedEntry> {
+    return this.submit({ input });
+  }
+
+  /**
+   * `verify` of a submission given as its JSON bytes (tlog `verifySubmissionBytes`: parsed on
+   * the thread, with the limits' maxSubmissionBytes), resolving also with the envelope as JSON
+   * for the store. The bytes are handed to the thread: when they fill their whole ArrayBuffer it
+   * is transferred (detached here: the caller must not read them again); a slice (e.g. of Node's
+   * Buffer pool) is copied first.
+   */
+  verifyBytes(bytes: Uint8Array): Promise<VerifiedBytesEntry> {
+    if (this.closed) return Promise.reject(cairnError("ERR_USAGE", "the verify threads are closed"));
+    return this.submit({ bytes: ownArrayBuffer(bytes) });
+  }
+
+  private async submit(req: Omit<VerifyRequest, "seq">): Promise<VerifiedBytesEntry> {
     if (this.closed) throw cairnError("ERR_USAGE", "the verify threads are closed");
     if (this.inFlight >= this.maxPending) {
       throw cairnError(
@@ -145,17 +184,17 @@ export class VerifyThreads {
     }
     this.inFlight++;
     try {
-      return await this.verifyOn(input);
+      return await this.verifyOn(req);
     } finally {
       this.inFlight--;
     }
   }
 
-  private async verifyOn(input: unknown): Promise<VerifiedEntry> {
+  private async verifyOn(req: Omit<VerifyRequest, "seq">): Promise<VerifiedBytesEntry> {
     const t = this.pick();
     const w = await t.worker;
     const seq = ++this.seq;
-    return new Promise<VerifiedEntry>((resolve, reject) => {
+    return new Promise<VerifiedBytesEntry>((resolve, reject) => {
       if (t.dead) {
         reject(cairnError("ERR_INTERNAL", "a verify thread exited"));
         return;
@@ -163,7 +202,7 @@ export class VerifyThreads {
       t.pending.set(seq, { resolve, reject });
       // Referenced while an answer is awaited, so the process does not exit under a submission.
       w.ref();
-      post(t, w, { seq, input });
+      t.post(w, { seq, ...req });
     });
   }
 

@@ -9,7 +9,12 @@
 // engine's index, so a thread loads no more than verification needs.
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { CairnError } from "../core/errors.js";
-import { type EntryLimits, verifySubmission } from "../engines/tlog/entries.js";
+import {
+  type EntryLimits,
+  type VerifiedBytesEntry,
+  verifySubmission,
+  verifySubmissionBytes,
+} from "../engines/tlog/entries.js";
 import type { VerifyReply, VerifyRequest } from "./verify-threads.js";
 
 /** The `workerData.role` that makes this module run as a verify thread. */
@@ -19,9 +24,13 @@ export const VERIFY_WORKER_URL: string = import.meta.url;
 
 function answer(req: VerifyRequest, limits: EntryLimits): VerifyReply {
   try {
-    const e = verifySubmission(req.input, limits);
-    // What the main thread needs: the leaf, its hash and the store's index keys. The parsed
-    // envelope, statement and link stay here (the main thread holds the input they came from).
+    const e: VerifiedBytesEntry =
+      req.bytes !== undefined
+        ? verifySubmissionBytes(new Uint8Array(req.bytes), limits)
+        : verifySubmission(req.input, limits);
+    // What the main thread needs: the leaf, its hash, the store's index keys and, for a body
+    // parsed here, the envelope as JSON for the store. The parsed envelope, statement and link
+    // stay here.
     return {
       seq: req.seq,
       entry: {
@@ -39,6 +48,7 @@ function answer(req: VerifyRequest, limits: EntryLimits): VerifyReply {
               },
             }
           : {}),
+        ...(e.envelopeJson ? { envelopeJson: e.envelopeJson } : {}),
       },
     };
   } catch (err) {

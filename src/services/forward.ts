@@ -26,7 +26,7 @@ export function forwardWrites(node: LogNode, locate: SequencerLocator | undefine
     if (!locate || node.isSequencer || req.headers[FORWARDED_HEADER] !== undefined) return;
     const base = await locate().catch(() => undefined);
     if (base === undefined) return; // the route answers ERR_TLOG_SEQUENCER_LOCKED
-    // A body kept as bytes (NDJSON batches) goes as it came; a parsed one as JSON.
+    // A body kept as bytes (cairn's submit route, NDJSON batches) goes as it came; a parsed one as JSON.
     const raw = Buffer.isBuffer(req.body);
     const type = raw ? String(req.headers["content-type"] ?? "application/octet-stream") : "application/json";
     const headers: Record<string, string> = { "content-type": type, [FORWARDED_HEADER]: "1" };

@@ -63,8 +63,12 @@ function storeResultJson(r: StoreResult): Record<string, unknown> {
   };
 }
 
-/** The answer to a submission (JSON Schema, for Fastify's compiled serializer): every member required. */
-const SUBMIT_ANSWER = {
+/**
+ * The answer to a submission, as JSON Schema: every member required. The route writes it by hand
+ * (`submitAnswer`); the schema documents it, and the tests check the hand-written bytes against
+ * Fastify's serialization of this schema.
+ */
+export const SUBMIT_ANSWER = {
   type: "object",
   additionalProperties: false,
   required: [
@@ -97,6 +101,43 @@ const SUBMIT_ANSWER = {
     },
   },
 } as const;
+
+/** What a submission's answer is written from. */
+export interface SubmitAnswerFields {
+  kind: "dsse" | "artifact";
+  index: number;
+  leaf: Buffer;
+  leafHash: Buffer;
+  integratedTime: number;
+  duplicate: boolean;
+  stored: boolean;
+  treeSize: number;
+  inclusionProof: readonly Buffer[];
+  checkpoint: string;
+}
+
+/**
+ * The answer to a submission as JSON bytes (SUBMIT_ANSWER, members in its order), written by
+ * hand: every value but the checkpoint is a safe integer, a boolean, "dsse"/"artifact", hex or
+ * base64, which need no escaping; the checkpoint (a signed note: newlines, and an em dash in its
+ * signature lines) is escaped by `checkpointJson`, which the caller keeps for the batch's
+ * submitters, who share one checkpoint.
+ */
+export function submitAnswer(r: SubmitAnswerFields, checkpointJson: string): Buffer {
+  let hashes = "";
+  for (let i = 0; i < r.inclusionProof.length; i++) {
+    hashes += i === 0 ? '"' : ',"';
+    hashes += r.inclusionProof[i]!.toString("hex");
+    hashes += '"';
+  }
+  return Buffer.from(
+    `{"kind":"${r.kind}","logIndex":${r.index},"leaf":"${r.leaf.toString("base64")}","leafHash":"${r.leafHash.toString("hex")}",` +
+      `"integratedTime":${r.integratedTime},"duplicate":${r.duplicate},"stored":${r.stored},` +
+      `"inclusionProof":{"treeSize":${r.treeSize},"hashes":[${hashes}],"checkpoint":${checkpointJson}}}`,
+  );
+}
+
+const JSON_UTF8 = "application/json; charset=utf-8";
 
 /** Options of the log and Rekor plugins. */
 export interface LogRoutesOptions {
@@ -157,32 +198,36 @@ export function logRoutes(node: LogNode, opts: LogRoutesOptions = {}): ServicePl
       });
 
       const write = [ctx.requireWriter, forwardWrites(node, opts.locateSequencer)];
-      app.post(
-        `${API_PREFIX}/log/entries`,
-        // The hot write route: no per-request info lines (warnings and errors still are logged;
-        // GET /metrics counts requests by route and status, with latencies), and the answer
-        // serialized by a compiled schema. Problem documents (4xx/5xx) are serialized as before.
-        {
-          preHandler: write,
-          logLevel: "warn",
-          schema: { response: { 200: SUBMIT_ANSWER, 201: SUBMIT_ANSWER } },
-        },
-        async (req, reply) => {
-          const r = await node.submitNative(req.body);
-          ctx.metrics.inc("cairn_tlog_entries_submitted_total", "Entries acknowledged (new or duplicate).");
-          return reply.code(r.duplicate ? 200 : 201).send({
-            kind: r.kind,
-            logIndex: r.index,
-            // The leaf itself, so the answer is a complete entry for `cairn log verify --artifact`.
-            leaf: toBase64(r.leaf),
-            leafHash: r.leafHash.toString("hex"),
-            integratedTime: r.integratedTime,
-            duplicate: r.duplicate,
-            stored: r.stored,
-            inclusionProof: { treeSize: r.treeSize, hashes: hex(r.inclusionProof), checkpoint: r.checkpoint },
-          });
-        },
-      );
+      // The submitters of one sequencer batch share its checkpoint: escaped once for them.
+      let lastCheckpoint = "";
+      let lastCheckpointJson = '""';
+      app.register(async (submit) => {
+        // The body is kept as bytes, parsed and verified on a verify thread (node.submitNativeBytes),
+        // not on this one. The body limit is the server's; other media types are refused with 415.
+        submit.removeContentTypeParser("application/json");
+        submit.addContentTypeParser("application/json", { parseAs: "buffer" }, (_req, body, done) => {
+          done(null, body);
+        });
+        submit.post(
+          `${API_PREFIX}/log/entries`,
+          // The hot write route: no per-request info lines (warnings and errors still are logged;
+          // GET /metrics counts requests by route and status, with latencies), and the answer
+          // written by hand (submitAnswer). Problem documents (4xx/5xx) are serialized as before.
+          { preHandler: write, logLevel: "warn" },
+          async (req, reply) => {
+            const r = await node.submitNativeBytes(req.body as Buffer);
+            ctx.metrics.inc("cairn_tlog_entries_submitted_total", "Entries acknowledged (new or duplicate).");
+            if (r.checkpoint !== lastCheckpoint) {
+              lastCheckpoint = r.checkpoint;
+              lastCheckpointJson = JSON.stringify(r.checkpoint);
+            }
+            return reply
+              .code(r.duplicate ? 200 : 201)
+              .header("content-type", JSON_UTF8)
+              .send(submitAnswer(r, lastCheckpointJson));
+          },
+        );
+      });
 
       await registerBatchRoute(app, node, ctx, {
         path: `${API_PREFIX}/log/entries/batch`,

@@ -467,6 +467,51 @@ describe("log service", () => {
     assert.equal((await get("/tlog/checkpoint")).statusCode, 200);
   });
 
+  test("refusal order on cairn's submit route: 413 and 415 before the token, the token before the JSON", async () => {
+    const n = await size();
+    const raw = (url: string, payload: string, type = "application/json") =>
+      app.inject({ method: "POST", url, payload, headers: { "content-type": type } });
+    // The body is read as JSON where it is verified, after the token check: no token, 401.
+    for (const body of ["{not json", "", "[".repeat(100)]) {
+      const r = await raw("/cairn/v1/log/entries", body);
+      assert.equal(r.statusCode, 401, JSON.stringify(body));
+      assert.equal(r.json().code, "ERR_HTTP_UNAUTHORIZED");
+    }
+    const big = await raw("/cairn/v1/log/entries", `{"pad":"${"x".repeat(300 * 1024)}"}`);
+    assert.equal(big.statusCode, 413);
+    assert.equal(big.json().code, "ERR_HTTP_BODY_TOO_LARGE");
+    const text = await raw("/cairn/v1/log/entries", "hello", "text/plain");
+    assert.equal(text.statusCode, 415);
+    assert.equal(text.json().code, "ERR_HTTP_UNSUPPORTED_MEDIA_TYPE");
+    // The Rekor route parses its body before the token check, as before.
+    const rekor = await raw("/api/v1/log/entries", "{not json");
+    assert.equal(rekor.statusCode, 400);
+    assert.equal(rekor.json().code, "ERR_JSON_MALFORMED");
+    assert.equal(await size(), n);
+  });
+
+  test("a submission's answer is JSON (application/json; charset=utf-8) with the entry and its proof", async () => {
+    const sub = await dsseSubmission(signer, statement("5".repeat(64)));
+    const r = await post("/cairn/v1/log/entries", sub);
+    assert.equal(r.statusCode, 201);
+    assert.equal(r.headers["content-type"], "application/json; charset=utf-8");
+    assert.equal(Number(r.headers["content-length"]), Buffer.byteLength(r.body));
+    const a = r.json();
+    const e = (await get(`/cairn/v1/log/entries/${a.logIndex}`)).json();
+    assert.equal(a.kind, "dsse");
+    assert.equal(a.leaf, e.leaf);
+    assert.equal(a.leafHash, e.leafHash);
+    assert.equal(a.integratedTime, e.integratedTime);
+    assert.equal(a.stored, true);
+    assert.equal(a.duplicate, false);
+    assert.match(a.inclusionProof.checkpoint, /^cairn\.test\/log\n\d+\n/);
+    assert.ok(a.inclusionProof.hashes.every((h: string) => /^[0-9a-f]{64}$/.test(h)));
+    const again = await post("/cairn/v1/log/entries", sub);
+    assert.equal(again.statusCode, 200);
+    assert.equal(again.json().duplicate, true);
+    assert.equal(again.json().logIndex, a.logIndex);
+  });
+
   test("bad input: clear 4xx with the error code, nothing stored", async () => {
     const n = await size();
     const cases: [unknown, number, string][] = [

@@ -105,14 +105,22 @@ export function registerServe(program: Command, io: CliIO): void {
       o.verifyThreads === undefined
         ? defaultVerifyThreads()
         : intFlag(o.verifyThreads, "--verify-threads", 0);
-    const verifier = threads > 0 ? new VerifyThreads({}, threads) : undefined;
+    // Submission bodies are parsed where they are verified, within the body limit.
+    const entryLimits = { maxSubmissionBytes: bodyLimit };
+    const verifier = threads > 0 ? new VerifyThreads(entryLimits, threads) : undefined;
     const node = new LogNode({
       storage: opened.storage,
       key: opened.key,
       origin: opened.origin,
       searchIndex: opened.searchIndex,
       maxEnvelopeBytes: bodyLimit,
-      ...(verifier ? { verify: (input: unknown) => verifier.verify(input) } : {}),
+      entryLimits,
+      ...(verifier
+        ? {
+            verify: (input: unknown) => verifier.verify(input),
+            verifyBytes: (bytes: Uint8Array) => verifier.verifyBytes(bytes),
+          }
+        : {}),
       sequencer: {
         ...(o.batchSize !== undefined ? { maxBatchSize: intFlag(o.batchSize, "--batch-size") } : {}),
         ...(o.batchDelayMs !== undefined

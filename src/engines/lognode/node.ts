@@ -43,9 +43,11 @@ import {
   type SubmitResult,
   signEntryTimestamp,
   TileServer,
+  type VerifiedBytesEntry,
   type VerifiedEntry,
   verifyRekorProposedEntry,
   verifySubmission,
+  verifySubmissionBytes,
 } from "../tlog/index.js";
 
 /** Envelopes per store group commit. */
@@ -83,6 +85,13 @@ export interface LogNodeOptions {
    * index keys (`indexed`). Default: `verifySubmission` on the calling thread.
    */
   verify?: (input: unknown) => Promise<VerifiedEntry>;
+  /**
+   * Verifies a cairn-native submission given as its JSON bytes elsewhere (e.g. runtime
+   * `VerifyThreads.verifyBytes`), as `verifySubmissionBytes(bytes, entryLimits)` does, resolving
+   * with the entry's leaf, leaf hash, index keys and, for DSSE, the envelope as JSON. It may take
+   * the bytes over (detach them). Default: `verifySubmissionBytes` on the calling thread.
+   */
+  verifyBytes?: (bytes: Uint8Array) => Promise<VerifiedBytesEntry>;
   /** Largest envelope a Rekor dsse entry may carry (bytes). */
   maxRekorEnvelopeBytes?: number;
   /** Sequencer batching options. */
@@ -251,6 +260,32 @@ export class LogNode {
       this.store && entry.kind === "dsse" && isJsonObject(input)
         ? this.store.prepareVerified({ envelope: Buffer.from(JSON.stringify(input.envelope)), entry })
         : undefined;
+    return this.appendNative(entry, prepared);
+  }
+
+  /**
+   * `submitNative` of a submission given as its JSON bytes (e.g. a request body): parsed where it
+   * is verified (the `verifyBytes` option, e.g. on a verify thread), so the calling thread never
+   * parses it. JSON errors are ERR_JSON_MALFORMED / ERR_JSON_TOO_LARGE (entryLimits'
+   * maxSubmissionBytes), then those of `submitNative`. `body` may be taken over (detached).
+   */
+  async submitNativeBytes(body: Uint8Array): Promise<NativeSubmitResult> {
+    const entry = this.opts.verifyBytes
+      ? await this.opts.verifyBytes(body)
+      : verifySubmissionBytes(body, this.opts.entryLimits);
+    // The store keeps the envelope as the verifier serialized it from the parsed body (the same
+    // bytes `submitNative` stores for the same submission).
+    const prepared =
+      this.store && entry.kind === "dsse" && entry.envelopeJson !== undefined
+        ? this.store.prepareVerified({ envelope: entry.envelopeJson, entry })
+        : undefined;
+    return this.appendNative(entry, prepared);
+  }
+
+  private async appendNative(
+    entry: VerifiedEntry,
+    prepared: PreparedEnvelope | undefined,
+  ): Promise<NativeSubmitResult> {
     const r = await this.writer().submitEntry(entry);
     this.dirty = true;
     // A crash between the append and this commit loses only the store's copy: resubmitting the

@@ -6,7 +6,13 @@ import { toBase64 } from "../../core/encoding.js";
 import { generateKey, keySigner, type PrivateKey } from "../../core/index.js";
 import { signEnvelope } from "../../formats/dsse/index.js";
 import { hashLeaf } from "../../formats/tlog/index.js";
-import { INTOTO_PAYLOAD_TYPE, MAX_LEAF_BYTES, verifySubmission } from "./entries.js";
+import {
+  INTOTO_PAYLOAD_TYPE,
+  MAX_LEAF_BYTES,
+  MAX_SUBMISSION_DEPTH,
+  verifySubmission,
+  verifySubmissionBytes,
+} from "./entries.js";
 import { verifyPrehashedSha256 } from "./prehashed.js";
 
 const pem = (k: PrivateKey | KeyObject) =>
@@ -143,6 +149,40 @@ describe("DSSE entries", () => {
     });
   });
   test("MAX_LEAF_BYTES is the entry bundle bound (uint16)", () => assert.equal(MAX_LEAF_BYTES, 65535));
+
+  test("from bytes: the same entry as verifySubmission, with the envelope as JSON for the store", async () => {
+    const env = await envelope([ed]);
+    const sub = { kind: "dsse", envelope: env, publicKeys: [pem(ed)] };
+    const want = verifySubmission(sub);
+    // Whitespace and member order of the body do not matter: the stored envelope is re-serialized.
+    const e = verifySubmissionBytes(Buffer.from(JSON.stringify(sub, null, 2)));
+    assert.equal(e.kind, "dsse");
+    assert.deepEqual(e.leaf, want.leaf);
+    assert.deepEqual(e.leafHash, want.leafHash);
+    assert.deepEqual(e.indexed, want.indexed);
+    assert.equal(e.envelopeJson?.toString("utf8"), JSON.stringify(env));
+  });
+
+  test("from bytes: JSON errors as the server's body parser, then verification's own", async () => {
+    const bytes = (s: string) => Buffer.from(s);
+    assert.throws(() => verifySubmissionBytes(bytes("")), { code: "ERR_JSON_MALFORMED" });
+    assert.throws(() => verifySubmissionBytes(bytes("{kind:")), { code: "ERR_JSON_MALFORMED" });
+    const deep = `${"[".repeat(MAX_SUBMISSION_DEPTH + 1)}${"]".repeat(MAX_SUBMISSION_DEPTH + 1)}`;
+    assert.throws(() => verifySubmissionBytes(bytes(deep)), { code: "ERR_JSON_TOO_LARGE" });
+    assert.throws(() => verifySubmissionBytes(bytes('{"kind":"x"}'), { maxSubmissionBytes: 5 }), {
+      code: "ERR_JSON_TOO_LARGE",
+    });
+    assert.throws(() => verifySubmissionBytes(bytes("[]")), { code: "ERR_TLOG_ENTRY_INVALID" });
+    assert.throws(() => verifySubmissionBytes(bytes('{"kind":"rekord"}')), {
+      code: "ERR_TLOG_ENTRY_INVALID",
+      field: "kind",
+    });
+    const env = await envelope([ed]);
+    const sub = { kind: "dsse", envelope: env, publicKeys: [pem(other)] };
+    assert.throws(() => verifySubmissionBytes(bytes(JSON.stringify(sub))), {
+      code: "ERR_DSSE_SIGNATURE_INVALID",
+    });
+  });
 });
 
 describe("signed-artifact entries (prehashed)", () => {

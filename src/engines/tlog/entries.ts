@@ -10,7 +10,7 @@ import { digestHex } from "../../core/digest.js";
 import { fromBase64, fromHex, toBase64 } from "../../core/encoding.js";
 import { CairnError, cairnError } from "../../core/errors.js";
 import { KeyRing, type PublicKey, parsePublicKey } from "../../core/index.js";
-import { isJsonObject, parseJson } from "../../core/json.js";
+import { DEFAULT_JSON_LIMITS, isJsonObject, parseJson } from "../../core/json.js";
 import { type Envelope, MAX_SIGNATURES, parseEnvelope, verifyEnvelope } from "../../formats/dsse/index.js";
 import {
   type InTotoPayload,
@@ -80,7 +80,15 @@ export interface VerifiedEntry {
 export interface EntryLimits {
   /** Maximum DSSE payload size in bytes; default DEFAULT_MAX_PAYLOAD_BYTES. */
   maxPayloadBytes?: number;
+  /**
+   * Largest submission read from bytes (`verifySubmissionBytes`), e.g. the server's body limit;
+   * default DEFAULT_JSON_LIMITS.maxBytes.
+   */
+  maxSubmissionBytes?: number;
 }
+
+/** Nesting bound of a submission read from bytes (the server's MAX_BODY_DEPTH for JSON bodies). */
+export const MAX_SUBMISSION_DEPTH = 64;
 
 function invalid(message: string, field?: string): CairnError {
   return cairnError("ERR_TLOG_ENTRY_INVALID", message, field === undefined ? {} : { field });
@@ -306,4 +314,31 @@ export function verifySubmission(input: unknown, limits: EntryLimits = {}): Veri
     default:
       throw invalid(`unknown entry kind ${JSON.stringify(input.kind)}: use "dsse" or "artifact"`, "kind");
   }
+}
+
+/** An entry verified from a submission's bytes, with what the attestation store keeps of it. */
+export interface VerifiedBytesEntry extends VerifiedEntry {
+  /**
+   * For DSSE entries: the envelope as JSON (`JSON.stringify` of the submission's `envelope`
+   * member), what the attestation store keeps.
+   */
+  envelopeJson?: Buffer;
+}
+
+/**
+ * `verifySubmission` of a submission given as its JSON bytes (e.g. a request body, so a verify
+ * thread parses it, not the thread that received it): parsed with `parseJson` within
+ * `limits.maxSubmissionBytes` and MAX_SUBMISSION_DEPTH (ERR_JSON_MALFORMED, ERR_JSON_TOO_LARGE),
+ * then verified as `verifySubmission` does. A DSSE entry also carries its envelope as JSON.
+ */
+export function verifySubmissionBytes(bytes: Uint8Array, limits: EntryLimits = {}): VerifiedBytesEntry {
+  const input = parseJson(bytes, undefined, {
+    maxBytes: limits.maxSubmissionBytes ?? DEFAULT_JSON_LIMITS.maxBytes,
+    maxDepth: MAX_SUBMISSION_DEPTH,
+  });
+  const entry: VerifiedBytesEntry = verifySubmission(input, limits);
+  if (entry.kind === "dsse" && isJsonObject(input)) {
+    entry.envelopeJson = Buffer.from(JSON.stringify(input.envelope));
+  }
+  return entry;
 }
