@@ -43,6 +43,8 @@ const { values: args } = parseArgs({
     "verify-threads": { type: "string" },
     // How long wrk sends entries (it needs more entries than the server takes in that time).
     "wrk-seconds": { type: "string", default: "8" },
+    // Extra node flags for the append runs' `cairn serve` (space-separated, e.g. "--single-threaded-gc").
+    "server-node-flags": { type: "string" },
     // Also runs the HTTP load with K entries per request (POST /cairn/v1/log/entries/batch, NDJSON).
     batch: { type: "string" },
     postgres: { type: "boolean", default: false },
@@ -296,7 +298,10 @@ function startLoadedServe(dir: string, database: string | undefined) {
       ...(database ? ["--database", database] : []),
       ...(args["verify-threads"] === undefined ? [] : ["--verify-threads", args["verify-threads"]]),
     ],
-    prof === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", prof],
+    [
+      ...(prof === undefined ? [] : ["--cpu-prof", "--cpu-prof-dir", prof]),
+      ...(args["server-node-flags"]?.split(" ").filter((f) => f !== "") ?? []),
+    ],
   );
 }
 

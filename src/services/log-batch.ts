@@ -11,7 +11,7 @@
 import type { FastifyInstance, preHandlerHookHandler } from "fastify";
 import { toBase64 } from "../core/encoding.js";
 import { asCairnError, cairnError } from "../core/errors.js";
-import { isJsonObject, type JsonLimits, parseJson } from "../core/json.js";
+import { isJsonObject } from "../core/json.js";
 import type { LogNode, NativeSubmitResult } from "../engines/lognode/index.js";
 import { problemOf } from "./problem.js";
 import type { ServiceContext } from "./server.js";
@@ -72,35 +72,25 @@ export interface BatchRouteOptions {
   path: string;
   /** Most entries per request (default DEFAULT_MAX_BATCH_ENTRIES). */
   maxEntries?: number;
-  /** Bounds on each entry's JSON (the server's body bound and depth). */
-  entryLimits: JsonLimits;
   /** The write route's preHandlers (token check, forwarding to the sequencer). */
   preHandler: preHandlerHookHandler[];
 }
 
-/** A submission that could not be read, kept as its error so the others still go ahead. */
-type Parsed = { value: unknown } | { error: unknown };
+/** One submission of a batch: an NDJSON line's bytes (parsed where it is verified) or a parsed value. */
+export type BatchItem = { line: number; bytes: Buffer } | { value: unknown };
 
-/** Reads a batch body into its submissions (each parsed alone); throws when it is not a batch. */
-export function readBatch(body: unknown, maxEntries: number, limits: JsonLimits): Parsed[] {
+/** Reads a batch body into its submissions; throws when it is not a batch. */
+export function readBatch(body: unknown, maxEntries: number): BatchItem[] {
   const tooMany = (n: string) =>
     cairnError(
       "ERR_HTTP_BODY_TOO_LARGE",
       `the batch has ${n} entries, more than the limit of ${maxEntries}: send it in several requests`,
       { field: "entries" },
     );
-  let parsed: Parsed[];
+  let items: BatchItem[];
   if (Buffer.isBuffer(body)) {
-    const lines = ndjsonLines(body, maxEntries);
-    if (lines.length > maxEntries) throw tooMany("more than that");
-    parsed = lines.map(({ line, bytes }) => {
-      try {
-        return { value: parseJson(bytes, undefined, limits) };
-      } catch (e) {
-        const err = asCairnError(e);
-        return { error: cairnError(err.code, `line ${line}: ${err.message}`) };
-      }
-    });
+    items = ndjsonLines(body, maxEntries);
+    if (items.length > maxEntries) throw tooMany("more than that");
   } else {
     if (!isJsonObject(body) || !Array.isArray(body.entries)) {
       throw cairnError("ERR_USAGE", 'a batch is {"entries": [submission, ...]} or NDJSON, one per line', {
@@ -108,10 +98,22 @@ export function readBatch(body: unknown, maxEntries: number, limits: JsonLimits)
       });
     }
     if (body.entries.length > maxEntries) throw tooMany(String(body.entries.length));
-    parsed = body.entries.map((value) => ({ value }));
+    items = body.entries.map((value) => ({ value }));
   }
-  if (parsed.length === 0) throw cairnError("ERR_USAGE", "the batch has no entries", { field: "entries" });
-  return parsed;
+  if (items.length === 0) throw cairnError("ERR_USAGE", "the batch has no entries", { field: "entries" });
+  return items;
+}
+
+// An NDJSON line is parsed where it is verified (a verify thread): its JSON errors name the line.
+async function submitItem(node: LogNode, item: BatchItem): Promise<NativeSubmitResult> {
+  if ("value" in item) return node.submitNative(item.value);
+  try {
+    return await node.submitNativeBytes(item.bytes);
+  } catch (e) {
+    const err = asCairnError(e);
+    if (!err.code.startsWith("ERR_JSON_")) throw err;
+    throw cairnError(err.code, `line ${item.line}: ${err.message}`);
+  }
 }
 
 /** Registers the batch route (in a context of its own: only it reads NDJSON bodies). */
@@ -128,11 +130,9 @@ export async function registerBatchRoute(
   await app.register(async (scope) => {
     scope.addContentTypeParser(NDJSON, { parseAs: "buffer" }, (_req, body, done) => done(null, body));
     scope.post(opts.path, { preHandler: opts.preHandler, logLevel: "warn" }, async (req) => {
-      const items = readBatch(req.body, maxEntries, opts.entryLimits);
+      const items = readBatch(req.body, maxEntries);
       // Submitted together: they are verified side by side and sequenced in the same batches.
-      const settled = await Promise.allSettled(
-        items.map((p) => ("error" in p ? Promise.reject(p.error) : node.submitNative(p.value))),
-      );
+      const settled = await Promise.allSettled(items.map((item) => submitItem(node, item)));
       let accepted = 0;
       const results: BatchResult[] = settled.map((s, i) => {
         if (s.status === "fulfilled") {

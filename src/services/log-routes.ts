@@ -231,7 +231,6 @@ export function logRoutes(node: LogNode, opts: LogRoutesOptions = {}): ServicePl
 
       await registerBatchRoute(app, node, ctx, {
         path: `${API_PREFIX}/log/entries/batch`,
-        entryLimits: ctx.jsonLimits,
         preHandler: write,
       });
 

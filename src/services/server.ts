@@ -14,7 +14,7 @@ import Fastify, {
   type preHandlerHookHandler,
 } from "fastify";
 import { asCairnError, CairnError, cairnError } from "../core/errors.js";
-import { type JsonLimits, parseJson } from "../core/json.js";
+import { parseJson } from "../core/json.js";
 import { Metrics } from "./metrics.js";
 import { sendProblem } from "./problem.js";
 
@@ -38,8 +38,6 @@ export interface ServiceContext {
   /** A preHandler that refuses the request unless it carries a valid bearer token (or auth is off). */
   requireWriter: preHandlerHookHandler;
   metrics: Metrics;
-  /** The bounds every JSON body is parsed with (the server's body limit and depth). */
-  jsonLimits: JsonLimits;
 }
 
 /** A route plugin: a separate file registering its routes (log, Rekor API, CA, TUF...). */
@@ -150,11 +148,7 @@ export async function buildServer(opts: ServerOptions): Promise<FastifyInstance>
     );
   });
 
-  const ctx: ServiceContext = {
-    requireWriter: bearerCheck(opts.auth),
-    metrics,
-    jsonLimits: { maxBytes: bodyLimit, maxDepth: MAX_BODY_DEPTH },
-  };
+  const ctx: ServiceContext = { requireWriter: bearerCheck(opts.auth), metrics };
   for (const p of opts.plugins) await p.register(app, ctx);
 
   app.get("/healthz", async (_req, reply) => {
