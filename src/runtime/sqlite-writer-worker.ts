@@ -49,7 +49,8 @@ function serve(): void {
   };
   const openStore = () => {
     if (storePath === undefined) throw new Error("this writer thread has no store");
-    store ??= sqliteSearchIndex(storePath).catch((e) => {
+    // This thread may wait for the disk: SQLite syncs the store's WAL inside each commit.
+    store ??= sqliteSearchIndex(storePath, { durability: "commit" }).catch((e) => {
       store = undefined;
       throw e;
     });

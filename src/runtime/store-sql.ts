@@ -31,6 +31,7 @@ import {
   openPostgresPool,
   openSqlite,
   requireSafeInteger,
+  type SqliteDurability,
   SqlWriter,
 } from "./sql.js";
 
@@ -608,16 +609,21 @@ export class SqlSearchIndex implements SearchIndex {
  * own file: the tables do not overlap), WAL mode, synced per write (openSqlite). Throws ERR_STORE_STORAGE when
  * the file cannot be opened, ERR_USAGE for an in-memory path (use MemorySearchIndex).
  */
-export async function sqliteSearchIndex(path: string): Promise<SqlSearchIndex> {
+export async function sqliteSearchIndex(
+  path: string,
+  opts: { durability?: SqliteDurability } = {},
+): Promise<SqlSearchIndex> {
   if (path === "" || path === ":memory:" || path.startsWith("file:")) {
     throw cairnError("ERR_USAGE", "a SQLite store needs a file path (MemorySearchIndex keeps one in memory)");
   }
-  // Synced by its writer, off the event loop: an envelope seen by a search a moment before it is
-  // durable commits nobody (its submitter is answered after the sync; a resubmission stores it).
+  // By default synced by its writer, off the event loop: an envelope seen by a search a moment
+  // before it is durable commits nobody (its submitter is answered after the sync; a resubmission
+  // stores it). A thread that only writes (runtime/sqlite-writer.ts) asks for "commit": SQLite
+  // syncs inside the commit, with no file to open and close per transaction.
   const database = await openSqlite(
     path,
     (e) => failure(e, `cannot open the SQLite store ${path}`),
-    "writer",
+    opts.durability ?? "writer",
   );
   database.pragma("foreign_keys = ON");
   return SqlSearchIndex.create(
