@@ -9,7 +9,8 @@
 // the main thread opened (and migrated) first, and runs the same storage code.
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { CairnError } from "../core/errors.js";
-import { type SqliteWriterReply, type SqliteWriterRequest, unpack } from "./sqlite-writer.js";
+import { unpack } from "./packed.js";
+import type { SqliteWriterReply, SqliteWriterRequest } from "./sqlite-writer.js";
 import { type SqlSearchIndex, sqliteSearchIndex } from "./store-sql.js";
 import { type SqlLogStorage, sqliteLogStorage } from "./tlog-sql.js";
 

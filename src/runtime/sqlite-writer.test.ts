@@ -13,7 +13,8 @@ import { after, test } from "node:test";
 import fc from "fast-check";
 import { hashLeaf } from "../formats/tlog/index.js";
 import { openDataDir } from "./log-node.js";
-import { pack, SqliteWriterThread, unpack } from "./sqlite-writer.js";
+import { pack, unpack } from "./packed.js";
+import { SqliteWriterThread } from "./sqlite-writer.js";
 import { sqliteLogStorage } from "./tlog-sql.js";
 
 const dir = mkdtempSync(join(tmpdir(), "cairn-sqlite-writer-"));

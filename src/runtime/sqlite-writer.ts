@@ -16,43 +16,8 @@ import type { Worker } from "node:worker_threads";
 import { cairnError, ERROR_CATALOG, type ErrorCode } from "../core/errors.js";
 import type { IndexRecord } from "../engines/store/index.js";
 import type { AppendBatch } from "../engines/tlog/index.js";
+import { type Packed, pack } from "./packed.js";
 import { startModuleWorker } from "./worker-start.js";
-
-/**
- * Byte strings packed into one buffer, transferred to the thread rather than cloned: a cloned
- * Buffer takes its whole backing store along (a 32-byte hash sliced from Node's 8 KiB pool
- * costs 8 KiB), and one transfer replaces a copy per entry.
- */
-export interface Packed {
-  bytes: ArrayBuffer;
-  /** Where each string ends in `bytes` (it starts where the previous one ends). */
-  ends: number[];
-}
-
-/** Packs byte strings for the thread (`unpack` reads them back there, as Buffers over `bytes`). */
-export function pack(items: readonly Uint8Array[]): Packed {
-  let total = 0;
-  for (const b of items) total += b.byteLength;
-  const bytes = new Uint8Array(total);
-  const ends: number[] = [];
-  let at = 0;
-  for (const b of items) {
-    bytes.set(b, at);
-    at += b.byteLength;
-    ends.push(at);
-  }
-  return { bytes: bytes.buffer, ends };
-}
-
-/** The byte strings of `pack`, as Buffers viewing the transferred buffer (no copies). */
-export function unpack(p: Packed): Buffer[] {
-  let start = 0;
-  return p.ends.map((end) => {
-    const b = Buffer.from(p.bytes, start, end - start);
-    start = end;
-    return b;
-  });
-}
 
 /** A log batch as it travels to the thread. */
 export interface PackedBatch {

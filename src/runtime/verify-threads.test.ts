@@ -57,6 +57,32 @@ test("many concurrent submissions each get their own entry, as verified on the m
   });
 });
 
+test("refusals, parsed inputs and bodies mixed in one message: each answer carries its own bytes", async () => {
+  // The byte strings of a message's entries travel packed in order; a refusal has none, a parsed
+  // input no envelope JSON. Any offset slip hands one submitter another's leaf.
+  const key = generateKey("ed25519");
+  const subs = await Promise.all(Array.from({ length: 24 }, (_, i) => submission(key, 1000 + i)));
+  const calls = subs.map((s, i) => {
+    if (i % 3 === 0) return threads.verify({ ...s, publicKeys: ["not a key"] });
+    if (i % 3 === 1) return threads.verify(s);
+    return threads.verifyBytes(Buffer.from(JSON.stringify(s)));
+  });
+  const got = await Promise.allSettled(calls);
+  got.forEach((g, i) => {
+    if (i % 3 === 0) {
+      assert.equal(g.status, "rejected", `submission ${i} is refused`);
+      return;
+    }
+    assert.equal(g.status, "fulfilled", `submission ${i} is accepted`);
+    const e = (g as PromiseFulfilledResult<Awaited<ReturnType<typeof threads.verifyBytes>>>).value;
+    const want = verifySubmissionBytes(Buffer.from(JSON.stringify(subs[i])));
+    assert.ok(e.leaf.equals(want.leaf), `leaf ${i}`);
+    assert.ok(e.leafHash.equals(want.leafHash), `leaf hash ${i}`);
+    if (i % 3 === 1) assert.equal(e.envelopeJson, undefined);
+    else assert.ok(e.envelopeJson?.equals(want.envelopeJson!), `envelope ${i}`);
+  });
+});
+
 test("a refused submission is refused with the main thread's code, field and message", async () => {
   const key = generateKey("ed25519");
   const forged = await submission(key, 1);

@@ -12,6 +12,7 @@ import {
   type VerifiedBytesEntry,
   type VerifiedEntry,
 } from "../engines/tlog/index.js";
+import { type Packed, unpack } from "./packed.js";
 import { startModuleWorker } from "./worker-start.js";
 
 /**
@@ -24,11 +25,24 @@ export interface VerifyRequest {
   bytes?: ArrayBuffer;
 }
 
-/** A verify thread's answer: the verified entry, or the error verification raised. */
+/**
+ * A verify thread's answer: the verified entry, or the error verification raised. An entry's
+ * byte strings travel in the message's `bytes` (see VerifyReplies), not here.
+ */
 export interface VerifyReply {
   seq: number;
-  entry?: Pick<VerifiedBytesEntry, "kind" | "leaf" | "leafHash" | "indexed" | "envelopeJson">;
+  entry?: Pick<VerifiedBytesEntry, "kind" | "indexed"> & { envelopeJson: boolean };
   error?: { code?: string; message: string; field?: string };
+}
+
+/**
+ * One message of answers: for each entry answered, in order, its leaf, leaf hash and envelope
+ * JSON (empty when it has none) packed in one transferred buffer (runtime/packed.ts: cloned, each
+ * Buffer would take its whole backing store along, 8 KiB for a slice of Node's pool).
+ */
+export interface VerifyReplies {
+  replies: VerifyReply[];
+  bytes: Packed;
 }
 
 /** Threads by default: the cores but one, at least one. */
@@ -47,8 +61,6 @@ function errorFrom(e: NonNullable<VerifyReply["error"]>): Error {
   return cairnError(code, e.message, e.field === undefined ? {} : { field: e.field });
 }
 
-const asBuffer = (u: Uint8Array) => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-
 class VerifyThread {
   readonly worker: Promise<Worker>;
   readonly pending = new Map<
@@ -65,22 +77,27 @@ class VerifyThread {
   constructor(limits: EntryLimits, onDeath: (t: VerifyThread) => void) {
     this.worker = startWorker(limits).then((w) => {
       w.unref();
-      w.on("message", (rs: VerifyReply[]) => {
-        for (const r of rs) {
+      w.on("message", (m: VerifyReplies) => {
+        const bytes = unpack(m.bytes);
+        let at = 0;
+        for (const r of m.replies) {
+          const e = r.entry;
+          // This entry's byte strings, taken whether or not anyone still waits for it.
+          const [leaf, leafHash, envelopeJson] = e === undefined ? [] : bytes.slice(at, at + 3);
+          if (e !== undefined) at += 3;
           const p = this.pending.get(r.seq);
           if (p === undefined) continue;
           this.pending.delete(r.seq);
-          if (r.error !== undefined || r.entry === undefined) {
+          if (r.error !== undefined || e === undefined) {
             p.reject(errorFrom(r.error ?? { message: "the verify thread answered nothing" }));
             continue;
           }
-          const e = r.entry;
           p.resolve({
             kind: e.kind,
-            leaf: asBuffer(e.leaf),
-            leafHash: asBuffer(e.leafHash),
+            leaf: leaf!,
+            leafHash: leafHash!,
             ...(e.indexed ? { indexed: e.indexed } : {}),
-            ...(e.envelopeJson ? { envelopeJson: asBuffer(e.envelopeJson) } : {}),
+            ...(e.envelopeJson ? { envelopeJson: envelopeJson! } : {}),
           });
         }
         if (this.pending.size === 0) w.unref();

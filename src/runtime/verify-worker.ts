@@ -15,14 +15,18 @@ import {
   verifySubmission,
   verifySubmissionBytes,
 } from "../engines/tlog/entries.js";
-import type { VerifyReply, VerifyRequest } from "./verify-threads.js";
+import { pack } from "./packed.js";
+import type { VerifyReplies, VerifyReply, VerifyRequest } from "./verify-threads.js";
 
 /** The `workerData.role` that makes this module run as a verify thread. */
 export const VERIFY_WORKER_ROLE = "cairn-verify-worker";
 /** This module's URL: the entry of the verify threads. */
 export const VERIFY_WORKER_URL: string = import.meta.url;
 
-function answer(req: VerifyRequest, limits: EntryLimits): VerifyReply {
+const NONE = new Uint8Array(0);
+
+// An entry's answer and its byte strings (leaf, leaf hash, envelope JSON or nothing).
+function answer(req: VerifyRequest, limits: EntryLimits): { reply: VerifyReply; bytes?: Uint8Array[] } {
   try {
     const e: VerifiedBytesEntry =
       req.bytes !== undefined
@@ -32,37 +36,40 @@ function answer(req: VerifyRequest, limits: EntryLimits): VerifyReply {
     // parsed here, the envelope as JSON for the store. The parsed envelope, statement and link
     // stay here.
     return {
-      seq: req.seq,
-      entry: {
-        kind: e.kind,
-        leaf: e.leaf,
-        leafHash: e.leafHash,
-        ...(e.indexed
-          ? {
-              indexed: {
-                payload: {
-                  predicateType: e.indexed.payload.predicateType,
-                  digests: e.indexed.payload.digests,
+      reply: {
+        seq: req.seq,
+        entry: {
+          kind: e.kind,
+          ...(e.indexed
+            ? {
+                indexed: {
+                  payload: {
+                    predicateType: e.indexed.payload.predicateType,
+                    digests: e.indexed.payload.digests,
+                  },
+                  keyids: e.indexed.keyids,
                 },
-                keyids: e.indexed.keyids,
-              },
-            }
-          : {}),
-        ...(e.envelopeJson ? { envelopeJson: e.envelopeJson } : {}),
+              }
+            : {}),
+          envelopeJson: e.envelopeJson !== undefined,
+        },
       },
+      bytes: [e.leaf, e.leafHash, e.envelopeJson ?? NONE],
     };
   } catch (err) {
     if (err instanceof CairnError) {
       return {
-        seq: req.seq,
-        error: {
-          code: err.code,
-          message: err.message,
-          ...(err.field === undefined ? {} : { field: err.field }),
+        reply: {
+          seq: req.seq,
+          error: {
+            code: err.code,
+            message: err.message,
+            ...(err.field === undefined ? {} : { field: err.field }),
+          },
         },
       };
     }
-    return { seq: req.seq, error: { message: (err as Error)?.message ?? String(err) } };
+    return { reply: { seq: req.seq, error: { message: (err as Error)?.message ?? String(err) } } };
   }
 }
 
@@ -71,7 +78,17 @@ function serve(): void {
   if (port === null) return;
   const limits = ((workerData as { limits?: EntryLimits }).limits ?? {}) as EntryLimits;
   // A batch in, one message of answers out: one wake-up of each thread per batch, not per entry.
-  port.on("message", (reqs: VerifyRequest[]) => port.postMessage(reqs.map((r) => answer(r, limits))));
+  port.on("message", (reqs: VerifyRequest[]) => {
+    const replies: VerifyReply[] = [];
+    const strings: Uint8Array[] = [];
+    for (const r of reqs) {
+      const a = answer(r, limits);
+      replies.push(a.reply);
+      if (a.bytes) strings.push(...a.bytes);
+    }
+    const bytes = pack(strings);
+    port.postMessage({ replies, bytes } satisfies VerifyReplies, [bytes.bytes]);
+  });
 }
 
 if (!isMainThread && (workerData as { role?: unknown } | null)?.role === VERIFY_WORKER_ROLE) serve();
