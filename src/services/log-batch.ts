@@ -129,7 +129,7 @@ export async function registerBatchRoute(
   }
   await app.register(async (scope) => {
     scope.addContentTypeParser(NDJSON, { parseAs: "buffer" }, (_req, body, done) => done(null, body));
-    scope.post(opts.path, { preHandler: opts.preHandler, logLevel: "warn" }, async (req) => {
+    scope.post(opts.path, { preHandler: opts.preHandler, logLevel: "warn" }, async (req, reply) => {
       const items = readBatch(req.body, maxEntries);
       // Submitted together: they are verified side by side and sequenced in the same batches.
       const settled = await Promise.allSettled(items.map((item) => submitItem(node, item)));
@@ -151,7 +151,12 @@ export async function registerBatchRoute(
           accepted,
         );
       }
-      return { accepted, refused: results.length - accepted, results };
+      // Sent as bytes: a batch's answer runs to megabytes, and as a string Fastify measured it
+      // and node:http converted it again (a heap profile put those copies at a third of the
+      // route's allocations).
+      return reply
+        .type("application/json; charset=utf-8")
+        .send(Buffer.from(JSON.stringify({ accepted, refused: results.length - accepted, results })));
     });
   });
 }
