@@ -2,7 +2,8 @@
 // Bundles the compiled CLI (dist/src/cli, from tsc) into what the package ships (npm run build):
 //   dist/cairn.mjs          the launcher (src/cli/bin.ts), which "bin" names
 //   dist/cli/main.mjs       every command, one chunk per command module (loaded when it runs)
-//   dist/cli/tuf-client.cjs `cairn tuf client`, self-contained: commander included, one file
+//   dist/cli/tuf-client.cjs `cairn tuf client`, self-contained: commander included, one file,
+//                           whitespace and comments removed
 // npm packages stay external imports of the main bundle; the client's bundle may hold only
 // commander (a dependency of its own would be loaded by every update: refused here).
 import { chmodSync, rmSync } from "node:fs";
@@ -23,11 +24,15 @@ await build({
   outExtension: { ".js": ".mjs" },
 });
 
+// Whitespace and comments out (names and code as they are): V8 scans the whole file at every
+// start, and commander's documentation comments were half of it. 230 KB -> 137 KB; callgrind,
+// `cairn tuf client --help`, 4 runs each: 190.5 M -> 183.8 M instructions.
 const client = await build({
   ...common,
   entryPoints: ["dist/src/cli/tuf-client-main.js"],
   format: "cjs",
   outfile: "dist/cli/tuf-client.cjs",
+  minifyWhitespace: true,
   metafile: true,
 });
 const packages = new Set(
