@@ -435,6 +435,13 @@ async function main(): Promise<void> {
   // Other work on the machine skews both sides, and not equally (one side may use more cores).
   if (loadBefore[0]! > 0.5)
     log(`bench: warning: load average ${loadBefore[0]!.toFixed(2)}; the machine is not idle`);
+  // Node 20 reads and parses every certificate of NODE_EXTRA_CA_CERTS at each start, before any
+  // JavaScript: every timed node process pays for it, whatever it does (a 144-certificate bundle
+  // took `node -e 0` from 92 M to 501 M instructions, about 52 -> 90 ms).
+  if (process.env.NODE_EXTRA_CA_CERTS)
+    log(
+      `bench: warning: NODE_EXTRA_CA_CERTS is set (${process.env.NODE_EXTRA_CA_CERTS}): every node process parses it at start; run with \`env -u NODE_EXTRA_CA_CERTS\` to time without it`,
+    );
   const results: Comparison[] = [];
   let tuf: TufFigures | undefined;
   const k = (n: number) => (quick ? `${n}` : `${n / 1000}k`);
@@ -499,6 +506,8 @@ async function main(): Promise<void> {
     cpuModel: cpus()[0]?.model ?? "unknown",
     totalMemGiB: Math.round(totalmem() / 2 ** 30),
     loadAverage: { before: loadBefore, after: loadavg() },
+    // Set, it adds its parsing to every node process timed (see the warning above).
+    nodeExtraCaCerts: process.env.NODE_EXTRA_CA_CERTS ?? null,
     // With --cairn the build is someone else's: its commit is not this checkout's HEAD.
     cairn: args.cairn === undefined ? { version: pkg.version, commit, main: CAIRN } : { main: CAIRN },
     reference: {
