@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { test } from "node:test";
 import fc from "fast-check";
 import Fastify from "fastify";
-import { SUBMIT_ANSWER, type SubmitAnswerFields, submitAnswer } from "./log-routes.js";
+import { SUBMIT_ANSWER, type SubmitAnswerFields, submitAnswer } from "./submit-answer.js";
 
 const hash = fc.uint8Array({ minLength: 32, maxLength: 32 }).map((u) => Buffer.from(u));
 const fields: fc.Arbitrary<SubmitAnswerFields> = fc.record({

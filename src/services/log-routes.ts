@@ -14,6 +14,7 @@ import { TILE_WIDTH } from "../engines/tlog/index.js";
 import { forwardWrites, type SequencerLocator } from "./forward.js";
 import { registerBatchRoute } from "./log-batch.js";
 import type { ServiceContext, ServicePlugin } from "./server.js";
+import { submitAnswer } from "./submit-answer.js";
 
 /** Where the tiles are served. */
 export const TILES_PREFIX = "/tlog/";
@@ -61,80 +62,6 @@ function storeResultJson(r: StoreResult): Record<string, unknown> {
         }
       : {}),
   };
-}
-
-/**
- * The answer to a submission, as JSON Schema: every member required. The route writes it by hand
- * (`submitAnswer`); the schema documents it, and the tests check the hand-written bytes against
- * Fastify's serialization of this schema.
- */
-export const SUBMIT_ANSWER = {
-  type: "object",
-  additionalProperties: false,
-  required: [
-    "kind",
-    "logIndex",
-    "leaf",
-    "leafHash",
-    "integratedTime",
-    "duplicate",
-    "stored",
-    "inclusionProof",
-  ],
-  properties: {
-    kind: { type: "string" },
-    logIndex: { type: "integer" },
-    leaf: { type: "string" },
-    leafHash: { type: "string" },
-    integratedTime: { type: "integer" },
-    duplicate: { type: "boolean" },
-    stored: { type: "boolean" },
-    inclusionProof: {
-      type: "object",
-      additionalProperties: false,
-      required: ["treeSize", "hashes", "checkpoint"],
-      properties: {
-        treeSize: { type: "integer" },
-        hashes: { type: "array", items: { type: "string" } },
-        checkpoint: { type: "string" },
-      },
-    },
-  },
-} as const;
-
-/** What a submission's answer is written from. */
-export interface SubmitAnswerFields {
-  kind: "dsse" | "artifact";
-  index: number;
-  leaf: Buffer;
-  leafHash: Buffer;
-  integratedTime: number;
-  duplicate: boolean;
-  stored: boolean;
-  treeSize: number;
-  inclusionProof: readonly Buffer[];
-  checkpoint: string;
-}
-
-/**
- * The answer to a submission as JSON bytes (SUBMIT_ANSWER, members in its order), written by
- * hand: every value but the checkpoint is a safe integer, a boolean, "dsse"/"artifact", hex or
- * base64, which need no escaping; the checkpoint (a signed note: newlines, and an em dash in its
- * signature lines) is escaped by `checkpointJson`, which the caller keeps for the batch's
- * submitters, who share one checkpoint.
- */
-export function submitAnswer(r: SubmitAnswerFields, checkpointJson: string): Buffer {
-  let hashes = "";
-  for (let i = 0; i < r.inclusionProof.length; i++) {
-    hashes += i === 0 ? '"' : ',"';
-    hashes += r.inclusionProof[i]!.toString("hex");
-    hashes += '"';
-  }
-  return Buffer.from(
-    `{"kind":"${r.kind}","logIndex":${r.index},"leaf":"${r.leaf.toString("base64")}","leafHash":"${r.leafHash.toString("hex")}",` +
-      `"integratedTime":${r.integratedTime},"duplicate":${r.duplicate},"stored":${r.stored},` +
-      `"inclusionProof":{"treeSize":${r.treeSize},"hashes":[${hashes}],"checkpoint":${checkpointJson}}}`,
-  );
 }
 
 const JSON_UTF8 = "application/json; charset=utf-8";
