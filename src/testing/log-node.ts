@@ -5,6 +5,7 @@ import { generateKeyPairSync } from "node:crypto";
 import { LogNode, type LogNodeOptions } from "../engines/lognode/index.js";
 import { MemorySearchIndex } from "../engines/store/index.js";
 import { MemoryLogStorage } from "../engines/tlog/index.js";
+import { openCheckpoint, verifyInclusion } from "../formats/tlog/index.js";
 
 export async function memoryLogNode(
   extra: Partial<LogNodeOptions> = {},
@@ -20,4 +21,26 @@ export async function memoryLogNode(
   });
   await node.becomeSequencer();
   return { node, storage };
+}
+
+/** An answer of cairn's submit API (JSON): its inclusion proof verifies against its signed checkpoint. */
+export function verifyAnswerInclusion(
+  node: LogNode,
+  r: {
+    leafHash: string;
+    logIndex: number;
+    inclusionProof: { treeSize: number; hashes: string[]; checkpoint: string };
+  },
+): void {
+  const { checkpoint } = openCheckpoint(r.inclusionProof.checkpoint, {
+    log: node.verifier,
+    origin: node.origin,
+  });
+  verifyInclusion(
+    Buffer.from(r.leafHash, "hex"),
+    r.logIndex,
+    r.inclusionProof.treeSize,
+    r.inclusionProof.hashes.map((h) => Buffer.from(h, "hex")),
+    checkpoint.rootHash,
+  );
 }
