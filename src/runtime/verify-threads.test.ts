@@ -12,6 +12,7 @@ import { INTOTO_PAYLOAD_TYPE, verifySubmission, verifySubmissionBytes } from "..
 import { signEnvelope } from "../formats/dsse/index.js";
 import { memoryLogNode } from "../testing/log-node.js";
 import { VerifyThreads } from "./verify-threads.js";
+import { packBytes } from "./verify-worker.js";
 
 const pem = (k: PrivateKey) => k.public.key.export({ type: "spki", format: "pem" }) as string;
 
@@ -96,6 +97,9 @@ test("from bytes: the entry and the envelope JSON verifySubmissionBytes gives; a
     assert.ok(Buffer.isBuffer(e.leaf) && e.leaf.equals(want.leaf));
     assert.ok(Buffer.isBuffer(e.leafHash) && e.leafHash.equals(want.leafHash));
     assert.ok(Buffer.isBuffer(e.envelopeJson) && e.envelopeJson.equals(want.envelopeJson!));
+    // All three came in the batch's one transferred buffer (packBytes), not in copies of a pool.
+    assert.equal(e.leafHash.buffer, e.leaf.buffer);
+    assert.equal(e.envelopeJson.buffer, e.leaf.buffer);
     assert.deepEqual(e.indexed, {
       payload: { predicateType: want.indexed!.payload.predicateType, digests: want.indexed!.payload.digests },
       keyids: want.indexed!.keyids,
@@ -194,4 +198,42 @@ test("past maxPending waiting submissions, verification refuses with ERR_TLOG_OV
   } finally {
     await small.close();
   }
+});
+
+test("packBytes moves every answer's bytes into one buffer, each view holding the same bytes", () => {
+  const replies = [
+    {
+      seq: 1,
+      entry: {
+        kind: "dsse" as const,
+        leaf: Buffer.from("leaf one"),
+        leafHash: Buffer.alloc(32, 1),
+        envelopeJson: Buffer.from("{}"),
+      },
+    },
+    { seq: 2, error: { message: "refused" } },
+    {
+      seq: 3,
+      entry: { kind: "artifact" as const, leaf: Buffer.from("leaf three"), leafHash: Buffer.alloc(32, 3) },
+    },
+  ];
+  const before = replies.map((r) => (r.entry ? { ...r.entry } : undefined));
+  const pack = packBytes(replies);
+  assert.ok(pack instanceof ArrayBuffer);
+  assert.equal(pack.byteLength, 8 + 32 + 2 + 10 + 32);
+  replies.forEach((r, i) => {
+    if (!r.entry) return;
+    const was = before[i]!;
+    for (const k of ["leaf", "leafHash", "envelopeJson"] as const) {
+      const v: Buffer | undefined = (r.entry as unknown as Record<string, Buffer | undefined>)[k];
+      const w: Buffer | undefined = (was as unknown as Record<string, Buffer | undefined>)[k];
+      if (w === undefined) {
+        assert.equal(v, undefined);
+        continue;
+      }
+      assert.equal(v!.buffer, pack);
+      assert.ok(v!.equals(w));
+    }
+  });
+  assert.equal(packBytes([{ seq: 4, error: { message: "x" } }]), undefined);
 });

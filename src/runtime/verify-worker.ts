@@ -71,7 +71,43 @@ function serve(): void {
   if (port === null) return;
   const limits = ((workerData as { limits?: EntryLimits }).limits ?? {}) as EntryLimits;
   // A batch in, one message of answers out: one wake-up of each thread per batch, not per entry.
-  port.on("message", (reqs: VerifyRequest[]) => port.postMessage(reqs.map((r) => answer(r, limits))));
+  port.on("message", (reqs: VerifyRequest[]) => {
+    const replies = reqs.map((r) => answer(r, limits));
+    const pack = packBytes(replies);
+    port.postMessage(replies, pack === undefined ? [] : [pack]);
+  });
+}
+
+/**
+ * Moves the answers' leaves, leaf hashes and envelopes into one ArrayBuffer, transferred with the
+ * answers: structured cloning a Buffer copies its whole backing store (a leaf or hash in Node's
+ * 8 KiB pool carried the pool), three per entry, and the copies stayed alive as long as the
+ * main thread kept the entry.
+ */
+export function packBytes(replies: VerifyReply[]): ArrayBuffer | undefined {
+  let total = 0;
+  for (const r of replies) {
+    const e = r.entry;
+    if (e) total += e.leaf.byteLength + e.leafHash.byteLength + (e.envelopeJson?.byteLength ?? 0);
+  }
+  if (total === 0) return undefined;
+  const pack = new ArrayBuffer(total);
+  const all = Buffer.from(pack);
+  let at = 0;
+  const place = (b: Buffer): Buffer => {
+    b.copy(all, at);
+    const view = all.subarray(at, at + b.byteLength);
+    at += b.byteLength;
+    return view;
+  };
+  for (const r of replies) {
+    const e = r.entry;
+    if (!e) continue;
+    e.leaf = place(e.leaf);
+    e.leafHash = place(e.leafHash);
+    if (e.envelopeJson) e.envelopeJson = place(e.envelopeJson);
+  }
+  return pack;
 }
 
 if (!isMainThread && (workerData as { role?: unknown } | null)?.role === VERIFY_WORKER_ROLE) serve();
