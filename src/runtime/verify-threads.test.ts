@@ -122,6 +122,9 @@ test("from bytes: the entry and the envelope JSON verifySubmissionBytes gives; a
     assert.ok(Buffer.isBuffer(e.leaf) && e.leaf.equals(want.leaf));
     assert.ok(Buffer.isBuffer(e.leafHash) && e.leafHash.equals(want.leafHash));
     assert.ok(Buffer.isBuffer(e.envelopeJson) && e.envelopeJson.equals(want.envelopeJson!));
+    // All three came in the batch's one transferred buffer (runtime/packed.ts), not in copies of a pool.
+    assert.equal(e.leafHash.buffer, e.leaf.buffer);
+    assert.equal(e.envelopeJson.buffer, e.leaf.buffer);
     assert.deepEqual(e.indexed, {
       payload: { predicateType: want.indexed!.payload.predicateType, digests: want.indexed!.payload.digests },
       keyids: want.indexed!.keyids,

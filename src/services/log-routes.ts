@@ -13,7 +13,7 @@ import { type StoreQuery, type StoreResult, signerFromString } from "../engines/
 import { TILE_WIDTH } from "../engines/tlog/index.js";
 import { forwardWrites, type SequencerLocator } from "./forward.js";
 import { registerBatchRoute } from "./log-batch.js";
-import type { ServiceContext, ServicePlugin } from "./server.js";
+import { type ServiceContext, type ServicePlugin, WRITE_ROUTE_LOGGING } from "./server.js";
 import { submitAnswer } from "./submit-answer.js";
 
 /** Where the tiles are served. */
@@ -137,10 +137,9 @@ export function logRoutes(node: LogNode, opts: LogRoutesOptions = {}): ServicePl
         });
         submit.post(
           `${API_PREFIX}/log/entries`,
-          // The hot write route: no per-request info lines (warnings and errors still are logged;
-          // GET /metrics counts requests by route and status, with latencies), and the answer
-          // written by hand (submitAnswer). Problem documents (4xx/5xx) are serialized as before.
-          { preHandler: write, logLevel: "warn" },
+          // The hot write route: quiet logging (WRITE_ROUTE_LOGGING), and the answer written by
+          // hand (submitAnswer). Problem documents (4xx/5xx) are serialized as before.
+          { preHandler: write, ...WRITE_ROUTE_LOGGING },
           async (req, reply) => {
             const r = await node.submitNativeBytes(req.body as Buffer);
             ctx.metrics.inc("cairn_tlog_entries_submitted_total", "Entries acknowledged (new or duplicate).");

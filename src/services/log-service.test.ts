@@ -24,7 +24,7 @@ import { ecPair, issueLeaf, makeTestCa } from "../testing/sigstore-ca.js";
 import { intotoProposal } from "../testing/sigstore-kit.js";
 import { logRoutes } from "./log-routes.js";
 import { rekorRoutes } from "./rekor-routes.js";
-import { buildServer, tokenHash } from "./server.js";
+import { buildServer, tokenHash, WRITE_ROUTE_LOGGING } from "./server.js";
 
 const TOKEN = "test-token-0123456789";
 const pem = (k: PrivateKey | KeyObject) =>
@@ -633,4 +633,47 @@ describe("request logs", () => {
     assert.deepEqual(urls, ["/cairn/v1/log"]);
     assert.equal(lines.filter((l) => l.msg === "request completed").length, 1);
   });
+});
+
+test("write-route logging: warnings and errors only, through one child logger shared by the requests", async () => {
+  const lines: { level: number; msg: string }[] = [];
+  const logStream = new Writable({
+    write(chunk, _enc, done) {
+      for (const l of String(chunk).split("\n")) if (l) lines.push(JSON.parse(l));
+      done();
+    },
+  });
+  const loggers: unknown[] = [];
+  const app = await buildServer({
+    plugins: [
+      {
+        name: "probe",
+        register(a) {
+          a.post("/probe", { ...WRITE_ROUTE_LOGGING }, async (req) => {
+            loggers.push(req.log);
+            req.log.info("an info line");
+            req.log.warn("a warning");
+            req.log.error("an error");
+            return { ok: true };
+          });
+        },
+      },
+    ],
+    auth: { mode: "none" },
+    logStream,
+  });
+  for (let i = 0; i < 2; i++)
+    assert.equal((await app.inject({ method: "POST", url: "/probe" })).statusCode, 200);
+  await app.close();
+  assert.equal(loggers.length, 2);
+  assert.equal(loggers[0], loggers[1]);
+  assert.deepEqual(
+    lines.map((l) => [l.level, l.msg]),
+    [
+      [40, "a warning"],
+      [50, "an error"],
+      [40, "a warning"],
+      [50, "an error"],
+    ],
+  );
 });

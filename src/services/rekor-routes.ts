@@ -10,7 +10,7 @@ import type { LogEntryView, LogNode } from "../engines/lognode/index.js";
 import { forwardWrites } from "./forward.js";
 import { type LogRoutesOptions, queryInt } from "./log-routes.js";
 import { sendProblem } from "./problem.js";
-import type { ServiceContext, ServicePlugin } from "./server.js";
+import { type ServiceContext, type ServicePlugin, WRITE_ROUTE_LOGGING } from "./server.js";
 
 /** Rekor's bound on UUIDs or indexes per searchLogQuery (openapi.yaml: maxItems 10). */
 export const MAX_RETRIEVE = 10;
@@ -39,23 +39,27 @@ export function rekorRoutes(node: LogNode, opts: RekorRoutesOptions = {}): Servi
       const forward = forwardWrites(node, opts.locateSequencer);
       const write = opts.openWrites ? [forward] : [ctx.requireWriter, forward];
       // A hot write route: no per-request info lines (see log-routes.ts).
-      app.post(`${REKOR_PREFIX}/log/entries`, { preHandler: write, logLevel: "warn" }, async (req, reply) => {
-        const r = await node.submitRekor(req.body);
-        const location = `${REKOR_PREFIX}/log/entries/${r.uuid}`;
-        reply.header("location", location).header("etag", r.uuid);
-        if (r.duplicate) {
-          // Rekor answers 409 Conflict with the existing entry's Location (sigstore-js fetches it).
-          return sendProblem(
-            reply,
-            cairnError(
-              "ERR_TLOG_DUPLICATE_ENTRY",
-              `an equivalent entry already exists in the log at index ${r.entry.logIndex}`,
-            ),
-          );
-        }
-        ctx.metrics.inc("cairn_rekor_entries_created_total", "Rekor entries created.");
-        return reply.code(201).send({ [r.uuid]: r.entry });
-      });
+      app.post(
+        `${REKOR_PREFIX}/log/entries`,
+        { preHandler: write, ...WRITE_ROUTE_LOGGING },
+        async (req, reply) => {
+          const r = await node.submitRekor(req.body);
+          const location = `${REKOR_PREFIX}/log/entries/${r.uuid}`;
+          reply.header("location", location).header("etag", r.uuid);
+          if (r.duplicate) {
+            // Rekor answers 409 Conflict with the existing entry's Location (sigstore-js fetches it).
+            return sendProblem(
+              reply,
+              cairnError(
+                "ERR_TLOG_DUPLICATE_ENTRY",
+                `an equivalent entry already exists in the log at index ${r.entry.logIndex}`,
+              ),
+            );
+          }
+          ctx.metrics.inc("cairn_rekor_entries_created_total", "Rekor entries created.");
+          return reply.code(201).send({ [r.uuid]: r.entry });
+        },
+      );
 
       app.get(`${REKOR_PREFIX}/log/entries`, async (req) => {
         const index = queryInt((req.query as Record<string, unknown>).logIndex, "logIndex", true);

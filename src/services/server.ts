@@ -33,6 +33,32 @@ export type AuthOptions =
    */
   | { mode: "bearer"; tokenHashes: readonly string[] | (() => readonly string[]) };
 
+// One child logger per parent logger for the write routes, made on first use.
+const writeLoggers = new WeakMap<FastifyBaseLogger, FastifyBaseLogger>();
+
+/**
+ * Logging of the hot write routes: no per-request info lines (level warn: warnings and errors
+ * still are logged; GET /metrics counts requests by route and status, with latencies), and one
+ * child logger shared by all their requests instead of one made per request (pino rebuilds every
+ * log method of a child whose level differs from its parent's). Their lines carry no reqId:
+ * these routes log no request lines for one to correlate.
+ */
+export const WRITE_ROUTE_LOGGING = {
+  logLevel: "warn",
+  childLoggerFactory(
+    logger: FastifyBaseLogger,
+    _bindings: unknown,
+    opts: Parameters<FastifyBaseLogger["child"]>[1],
+  ) {
+    let child = writeLoggers.get(logger);
+    if (child === undefined) {
+      child = logger.child({}, opts);
+      writeLoggers.set(logger, child);
+    }
+    return child;
+  },
+} as const;
+
 /** What a plugin gets to register its routes. */
 export interface ServiceContext {
   /** A preHandler that refuses the request unless it carries a valid bearer token (or auth is off). */

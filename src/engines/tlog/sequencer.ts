@@ -206,9 +206,15 @@ export class Sequencer {
     return this.inflight.size;
   }
 
-  /** Submits a verified entry (see entries.ts); resolves once it is durable. */
+  /**
+   * Submits a verified entry (see entries.ts); resolves once it is durable. The entry's leaf hash
+   * is the verifier's (`hashLeaf` of its leaf, computed where it was verified, e.g. on a verify
+   * thread): it is not computed again, and the entry's leaf is not copied (a VerifiedEntry is not
+   * changed after it was made).
+   */
   submitEntry(entry: VerifiedEntry): Promise<SubmitResult> {
-    return this.submit(entry.leaf);
+    if (this.closed) return Promise.reject(cairnError("ERR_USAGE", "the sequencer is closed"));
+    return this.enqueue(entry.leaf, entry.leafHash);
   }
 
   /**
@@ -220,7 +226,10 @@ export class Sequencer {
   submit(leaf: Uint8Array): Promise<SubmitResult> {
     if (this.closed) return Promise.reject(cairnError("ERR_USAGE", "the sequencer is closed"));
     const data = Buffer.from(leaf);
-    const leafHash = hashLeaf(data);
+    return this.enqueue(data, hashLeaf(data));
+  }
+
+  private enqueue(data: Buffer, leafHash: Buffer): Promise<SubmitResult> {
     const key = leafHash.toString("hex");
     const same = this.inflight.get(key);
     if (same) return same.promise.then((r) => ({ ...r, duplicate: true }));
