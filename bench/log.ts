@@ -19,6 +19,8 @@ import { join } from "node:path";
 import { PerformanceObserver } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { setFlagsFromString } from "node:v8";
+import { runInNewContext } from "node:vm";
 import { generateKey, keySigner } from "../src/core/index.js";
 import { LogNode } from "../src/engines/lognode/index.js";
 import type { IndexQuery } from "../src/engines/store/index.js";
@@ -560,6 +562,8 @@ async function latencyBench(n: number): Promise<void> {
   // --postgres): steadier than wall time on a loaded machine.
   const pgMain = pg ? Number(readFileSync(join(pg.dir, "data", "postmaster.pid"), "utf8").split("\n")[0]) : 0;
   const serverCpuUs = () => (processCpuUs(proc.pid!) ?? 0) + (pg ? processTreeCpuUs(pgMain) : 0);
+  // The bench process's own GC pauses while a row's HTTP samples ran, by row.
+  const clientGcRows = new Map<string, string>();
   const row = (what: string, lat: number[], gcs: { ms: number }[], cpuUs: number) => {
     lat.sort((a, b) => a - b);
     rows.push([
@@ -570,6 +574,7 @@ async function latencyBench(n: number): Promise<void> {
       lat[lat.length - 1]!.toFixed(2),
       (cpuUs / lat.length / 1000).toFixed(2),
       `${gcs.length} / ${Math.max(0, ...gcs.map((g) => g.ms)).toFixed(1)}`,
+      clientGcRows.get(what) ?? "",
       loadavg()[0]!.toFixed(2),
     ]);
   };
@@ -589,12 +594,24 @@ async function latencyBench(n: number): Promise<void> {
           .on("error", rej)
           .end();
       });
+    // The fixture's garbage (a million-leaf tree, the records) goes now, not in a sample's time:
+    // this process's own GC pauses delay the answers it times (reported per row as "client GCs").
+    setFlagsFromString("--expose-gc");
+    (runInNewContext("gc") as () => void)();
     const measure = async (what: string, path: (i: number) => string, samples = 1000) => {
       for (let i = 0; i < samples / 10; i++) await get(path(Math.floor(Math.random() * n)));
       const lat: number[] = [];
       const t0 = performance.now();
       const cpu0 = serverCpuUs();
+      const clientGcs: number[] = [];
+      const clientObs = new PerformanceObserver((l) => {
+        for (const e of l.getEntries()) clientGcs.push(e.duration);
+      });
+      clientObs.observe({ entryTypes: ["gc"] });
       for (let i = 0; i < samples; i++) lat.push(await get(path(Math.floor(Math.random() * n))));
+      await new Promise((r) => setImmediate(r));
+      clientObs.disconnect();
+      clientGcRows.set(what, `${clientGcs.length} / ${Math.max(0, ...clientGcs).toFixed(1)}`);
       const cpu = serverCpuUs() - cpu0;
       // GC lines reach us through a pipe: count those seen while the samples ran, plus a margin.
       await new Promise((r) => setTimeout(r, 50));
@@ -673,6 +690,7 @@ async function latencyBench(n: number): Promise<void> {
       "max ms",
       "CPU ms/req",
       "GCs / longest ms",
+      "client GCs / longest ms",
       "load",
     ];
     const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
