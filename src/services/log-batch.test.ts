@@ -203,6 +203,34 @@ describe("batch submission", () => {
     assert.equal(after, before, "nothing was logged");
   });
 
+  test("under overload some entries are refused with ERR_TLOG_OVERLOADED and the rest are logged", async () => {
+    // A sequencer that holds at most 2 entries in flight: a batch of 5 submitted at once.
+    const { node: small } = await memoryLogNode({ sequencer: { maxPending: 2, maxBatchDelayMs: 1 } });
+    const server = await buildServer({ plugins: [logRoutes(small)], auth: { mode: "none" }, logger: false });
+    try {
+      const subs = await Promise.all([0, 1, 2, 3, 4].map((i) => submission(signer, digestOf(600 + i))));
+      const res = await server.inject({
+        method: "POST",
+        url: BATCH,
+        payload: `${subs.map((x) => JSON.stringify(x)).join("\n")}\n`,
+        headers: { "content-type": NDJSON },
+      });
+      assert.equal(res.statusCode, 200);
+      const body = res.json();
+      assert.equal(body.accepted, 2);
+      assert.equal(body.refused, 3);
+      const refused = body.results.filter((r: { error?: unknown }) => r.error !== undefined);
+      for (const r of refused) {
+        assert.equal(r.error.code, "ERR_TLOG_OVERLOADED");
+        assert.equal(r.error.status, 503);
+      }
+      assert.equal((await server.inject({ method: "GET", url: "/cairn/v1/log" })).json().treeSize, 2);
+    } finally {
+      await server.close();
+      await small.close();
+    }
+  });
+
   test("the single route does not take NDJSON", async () => {
     const sub = JSON.stringify(await submission(signer, digestOf(500)));
     const res = await app.inject({
