@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Injected output streams and a progress bar (stderr, only on a TTY, never in CI).
 import type { Writable } from "node:stream";
+import { cairnError } from "../core/errors.js";
 import type { Environment } from "../runtime/env.js";
 
 export interface CliIO {
@@ -34,4 +35,11 @@ export function progressBar(io: CliIO, label: string, minTotal = 200): (done: nu
 
 export function color(io: CliIO, code: number, text: string): string {
   return io.env.noColor || !io.stderrIsTTY ? text : `\x1b[${code}m${text}\x1b[0m`;
+}
+
+/** A flag's value as an integer of at least `min` (default 1). */
+export function intFlag(v: string, flag: string, min = 1): number {
+  if (!/^[0-9]{1,15}$/.test(v) || Number(v) < min)
+    throw cairnError("ERR_USAGE", `${flag} must be an integer >= ${min}`);
+  return Number(v);
 }

@@ -12,12 +12,11 @@ import type { FastifyInstance, preHandlerHookHandler } from "fastify";
 import { asCairnError, cairnError } from "../core/errors.js";
 import { isJsonObject } from "../core/json.js";
 import type { LogNode, NativeSubmitResult } from "../engines/lognode/index.js";
+import { DEFAULT_MAX_BATCH_ENTRIES } from "../engines/tlog/index.js";
 import { problemOf } from "./problem.js";
-import type { ServiceContext } from "./server.js";
+import { type ServiceContext, WRITE_ROUTE_LOGGING } from "./server.js";
 import { submitAnswerText } from "./submit-answer.js";
 
-/** Default bound on the entries of one batch request. */
-export const DEFAULT_MAX_BATCH_ENTRIES = 1000;
 /** The NDJSON media type (one JSON document per line). */
 export const NDJSON = "application/x-ndjson";
 
@@ -107,7 +106,7 @@ export async function registerBatchRoute(
   }
   await app.register(async (scope) => {
     scope.addContentTypeParser(NDJSON, { parseAs: "buffer" }, (_req, body, done) => done(null, body));
-    scope.post(opts.path, { preHandler: opts.preHandler, logLevel: "warn" }, async (req, reply) => {
+    scope.post(opts.path, { preHandler: opts.preHandler, ...WRITE_ROUTE_LOGGING }, async (req, reply) => {
       const items = readBatch(req.body, maxEntries);
       // Submitted together: they are verified side by side and sequenced in the same batches.
       const settled = await Promise.allSettled(items.map((item) => submitItem(node, item)));

@@ -3,7 +3,7 @@
 // own self-contained CommonJS bundle, every other command line from the main bundle, and both give
 // the same program for the same command line as src/cli/main.ts does.
 import assert from "node:assert/strict";
-import { copyFileSync, mkdirSync, readFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, readdirSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { main } from "../../src/cli/main.js";
@@ -72,5 +72,23 @@ describe("the launcher, dist/cairn.mjs", () => {
       assert.equal(built.code, 0, built.stderr);
       assert.equal(built.stdout, stdout(), argv.join(" "));
     }
+  });
+
+  it("`cairn log` statically loads no server code: no chunk it imports imports fastify", () => {
+    // The log client's module and every chunk it imports, transitively (static imports only:
+    // the commands' own modules are loaded with import() when named).
+    const files = readdirSync(join(DIST, "cli"));
+    const log = files.find((f) => /^log-[A-Z0-9]+\.mjs$/.test(f));
+    assert.ok(log, "the log command's module is in dist/cli");
+    const seen = new Set<string>();
+    const visit = (f: string) => {
+      if (seen.has(f)) return;
+      seen.add(f);
+      const text = readFileSync(join(DIST, "cli", f), "utf8");
+      assert.ok(!/from "fastify"/.test(text), `${f} (imported by the log command) imports fastify`);
+      for (const m of text.matchAll(/from "\.\/([^"]+\.mjs)"/g)) visit(m[1]!);
+    };
+    visit(log);
+    assert.ok(seen.size > 1);
   });
 });

@@ -10,6 +10,7 @@ import type { Command } from "commander";
 import { cairnError, ERROR_CATALOG, type ErrorCode } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import {
+  DEFAULT_MAX_BATCH_ENTRIES,
   type EntryProofInput,
   monitorStep,
   verifyCheckpointConsistency,
@@ -18,9 +19,7 @@ import {
 import { type NoteVerifier, noteVerifierFromVkey, openCheckpoint } from "../../formats/tlog/index.js";
 import { readFileIfExists, readFileRequired, writeFileAtomic } from "../../runtime/fs.js";
 import { type LogClientOptions, logJson } from "../../runtime/log-client.js";
-import { DEFAULT_MAX_BATCH_ENTRIES } from "../../services/log-batch.js";
-import { type CliIO, write } from "../io.js";
-import { intFlag } from "./serve.js";
+import { type CliIO, intFlag, write } from "../io.js";
 
 interface ServerFlags {
   server: string;

@@ -17,7 +17,7 @@ import {
 } from "../../runtime/log-node.js";
 import { defaultVerifyThreads, VerifyThreads } from "../../runtime/verify-threads.js";
 import { buildServer, DEFAULT_BODY_LIMIT, logRoutes, rekorRoutes, tokenHash } from "../../services/index.js";
-import { type CliIO, write } from "../io.js";
+import { type CliIO, intFlag, write } from "../io.js";
 import { caServeOptions, caServePlugin, type ServeCaFlags } from "./serve-ca.js";
 import { type ServeTsaFlags, tsaServeOptions, tsaServePlugin } from "./serve-tsa.js";
 import { type ServeTufFlags, tufServeOptions, tufServePlugin } from "./serve-tuf.js";
@@ -34,13 +34,6 @@ interface ServeFlags extends ServeCaFlags, ServeTufFlags, ServeTsaFlags {
   batchDelayMs?: string;
   verifyThreads?: string;
   json?: boolean;
-}
-
-/** A flag's value as a positive integer. */
-export function intFlag(v: string, flag: string, min = 1): number {
-  if (!/^[0-9]{1,15}$/.test(v) || Number(v) < min)
-    throw cairnError("ERR_USAGE", `${flag} must be an integer >= ${min}`);
-  return Number(v);
 }
 
 /** HOST:PORT (IPv6 in brackets); the port may be 0 (any free port). */

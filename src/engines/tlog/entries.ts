@@ -28,6 +28,9 @@ import { supportsPrehashed, verifyPrehashedSha256 } from "./prehashed.js";
  */
 export const MAX_LEAF_BYTES = 0xffff;
 
+/** Most submissions one batch request carries (POST /cairn/v1/log/entries/batch, `cairn log upload`). */
+export const DEFAULT_MAX_BATCH_ENTRIES = 1000;
+
 /** The largest DSSE payload accepted by default (SBOMs run to megabytes; Rekor stops at 100 KB). */
 export const DEFAULT_MAX_PAYLOAD_BYTES = 32 * 1024 * 1024;
 
