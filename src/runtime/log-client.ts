@@ -6,6 +6,7 @@
 // ask never looks like an answer.
 import { type CairnError, cairnError, ERROR_CATALOG, type ErrorCode } from "../core/errors.js";
 import { isJsonObject, parseJson } from "../core/json.js";
+import { DEFAULT_MAX_BATCH_ENTRIES } from "../engines/tlog/entries.js";
 import { readBodyBounded } from "./http.js";
 
 /** Default bound on an answer (a search page of envelopes can be large). */
@@ -104,10 +105,54 @@ function problemError(status: number, body: Buffer, what: string): CairnError {
   } catch {
     doc = undefined;
   }
+  return problemDocError(doc, status, what);
+}
+
+// A problem document (parsed) as the error it names, else ERR_HTTP_ERROR with the status.
+function problemDocError(doc: unknown, status: number, what: string): CairnError {
   if (isJsonObject(doc) && typeof doc.code === "string" && doc.code in ERROR_CATALOG) {
     const detail = typeof doc.detail === "string" ? doc.detail : `HTTP ${status}`;
     const where = typeof doc.field === "string" ? { field: doc.field } : {};
     return cairnError(doc.code as ErrorCode, `${what}: ${detail}`, where);
   }
   return cairnError("ERR_HTTP_ERROR", `${what}: HTTP ${status}`);
+}
+
+/** One entry's outcome in a batch: the submit route's answer, or its problem document under `error`. */
+export type BatchAnswer = Record<string, unknown> & {
+  error?: { code?: string; detail?: string; status?: number };
+};
+
+/**
+ * Submits entries through `POST cairn/v1/log/entries/batch`, DEFAULT_MAX_BATCH_ENTRIES per
+ * request, in order; `onAnswers(start, answers)` runs as each request is answered (progress).
+ * Resolves with every entry's answer, in order. A request refused whole throws its error.
+ */
+export async function submitBatches(
+  opts: LogClientOptions,
+  entries: readonly unknown[],
+  onAnswers: (start: number, answers: BatchAnswer[]) => Promise<void> | void = () => {},
+): Promise<BatchAnswer[]> {
+  const all: BatchAnswer[] = [];
+  for (let at = 0; at < entries.length; at += DEFAULT_MAX_BATCH_ENTRIES) {
+    const slice = entries.slice(at, at + DEFAULT_MAX_BATCH_ENTRIES);
+    const r = await logJson<{ results?: unknown }>(opts, "POST", "cairn/v1/log/entries/batch", {
+      entries: slice,
+    });
+    if (!Array.isArray(r.results) || r.results.length !== slice.length || !r.results.every(isJsonObject)) {
+      throw cairnError(
+        "ERR_HTTP_ERROR",
+        `the log answered a batch of ${slice.length} entries with something else`,
+      );
+    }
+    const answers = r.results as BatchAnswer[];
+    all.push(...answers);
+    await onAnswers(at, answers);
+  }
+  return all;
+}
+
+/** The error a refused batch entry's problem document names (`what` says which entry). */
+export function batchAnswerError(answer: BatchAnswer, what: string): CairnError {
+  return problemDocError(answer.error, answer.error?.status ?? 0, what);
 }

@@ -7,10 +7,9 @@ import { existsSync } from "node:fs";
 import { mkdir } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
 import type { Command } from "commander";
-import { cairnError, ERROR_CATALOG, type ErrorCode } from "../../core/errors.js";
+import { cairnError } from "../../core/errors.js";
 import { isJsonObject, parseJson } from "../../core/json.js";
 import {
-  DEFAULT_MAX_BATCH_ENTRIES,
   type EntryProofInput,
   monitorStep,
   verifyCheckpointConsistency,
@@ -18,7 +17,7 @@ import {
 } from "../../engines/tlog/index.js";
 import { type NoteVerifier, noteVerifierFromVkey, openCheckpoint } from "../../formats/tlog/index.js";
 import { readFileIfExists, readFileRequired, writeFileAtomic } from "../../runtime/fs.js";
-import { type LogClientOptions, logJson } from "../../runtime/log-client.js";
+import { batchAnswerError, type LogClientOptions, logJson, submitBatches } from "../../runtime/log-client.js";
 import { type CliIO, intFlag, write } from "../io.js";
 
 interface ServerFlags {
@@ -60,11 +59,8 @@ function signatureText(bytes: Buffer): string {
   return bytes.toString("base64");
 }
 
-/** One envelope's outcome in a batch upload: its answer, or its problem document under `error`. */
-type BatchAnswer = Record<string, unknown> & { error?: { code?: string; detail?: string } };
-
 /**
- * Logs several envelopes through the batch route, DEFAULT_MAX_BATCH_ENTRIES per request, one line
+ * Logs several envelopes through the batch route (runtime/log-client.ts submitBatches), one line
  * per envelope as its request is answered (the lines are the progress). Every envelope is read
  * and parsed before the first request, so a bad file logs nothing. Fails (with the first refusal's
  * code) when any envelope was refused; the others stay logged.
@@ -79,8 +75,8 @@ async function uploadMany(
     throw cairnError("ERR_USAGE", "-o writes one entry: give --output-dir DIR for several envelopes");
   }
   const outDir = o.outputDir === undefined ? undefined : resolve(io.cwd, o.outputDir);
+  const names = files.map((f) => `${basename(f).replace(/\.json$/, "")}.entry.json`);
   if (outDir !== undefined) {
-    const names = files.map((f) => `${basename(f).replace(/\.json$/, "")}.entry.json`);
     const twice = names.find((n, i) => names.indexOf(n) !== i);
     if (twice !== undefined) {
       throw cairnError("ERR_USAGE", `two envelopes would both be written to ${twice} in --output-dir`);
@@ -88,25 +84,12 @@ async function uploadMany(
     await mkdir(outDir, { recursive: true });
   }
   const envelopes = await Promise.all(files.map((f) => readJsonFile(io, f, "envelope")));
-  const c = await client(io, o);
-  const all: (BatchAnswer & { file: string })[] = [];
-  for (let at = 0; at < files.length; at += DEFAULT_MAX_BATCH_ENTRIES) {
-    const slice = files.slice(at, at + DEFAULT_MAX_BATCH_ENTRIES);
-    const r = await logJson<{ results: BatchAnswer[] }>(c, "POST", "cairn/v1/log/entries/batch", {
-      entries: slice.map((_, i) => ({ kind: "dsse", envelope: envelopes[at + i], publicKeys: keys })),
-    });
-    if (!Array.isArray(r.results) || r.results.length !== slice.length) {
-      throw cairnError(
-        "ERR_TLOG_ENTRY_INVALID",
-        `the log answered ${slice.length} entries with something else`,
-      );
-    }
-    for (const [i, answer] of r.results.entries()) {
-      const file = slice[i]!;
-      all.push({ file, ...answer });
+  const submissions = envelopes.map((envelope) => ({ kind: "dsse", envelope, publicKeys: keys }));
+  const answers = await submitBatches(await client(io, o), submissions, async (start, batch) => {
+    for (const [i, answer] of batch.entries()) {
+      const file = files[start + i]!;
       if (answer.error === undefined && outDir !== undefined) {
-        const name = `${basename(file).replace(/\.json$/, "")}.entry.json`;
-        await writeFileAtomic(join(outDir, name), `${JSON.stringify(answer, null, 2)}\n`);
+        await writeFileAtomic(join(outDir, names[start + i]!), `${JSON.stringify(answer, null, 2)}\n`);
       }
       if (!o.json) {
         write(
@@ -117,19 +100,21 @@ async function uploadMany(
         );
       }
     }
-  }
-  const refused = all.filter((a) => a.error !== undefined);
-  if (o.json)
+  });
+  const refused = answers.flatMap((a, i) => (a.error === undefined ? [] : [i]));
+  if (o.json) {
+    const results = answers.map((a, i) => ({ file: files[i], ...a }));
     write(
       io.stdout,
-      JSON.stringify({ accepted: all.length - refused.length, refused: refused.length, results: all }),
+      JSON.stringify({ accepted: answers.length - refused.length, refused: refused.length, results }),
     );
+  }
   if (refused.length > 0) {
     const first = refused[0]!;
-    const code = first.error?.code;
+    const e = batchAnswerError(answers[first]!, files[first]!);
     throw cairnError(
-      code !== undefined && code in ERROR_CATALOG ? (code as ErrorCode) : "ERR_TLOG_ENTRY_INVALID",
-      `${refused.length} of ${all.length} envelopes were refused (first: ${first.file}: ${first.error?.detail}); the others are logged`,
+      e.code,
+      `${refused.length} of ${answers.length} envelopes were refused (first: ${e.message}); the others are logged`,
     );
   }
 }
