@@ -4,7 +4,13 @@
 // as soon as it passes the bound (TUF "endless data attack"), whatever Content-Length claims.
 // Why not the global fetch: loading undici costs a short-lived CLI (`cairn tuf client refresh`)
 // more CPU time than the whole update of a small repository (profiled: about 25 ms of 100).
-import { type ClientRequest, request as httpRequest, type IncomingMessage } from "node:http";
+import {
+  type ClientRequest,
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingMessage,
+} from "node:http";
+import type { Agent as HttpsAgent } from "node:https";
 import { cairnError } from "../core/errors.js";
 import type { Fetcher } from "../engines/tuf/index.js";
 
@@ -34,19 +40,49 @@ function parseHttpUrl(url: string): URL {
   return parsed;
 }
 
+/**
+ * Connections kept open between requests, one pool per scheme for the process: an update is a few
+ * requests in a row to one host (root, timestamp, snapshot, targets, the target), and over HTTPS a
+ * new connection each time is a TLS handshake each time. Idle sockets do not keep the process alive.
+ */
+const AGENT_OPTIONS = { keepAlive: true };
+let httpAgent: HttpAgent | undefined;
+let httpsAgent: HttpsAgent | undefined;
+
 /** One GET; resolves with the response once its headers are in (`signal` aborts it). */
 async function get(url: URL, headers: Record<string, string>, signal: AbortSignal): Promise<IncomingMessage> {
   // node:https (and TLS) is loaded only for an https URL: a client of a local mirror does not pay for it.
-  const request = url.protocol === "https:" ? (await import("node:https")).request : httpRequest;
-  return new Promise((resolve, reject) => {
-    const cr: ClientRequest = request(url, {
-      headers,
-      signal,
+  let request: typeof httpRequest;
+  let agent: HttpAgent;
+  if (url.protocol === "https:") {
+    const https = await import("node:https");
+    request = https.request;
+    agent = httpsAgent ??= new https.Agent(AGENT_OPTIONS);
+  } else {
+    request = httpRequest;
+    agent = httpAgent ??= new HttpAgent(AGENT_OPTIONS);
+  }
+  // Set when the request failed on a kept-alive connection that the server reset.
+  let stale = false;
+  const once = () =>
+    new Promise<IncomingMessage>((resolve, reject) => {
+      const cr: ClientRequest = request(url, { headers, signal, agent });
+      cr.on("error", (e: NodeJS.ErrnoException) => {
+        stale = cr.reusedSocket && e.code === "ECONNRESET";
+        reject(e);
+      });
+      cr.on("response", resolve);
+      cr.end();
     });
-    cr.on("error", reject);
-    cr.on("response", resolve);
-    cr.end();
-  });
+  try {
+    return await once();
+  } catch (e) {
+    // The server closed the kept connection as the request arrived (its idle timeout racing this
+    // client), without an answer: Node's documented case for sending it again. A GET is safe to
+    // repeat; once, on a new connection. A reset on a new connection is the server's answer.
+    if (!stale || signal.aborted) throw e;
+    return once();
+  }
 }
 
 /**

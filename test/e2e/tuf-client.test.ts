@@ -302,6 +302,50 @@ describe("cairn tuf client (tuf-conformance protocol)", () => {
     }
   });
 
+  it("the HTTP fetcher keeps one connection for requests in a row, and retries once when the server closed it", async () => {
+    // Requests in order; "/drop" requests are answered by closing the connection unanswered.
+    let connections = 0;
+    const seen: string[] = [];
+    const srv = createServer((q, r) => {
+      seen.push(q.url ?? "");
+      if (q.url?.startsWith("/drop")) q.socket.destroy();
+      else r.end("ok");
+    });
+    srv.on("connection", () => connections++);
+    await new Promise<void>((ok) => srv.listen(0, "127.0.0.1", ok));
+    const at = `http://127.0.0.1:${(srv.address() as AddressInfo).port}`;
+    try {
+      for (const n of [1, 2, 3])
+        assert.equal(Buffer.from((await fetchBounded(`${at}/m${n}`, 10))!).toString(), "ok");
+      assert.equal(connections, 1, "three requests in a row, one connection");
+      // The kept connection is closed as the next request arrives (a server's idle timeout racing
+      // the client): that request never reached it, so it is sent once more on a new connection.
+      let dropped = 0;
+      srv.removeAllListeners("request");
+      srv.on("request", (q, r) => {
+        seen.push(q.url ?? "");
+        if (dropped++ === 0) q.socket.destroy();
+        else r.end("again");
+      });
+      assert.equal(Buffer.from((await fetchBounded(`${at}/m4`, 10))!).toString(), "again");
+      assert.equal(connections, 2);
+      // On a new connection the same failure is the server's answer: a transport error, not a retry.
+      srv.removeAllListeners("request");
+      srv.on("request", (q) => {
+        seen.push(q.url ?? "");
+        q.socket.destroy();
+      });
+      srv.closeIdleConnections();
+      await new Promise((ok) => setTimeout(ok, 50));
+      const before = seen.length;
+      await assert.rejects(fetchBounded(`${at}/drop`, 10), { code: "ERR_IO" });
+      assert.equal(seen.length - before, 1, "a failed request on a new connection is not sent again");
+    } finally {
+      srv.closeAllConnections();
+      await new Promise<void>((ok) => srv.close(() => ok()));
+    }
+  });
+
   it("the HTTP fetcher follows redirects (bounded), and a failed status or a cut body is a transport error", async () => {
     const root = await fetchBounded(`${base}/metadata/1.root.json`, 1_000_000);
     assert.deepEqual(await fetchBounded(`${base}/moved/metadata/1.root.json`, 1_000_000), root);
