@@ -49,6 +49,17 @@ describe("the launcher, dist/cairn.mjs", () => {
     for (const r of required) assert.match(r, /^node:/, r);
   });
 
+  it("loads no node:child_process for `tuf client` (commander's is required only when used)", async () => {
+    // The client's bundle, loaded as the launcher loads it, then a refresh's own modules.
+    const probe =
+      `require(${JSON.stringify(CLIENT)}); require("node:http"); ` +
+      `const loaded = process.moduleLoadList.filter((m) => /^NativeModule (child_process|dgram)$/.test(m)); ` +
+      "process.stdout.write(JSON.stringify(loaded));";
+    const r = await sh(process.execPath, ["-e", probe], t.dir);
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), []);
+  });
+
   it("runs every other command line from the main bundle", async () => {
     const version = await cairn(["--version"], t.dir);
     assert.equal(version.code, 0);
