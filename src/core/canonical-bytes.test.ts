@@ -530,6 +530,41 @@ describe("scanCanonicalJson: text that is its own canonical form, recognized wit
     );
   });
 
+  it("flags plainMember's matches in files larger than its window: sound always, complete for short values", () => {
+    // The expression sees a window of the file (64 KiB, slid along when under 4 KiB is left): a
+    // value it matches must match in the whole file, and a value cut off by the window's end is
+    // scanned token by token (not flagged, but still collected and checked).
+    const plainRe = /\{"v":"[a-z]*"\}/y;
+    const anchored = /^\{"v":"[a-z]*"\}$/;
+    fc.assert(
+      // 3,000 entries (about 200 KiB and more): most short and plain, so that the window's end falls
+      // inside short values; some not plain, some longer than what the window keeps ahead, some
+      // longer than the window.
+      fc.property(fc.integer(), (seed) => {
+        const r = rng(seed);
+        const meta: Record<string, unknown> = {};
+        for (let i = 0; i < 3000; i++) {
+          const x = r();
+          const n = Math.floor(r() * 90);
+          const letters = "q".repeat(x < 0.02 ? 4000 + n * 30 : x < 0.023 ? 70_000 + n : n);
+          meta[`k${String(i).padStart(4, "0")}`] = x > 0.9 ? { v: letters, w: 1 } : { v: letters };
+        }
+        const text = canonicalBytes({ signatures: [], signed: { meta } });
+        const scan = scanCanonicalJson(text, ["signed", "meta"], plainRe);
+        assert.ok(scan?.collected !== undefined);
+        const { members, count, plain } = scan.collected;
+        assert.equal(count, 3000);
+        for (let i = 0; i < count; i++) {
+          const value = text.toString("latin1", members[i * 4 + 2]!, members[i * 4 + 3]!);
+          assert.deepEqual(JSON.parse(value), meta[`k${String(i).padStart(4, "0")}`]);
+          if (plain[i] === 1) assert.match(value, anchored, `entry ${i} flagged`);
+          if (value.length < 4096) assert.equal(plain[i] === 1, anchored.test(value), `entry ${i}`);
+        }
+      }),
+      { numRuns: 20 },
+    );
+  });
+
   it("collects nothing when the path leads to no object", () => {
     for (const text of [
       '{"signed":{"meta":[1]}}',

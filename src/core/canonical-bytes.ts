@@ -372,6 +372,10 @@ export function canonicalFromJsonBytes(bytes: Uint8Array): Buffer | undefined {
 
 // --- already canonical: a check without a copy ------------------------------------------------
 
+/** scanCanonicalJson's window for plainMember: its size, and how much of it must be left ahead. */
+const PLAIN_WINDOW = 64 * 1024;
+const PLAIN_WINDOW_MIN = 4 * 1024;
+
 /** What scanCanonicalJson found in a text that is already canonical. */
 export interface CanonicalScan {
   /** [keyStart, keyEnd, valueStart, valueEnd] per member of the top-level object (keys unquoted). */
@@ -437,8 +441,11 @@ export function scanCanonicalJson(
   const buf = Buffer.from(bytes.buffer, bytes.byteOffset, n);
   if (n === 0 || !isUtf8(buf) || hasEscapesOrControls(buf)) return undefined;
   const src = new Uint8Array(bytes.buffer, bytes.byteOffset, n);
-  // For plainMember: the bytes as one-byte characters, so string offsets are byte offsets.
-  const text = plainMember === undefined ? "" : buf.toString("latin1");
+  // For plainMember: a window of the bytes as one-byte characters, [textStart, textStart +
+  // text.length), slid forward as the scan goes (a copy of the whole file would be fresh memory as
+  // large as the file; windows this size are reused by the young generation).
+  let text = "";
+  let textStart = 0;
   let plain = new Uint8Array(0);
   const path = collect.map((k) => Buffer.from(k, "utf8"));
   // The container at this depth holds the collected members: the one at the end of the path.
@@ -497,11 +504,17 @@ export function scanCanonicalJson(
               grown.set(plain);
               plain = grown;
             }
-            // The caller's shape, matched natively: the whole value at once, no token loop.
-            plainMember.lastIndex = i;
+            // The caller's shape, matched natively: the whole value at once, no token loop. A
+            // match in the window is a match in the file (the expression looks at nothing past
+            // what it matches); a value cut off by the window's end is scanned token by token.
+            if (textStart + text.length - i < PLAIN_WINDOW_MIN && textStart + text.length < n) {
+              textStart = i;
+              text = buf.toString("latin1", i, Math.min(n, i + PLAIN_WINDOW));
+            }
+            plainMember.lastIndex = i - textStart;
             if (plainMember.test(text)) {
               plain[count - 1] = 1;
-              i = plainMember.lastIndex;
+              i = textStart + plainMember.lastIndex;
               expectKey = false;
               pending = 0;
               valueDone = true;
