@@ -136,6 +136,46 @@ describe("cairn tuf client (tuf-conformance protocol)", () => {
     }
   });
 
+  it("--json: the trusted versions, the refresh's own seconds, and each target's file and role", async () => {
+    await init("j");
+    const r = await tufClient([...common("j"), "--json", "refresh"], t.dir);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { versions: Record<string, number>; refreshSeconds: number };
+    const served = (role: string) =>
+      (JSON.parse(Buffer.from(repo.latest(role)).toString()) as { signed: { version: number } }).signed
+        .version;
+    assert.deepEqual(out.versions, {
+      root: served("root"),
+      timestamp: served("timestamp"),
+      snapshot: served("snapshot"),
+      targets: served("targets"),
+    });
+    assert.ok(out.refreshSeconds > 0 && out.refreshSeconds < 60, String(out.refreshSeconds));
+    const names = ["alice/tool-1.0.tgz", "README.txt"];
+    const first = await tufClient([...download("j", names).slice(0, -1), "--json", "download"], t.dir);
+    assert.equal(first.code, 0, first.stderr);
+    const file = (n: string) => join(t.dir, "j", "targets", fileNameFor(n));
+    assert.deepEqual(JSON.parse(first.stdout).targets, [
+      { name: "alice/tool-1.0.tgz", file: file("alice/tool-1.0.tgz"), role: "alice", downloaded: true },
+      { name: "README.txt", file: file("README.txt"), role: "targets", downloaded: true },
+    ]);
+    const again = await tufClient(
+      [...download("j", ["README.txt"]).slice(0, -1), "--json", "download"],
+      t.dir,
+    );
+    assert.deepEqual(JSON.parse(again.stdout).targets, [
+      { name: "README.txt", file: file("README.txt"), role: "targets", downloaded: false },
+    ]);
+    // A failure prints no document: one error line and exit code 1.
+    const bad = await tufClient(
+      [...download("j", ["README.txt", "nope.txt"]).slice(0, -1), "--json", "download"],
+      t.dir,
+    );
+    assert.equal(bad.code, 1);
+    assert.equal(bad.stdout, "");
+    assert.match(bad.stderr, /ERR_TUF_TARGET_NOT_FOUND.*nope\.txt/);
+  });
+
   it("download: targets of the top-level role, a delegation and a hash bin, then from cache", async () => {
     await init("b");
     const names = ["README.txt", "alice/tool-1.0.tgz", "packages/foo-1.0.tar.gz"];

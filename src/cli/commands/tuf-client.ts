@@ -21,6 +21,7 @@ interface ClientFlags {
   targetName?: string[];
   targetBaseUrl?: string;
   targetDir?: string;
+  json?: boolean;
 }
 
 /** Runs one protocol command: 0 on success; on any failure one error line and exit code 1. */
@@ -60,7 +61,8 @@ export function registerTufClient(tuf: Command, io: CliIO): void {
     .option("--metadata-url <url>", "base URL of the repository's metadata")
     .option("--target-name <path...>", "target path to download (repeatable)")
     .option("--target-base-url <url>", "base URL of the repository's targets")
-    .option("--target-dir <dir>", "where downloaded targets are written");
+    .option("--target-dir <dir>", "where downloaded targets are written")
+    .option("--json", "print the trusted versions, the refresh's seconds and the targets as JSON");
   const flags = (): ClientFlags => client.opts<ClientFlags>();
   const newClient = (o: ClientFlags) =>
     new TufClient({
@@ -85,15 +87,25 @@ export function registerTufClient(tuf: Command, io: CliIO): void {
       }),
     );
 
+  /** Refreshes, timing the update itself (not the process's start-up) for --json. */
+  const refreshTimed = async (c: TufClient) => {
+    const start = performance.now();
+    const versions = await c.refresh();
+    return { versions, refreshSeconds: (performance.now() - start) / 1000 };
+  };
+
   client
     .command("refresh")
     .description("update root, timestamp, snapshot and targets from the repository")
     .action(() =>
       protocol(io, async () => {
-        const v = await newClient(flags()).refresh();
+        const o = flags();
+        const { versions: v, refreshSeconds } = await refreshTimed(newClient(o));
         write(
           io.stdout,
-          `trusted: root v${v.root}, timestamp v${v.timestamp}, snapshot v${v.snapshot}, targets v${v.targets}`,
+          o.json
+            ? JSON.stringify({ versions: v, refreshSeconds })
+            : `trusted: root v${v.root}, timestamp v${v.timestamp}, snapshot v${v.snapshot}, targets v${v.targets}`,
         );
       }),
     );
@@ -109,8 +121,16 @@ export function registerTufClient(tuf: Command, io: CliIO): void {
         const dir = resolve(io.cwd, need(o.targetDir, "--target-dir"));
         need(o.targetBaseUrl, "--target-base-url");
         const c = newClient(o);
-        await c.refresh();
+        const { versions, refreshSeconds } = await refreshTimed(c);
         await mkdir(dir, { recursive: true });
+        const done: Array<{ name: string; file: string; role: string; downloaded: boolean }> = [];
+        // Each line as it is done (text), or one document at the end (--json, printed only when
+        // every target was verified).
+        const report = (name: string, file: string, role: string, downloaded: boolean) => {
+          if (o.json) done.push({ name, file, role, downloaded });
+          else if (downloaded) write(io.stdout, `${name}: downloaded to ${file} (listed by ${role})`);
+          else write(io.stdout, `${name}: up to date in ${file}`);
+        };
         // In order: a failure stops here, and what was verified before it stays written.
         for (const name of names) {
           const info = await c.getTargetInfo(name);
@@ -124,13 +144,14 @@ export function registerTufClient(tuf: Command, io: CliIO): void {
             () => undefined,
           );
           if (size === info.file.length && (await isTargetCurrent(info, createReadStream(file)))) {
-            write(io.stdout, `${name}: up to date in ${file}`);
+            report(name, file, info.role, false);
             continue;
           }
           // Streamed to a temporary file, checked, then renamed: never a partial or unchecked target.
           await c.downloadTargetTo(info, await openFileAtomic(file));
-          write(io.stdout, `${name}: downloaded to ${file} (listed by ${info.role})`);
+          report(name, file, info.role, true);
         }
+        if (o.json) write(io.stdout, JSON.stringify({ versions, refreshSeconds, targets: done }));
       }),
     );
 }
