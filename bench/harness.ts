@@ -17,6 +17,11 @@ export interface Cmd {
   env?: NodeJS.ProcessEnv;
   /** Runs before each timed run, untimed (e.g. remove the previous run's link file). */
   before?: () => void;
+  /**
+   * For a command that times part of its own work (e.g. one refresh call, without the start-up of
+   * its interpreter): reads those seconds from its stdout. Without it, stdout is discarded.
+   */
+  selfTimed?: (stdout: string) => number;
 }
 
 /** One timed run. */
@@ -30,6 +35,8 @@ export interface Sample {
   /** User and system CPU seconds; more than wall means the command used several cores. */
   userS: number;
   sysS: number;
+  /** The seconds the command reported for its own work (`Cmd.selfTimed`). */
+  selfS?: number;
 }
 
 /** The figures of one side of a comparison. */
@@ -41,6 +48,8 @@ export interface Side {
   /** Median over runs of each run's max RSS. */
   medianRssMB: number;
   medianCpuS: number;
+  /** Median of `Sample.selfS`, when the command reports it. */
+  medianSelfS?: number;
 }
 
 /** A target stated for a benchmark: the speed ratio (reference/cairn) and, optionally, the memory ratio. */
@@ -48,6 +57,8 @@ export interface Target {
   minSpeedRatio: number;
   /** Reference MB / cairn MB must be at least this (3 means "at most a third of the memory"). */
   minMemoryRatio?: number;
+  /** An absolute goal: cairn's median self-timed seconds (`Cmd.selfTimed`) at most this. */
+  maxCairnSelfS?: number;
 }
 
 export interface Comparison {
@@ -68,6 +79,8 @@ export interface Comparison {
   bytesVerb?: string;
   cairnMBps?: number;
   referenceMBps?: number;
+  /** Reference self-timed seconds / cairn's, when both commands time their own work. */
+  selfSpeedRatio?: number;
 }
 
 export interface CompareOptions {
@@ -95,6 +108,8 @@ export function median(xs: number[]): number {
 }
 
 const STDERR_KEEP = 4096;
+/** What a self-timed command may print: its figures, not a dump. */
+const STDOUT_KEEP = 64 * 1024;
 
 /** Runs `cmd` once under GNU time; rejects, with the tail of its stderr, when it exits non-zero. */
 export function timeOnce(cmd: Cmd, scratch: string): Promise<Sample> {
@@ -106,11 +121,15 @@ export function timeOnce(cmd: Cmd, scratch: string): Promise<Sample> {
     const child = spawn(GNU_TIME, ["-f", "%e %M %U %S", "-o", out, "--", ...cmd.argv], {
       cwd: cmd.cwd,
       env: cmd.env ?? process.env,
-      // stdout is discarded for both sides alike; stderr is kept for the error message.
-      stdio: ["ignore", "ignore", "pipe"],
+      // stdout is discarded unless the command reports its own time; stderr is kept for the error message.
+      stdio: ["ignore", cmd.selfTimed ? "pipe" : "ignore", "pipe"],
     });
     let err = "";
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+    let stdout = "";
+    child.stdout?.setEncoding("utf8").on("data", (d: string) => {
+      if (stdout.length < STDOUT_KEEP) stdout += d;
+    });
+    child.stderr!.setEncoding("utf8").on("data", (d: string) => {
       err = (err + d).slice(-STDERR_KEEP);
     });
     child.on("error", reject);
@@ -126,20 +145,41 @@ export function timeOnce(cmd: Cmd, scratch: string): Promise<Sample> {
         reject(new Error(`cannot parse GNU time output: ${lines.join(" | ")}`));
         return;
       }
-      resolve({ wallS, timeWallS: e, maxRssKiB: m, userS: u, sysS: s });
+      const sample: Sample = { wallS, timeWallS: e, maxRssKiB: m, userS: u, sysS: s };
+      if (cmd.selfTimed) {
+        let self: number;
+        try {
+          self = cmd.selfTimed(stdout);
+        } catch (err) {
+          reject(err);
+          return;
+        }
+        if (!(self >= 0 && self <= wallS)) {
+          reject(
+            new Error(
+              `${cmd.label} reported ${self} s of its own in a ${wallS} s run: ${stdout.slice(0, 200)}`,
+            ),
+          );
+          return;
+        }
+        sample.selfS = self;
+      }
+      resolve(sample);
     });
   });
 }
 
 function side(cmd: Cmd, samples: Sample[]): Side {
-  return {
+  const s: Side = {
     label: cmd.label,
     argv: cmd.argv,
     samples,
-    medianWallS: median(samples.map((s) => s.wallS)),
-    medianRssMB: median(samples.map((s) => s.maxRssKiB)) / 1024,
-    medianCpuS: median(samples.map((s) => s.userS + s.sysS)),
+    medianWallS: median(samples.map((x) => x.wallS)),
+    medianRssMB: median(samples.map((x) => x.maxRssKiB)) / 1024,
+    medianCpuS: median(samples.map((x) => x.userS + x.sysS)),
   };
+  if (cmd.selfTimed) s.medianSelfS = median(samples.map((x) => x.selfS!));
+  return s;
 }
 
 /**
@@ -186,11 +226,16 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
     speedRatio,
     memoryRatio,
   };
+  if (cairn.medianSelfS !== undefined && reference.medianSelfS !== undefined) {
+    result.selfSpeedRatio = reference.medianSelfS / cairn.medianSelfS;
+  }
   if (o.target) {
-    result.target = o.target;
+    const t = o.target;
+    result.target = t;
     result.met =
-      speedRatio >= o.target.minSpeedRatio &&
-      (o.target.minMemoryRatio === undefined || memoryRatio >= o.target.minMemoryRatio);
+      speedRatio >= t.minSpeedRatio &&
+      (t.minMemoryRatio === undefined || memoryRatio >= t.minMemoryRatio) &&
+      (t.maxCairnSelfS === undefined || (cairn.medianSelfS ?? Number.POSITIVE_INFINITY) <= t.maxCairnSelfS);
   }
   if (o.bytes !== undefined) {
     result.bytes = o.bytes;
@@ -203,8 +248,10 @@ export async function compare(o: CompareOptions): Promise<Comparison> {
 
 function targetText(t: Target | undefined): string {
   if (!t) return "-";
-  const speed = `speed>=${t.minSpeedRatio}`;
-  return t.minMemoryRatio === undefined ? speed : `${speed} mem>=${t.minMemoryRatio}`;
+  const parts = [`speed>=${t.minSpeedRatio}`];
+  if (t.minMemoryRatio !== undefined) parts.push(`mem>=${t.minMemoryRatio}`);
+  if (t.maxCairnSelfS !== undefined) parts.push(`self<=${t.maxCairnSelfS}s`);
+  return parts.join(" ");
 }
 
 /** The comparison table, aligned for a terminal. */
@@ -247,6 +294,12 @@ export function renderTable(results: Comparison[]): string {
     lines.push(
       `${r.name}: ${(r.bytes! / 2 ** 20).toFixed(0)} MiB ${r.bytesVerb ?? "hashed"}; cairn ${r.cairnMBps!.toFixed(0)} MB/s, ` +
         `${r.reference.label} ${r.referenceMBps!.toFixed(0)} MB/s, ratio ${(r.cairnMBps! / r.referenceMBps!).toFixed(2)}`,
+    );
+  }
+  for (const r of results.filter((x) => x.selfSpeedRatio !== undefined)) {
+    lines.push(
+      `${r.name}: timed inside each process (no interpreter start-up): cairn ${r.cairn.medianSelfS!.toFixed(3)} s, ` +
+        `${r.reference.label} ${r.reference.medianSelfS!.toFixed(3)} s, ratio ${r.selfSpeedRatio!.toFixed(2)}`,
     );
   }
   lines.push("speed x = reference s / cairn s; mem x = reference MB / cairn MB (above 1: cairn is better)");

@@ -41,6 +41,8 @@ const { values: args } = parseArgs({
     cairn: { type: "string" },
     // tuf: timed tuf-js runs in tuf-pep458 (about 70 s each at full size; 0 skips tuf-js)
     "tufjs-runs": { type: "string", default: "1" },
+    // tuf: snapshot and timestamp list versions only (python-tuf's default), not lengths and hashes
+    "tuf-versions-only": { type: "boolean", default: false },
     help: { type: "boolean", short: "h", default: false },
   },
 });
@@ -50,7 +52,7 @@ type BenchName = (typeof BENCHMARKS)[number];
 
 if (args.help) {
   process.stdout.write(
-    "usage: node --import tsx bench/run.ts [--quick] [--only NAME...] [--repeat N] [--warmup N] [--keep] [--cairn MAIN_JS]\n" +
+    "usage: node --import tsx bench/run.ts [--quick] [--only NAME...] [--repeat N] [--warmup N] [--keep] [--cairn MAIN_JS] [--tufjs-runs N] [--tuf-versions-only]\n" +
       `benchmarks: ${BENCHMARKS.join(", ")}\n`,
   );
   process.exit(0);
@@ -473,6 +475,7 @@ async function main(): Promise<void> {
           log,
           cairnArgv: [process.execPath, CAIRN],
           env: cairnEnv,
+          metaHashes: !args["tuf-versions-only"],
         });
         results.push(...r.comparisons);
         tuf = r.figures;

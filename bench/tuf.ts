@@ -42,6 +42,8 @@ export async function makeTufFixture(
   dir: string,
   sizes: { bins: number; targets: number },
   log: (line: string) => void,
+  /** false: snapshot and timestamp list versions only (`cairn tuf init --no-meta-hashes`). */
+  metaHashes = true,
 ): Promise<TufFixture> {
   mkdirSync(dir, { recursive: true });
   const phases: Record<string, number> = {};
@@ -77,6 +79,7 @@ export async function makeTufFixture(
         timestamp: [join(dir, "online")],
         "targets:bins": [join(dir, "bins")],
       },
+      metaHashes,
     }),
   );
   await phase(`delegate to ${sizes.bins} bins`, () =>
@@ -172,6 +175,8 @@ export interface TufBenchContext {
   /** The cairn CLI: node and its main file. */
   cairnArgv: string[];
   env: NodeJS.ProcessEnv;
+  /** False: the snapshot and timestamp list versions only (python-tuf's default), a 0.5 MB snapshot. */
+  metaHashes: boolean;
 }
 
 /**
@@ -182,7 +187,7 @@ export interface TufBenchContext {
 export async function tufPep458Bench(
   ctx: TufBenchContext,
 ): Promise<{ comparisons: Comparison[]; figures: TufFigures }> {
-  const f = await makeTufFixture(join(ctx.work, "tuf"), ctx.sizes, ctx.log);
+  const f = await makeTufFixture(join(ctx.work, "tuf"), ctx.sizes, ctx.log, ctx.metaHashes);
   const srv = await serveStatic(f.out);
   try {
     const root = readFileSync(join(f.out, "metadata", "1.root.json"));
@@ -202,10 +207,12 @@ export async function tufPep458Bench(
         d,
         "--metadata-url",
         `${srv.url}/metadata`,
+        "--json",
         "refresh",
       ],
       cwd: f.dir,
       env: ctx.env,
+      selfTimed: refreshSeconds,
       ...(before ? { before } : {}),
     });
     const tufjs = (d: string, before?: () => void): Cmd => ({
@@ -213,9 +220,10 @@ export async function tufPep458Bench(
       argv: [process.execPath, TUFJS_CLIENT, d, `${srv.url}/metadata`],
       cwd: f.dir,
       env: ctx.env,
+      selfTimed: refreshSeconds,
       ...(before ? { before } : {}),
     });
-    const what = `a PEP 458-shaped repository (${f.bins} succinct hash bins, ${f.targets} targets, snapshot ${(f.snapshotBytes / 1e6).toFixed(2)} MB)`;
+    const what = `a PEP 458-shaped repository (${f.bins} succinct hash bins, ${f.targets} targets, snapshot ${(f.snapshotBytes / 1e6).toFixed(2)} MB${ctx.metaHashes ? "" : ", versions only"})`;
     const common = { repeat: ctx.repeat, referenceRepeat: ctx.tufjsRuns, scratch: ctx.scratch, log: ctx.log };
     const cold = await compare({
       ...common,
@@ -252,6 +260,7 @@ export async function tufPep458Bench(
         argv: [py.python, PYTHON_TUF_CLIENT, d, `${srv.url}/metadata`],
         cwd: f.dir,
         env: py.env,
+        selfTimed: refreshSeconds,
         ...(before ? { before } : {}),
       });
       const pyCommon = { ...common, referenceRepeat: ctx.repeat };
@@ -262,7 +271,9 @@ export async function tufPep458Bench(
           description: `cold refresh against python-tuf's ngclient, ${what}`,
           cairn: cairnRefresh(clientDir("cold-cairn"), fresh(clientDir("cold-cairn"))),
           reference: pytuf(clientDir("cold-python"), fresh(clientDir("cold-python"))),
-          target: { minSpeedRatio: 1 },
+          // The issue's goal: at least as fast as python-tuf's 111 ms cold refresh, a figure only
+          // its refresh call can reach (its interpreter and imports alone take longer here).
+          target: { minSpeedRatio: 1, maxCairnSelfS: 0.111 },
         }),
       );
       fresh(clientDir("warm-python"))();
@@ -274,7 +285,7 @@ export async function tufPep458Bench(
           description: `warm refresh against python-tuf's ngclient, ${what}`,
           cairn: cairnRefresh(clientDir("warm-cairn")),
           reference: pytuf(clientDir("warm-python")),
-          target: { minSpeedRatio: 1 },
+          target: { minSpeedRatio: 1, maxCairnSelfS: 0.094 },
         }),
       );
     }
@@ -351,6 +362,15 @@ export async function tufPep458Bench(
   } finally {
     await srv.stop();
   }
+}
+
+/** The seconds a client's refresh took inside its process: the `refreshSeconds` of its last stdout line (JSON). */
+function refreshSeconds(stdout: string): number {
+  const last = stdout.trim().split("\n").at(-1) ?? "";
+  const s = (JSON.parse(last) as { refreshSeconds?: unknown }).refreshSeconds;
+  if (typeof s !== "number")
+    throw new Error(`no refreshSeconds in the client's output: ${last.slice(0, 200)}`);
+  return s;
 }
 
 const TUFJS_CLIENT = fileURLToPath(new URL("./tufjs-client.mjs", import.meta.url));
