@@ -87,11 +87,14 @@ export function registerTufClient(tuf: Command, io: CliIO): void {
       }),
     );
 
-  /** Refreshes, timing the update itself (not the process's start-up) for --json. */
+  /**
+   * Refreshes, timing the update itself (not the process's start-up) for --json. With hrtime: the
+   * global `performance` loads perf_hooks on first use, 1.6 ms of every update's start-up.
+   */
   const refreshTimed = async (c: TufClient) => {
-    const start = performance.now();
+    const start = process.hrtime.bigint();
     const versions = await c.refresh();
-    return { versions, refreshSeconds: (performance.now() - start) / 1000 };
+    return { versions, refreshSeconds: Number(process.hrtime.bigint() - start) / 1e9 };
   };
 
   client

@@ -213,6 +213,8 @@ export class TufClient {
   #refreshed = false;
   /** Durable writes in flight (#persist). */
   #writes: Promise<void>[] = [];
+  /** Reads of the trusted timestamp, snapshot and targets begun as a refresh starts (#loadLocal). */
+  #early = new Map<string, Promise<Uint8Array | undefined>>();
 
   constructor(opts: TufClientOptions) {
     this.#opts = opts;
@@ -264,6 +266,14 @@ export class TufClient {
     this.#targets.clear();
     // TUF 5.1: one time for every expiry check of this update.
     this.#now = this.#clock.now();
+    // The stored copies of these roles are read while the root is updated: only their bytes,
+    // each parsed and verified where it is used, against the root trusted by then.
+    this.#early.clear();
+    for (const role of ["timestamp", "snapshot", "targets"]) {
+      const read = this.#opts.store.load(role);
+      read.catch(() => {}); // awaited (and its failure thrown) where it is used
+      this.#early.set(role, read);
+    }
     const root = await this.#updateRoot();
     const timestamp = await this.#updateTimestamp(root);
     const snapshot = await this.#updateSnapshot(root, timestamp);
@@ -442,6 +452,8 @@ export class TufClient {
     // TUF 5.3.11: fast-forward attack recovery: new timestamp or snapshot keys void the trusted
     // timestamp and snapshot, whose (possibly inflated) versions would block the repository.
     if (onlineKeysRotated) {
+      this.#early.delete("timestamp");
+      this.#early.delete("snapshot");
       await store.remove("timestamp");
       await store.remove("snapshot");
     }
@@ -456,7 +468,9 @@ export class TufClient {
   ): Promise<
     Metadata<R extends "timestamp" ? Timestamp : R extends "snapshot" ? Snapshot : Targets> | undefined
   > {
-    const bytes = await this.#opts.store.load(role);
+    const early = this.#early.get(role);
+    this.#early.delete(role);
+    const bytes = await (early ?? this.#opts.store.load(role));
     if (bytes === undefined) return undefined;
     try {
       const md = parseMetadataBytes(bytes, type, { limits: this.#limits });
