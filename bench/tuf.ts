@@ -225,7 +225,13 @@ export async function tufPep458Bench(
     });
     const what = `a PEP 458-shaped repository (${f.bins} succinct hash bins, ${f.targets} targets, snapshot ${(f.snapshotBytes / 1e6).toFixed(2)} MB${ctx.metaHashes ? "" : ", versions only"})`;
     const common = { repeat: ctx.repeat, referenceRepeat: ctx.tufjsRuns, scratch: ctx.scratch, log: ctx.log };
-    const cold = await compare({
+    // tuf-js takes minutes a refresh at full size: with --tufjs-runs 0 its rows are left out.
+    const tufjsRows: Comparison[] = [];
+    if (ctx.tufjsRuns === 0) ctx.log("  tuf-js: --tufjs-runs 0: its rows are skipped");
+    const withTufjs = async (o: Parameters<typeof compare>[0]) => {
+      if (ctx.tufjsRuns > 0) tufjsRows.push(await compare(o));
+    };
+    await withTufjs({
       ...common,
       name: "tuf-refresh/cold",
       description: `refresh from the initial root only: root, timestamp, snapshot, targets of ${what}`,
@@ -238,7 +244,7 @@ export async function tufPep458Bench(
     fresh(clientDir("warm-tufjs"))();
     await timeOnce(cairnRefresh(clientDir("warm-cairn")), ctx.scratch);
     if (ctx.tufjsRuns > 0) await timeOnce(tufjs(clientDir("warm-tufjs")), ctx.scratch);
-    const warm = await compare({
+    await withTufjs({
       ...common,
       name: "tuf-refresh/warm",
       description: `refresh with every metadata file current on disk (nothing new on the server) from ${what}`,
@@ -342,7 +348,7 @@ export async function tufPep458Bench(
     }
     const totals = samples.map((s) => s.a + s.r + s.p);
     return {
-      comparisons: [cold, warm, ...pythonRows],
+      comparisons: [...tufjsRows, ...pythonRows],
       figures: {
         bins: f.bins,
         targets: f.targets,
@@ -384,7 +390,10 @@ const PYTHON_TUF_CLIENT = fileURLToPath(new URL("./python-tuf-client.py", import
 function pythonTuf(): { python: string; env: NodeJS.ProcessEnv; version: string } | undefined {
   const python = process.env.CAIRN_BENCH_PYTHON ?? "/usr/bin/python3";
   const path = process.env.CAIRN_BENCH_PYTHONPATH;
-  const env = path ? { ...pythonEnv, PYTHONPATH: path } : pythonEnv;
+  // Bytecode caches allowed (some environments set PYTHONDONTWRITEBYTECODE): a checkout's modules
+  // would otherwise be compiled at every start. This first, untimed import writes them.
+  const { PYTHONDONTWRITEBYTECODE: _, ...base } = pythonEnv;
+  const env = path ? { ...base, PYTHONPATH: path } : base;
   const r = spawnSync(python, ["-c", "import tuf, tuf.ngclient; print(tuf.__version__)"], {
     env,
     encoding: "utf8",
