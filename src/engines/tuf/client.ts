@@ -452,6 +452,8 @@ export class TufClient {
     // TUF 5.3.11: fast-forward attack recovery: new timestamp or snapshot keys void the trusted
     // timestamp and snapshot, whose (possibly inflated) versions would block the repository.
     if (onlineKeysRotated) {
+      // Their early reads are dropped, once finished (a role is never read while it is removed).
+      await Promise.allSettled([this.#early.get("timestamp"), this.#early.get("snapshot")]);
       this.#early.delete("timestamp");
       this.#early.delete("snapshot");
       await store.remove("timestamp");

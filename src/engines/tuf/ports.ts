@@ -15,7 +15,9 @@
  *   survive a crash, and a crash before then leaves the old bytes or the new, never a mix
  *   (writeFileAtomic: temp file, fsync, rename). Failure is ERR_IO; the old bytes are then intact.
  * - `remove` forgets a role (no error when absent); durability as `save`. Failure is ERR_IO.
- * - Concurrency: one client updates a store at a time; the engine does not lock. No retries.
+ * - Concurrency: one client updates a store at a time; the engine does not lock. Within an update
+ *   it reads several roles at once, and reads one role while it writes another (never the same
+ *   role). No retries.
  */
 export interface MetadataStore {
   load(role: string): Promise<Uint8Array | undefined>;
