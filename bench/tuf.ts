@@ -241,9 +241,11 @@ export async function tufPep458Bench(
     });
     // Warm: each client's directory holds the current metadata (one untimed refresh first).
     fresh(clientDir("warm-cairn"))();
-    fresh(clientDir("warm-tufjs"))();
     await timeOnce(cairnRefresh(clientDir("warm-cairn")), ctx.scratch);
-    if (ctx.tufjsRuns > 0) await timeOnce(tufjs(clientDir("warm-tufjs")), ctx.scratch);
+    if (ctx.tufjsRuns > 0) {
+      fresh(clientDir("warm-tufjs"))();
+      await timeOnce(tufjs(clientDir("warm-tufjs")), ctx.scratch);
+    }
     await withTufjs({
       ...common,
       name: "tuf-refresh/warm",
