@@ -137,7 +137,13 @@ describe("cairn tuf client (tuf-conformance protocol)", () => {
   });
 
   it("--json: the trusted versions, the refresh's own seconds, and each target's file and role", async () => {
-    await init("j");
+    mkdirSync(md("j"), { recursive: true });
+    const i = await tufClient(
+      ["--metadata-dir", md("j"), "--json", "init", join(t.dir, "initial_root.json")],
+      t.dir,
+    );
+    assert.equal(i.code, 0, i.stderr);
+    assert.deepEqual(JSON.parse(i.stdout), { versions: { root: 1 } });
     const r = await tufClient([...common("j"), "--json", "refresh"], t.dir);
     assert.equal(r.code, 0, r.stderr);
     const out = JSON.parse(r.stdout) as { versions: Record<string, number>; refreshSeconds: number };

@@ -62,7 +62,7 @@ export function registerTufClient(tuf: Command, io: CliIO): void {
     .option("--target-name <path...>", "target path to download (repeatable)")
     .option("--target-base-url <url>", "base URL of the repository's targets")
     .option("--target-dir <dir>", "where downloaded targets are written")
-    .option("--json", "print the trusted versions, the refresh's seconds and the targets as JSON");
+    .option("--json", "print the trusted versions (and the refresh's seconds, the targets) as JSON");
   const flags = (): ClientFlags => client.opts<ClientFlags>();
   const newClient = (o: ClientFlags) =>
     new TufClient({
@@ -83,7 +83,12 @@ export function registerTufClient(tuf: Command, io: CliIO): void {
         const bytes = await readFileRequired(resolve(io.cwd, rootFile), "trusted root");
         await mkdir(dir, { recursive: true });
         const root = await initTrustedRoot(directoryMetadataStore(dir), bytes);
-        write(io.stdout, `trusted root version ${root.version} stored in ${o.metadataDir}`);
+        write(
+          io.stdout,
+          o.json
+            ? JSON.stringify({ versions: { root: root.version } })
+            : `trusted root version ${root.version} stored in ${o.metadataDir}`,
+        );
       }),
     );
 
